@@ -1,0 +1,1 @@
+//! Diesel database layer (being written).

@@ -1,0 +1,14 @@
+//! Storage for the toolkit.
+//!
+//! * feature `ticks`: Parquet tick snapshots (Arrow column buffers, atomic checkpoint files,
+//!   a reader for the Hive-partitioned dataset).
+//! * feature `db`: the Diesel schema, models and embedded migrations (SQLite or MySQL).
+//!
+//! Both halves are behind cargo features so that a binary links only what it uses: the
+//! recorder never pulls in Diesel or the MySQL client.
+
+#[cfg(feature = "ticks")]
+pub mod ticks;
+
+#[cfg(feature = "db")]
+pub mod db;

@@ -1,0 +1,1 @@
+//! Parquet tick store (being written).

@@ -1,0 +1,3 @@
+//! Binance spot WebSocket client (being written).
+#[cfg(feature = "rest")]
+pub mod rest;

@@ -1,0 +1,1 @@
+//! Binance REST helpers (being written).
