@@ -1,0 +1,54 @@
+# Two commands matter: `make demo` (the recorder against the local simulated exchange) and
+# `make test` (everything CI checks). See README.md.
+
+CARGO ?= cargo
+DEMO_DIR ?= demo-data
+DEMO_SECS ?= 8
+SIM_PORT ?= 18765
+
+.PHONY: test setup fmt-check clippy unit link-check demo demo-live bench init up down clean
+
+## Everything CI runs: set-up, formatting, lints, the whole test suite, the link check.
+test: setup fmt-check clippy unit link-check
+
+setup:
+	@bash scripts/setup-test-env.sh
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test --workspace
+
+## The recorder and the alerter must not link Diesel or the MySQL client.
+link-check:
+	@bash scripts/link-check.sh
+
+## The recorder against the local simulated exchange for a few seconds, then the files it wrote.
+demo:
+	@bash scripts/demo.sh "$(DEMO_DIR)" "$(DEMO_SECS)" "$(SIM_PORT)"
+
+## The recorder against the real Binance (needs internet); Ctrl-C to stop.
+demo-live:
+	$(CARGO) run --release -p recorder -- --out-dir data
+
+## Benchmarks (release builds; slow the first time). Figures go in BENCHMARKS.md.
+bench:
+	$(CARGO) bench -p store --features ticks --bench checkpoint
+	$(CARGO) bench -p record --bench ingest
+
+## Docker (needs a Docker engine): build images, start MySQL + the tools, stop them.
+init:
+	docker compose -f docker/docker-compose.yml build
+
+up:
+	docker compose -f docker/docker-compose.yml up -d
+
+down:
+	docker compose -f docker/docker-compose.yml down
+
+clean:
+	rm -rf $(DEMO_DIR)

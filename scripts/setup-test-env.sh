@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs and starts what the test suite needs on a fresh Debian machine, and nothing when it
+# is already there: the MariaDB client library (Diesel's MySQL backend links it) and a MariaDB
+# server on 127.0.0.1:3306 with root and an empty password (the trader's MySQL tests).
+set -euo pipefail
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! pkg-config --exists libmariadb 2>/dev/null && ! pkg-config --exists mysqlclient 2>/dev/null; then
+  echo "setup: installing libmariadb-dev (MySQL client library for Diesel)"
+  apt_install libmariadb-dev pkg-config
+fi
+
+mysql_up() { mysqladmin --protocol=tcp -h127.0.0.1 -P3306 -uroot ping >/dev/null 2>&1; }
+if ! mysql_up; then
+  if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
+    echo "setup: installing mariadb-server"
+    apt_install mariadb-server mariadb-client
+  fi
+  echo "setup: starting MariaDB"
+  as_root mkdir -p /run/mysqld && as_root chown mysql:mysql /run/mysqld 2>/dev/null || true
+  as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql
+  for _ in $(seq 1 60); do mysql_up && break; sleep 1; done
+  # A fresh install lets root in only through the unix socket: allow TCP with no password.
+  if ! mysql --protocol=tcp -h127.0.0.1 -uroot -e 'select 1' >/dev/null 2>&1; then
+    as_root mysql -uroot -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD('') OR unix_socket; FLUSH PRIVILEGES;" || true
+  fi
+fi
+if mysql_up; then
+  echo "setup: MariaDB answering on 127.0.0.1:3306"
+else
+  echo "setup: MariaDB is NOT answering on 127.0.0.1:3306; the MySQL tests will fail" >&2
+fi
