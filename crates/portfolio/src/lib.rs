@@ -1,1 +1,25 @@
-//! placeholder until written
+//! Trading logic of the hourly bot, free of I/O: the decision rule, the simulated order,
+//! positions with average cost, and the P&L report.
+//!
+//! ```
+//! use portfolio::{decide, submit_order, Decision, Holding, Order, Position, Report};
+//!
+//! let now = chrono::Utc::now();
+//! let mut position = Position::empty("bitcoin");
+//! if decide(95.0, 100.0) == Decision::Buy {
+//!     let fill = submit_order(&Order::buy("bitcoin", 1.0), 95.0, now).unwrap();
+//!     position.apply(&fill).unwrap();
+//! }
+//! let report = Report::new(vec![Holding::new("btc", "Bitcoin", position.quantity, position.avg_cost, Some(99.0))]);
+//! assert_eq!(report.holdings[0].pnl_pct, Some(4.21));
+//! ```
+
+mod decision;
+mod order;
+mod position;
+mod report;
+
+pub use decision::{decide, Decision};
+pub use order::{submit_order, Fill, Order, OrderError, Side};
+pub use position::{Position, PositionError};
+pub use report::{pnl_pct, round2, Holding, Report};

@@ -1,0 +1,317 @@
+//! The HTTP client: URL building, key header, timeouts and the retry loop.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, RETRY_AFTER};
+use reqwest::{StatusCode, Url};
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiErrorBody, Error};
+use crate::retry::{parse_retry_after, RetryPolicy};
+use crate::{CoinMarket, MarketChart};
+
+/// The host whose keys are "pro" keys (header `x-cg-pro-api-key`).
+const PRO_HOST: &str = "pro-api.coingecko.com";
+
+/// How to reach CoinGecko.
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// Base URL, e.g. `https://api.coingecko.com/api/v3`.
+    pub base_url: String,
+    /// Optional API key: sent as `x-cg-demo-api-key`, or `x-cg-pro-api-key` when the base
+    /// host is `pro-api.coingecko.com`. Never logged, never in an error.
+    pub api_key: Option<String>,
+    /// Whole-request timeout (connect, send, read the body).
+    pub timeout: Duration,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Retries and waits.
+    pub retry: RetryPolicy,
+}
+
+impl ClientConfig {
+    /// Defaults for `base_url`: no key, 30 s timeout, 10 s connect timeout, default retries.
+    pub fn new(base_url: impl Into<String>) -> ClientConfig {
+        ClientConfig {
+            base_url: base_url.into(),
+            api_key: None,
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+/// A CoinGecko REST client for `/coins/markets` and `/coins/{id}/market_chart`.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), pricing::Error> {
+/// let cg = pricing::CoinGecko::new(pricing::ClientConfig::new("https://api.coingecko.com/api/v3"))?;
+/// let top = cg.top_markets("usd", 3).await?;
+/// let chart = cg.market_chart_daily(&top[0].id, "usd", 10).await?;
+/// let avg = pricing::daily_average(&chart.prices, 10);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct CoinGecko {
+    http: reqwest::Client,
+    base: Url,
+    retry: RetryPolicy,
+}
+
+/// Why one attempt failed.
+enum Failure {
+    /// Not worth another try (4xx, an error body, an undecodable answer).
+    Fatal(Error),
+    /// Worth another try; `rate_limit` is `Some(retry_after)` for rate limits.
+    Retry {
+        error: Error,
+        rate_limit: Option<Option<Duration>>,
+    },
+}
+
+impl CoinGecko {
+    /// Builds the client; fails on a bad base URL or an API key unfit for a header.
+    pub fn new(config: ClientConfig) -> Result<CoinGecko, Error> {
+        let base = Url::parse(&config.base_url).map_err(|e| Error::InvalidBaseUrl {
+            url: config.base_url.clone(),
+            reason: e.to_string(),
+        })?;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(Error::InvalidBaseUrl {
+                url: config.base_url.clone(),
+                reason: "expected an http:// or https:// URL".into(),
+            });
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(key) = config.api_key.as_deref().filter(|k| !k.is_empty()) {
+            let name = if base.host_str() == Some(PRO_HOST) {
+                "x-cg-pro-api-key"
+            } else {
+                "x-cg-demo-api-key"
+            };
+            let mut value = HeaderValue::from_str(key).map_err(|_| Error::InvalidApiKey)?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(concat!("marketdata-trader/", env!("CARGO_PKG_VERSION")))
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .build()
+            .map_err(|e| Error::Build(error_chain(&e)))?;
+        let mut retry = config.retry;
+        retry.max_attempts = retry.max_attempts.max(1);
+        Ok(CoinGecko { http, base, retry })
+    }
+
+    /// `GET /coins/markets?vs_currency=<vs>&order=market_cap_desc&per_page=<n>&page=1`:
+    /// the `n` largest coins by market cap.
+    pub async fn top_markets(&self, vs_currency: &str, n: u32) -> Result<Vec<CoinMarket>, Error> {
+        let url = self.url(
+            &["coins", "markets"],
+            &[
+                ("vs_currency", vs_currency),
+                ("order", "market_cap_desc"),
+                ("per_page", &n.to_string()),
+                ("page", "1"),
+            ],
+        );
+        self.get_json(url, "/coins/markets").await
+    }
+
+    /// `GET /coins/{id}/market_chart?vs_currency=<vs>&days=<days>&interval=daily`:
+    /// `days` daily points (00:00 UTC) followed by one live point.
+    pub async fn market_chart_daily(
+        &self,
+        id: &str,
+        vs_currency: &str,
+        days: u32,
+    ) -> Result<MarketChart, Error> {
+        let url = self.url(
+            &["coins", id, "market_chart"],
+            &[
+                ("vs_currency", vs_currency),
+                ("days", &days.to_string()),
+                ("interval", "daily"),
+            ],
+        );
+        self.get_json(url, &format!("/coins/{id}/market_chart"))
+            .await
+    }
+
+    fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
+        let mut url = self.base.clone();
+        // `cannot_be_a_base` was refused in `new`, so the segments are always available.
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url.query_pairs_mut().extend_pairs(query);
+        url
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, url: Url, endpoint: &str) -> Result<T, Error> {
+        let mut attempt = 1;
+        loop {
+            let (error, rate_limit) = match self.attempt(url.clone(), endpoint).await {
+                Ok(v) => return Ok(v),
+                Err(Failure::Fatal(e)) => return Err(e),
+                Err(Failure::Retry { error, rate_limit }) => (error, rate_limit),
+            };
+            let error = with_attempts(error, attempt);
+            if attempt >= self.retry.max_attempts {
+                return Err(error);
+            }
+            let wait = match rate_limit {
+                Some(retry_after) => self.retry.rate_limit_wait(retry_after),
+                None => self.retry.backoff(attempt),
+            };
+            log::warn!(
+                "{error}; retry {}/{} in {:.1}s",
+                attempt,
+                self.retry.max_attempts - 1,
+                wait.as_secs_f64()
+            );
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// One request.
+    async fn attempt<T: DeserializeOwned>(&self, url: Url, endpoint: &str) -> Result<T, Failure> {
+        let transport = |e: reqwest::Error| Failure::Retry {
+            error: Error::Transport {
+                endpoint: endpoint.into(),
+                attempts: 1,
+                message: error_chain(&e),
+            },
+            rate_limit: None,
+        };
+        let resp = self.http.get(url).send().await.map_err(transport)?;
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let body = resp.bytes().await.map_err(transport)?;
+        let rate_limited = |body: ApiErrorBody| {
+            Err(Failure::Retry {
+                error: Error::RateLimited {
+                    endpoint: endpoint.into(),
+                    attempts: 1,
+                    body,
+                },
+                rate_limit: Some(retry_after),
+            })
+        };
+        if status.is_success() {
+            return match serde_json::from_slice::<T>(&body) {
+                Ok(v) => Ok(v),
+                Err(decode) => {
+                    let err = ApiErrorBody::parse(&body);
+                    if err.is_rate_limit() {
+                        rate_limited(err)
+                    } else if err.is_error() {
+                        Err(Failure::Fatal(Error::Api {
+                            endpoint: endpoint.into(),
+                            status: status.as_u16(),
+                            body: err,
+                        }))
+                    } else {
+                        Err(Failure::Fatal(Error::Decode {
+                            endpoint: endpoint.into(),
+                            message: decode.to_string(),
+                        }))
+                    }
+                }
+            };
+        }
+        let err = ApiErrorBody::parse(&body);
+        if status == StatusCode::TOO_MANY_REQUESTS || err.is_rate_limit() {
+            rate_limited(err)
+        } else if status.is_server_error() {
+            Err(Failure::Retry {
+                error: Error::Server {
+                    endpoint: endpoint.into(),
+                    status: status.as_u16(),
+                    attempts: 1,
+                    body: err,
+                },
+                rate_limit: None,
+            })
+        } else {
+            Err(Failure::Fatal(Error::Api {
+                endpoint: endpoint.into(),
+                status: status.as_u16(),
+                body: err,
+            }))
+        }
+    }
+}
+
+fn with_attempts(error: Error, n: u32) -> Error {
+    match error {
+        Error::RateLimited { endpoint, body, .. } => Error::RateLimited {
+            endpoint,
+            attempts: n,
+            body,
+        },
+        Error::Server {
+            endpoint,
+            status,
+            body,
+            ..
+        } => Error::Server {
+            endpoint,
+            status,
+            attempts: n,
+            body,
+        },
+        Error::Transport {
+            endpoint, message, ..
+        } => Error::Transport {
+            endpoint,
+            attempts: n,
+            message,
+        },
+        other => other,
+    }
+}
+
+/// `e` and its sources joined by ": ", each without reqwest's "for url (...)" suffix (the
+/// URL carries no secret, but the caller already names the endpoint).
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if e.is_timeout() {
+        parts.push("timed out".into());
+    }
+    let mut cur: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = cur {
+        let text = err.to_string();
+        let text = text
+            .split(" for url (")
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        if !text.is_empty() && !parts.contains(&text) {
+            parts.push(text);
+        }
+        cur = err.source();
+    }
+    parts.join(": ")
+}
