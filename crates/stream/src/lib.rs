@@ -1,3 +1,50 @@
-//! Binance spot WebSocket client (being written).
+//! Binance spot WebSocket client.
+//!
+//! - [`decode`] / [`for_each_raw_mini_ticker`]: fast, panic-free decoding of
+//!   text frames (mini tickers, `serverShutdown`, control replies and errors)
+//!   from the raw (`/ws/`) and combined (`/stream?streams=`) endpoints.
+//! - [`spawn`]: a connection manager that keeps a stream alive (ping/pong,
+//!   read-idle watchdog, capped exponential backoff with jitter, connection
+//!   attempt limiter, renewal before Binance's 24-hour cut, rate-limited
+//!   `SUBSCRIBE`/`UNSUBSCRIBE`) and reports every disconnected interval as a
+//!   [`StreamItem::Gap`].
+//!
+//! ```no_run
+//! # async fn run() {
+//! let config = stream::StreamConfig::new("wss://stream.binance.com:9443", vec!["!miniTicker@arr".into()]);
+//! let (handle, mut items) = stream::spawn(config);
+//! while let Some(item) = items.recv().await {
+//!     if let stream::StreamItem::Message { message: stream::Message::MiniTickers(tickers), .. } = item {
+//!         println!("{} tickers", tickers.len());
+//!     }
+//! }
+//! handle.shutdown().await;
+//! # }
+//! ```
+
+mod event;
+mod manager;
 #[cfg(feature = "rest")]
 pub mod rest;
+
+pub use event::{
+    decode, for_each_raw_mini_ticker, ControlReply, DecodeError, Message, MiniTicker,
+    RawMiniTicker, Symbol, EXCERPT_CHARS,
+};
+pub use manager::{
+    spawn, DisconnectReason, Stats, StreamConfig, StreamError, StreamHandle, StreamItem,
+    CONTROL_REPLY_TIMEOUT, MAX_CONNECT_ATTEMPTS, MAX_CONTROL_MESSAGES_PER_SECOND,
+};
+
+/// Installs rustls' `aws_lc_rs` crypto provider as the process default, once.
+///
+/// An already installed provider (ours or anyone's) is left in place.
+/// [`spawn`] calls this; binaries that make TLS connections in other ways may
+/// call it early at start-up.
+pub fn ensure_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err means another provider is already the default: fine either way.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    });
+}
