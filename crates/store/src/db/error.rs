@@ -1,0 +1,55 @@
+//! Errors of the database layer. Every URL in them is redacted (no password).
+
+use std::path::PathBuf;
+
+/// A database failure. Messages never contain the password of `DATABASE_URL`.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// `DATABASE_URL` cannot be used (configuration error).
+    #[error("invalid DATABASE_URL {url}: {reason}")]
+    BadUrl {
+        /// The URL, redacted.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The parent directory of the SQLite file could not be created.
+    #[error("cannot create directory {path} for the SQLite database: {source}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The database could not be reached or opened.
+    #[error("cannot connect to database {url}: {message}")]
+    Connect {
+        /// The URL, redacted.
+        url: String,
+        /// The driver's message, with the password scrubbed.
+        message: String,
+    },
+    /// The embedded migrations failed.
+    #[error("database migrations failed on {url}: {message}")]
+    Migration {
+        /// The URL, redacted.
+        url: String,
+        /// What failed.
+        message: String,
+    },
+    /// A query failed (the server went away, a constraint, ...).
+    #[error("database error on {url}: {source}")]
+    Query {
+        /// The URL, redacted.
+        url: String,
+        /// Diesel's error.
+        source: diesel::result::Error,
+    },
+}
+
+impl DbError {
+    /// True for configuration errors (a bad URL), as opposed to runtime failures.
+    pub fn is_config(&self) -> bool {
+        matches!(self, DbError::BadUrl { .. })
+    }
+}

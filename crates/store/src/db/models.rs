@@ -1,0 +1,212 @@
+//! Rows as read from and written to the tables of [`super::schema`].
+
+use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
+use diesel::prelude::*;
+
+use super::schema::{coins, market_snapshots, positions, trades};
+
+/// A time as stored: UTC, whole seconds (MySQL `DATETIME` would round fractions).
+pub fn db_time(t: DateTime<Utc>) -> NaiveDateTime {
+    let t = t.naive_utc();
+    // Zero nanoseconds is always valid.
+    t.with_nanosecond(0).unwrap_or(t)
+}
+
+/// The hourly slot of `t`: `t` truncated to the hour (UTC). Trades are unique per
+/// (coin, slot).
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// let t = Utc.with_ymd_and_hms(2026, 11, 23, 19, 59, 59).unwrap();
+/// assert_eq!(store::db::hour_slot(t).to_string(), "2026-11-23 19:00:00");
+/// ```
+pub fn hour_slot(t: DateTime<Utc>) -> NaiveDateTime {
+    let t = db_time(t);
+    t.with_minute(0).and_then(|t| t.with_second(0)).unwrap_or(t)
+}
+
+/// A coin in the `coins` table.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = coins)]
+pub struct Coin {
+    /// CoinGecko id.
+    pub id: String,
+    /// Ticker (lower case, as CoinGecko sends it).
+    pub symbol: String,
+    /// Display name.
+    pub name: String,
+    /// First time seen.
+    pub first_seen_at: NaiveDateTime,
+    /// Last time seen.
+    pub updated_at: NaiveDateTime,
+}
+
+/// What one cycle learnt about one coin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarketObservation {
+    /// CoinGecko id.
+    pub coin_id: String,
+    /// Ticker.
+    pub symbol: String,
+    /// Display name.
+    pub name: String,
+    /// USD price.
+    pub current_price: Option<f64>,
+    /// Market cap.
+    pub market_cap: Option<f64>,
+    /// Rank.
+    pub market_cap_rank: Option<i32>,
+    /// 24 h volume.
+    pub total_volume: Option<f64>,
+    /// CoinGecko's `last_updated`.
+    pub last_updated: Option<DateTime<Utc>>,
+    /// 10-day average used for the decision.
+    pub avg_price_10d: Option<f64>,
+}
+
+/// A `market_snapshots` row to insert.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = market_snapshots)]
+pub(crate) struct NewSnapshot<'a> {
+    pub coin_id: &'a str,
+    pub fetched_at: NaiveDateTime,
+    pub current_price: Option<f64>,
+    pub market_cap: Option<f64>,
+    pub market_cap_rank: Option<i32>,
+    pub total_volume: Option<f64>,
+    pub last_updated: Option<NaiveDateTime>,
+    pub avg_price_10d: Option<f64>,
+}
+
+/// A stored snapshot.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = market_snapshots)]
+pub struct Snapshot {
+    /// Row id.
+    pub id: i64,
+    /// The coin.
+    pub coin_id: String,
+    /// Fetch time.
+    pub fetched_at: NaiveDateTime,
+    /// USD price.
+    pub current_price: Option<f64>,
+    /// Market cap.
+    pub market_cap: Option<f64>,
+    /// Rank.
+    pub market_cap_rank: Option<i32>,
+    /// 24 h volume.
+    pub total_volume: Option<f64>,
+    /// CoinGecko's `last_updated`.
+    pub last_updated: Option<NaiveDateTime>,
+    /// 10-day average.
+    pub avg_price_10d: Option<f64>,
+}
+
+/// A trade to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTrade {
+    /// The coin (must be in `coins`: record the cycle's markets first).
+    pub coin_id: String,
+    /// `buy` or `sell`.
+    pub side: String,
+    /// Coins.
+    pub quantity: f64,
+    /// Fill price.
+    pub price: f64,
+    /// Fill time; its hour is the slot.
+    pub executed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = trades)]
+pub(crate) struct TradeInsert<'a> {
+    pub coin_id: &'a str,
+    pub side: &'a str,
+    pub quantity: f64,
+    pub price: f64,
+    pub executed_at: NaiveDateTime,
+    pub slot: NaiveDateTime,
+}
+
+/// A stored trade with its coin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TradeView {
+    /// Row id.
+    pub id: i64,
+    /// CoinGecko id.
+    pub coin_id: String,
+    /// Ticker.
+    pub symbol: String,
+    /// `buy` or `sell`.
+    pub side: String,
+    /// Coins.
+    pub quantity: f64,
+    /// Fill price.
+    pub price: f64,
+    /// Fill time (UTC).
+    pub executed_at: NaiveDateTime,
+}
+
+/// A `positions` row.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = positions)]
+pub struct PositionRow {
+    /// The coin.
+    pub coin_id: String,
+    /// Coins held.
+    pub quantity: f64,
+    /// Average cost.
+    pub avg_cost: f64,
+    /// Last change.
+    pub updated_at: NaiveDateTime,
+}
+
+/// A position with its coin and the last known price.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PositionView {
+    /// CoinGecko id.
+    pub coin_id: String,
+    /// Ticker.
+    pub symbol: String,
+    /// Display name.
+    pub name: String,
+    /// Coins held.
+    pub quantity: f64,
+    /// Average cost.
+    pub avg_cost: f64,
+    /// Price of the latest snapshot that had one.
+    pub last_price: Option<f64>,
+}
+
+/// Row counts of every table (diagnostics and tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RowCounts {
+    /// `coins`.
+    pub coins: i64,
+    /// `market_snapshots`.
+    pub snapshots: i64,
+    /// `trades`.
+    pub trades: i64,
+    /// `positions`.
+    pub positions: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn slots_and_times() {
+        let t = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap()
+            + chrono::Duration::milliseconds(999);
+        assert_eq!(db_time(t).to_string(), "2026-01-02 03:04:05");
+        assert_eq!(hour_slot(t).to_string(), "2026-01-02 03:00:00");
+        let top = Utc.with_ymd_and_hms(2026, 1, 2, 4, 0, 0).unwrap();
+        assert_eq!(hour_slot(top).to_string(), "2026-01-02 04:00:00");
+        assert_ne!(
+            hour_slot(top),
+            hour_slot(top - chrono::Duration::seconds(1))
+        );
+    }
+}

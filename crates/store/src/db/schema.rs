@@ -1,0 +1,81 @@
+//! Diesel table definitions, written by hand to match both migration flavours
+//! (`migrations/sqlite/` and `migrations/mysql/`). Times are UTC `NaiveDateTime`s.
+
+diesel::table! {
+    /// Coins seen in a top-N answer.
+    coins (id) {
+        /// CoinGecko id, e.g. `bitcoin`.
+        id -> Varchar,
+        /// Ticker as CoinGecko sends it (lower case).
+        symbol -> Varchar,
+        /// Display name.
+        name -> Varchar,
+        /// First cycle that saw the coin.
+        first_seen_at -> Timestamp,
+        /// Last cycle that saw the coin.
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// One row per coin per cycle.
+    market_snapshots (id) {
+        /// Row id.
+        id -> BigInt,
+        /// The coin.
+        coin_id -> Varchar,
+        /// When the cycle fetched it.
+        fetched_at -> Timestamp,
+        /// USD price, null when CoinGecko had none.
+        current_price -> Nullable<Double>,
+        /// Market cap.
+        market_cap -> Nullable<Double>,
+        /// Rank by market cap.
+        market_cap_rank -> Nullable<Integer>,
+        /// 24 h volume.
+        total_volume -> Nullable<Double>,
+        /// CoinGecko's `last_updated`.
+        last_updated -> Nullable<Timestamp>,
+        /// Average of the last 10 daily prices, null when it could not be computed.
+        avg_price_10d -> Nullable<Double>,
+    }
+}
+
+diesel::table! {
+    /// Executed (simulated) orders; UNIQUE (coin_id, slot).
+    trades (id) {
+        /// Row id.
+        id -> BigInt,
+        /// The coin.
+        coin_id -> Varchar,
+        /// `buy` or `sell`.
+        side -> Varchar,
+        /// Coins.
+        quantity -> Double,
+        /// Fill price.
+        price -> Double,
+        /// Fill time.
+        executed_at -> Timestamp,
+        /// `executed_at` truncated to the hour.
+        slot -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Current holdings.
+    positions (coin_id) {
+        /// The coin.
+        coin_id -> Varchar,
+        /// Coins held.
+        quantity -> Double,
+        /// Average cost per coin.
+        avg_cost -> Double,
+        /// Last change.
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(market_snapshots -> coins (coin_id));
+diesel::joinable!(trades -> coins (coin_id));
+diesel::joinable!(positions -> coins (coin_id));
+diesel::allow_tables_to_appear_in_same_query!(coins, market_snapshots, trades, positions);
