@@ -1,1 +1,34 @@
-//! Parquet tick store (being written).
+//! Parquet tick store: buffer mini-ticker events in memory, write them as atomic checkpoint
+//! files of a Hive-partitioned dataset, read the dataset back.
+//!
+//! Layout and schema follow the recorder contract (`/work/shared/interface.md`):
+//! `DIR/date=YYYY-MM-DD/miniticker_YYYYMMDD_HHMMSS_<seq>.parquet` (UTC), one row per event,
+//! rows sorted by (`symbol`, `event_time`), columns as in [`schema`].
+//!
+//! ```
+//! use store::ticks::{read_by_symbol, DatasetWriter, Tick, TickBuffer};
+//! let dir = tempfile::tempdir().unwrap();
+//! let mut buf = TickBuffer::new();
+//! for (symbol, event_time, close) in [("ETHBTC", 2_000, 0.05), ("BTCUSDT", 1_000, 42_000.0)] {
+//!     buf.push(&Tick { symbol, event_time, close, open: close, high: close, low: close,
+//!                      base_volume: 1.0, quote_volume: close });
+//! }
+//! let mut writer = DatasetWriter::new(dir.path());
+//! writer.write_checkpoint(&buf, chrono::Utc::now()).unwrap();
+//! buf.clear();
+//! let frames = read_by_symbol(dir.path()).unwrap();
+//! assert_eq!(frames.keys().collect::<Vec<_>>(), ["BTCUSDT", "ETHBTC"]);
+//! assert_eq!(frames["ETHBTC"].num_rows(), 1);
+//! ```
+
+mod buffer;
+mod error;
+mod reader;
+mod schema;
+mod writer;
+
+pub use buffer::TickBuffer;
+pub use error::TickError;
+pub use reader::{list_files, read_by_symbol, read_dataset, read_file, read_symbol};
+pub use schema::{rows, schema, OwnedTick, Tick, COLUMNS};
+pub use writer::DatasetWriter;

@@ -1,0 +1,70 @@
+//! The one error type of the tick store.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while buffering, writing or reading ticks.
+///
+/// Variants that concern a file carry its path, and their message names it, so that a log
+/// line such as `data/date=2024-01-02/miniticker_…parquet: parquet: EOF` is enough to find
+/// the culprit.
+#[derive(Debug, thiserror::Error)]
+pub enum TickError {
+    /// An I/O operation on `path` failed (create, write, fsync, link, list, open).
+    #[error("{path}: {source}", path = path.display())]
+    Io {
+        /// The file or directory the operation was about.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The Parquet encoder or decoder failed on `path` (e.g. a truncated or corrupt file).
+    #[error("{path}: parquet: {source}", path = path.display())]
+    Parquet {
+        /// The file being written or read.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    /// Decoding record batches from `path` failed.
+    #[error("{path}: {source}", path = path.display())]
+    Decode {
+        /// The file being read.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: arrow_schema::ArrowError,
+    },
+    /// Building an Arrow array or record batch failed.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+    /// A record batch or file does not have the tick schema; the message says where and why.
+    #[error("schema mismatch: {0}")]
+    Schema(String),
+    /// An `event_time` (ms since the Unix epoch) has no calendar date chrono can represent.
+    #[error("event_time {0} ms is outside the representable date range")]
+    EventTime(i64),
+    /// Every candidate file name in `dir` was taken (a runaway retry loop is cut short).
+    #[error("{dir}: no free checkpoint file name after {attempts} attempts", dir = dir.display())]
+    NameExhausted {
+        /// The partition directory.
+        dir: PathBuf,
+        /// How many names were tried.
+        attempts: u32,
+    },
+}
+
+impl TickError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| TickError::Io { path, source }
+    }
+
+    pub(crate) fn parquet(
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(parquet::errors::ParquetError) -> Self {
+        let path = path.into();
+        move |source| TickError::Parquet { path, source }
+    }
+}
