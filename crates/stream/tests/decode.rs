@@ -5,7 +5,11 @@ use stream::{decode, for_each_raw_mini_ticker, ControlReply, DecodeError, Messag
 
 macro_rules! fixture {
     ($name:literal) => {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/", $name))
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/",
+            $name
+        ))
     };
 }
 
@@ -72,8 +76,13 @@ fn all_market_array_from_the_raw_endpoint() {
         (first.close, first.open, first.high, first.low),
         (0.024567, 0.024598, 0.024709, 0.024381)
     );
-    assert_eq!((first.base_volume, first.quote_volume), (163116.186, 4006.04936991));
-    assert!(decoded.iter().all(|t| (1592594714915..=1592594715812).contains(&t.event_time)));
+    assert_eq!(
+        (first.base_volume, first.quote_volume),
+        (163116.186, 4006.04936991)
+    );
+    assert!(decoded
+        .iter()
+        .all(|t| (1592594714915..=1592594715812).contains(&t.event_time)));
     assert_eq!(decoded[1].symbol, "BTCUSDT");
     assert_eq!(decoded[1].close, 9342.7);
 
@@ -89,7 +98,10 @@ fn all_market_array_from_the_raw_endpoint() {
 
 #[test]
 fn all_market_array_inside_a_combined_envelope() {
-    let wrapped = format!(r#"{{"stream":"!miniTicker@arr","data":{}}}"#, ARR_RAW.trim());
+    let wrapped = format!(
+        r#"{{"stream":"!miniTicker@arr","data":{}}}"#,
+        ARR_RAW.trim()
+    );
     assert_eq!(tickers(decode(&wrapped).unwrap()).len(), 26);
     assert_eq!(for_each_raw_mini_ticker(&wrapped, |_| {}).unwrap(), 26);
 }
@@ -111,7 +123,10 @@ fn single_symbol_from_the_combined_endpoint() {
         }]
     );
     let mut seen = None;
-    assert_eq!(for_each_raw_mini_ticker(MINI_COMBINED, |t| seen = Some(t)).unwrap(), 1);
+    assert_eq!(
+        for_each_raw_mini_ticker(MINI_COMBINED, |t| seen = Some(t)).unwrap(),
+        1
+    );
     assert_eq!(seen.unwrap().quote_volume, "685180788.34970800");
     // The same event on the raw endpoint.
     assert_eq!(tickers(decode(&mini_with("", "")).unwrap()), decoded);
@@ -141,7 +156,14 @@ fn well_formed_frames_of_other_kinds() {
                 event_type: Some("24hrTicker".into()),
             },
         ),
-        ("subscribe ok", SUB_OK, Message::ControlReply(ControlReply { id: 1, result: None })),
+        (
+            "subscribe ok",
+            SUB_OK,
+            Message::ControlReply(ControlReply {
+                id: 1,
+                result: None,
+            }),
+        ),
         (
             "list subscriptions",
             LIST_OK,
@@ -150,7 +172,14 @@ fn well_formed_frames_of_other_kinds() {
                 result: Some(vec!["btcusdt@aggTrade".into()]),
             }),
         ),
-        ("get property", PROPERTY_OK, Message::Other { stream: None, event_type: None }),
+        (
+            "get property",
+            PROPERTY_OK,
+            Message::Other {
+                stream: None,
+                event_type: None,
+            },
+        ),
         (
             "error without id",
             ERR_NO_ID,
@@ -163,22 +192,59 @@ fn well_formed_frames_of_other_kinds() {
         (
             "error with id",
             ERR_WITH_ID,
-            Message::ControlError { id: Some(5), code: 0, msg: "Unknown property".into() },
+            Message::ControlError {
+                id: Some(5),
+                code: 0,
+                msg: "Unknown property".into(),
+            },
         ),
-        ("shutdown raw", SHUTDOWN_RAW, Message::ServerShutdown { event_time: 1770123456789 }),
-        ("shutdown combined", SHUTDOWN_COMBINED, Message::ServerShutdown { event_time: 1770123456789 }),
-        ("bookTicker (no e)", BOOK_TICKER, Message::Other { stream: None, event_type: None }),
+        (
+            "shutdown raw",
+            SHUTDOWN_RAW,
+            Message::ServerShutdown {
+                event_time: 1770123456789,
+            },
+        ),
+        (
+            "shutdown combined",
+            SHUTDOWN_COMBINED,
+            Message::ServerShutdown {
+                event_time: 1770123456789,
+            },
+        ),
+        (
+            "bookTicker (no e)",
+            BOOK_TICKER,
+            Message::Other {
+                stream: None,
+                event_type: None,
+            },
+        ),
         (
             "aggTrade (integer l)",
             AGG_TRADE,
-            Message::Other { stream: None, event_type: Some("aggTrade".into()) },
+            Message::Other {
+                stream: None,
+                event_type: Some("aggTrade".into()),
+            },
         ),
         ("empty array", "[]", Message::MiniTickers(vec![])),
-        ("empty object", " {} ", Message::Other { stream: None, event_type: None }),
+        (
+            "empty object",
+            " {} ",
+            Message::Other {
+                stream: None,
+                event_type: None,
+            },
+        ),
     ];
     for (name, text, expected) in cases {
         assert_eq!(decode(text).as_ref(), Ok(&expected), "{name}");
-        assert_eq!(for_each_raw_mini_ticker(text, |_| panic!("{name}: no tickers")), Ok(0), "{name}");
+        assert_eq!(
+            for_each_raw_mini_ticker(text, |_| panic!("{name}: no tickers")),
+            Ok(0),
+            "{name}"
+        );
     }
 }
 
@@ -222,10 +288,16 @@ fn malformed_frames_are_typed_errors() {
         (mini_with("E", "1.5"), "WrongType E"),
         (mini_with("E", "18446744073709551615"), "WrongType E"),
         (mini_with("e", "7"), "WrongType e"),
-        (format!("[{},{AGG_TRADE}]", mini_with("", "")), "UnexpectedShape"),
+        (
+            format!("[{},{AGG_TRADE}]", mini_with("", "")),
+            "UnexpectedShape",
+        ),
         (format!("[{},1]", mini_with("", "")), "UnexpectedShape"),
         ("[1]".into(), "UnexpectedShape"),
-        (r#"[[null,null,"24hrMiniTicker",1,"S","1","1","1","1","1","1"]]"#.into(), "UnexpectedShape"),
+        (
+            r#"[[null,null,"24hrMiniTicker",1,"S","1","1","1","1","1","1"]]"#.into(),
+            "UnexpectedShape",
+        ),
         (r#"{"result":null}"#.into(), "MissingField id"),
         (r#"{"result":null,"id":-1}"#.into(), "WrongType id"),
         (r#"{"result":null,"id":"abc"}"#.into(), "WrongType id"),
@@ -236,8 +308,14 @@ fn malformed_frames_are_typed_errors() {
         (r#"{"stream":"a","data":5}"#.into(), "UnexpectedShape"),
         (r#"{"stream":"a","data":null}"#.into(), "UnexpectedShape"),
         (r#"{"e":"a","e":"b"}"#.into(), "UnexpectedShape"),
-        (format!("{}{}", "[".repeat(5000), "]".repeat(5000)), "UnexpectedShape"),
-        (format!("{}{}", "{\"a\":".repeat(5000), "}".repeat(5000)), "UnexpectedShape"),
+        (
+            format!("{}{}", "[".repeat(5000), "]".repeat(5000)),
+            "UnexpectedShape",
+        ),
+        (
+            format!("{}{}", "{\"a\":".repeat(5000), "}".repeat(5000)),
+            "UnexpectedShape",
+        ),
     ];
     for (text, expected) in &cases {
         let err = decode(text).expect_err(text);
@@ -248,12 +326,17 @@ fn malformed_frames_are_typed_errors() {
             got == *expected || (deep && got == "Json"),
             "{text:.80}: expected {expected}, got {err}"
         );
-        assert!(err.to_string().chars().count() < 400, "error message stays short");
+        assert!(
+            err.to_string().chars().count() < 400,
+            "error message stays short"
+        );
     }
     // The visitor reports the same errors, except numbers it does not parse.
     for (text, expected) in &cases {
         let result = for_each_raw_mini_ticker(text, |_| {});
-        if expected.starts_with("BadNumber") || *expected == "UnexpectedShape" && text.contains(r#""s":"""#) {
+        if expected.starts_with("BadNumber")
+            || *expected == "UnexpectedShape" && text.contains(r#""s":"""#)
+        {
             assert_eq!(result, Ok(1), "{text}");
         } else {
             assert!(result.is_err(), "{text:.80}");
@@ -265,8 +348,15 @@ fn malformed_frames_are_typed_errors() {
 fn errors_carry_a_short_excerpt_of_the_frame() {
     let long_bad = ARR_RAW.replace(r#""c":"0.02456700""#, r#""c":0.02456700"#);
     match decode(&long_bad).unwrap_err() {
-        DecodeError::WrongType { field: "c", excerpt, .. } => {
-            assert!(excerpt.starts_with(r#"[{"e":"24hrMiniTicker""#), "{excerpt}");
+        DecodeError::WrongType {
+            field: "c",
+            excerpt,
+            ..
+        } => {
+            assert!(
+                excerpt.starts_with(r#"[{"e":"24hrMiniTicker""#),
+                "{excerpt}"
+            );
             assert!(excerpt.chars().count() <= stream::EXCERPT_CHARS);
         }
         other => panic!("unexpected {other:?}"),
@@ -280,10 +370,23 @@ fn errors_carry_a_short_excerpt_of_the_frame() {
 /// Every strict prefix of every valid frame is an error, and none panics.
 #[test]
 fn every_prefix_of_a_valid_frame_is_truncated() {
-    let wrapped_arr = format!(r#"{{"stream":"!miniTicker@arr","data":{}}}"#, ARR_RAW.trim());
+    let wrapped_arr = format!(
+        r#"{{"stream":"!miniTicker@arr","data":{}}}"#,
+        ARR_RAW.trim()
+    );
     let frames = [
-        ARR_RAW, MINI_COMBINED, TICKER_COMBINED, SUB_OK, LIST_OK, ERR_NO_ID, ERR_WITH_ID,
-        SHUTDOWN_RAW, SHUTDOWN_COMBINED, BOOK_TICKER, AGG_TRADE, &wrapped_arr,
+        ARR_RAW,
+        MINI_COMBINED,
+        TICKER_COMBINED,
+        SUB_OK,
+        LIST_OK,
+        ERR_NO_ID,
+        ERR_WITH_ID,
+        SHUTDOWN_RAW,
+        SHUTDOWN_COMBINED,
+        BOOK_TICKER,
+        AGG_TRADE,
+        &wrapped_arr,
     ];
     for frame in frames {
         let frame = frame.trim();
@@ -292,7 +395,10 @@ fn every_prefix_of_a_valid_frame_is_truncated() {
             let prefix = &frame[..cut];
             let err = decode(prefix).expect_err(prefix);
             assert_eq!(kind(&err), "Truncated", "{prefix}");
-            assert!(for_each_raw_mini_ticker(prefix, |_| {}).is_err(), "{prefix}");
+            assert!(
+                for_each_raw_mini_ticker(prefix, |_| {}).is_err(),
+                "{prefix}"
+            );
         }
     }
 }
@@ -301,7 +407,13 @@ fn every_prefix_of_a_valid_frame_is_truncated() {
 #[test]
 fn corrupted_frames_never_panic() {
     let two = format!("[{},{}]", mini_with("", ""), mini_with("s", r#""ETHBTC""#));
-    let frames = [&two, MINI_COMBINED.trim(), TICKER_COMBINED.trim(), LIST_OK, ERR_WITH_ID];
+    let frames = [
+        &two,
+        MINI_COMBINED.trim(),
+        TICKER_COMBINED.trim(),
+        LIST_OK,
+        ERR_WITH_ID,
+    ];
     for frame in frames {
         let bytes = frame.as_bytes();
         for i in 0..bytes.len() {

@@ -119,7 +119,10 @@ impl RawMiniTicker<'_> {
             _ => Err(DecodeError::BadNumber {
                 field,
                 value: value.chars().take(40).collect(),
-                excerpt: format!("symbol {}", self.symbol.chars().take(40).collect::<String>()),
+                excerpt: format!(
+                    "symbol {}",
+                    self.symbol.chars().take(40).collect::<String>()
+                ),
             }),
         }
     }

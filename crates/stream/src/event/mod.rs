@@ -15,8 +15,8 @@ mod fields;
 mod mini_ticker;
 mod server_shutdown;
 
-pub(crate) use control::{request, Method};
 pub use control::ControlReply;
+pub(crate) use control::{request, Method};
 pub use error::{DecodeError, EXCERPT_CHARS};
 pub use mini_ticker::{MiniTicker, RawMiniTicker, Symbol};
 

@@ -101,7 +101,11 @@ mod tests {
         let mut ceiling = Duration::from_millis(500);
         for _ in 0..20 {
             let d = b.next_delay();
-            assert!(d >= ceiling / 2 && d <= ceiling, "{d:?} outside [{:?}, {ceiling:?}]", ceiling / 2);
+            assert!(
+                d >= ceiling / 2 && d <= ceiling,
+                "{d:?} outside [{:?}, {ceiling:?}]",
+                ceiling / 2
+            );
             ceiling = (ceiling * 2).min(Duration::from_secs(30));
         }
         b.reset();

@@ -215,7 +215,8 @@ impl Supervisor {
             Err(error) => {
                 Counters::bump(&self.counters.malformed);
                 log::debug!("stream: #{conn_id} malformed frame: {error}");
-                self.deliver(StreamItem::Malformed { conn_id, error }).await?;
+                self.deliver(StreamItem::Malformed { conn_id, error })
+                    .await?;
                 return Ok(None);
             }
         };
@@ -246,7 +247,11 @@ impl Supervisor {
                     let _ = ack.send(Ok(()));
                     return;
                 }
-                (Method::Subscribe, added.clone(), Pending::Subscribe(added, ack))
+                (
+                    Method::Subscribe,
+                    added.clone(),
+                    Pending::Subscribe(added, ack),
+                )
             }
             Command::Unsubscribe(names, ack) => {
                 let removed = self.remove_desired(&names);
@@ -321,7 +326,9 @@ async fn write(ws: &mut Ws, message: WsMessage) -> Result<(), DisconnectReason> 
     match tokio::time::timeout(WRITE_TIMEOUT, ws.send(message)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(DisconnectReason::Error(e.to_string())),
-        Err(_) => Err(DisconnectReason::Error(format!("write blocked for {WRITE_TIMEOUT:?}"))),
+        Err(_) => Err(DisconnectReason::Error(format!(
+            "write blocked for {WRITE_TIMEOUT:?}"
+        ))),
     }
 }
 
@@ -329,7 +336,9 @@ async fn write_flush(ws: &mut Ws) -> Result<(), DisconnectReason> {
     match tokio::time::timeout(WRITE_TIMEOUT, ws.flush()).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(DisconnectReason::Error(e.to_string())),
-        Err(_) => Err(DisconnectReason::Error(format!("write blocked for {WRITE_TIMEOUT:?}"))),
+        Err(_) => Err(DisconnectReason::Error(format!(
+            "write blocked for {WRITE_TIMEOUT:?}"
+        ))),
     }
 }
 
@@ -353,12 +362,18 @@ mod tests {
 
     #[test]
     fn urls_for_raw_and_combined_endpoints() {
-        let two = vec!["btcusdt@miniTicker".to_owned(), "ethusdt@miniTicker".to_owned()];
+        let two = vec![
+            "btcusdt@miniTicker".to_owned(),
+            "ethusdt@miniTicker".to_owned(),
+        ];
         assert_eq!(
             stream_url("wss://h:9443/", &two, true),
             "wss://h:9443/stream?streams=btcusdt@miniTicker/ethusdt@miniTicker"
         );
-        assert_eq!(stream_url("wss://h:9443", &two, false), "wss://h:9443/ws/btcusdt@miniTicker");
+        assert_eq!(
+            stream_url("wss://h:9443", &two, false),
+            "wss://h:9443/ws/btcusdt@miniTicker"
+        );
         assert_eq!(stream_url("ws://h", &[], false), "ws://h/ws");
         assert_eq!(stream_url("ws://h", &[], true), "ws://h/stream");
     }

@@ -288,7 +288,10 @@ mod tests {
         assert!(!one.combined);
         assert_eq!(one.idle_timeout, Duration::from_secs(10));
         assert!(one.max_connection_age < Duration::from_secs(24 * 3600));
-        let two = StreamConfig::new("wss://x", vec!["a@miniTicker".into(), "b@miniTicker".into()]);
+        let two = StreamConfig::new(
+            "wss://x",
+            vec!["a@miniTicker".into(), "b@miniTicker".into()],
+        );
         assert!(two.combined);
     }
 
@@ -309,7 +312,10 @@ mod tests {
             code: Some(1000),
             reason: "bye".into(),
         };
-        assert_eq!(closed.to_string(), "server closed the connection (code 1000: bye)");
+        assert_eq!(
+            closed.to_string(),
+            "server closed the connection (code 1000: bye)"
+        );
         assert!(DisconnectReason::IdleTimeout(Duration::from_secs(10))
             .to_string()
             .contains("10s"));

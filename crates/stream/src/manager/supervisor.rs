@@ -115,7 +115,11 @@ impl Supervisor {
 
             Counters::bump(&self.counters.connects);
             let at = SystemTime::now();
-            if self.deliver(StreamItem::Connected { conn_id, at }).await.is_err() {
+            if self
+                .deliver(StreamItem::Connected { conn_id, at })
+                .await
+                .is_err()
+            {
                 break;
             }
             if let Some((from, reason)) = lost.take() {
