@@ -98,11 +98,7 @@ impl CoinGecko {
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         if let Some(key) = config.api_key.as_deref().filter(|k| !k.is_empty()) {
-            let name = if base.host_str() == Some(PRO_HOST) {
-                "x-cg-pro-api-key"
-            } else {
-                "x-cg-demo-api-key"
-            };
+            let name = key_header(base.host_str());
             let mut value = HeaderValue::from_str(key).map_err(|_| Error::InvalidApiKey)?;
             value.set_sensitive(true);
             headers.insert(name, value);
@@ -264,6 +260,15 @@ impl CoinGecko {
     }
 }
 
+/// The header that carries the key: the pro one for the pro host, else the demo one.
+fn key_header(host: Option<&str>) -> &'static str {
+    if host.is_some_and(|h| h.eq_ignore_ascii_case(PRO_HOST)) {
+        "x-cg-pro-api-key"
+    } else {
+        "x-cg-demo-api-key"
+    }
+}
+
 fn with_attempts(error: Error, n: u32) -> Error {
     match error {
         Error::RateLimited { endpoint, body, .. } => Error::RateLimited {
@@ -314,4 +319,32 @@ fn error_chain(e: &reqwest::Error) -> String {
         cur = err.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_header_follows_the_host() {
+        let cases = [
+            ("https://pro-api.coingecko.com/api/v3", "x-cg-pro-api-key"),
+            ("https://api.coingecko.com/api/v3", "x-cg-demo-api-key"),
+            ("http://127.0.0.1:8080/api/v3", "x-cg-demo-api-key"),
+        ];
+        for (url, want) in cases {
+            let url = Url::parse(url).expect("url");
+            assert_eq!(key_header(url.host_str()), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn urls_are_built_under_the_base_path() {
+        let cg = CoinGecko::new(ClientConfig::new("http://h/api/v3/")).expect("client");
+        let url = cg.url(&["coins", "a b/c", "market_chart"], &[("days", "10")]);
+        assert_eq!(
+            url.as_str(),
+            "http://h/api/v3/coins/a%20b%2Fc/market_chart?days=10"
+        );
+    }
 }
