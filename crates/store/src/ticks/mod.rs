@@ -31,4 +31,4 @@ pub use buffer::TickBuffer;
 pub use error::TickError;
 pub use reader::{list_files, read_by_symbol, read_dataset, read_file, read_symbol};
 pub use schema::{rows, schema, OwnedTick, Tick, COLUMNS};
-pub use writer::DatasetWriter;
+pub use writer::{write_new_file, writer_properties, DatasetWriter, StagedFile};

@@ -8,7 +8,7 @@ use arrow_array::RecordBatch;
 use chrono::{DateTime, NaiveDate, Utc};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
-use parquet::file::metadata::SortingColumn;
+use parquet::file::metadata::{KeyValue, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
@@ -51,14 +51,6 @@ pub struct DatasetWriter {
     props: WriterProperties,
 }
 
-/// A fully written and fsynced temporary file, not yet published.
-struct Staged {
-    dir: PathBuf,
-    tmp: PathBuf,
-    seq: u64,
-    new_dir: bool,
-}
-
 impl DatasetWriter {
     /// A writer for the dataset under `root` (created on the first checkpoint).
     pub fn new(root: impl Into<PathBuf>) -> Self {
@@ -87,21 +79,32 @@ impl DatasetWriter {
         buf: &TickBuffer,
         now: DateTime<Utc>,
     ) -> Result<Vec<PathBuf>, TickError> {
+        self.write_checkpoint_with(buf, now, &[])
+    }
+
+    /// [`write_checkpoint`](Self::write_checkpoint) with `metadata` added to the key-value
+    /// metadata of every file's footer (e.g. the recorder's journal segment tags).
+    pub fn write_checkpoint_with(
+        &mut self,
+        buf: &TickBuffer,
+        now: DateTime<Utc>,
+        metadata: &[KeyValue],
+    ) -> Result<Vec<PathBuf>, TickError> {
         let stamp = now.format("%Y%m%d_%H%M%S").to_string();
         let batches = buf.to_batches()?;
         let mut staged = Vec::with_capacity(batches.len());
         for (date, batch) in &batches {
-            match self.stage(*date, batch, &stamp) {
+            match self.stage(*date, batch, &stamp, metadata) {
                 Ok(s) => staged.push(s),
                 Err(e) => {
-                    discard(&staged);
+                    staged.iter().for_each(|(s, _)| s.discard());
                     return Err(e);
                 }
             }
         }
         let mut published = Vec::with_capacity(staged.len());
-        for s in &staged {
-            match self.publish(s, &stamp) {
+        for (s, seq) in &staged {
+            match self.publish(s, *seq, &stamp) {
                 Ok(path) => published.push(path),
                 Err(e) => {
                     for path in &published {
@@ -109,59 +112,35 @@ impl DatasetWriter {
                             log::error!("cannot withdraw {}: {err}", path.display());
                         }
                     }
-                    discard(&staged);
+                    staged.iter().for_each(|(s, _)| s.discard());
                     return Err(e);
                 }
             }
         }
-        discard(&staged);
-        for s in &staged {
-            let dirs = [
-                Some(s.dir.as_path()),
-                s.new_dir.then_some(self.root.as_path()),
-            ];
-            for dir in dirs.into_iter().flatten() {
-                if let Err(e) = sync_dir(dir) {
-                    log::warn!("{e}");
-                }
-            }
+        for (s, _) in &staged {
+            s.discard();
+            s.sync_dirs(&self.root);
         }
         Ok(published)
     }
 
-    /// Writes `batch` to a fresh temporary file in its partition directory and fsyncs it.
+    /// Writes `batch` to a fresh temporary file in its partition directory and fsyncs it;
+    /// returns it with the sequence number it was named after.
     fn stage(
         &mut self,
         date: NaiveDate,
         batch: &RecordBatch,
         stamp: &str,
-    ) -> Result<Staged, TickError> {
+        metadata: &[KeyValue],
+    ) -> Result<(StagedFile, u64), TickError> {
         let dir = self.root.join(format!("date={}", date.format("%Y-%m-%d")));
-        let new_dir = !dir.is_dir();
-        fs::create_dir_all(&dir).map_err(TickError::io(&dir))?;
         for _ in 0..MAX_ATTEMPTS {
             let seq = self.next_seq();
-            let tmp = dir.join(format!(".{}.tmp", file_name(stamp, seq)));
-            let file = match OpenOptions::new().write(true).create_new(true).open(&tmp) {
-                Ok(f) => f,
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
-                Err(e) => {
-                    return Err(TickError::Io {
-                        path: tmp,
-                        source: e,
-                    })
-                }
-            };
-            if let Err(e) = self.write_file(file, &tmp, batch) {
-                let _ = fs::remove_file(&tmp);
-                return Err(e);
+            let name = file_name(stamp, seq);
+            match StagedFile::write(&dir, &name, batch, &self.props, metadata) {
+                Err(e) if already_exists(&e) => continue,
+                staged => return staged.map(|s| (s, seq)),
             }
-            return Ok(Staged {
-                dir,
-                tmp,
-                seq,
-                new_dir,
-            });
         }
         Err(TickError::NameExhausted {
             dir,
@@ -169,28 +148,13 @@ impl DatasetWriter {
         })
     }
 
-    fn write_file(
-        &self,
-        mut file: File,
-        path: &Path,
-        batch: &RecordBatch,
-    ) -> Result<(), TickError> {
-        let mut writer = ArrowWriter::try_new(&mut file, batch.schema(), Some(self.props.clone()))
-            .map_err(TickError::parquet(path))?;
-        writer.write(batch).map_err(TickError::parquet(path))?;
-        writer.close().map_err(TickError::parquet(path))?;
-        file.sync_all().map_err(TickError::io(path))
-    }
-
     /// Links the staged file to its final name without replacing anything; returns that name.
-    fn publish(&mut self, s: &Staged, stamp: &str) -> Result<PathBuf, TickError> {
-        let mut seq = s.seq;
+    fn publish(&mut self, s: &StagedFile, seq: u64, stamp: &str) -> Result<PathBuf, TickError> {
+        let mut seq = seq;
         for _ in 0..MAX_ATTEMPTS {
-            let path = s.dir.join(file_name(stamp, seq));
-            match fs::hard_link(&s.tmp, &path) {
-                Ok(()) => return Ok(path),
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => seq = self.next_seq(),
-                Err(e) => return Err(TickError::Io { path, source: e }),
+            match s.publish(&file_name(stamp, seq)) {
+                Err(e) if already_exists(&e) => seq = self.next_seq(),
+                published => return published,
             }
         }
         Err(TickError::NameExhausted {
@@ -210,13 +174,151 @@ fn file_name(stamp: &str, seq: u64) -> String {
     format!("miniticker_{stamp}_{seq:06}.parquet")
 }
 
-/// Removes the temporary files (best effort: a leftover is hidden from readers anyway).
-fn discard(staged: &[Staged]) {
-    for s in staged {
-        if let Err(e) = fs::remove_file(&s.tmp) {
-            log::warn!("cannot remove {}: {e}", s.tmp.display());
+/// True for the error of a name that is already taken.
+fn already_exists(e: &TickError) -> bool {
+    matches!(e, TickError::Io { source, .. } if source.kind() == ErrorKind::AlreadyExists)
+}
+
+/// A Parquet file written and fsynced under the hidden temporary name `.<name>.tmp` (which
+/// dataset readers skip), not yet published: the building block of atomic, no-clobber
+/// files, shared by checkpoints and by other datasets and tools (compaction, gaps).
+///
+/// Dropping it leaves the temporary file in place (a crash would too); call
+/// [`discard`](Self::discard) once it is published or abandoned.
+#[derive(Debug)]
+pub struct StagedFile {
+    dir: PathBuf,
+    tmp: PathBuf,
+    new_dir: bool,
+}
+
+impl StagedFile {
+    /// Writes `batch` with `props` (plus `metadata` in the footer) to `dir/.<name>.tmp`
+    /// (creating `dir`) and fsyncs it. A taken temporary name is a [`TickError::Io`] of kind
+    /// `AlreadyExists`; on any error nothing is left behind.
+    pub fn write(
+        dir: &Path,
+        name: &str,
+        batch: &RecordBatch,
+        props: &WriterProperties,
+        metadata: &[KeyValue],
+    ) -> Result<Self, TickError> {
+        let new_dir = !dir.is_dir();
+        fs::create_dir_all(dir).map_err(TickError::io(dir))?;
+        let tmp = dir.join(format!(".{name}.tmp"));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(TickError::io(&tmp))?;
+        if let Err(e) = write_file(file, &tmp, batch, props, metadata) {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+        Ok(StagedFile {
+            dir: dir.to_owned(),
+            tmp,
+            new_dir,
+        })
+    }
+
+    /// The temporary file.
+    pub fn tmp_path(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Links the file to `dir/name` without replacing anything (a taken name is a
+    /// [`TickError::Io`] of kind `AlreadyExists`); returns that path. Readers see the whole
+    /// file or nothing.
+    pub fn publish(&self, name: &str) -> Result<PathBuf, TickError> {
+        let path = self.dir.join(name);
+        fs::hard_link(&self.tmp, &path).map_err(TickError::io(&path))?;
+        Ok(path)
+    }
+
+    /// Removes the temporary name (best effort: a leftover is hidden from readers anyway).
+    pub fn discard(&self) {
+        if let Err(e) = fs::remove_file(&self.tmp) {
+            log::warn!("cannot remove {}: {e}", self.tmp.display());
         }
     }
+
+    /// Makes the published name durable: fsyncs the file's directory, and `parent` too when
+    /// the directory was created by [`write`](Self::write). Failures are only logged.
+    pub fn sync_dirs(&self, parent: &Path) {
+        let dirs = [Some(self.dir.as_path()), self.new_dir.then_some(parent)];
+        for dir in dirs.into_iter().flatten() {
+            if let Err(e) = sync_dir(dir) {
+                log::warn!("{e}");
+            }
+        }
+    }
+}
+
+/// Writes `batch` as a new Parquet file in `dir` atomically and without overwriting: names
+/// are drawn from `names` until one is free (at most 10,000), the file is staged
+/// ([`StagedFile`]), published and its directory fsynced. Returns the published path.
+///
+/// ```
+/// use store::ticks::{write_new_file, writer_properties, DatasetWriter, TickBuffer};
+/// # let mut buf = TickBuffer::new();
+/// # buf.push(&store::ticks::Tick { symbol: "A", event_time: 0, close: 1.0, open: 1.0,
+/// #     high: 1.0, low: 1.0, base_volume: 1.0, quote_volume: 1.0 });
+/// let (_, batch) = &buf.to_batches().unwrap()[0];
+/// let dir = tempfile::tempdir().unwrap();
+/// let mut n = 0;
+/// let mut names = || { n += 1; format!("part_{n}.parquet") };
+/// let a = write_new_file(dir.path(), &mut names, batch, &writer_properties(), &[]).unwrap();
+/// let b = write_new_file(dir.path(), &mut names, batch, &writer_properties(), &[]).unwrap();
+/// assert!(a.ends_with("part_1.parquet") && b.ends_with("part_2.parquet"));
+/// ```
+pub fn write_new_file(
+    dir: &Path,
+    mut names: impl FnMut() -> String,
+    batch: &RecordBatch,
+    props: &WriterProperties,
+    metadata: &[KeyValue],
+) -> Result<PathBuf, TickError> {
+    let parent = dir.parent().unwrap_or(dir).to_owned();
+    for _ in 0..MAX_ATTEMPTS {
+        let name = names();
+        let staged = match StagedFile::write(dir, &name, batch, props, metadata) {
+            Err(e) if already_exists(&e) => continue,
+            staged => staged?,
+        };
+        let mut published = staged.publish(&name);
+        for _ in 0..MAX_ATTEMPTS {
+            match published {
+                Err(e) if already_exists(&e) => published = staged.publish(&names()),
+                _ => break,
+            }
+        }
+        staged.discard();
+        let path = published?;
+        staged.sync_dirs(&parent);
+        return Ok(path);
+    }
+    Err(TickError::NameExhausted {
+        dir: dir.to_owned(),
+        attempts: MAX_ATTEMPTS,
+    })
+}
+
+fn write_file(
+    mut file: File,
+    path: &Path,
+    batch: &RecordBatch,
+    props: &WriterProperties,
+    metadata: &[KeyValue],
+) -> Result<(), TickError> {
+    let mut writer = ArrowWriter::try_new(&mut file, batch.schema(), Some(props.clone()))
+        .map_err(TickError::parquet(path))?;
+    for kv in metadata {
+        writer.append_key_value_metadata(kv.clone());
+    }
+    writer.write(batch).map_err(TickError::parquet(path))?;
+    writer.close().map_err(TickError::parquet(path))?;
+    file.sync_all().map_err(TickError::io(path))
 }
 
 /// Makes the directory entries of `dir` durable.
@@ -244,7 +346,7 @@ fn sync_dir(dir: &Path) -> Result<(), TickError> {
 /// Total about 17 B/event (ZSTD level 9 would save only 0.4 B). Statistics are written per
 /// row group and per page (column index), and the (symbol, event_time) order is declared
 /// as `sorting_columns`.
-pub(crate) fn writer_properties() -> WriterProperties {
+pub fn writer_properties() -> WriterProperties {
     let col = |name: &str| ColumnPath::from(name);
     let sorting = [0, 1].map(|column_idx| SortingColumn {
         column_idx,
