@@ -1,0 +1,120 @@
+//! The hot path: stream items in, alert lines out.
+
+use std::io::Write;
+
+use alert::{render_update, Hms, Update, Watcher};
+use stream::{Message, StreamItem};
+
+use crate::sinks::{Fired, Sinks};
+
+/// Turns stream items into output lines and reports the feed's health on the log (stderr).
+#[derive(Debug)]
+pub struct Feed {
+    watcher: Watcher,
+    verbose: bool,
+    sinks: Sinks,
+    /// The feed was lost and not yet regained.
+    lost: bool,
+    /// Reused output buffer: one `write_all` per frame.
+    buf: String,
+    /// Alerts of the current frame, waiting for the sinks.
+    fired: Vec<alert::Alert>,
+}
+
+impl Feed {
+    /// A feed printing the decisions of `watcher`.
+    pub fn new(watcher: Watcher, verbose: bool, sinks: Sinks) -> Self {
+        Feed {
+            watcher,
+            verbose,
+            sinks,
+            lost: false,
+            buf: String::new(),
+            fired: Vec::new(),
+        }
+    }
+
+    /// Handles one item; returns how many lines were written to `out` (flushed).
+    pub fn handle(&mut self, item: &StreamItem, out: &mut impl Write) -> std::io::Result<usize> {
+        match item {
+            StreamItem::Message { raw, message, .. } => match message {
+                Message::MiniTickers(_) => return self.on_tickers(raw.as_str(), out),
+                Message::ServerShutdown { .. } => {
+                    log::warn!("exchange announced a server shutdown; the feed will reconnect")
+                }
+                Message::ControlError { code, msg, .. } => {
+                    log::warn!("exchange refused a subscription request: {code} {msg}")
+                }
+                Message::ControlReply(_) | Message::Other { .. } => {}
+            },
+            StreamItem::Connected { .. } => {
+                if self.lost {
+                    log::warn!("price feed regained");
+                } else {
+                    log::info!("price feed connected");
+                }
+                self.lost = false;
+            }
+            StreamItem::Disconnected { reason, .. } => {
+                if !self.lost {
+                    log::warn!("price feed lost ({reason}); reconnecting");
+                }
+                self.lost = true;
+            }
+            StreamItem::Gap { .. } => log::info!("no prices were received while the feed was down"),
+            StreamItem::Malformed { error, .. } => log::warn!("unreadable frame skipped: {error}"),
+        }
+        Ok(0)
+    }
+
+    fn on_tickers(&mut self, text: &str, out: &mut impl Write) -> std::io::Result<usize> {
+        self.buf.clear();
+        let mut now: Option<(Hms, chrono::DateTime<chrono::Local>)> = None;
+        let (watcher, buf, fired, verbose) = (
+            &mut self.watcher,
+            &mut self.buf,
+            &mut self.fired,
+            self.verbose,
+        );
+        let mut lines = 0;
+        let visited = stream::for_each_raw_mini_ticker(text, |t| {
+            let update = match watcher.on_update(t.symbol, t.close) {
+                Ok(u) => u,
+                Err(e) => {
+                    log::warn!("{}: bad last price skipped: {e}", t.symbol);
+                    return;
+                }
+            };
+            let shown = match &update {
+                Update::Unwatched => return,
+                Update::Quiet if !verbose => return,
+                Update::Quiet => 1,
+                Update::Alerts(a) => a.len(),
+            };
+            let (hms, _) = *now.get_or_insert_with(|| {
+                let at = chrono::Local::now();
+                (Hms::of(&at), at)
+            });
+            render_update(buf, hms, t.symbol, t.close, &update, verbose);
+            lines += shown;
+            if let Update::Alerts(a) = update {
+                fired.extend(a);
+            }
+        });
+        if let Err(e) = visited {
+            log::warn!("unreadable frame skipped: {e}");
+        }
+        if !self.buf.is_empty() {
+            out.write_all(self.buf.as_bytes())?;
+            out.flush()?;
+        }
+        if let Some((_, at)) = now {
+            for alert in self.fired.drain(..) {
+                if !self.sinks.is_empty() {
+                    self.sinks.push(&Fired { alert, at });
+                }
+            }
+        }
+        Ok(lines)
+    }
+}

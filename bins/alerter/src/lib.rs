@@ -1,0 +1,191 @@
+//! The `alerter` program: wiring of prompts, flags, the price stream and output around the
+//! decisions of the [`alert`] crate. `main.rs` only maps [`run`]'s result to an exit code.
+
+pub mod cli;
+pub mod feed;
+pub mod prompt;
+pub mod sinks;
+
+use std::convert::Infallible;
+use std::io::Write;
+use std::time::Duration;
+
+use alert::{Level, Symbol, Watcher};
+use stream::rest::{RestClient, RestError};
+
+use crate::cli::Config;
+use crate::feed::Feed;
+use crate::prompt::{CheckSymbol, SymbolCheck};
+use crate::sinks::Sinks;
+
+/// Printed on stdout on SIGINT/SIGTERM, as the original did.
+pub const EXIT_LINE: &str = "Received exit, exiting";
+
+/// Why the alerter stopped with an error.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad usage or configuration (exit 2).
+    Usage(String),
+    /// A runtime failure (exit 1).
+    Runtime(anyhow::Error),
+}
+
+impl CheckSymbol for RestClient {
+    async fn check(&self, symbol: &Symbol) -> SymbolCheck {
+        match self.symbol_info(symbol.as_str()).await {
+            Ok(info) if info.status.is_trading() => SymbolCheck::Trading,
+            Ok(info) => SymbolCheck::NotTrading(info.status.to_string()),
+            Err(RestError::UnknownSymbol(_)) => SymbolCheck::Unknown,
+            Err(e) => SymbolCheck::Failed(e.to_string()),
+        }
+    }
+}
+
+/// Runs until a signal (`Ok`, after printing [`EXIT_LINE`]), end of input at a prompt
+/// (`Ok`), or a failure.
+pub async fn run(config: Config) -> Result<(), Failure> {
+    let rest = RestClient::new(&config.rest_url).map_err(|e| Failure::Usage(e.to_string()))?;
+    let levels = if config.levels.is_empty() {
+        let asked = tokio::select! {
+            asked = ask_interactively(&rest) => asked.map_err(|e| Failure::Runtime(e.into()))?,
+            () = shutdown_signal() => return say_exit(),
+        };
+        match asked {
+            Some(level) => vec![level],
+            None => return Ok(()),
+        }
+    } else {
+        check_symbols(&rest, &config.levels).await?;
+        config.levels
+    };
+    let sinks =
+        Sinks::start(config.exec, config.webhook).map_err(|e| Failure::Runtime(e.into()))?;
+    let watcher = Watcher::new(levels, config.mode);
+    let (handle, mut items, later) = open_stream(&config.ws_url, &watcher);
+    let mut feed = Feed::new(watcher, config.verbose, sinks);
+    let outcome = tokio::select! {
+        failure = async {
+            let mut stdout = std::io::stdout();
+            while let Some(item) = items.recv().await {
+                if let Err(e) = feed.handle(&item, &mut stdout) {
+                    return Failure::Runtime(anyhow::anyhow!("cannot write to stdout: {e}"));
+                }
+            }
+            Failure::Runtime(anyhow::anyhow!("the price stream stopped for good"))
+        } => Err(failure),
+        never = subscribe_then_idle(&handle, later) => match never {},
+        () = shutdown_signal() => say_exit(),
+    };
+    handle.shutdown().await;
+    outcome
+}
+
+/// Opens ONE combined-stream connection (`/stream?streams=<first>`) for the watcher's
+/// symbols; returns the other stream names, to be sent with `SUBSCRIBE` on that same
+/// connection by [`subscribe_then_idle`] (the stream manager paces control messages to
+/// Binance's 5 per second and re-subscribes after every reconnect).
+pub fn open_stream(
+    ws_url: &str,
+    watcher: &Watcher,
+) -> (
+    stream::StreamHandle,
+    tokio::sync::mpsc::Receiver<stream::StreamItem>,
+    Vec<String>,
+) {
+    let mut names: Vec<String> = watcher.symbols().iter().map(Symbol::stream_name).collect();
+    let later = names.split_off(names.len().min(1));
+    log::info!(
+        "watching {} stream(s) over {ws_url}",
+        names.len() + later.len()
+    );
+    let mut config = stream::StreamConfig::new(ws_url, names);
+    config.combined = true;
+    let (handle, items) = stream::spawn(config);
+    (handle, items, later)
+}
+
+/// Subscribes `streams` (if any), logs the outcome, then waits forever (for `select!`).
+pub async fn subscribe_then_idle(
+    handle: &stream::StreamHandle,
+    streams: Vec<String>,
+) -> Infallible {
+    if !streams.is_empty() {
+        let n = streams.len();
+        match handle.subscribe(streams).await {
+            Ok(()) => log::info!("subscribed to {n} more stream(s)"),
+            Err(e) => {
+                log::error!("subscribing to {n} stream(s) failed: {e}; those symbols stay silent")
+            }
+        }
+    }
+    std::future::pending::<Infallible>().await
+}
+
+/// Prints [`EXIT_LINE`]; a clean exit follows.
+fn say_exit() -> Result<(), Failure> {
+    let mut stdout = std::io::stdout();
+    // Nothing useful to do if stdout is gone while exiting.
+    let _ = writeln!(stdout, "{EXIT_LINE}").and_then(|()| stdout.flush());
+    Ok(())
+}
+
+async fn ask_interactively(rest: &RestClient) -> std::io::Result<Option<Level>> {
+    let mut input = tokio::io::BufReader::new(tokio::io::stdin());
+    ask_with(&mut input, rest).await
+}
+
+async fn ask_with<R: tokio::io::AsyncBufRead + Unpin>(
+    input: &mut R,
+    rest: &RestClient,
+) -> std::io::Result<Option<Level>> {
+    prompt::ask_level(input, &mut std::io::stdout(), &mut std::io::stderr(), rest).await
+}
+
+/// Every symbol must exist and trade; otherwise a usage error naming it.
+async fn check_symbols(rest: &RestClient, levels: &[Level]) -> Result<(), Failure> {
+    let mut symbols: Vec<&Symbol> = levels.iter().map(|l| &l.symbol).collect();
+    symbols.sort();
+    symbols.dedup();
+    for symbol in symbols {
+        match rest.check(symbol).await {
+            SymbolCheck::Trading => {}
+            SymbolCheck::Unknown => return Err(Failure::Usage(format!("unknown symbol {symbol}"))),
+            SymbolCheck::NotTrading(status) => {
+                return Err(Failure::Usage(format!(
+                    "symbol {symbol} is not trading now (status {status})"
+                )))
+            }
+            SymbolCheck::Failed(why) => {
+                return Err(Failure::Runtime(anyhow::anyhow!(
+                    "could not check symbol {symbol}: {why}"
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            },
+            Err(e) => {
+                log::warn!("cannot listen for SIGTERM: {e}");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Grace period for the stream manager to close its connection at exit.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
