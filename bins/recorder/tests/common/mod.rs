@@ -1,0 +1,215 @@
+//! Shared harness: the simulated exchange in-process, the real `recorder` binary as a child
+//! process, its output captured line by line.
+
+#![allow(dead_code)] // each test file uses part of the harness
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub struct Sim {
+    pub runtime: tokio::runtime::Runtime,
+    pub handle: Option<sim::SimHandle>,
+}
+
+impl Sim {
+    pub fn start(config: sim::SimConfig) -> Sim {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let handle = runtime
+            .block_on(sim::start("127.0.0.1:0".parse().unwrap(), config))
+            .unwrap();
+        Sim {
+            runtime,
+            handle: Some(handle),
+        }
+    }
+
+    pub fn h(&self) -> &sim::SimHandle {
+        self.handle.as_ref().unwrap()
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            self.runtime.block_on(h.shutdown());
+        }
+    }
+}
+
+/// A running binary with its stdout and stderr lines arriving on channels.
+pub struct Running {
+    pub child: Child,
+    stdout: mpsc::Receiver<String>,
+    stderr: mpsc::Receiver<String>,
+    pub out: Vec<String>,
+    pub err: Vec<String>,
+}
+
+pub fn spawn_recorder(out_dir: &Path, ws_url: &str, extra: &[&str]) -> Running {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_recorder"));
+    cmd.args(["--out-dir"])
+        .arg(out_dir)
+        .args(["--checkpoint-secs", "1", "--idle-timeout-secs", "2"])
+        .args(extra)
+        .env("BINANCE_WS_URL", ws_url)
+        .env("LOG_FILE", out_dir.with_extension("log"))
+        .env_remove("RECORDER_OUT_DIR")
+        .env_remove("RECORDER_CHECKPOINT_SECS");
+    spawn(cmd)
+}
+
+pub fn spawn(mut cmd: Command) -> Running {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = lines(child.stdout.take().unwrap());
+    let stderr = lines(child.stderr.take().unwrap());
+    Running {
+        child,
+        stdout,
+        stderr,
+        out: Vec::new(),
+        err: Vec::new(),
+    }
+}
+
+fn lines(r: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(r).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+impl Running {
+    /// Collects output until a stdout line satisfies `pred`; panics after `timeout`.
+    pub fn wait_stdout(&mut self, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.pump_stderr();
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self
+                .stdout
+                .recv_timeout(left.min(Duration::from_millis(50)))
+            {
+                Ok(line) => {
+                    self.out.push(line.clone());
+                    if pred(&line) {
+                        return line;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) if !left.is_zero() => {}
+                Err(e) => panic!(
+                    "no matching stdout line ({e:?}); stdout: {:#?}\nstderr: {:#?}",
+                    self.out, self.err
+                ),
+            }
+        }
+    }
+
+    /// Waits until the stderr log shows `needle` `n` times.
+    pub fn wait_stderr_count(&mut self, timeout: Duration, needle: &str, n: usize) {
+        let deadline = Instant::now() + timeout;
+        while self.err.iter().filter(|l| l.contains(needle)).count() < n {
+            assert!(
+                Instant::now() < deadline,
+                "stderr never showed {n} x {needle:?}: {:#?}",
+                self.err
+            );
+            self.pump_stdout();
+            if let Ok(line) = self.stderr.recv_timeout(Duration::from_millis(50)) {
+                self.err.push(line);
+            }
+        }
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for exit and collects the rest of the output.
+    pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // The pipes close at exit: read them to the end.
+                while let Ok(l) = self.stdout.recv_timeout(Duration::from_secs(2)) {
+                    self.out.push(l);
+                }
+                while let Ok(l) = self.stderr.recv_timeout(Duration::from_millis(200)) {
+                    self.err.push(l);
+                }
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "process did not exit in {timeout:?}; stdout {:#?} stderr {:#?}",
+                    self.out, self.err
+                );
+            }
+            self.pump_stdout();
+            self.pump_stderr();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn pump_stdout(&mut self) {
+        while let Ok(l) = self.stdout.try_recv() {
+            self.out.push(l);
+        }
+    }
+
+    fn pump_stderr(&mut self) {
+        while let Ok(l) = self.stderr.try_recv() {
+            self.err.push(l);
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// (symbol, event_time) -> number of rows in the dataset.
+pub fn dataset_keys(dir: &Path) -> HashMap<(String, i64), usize> {
+    let mut keys = HashMap::new();
+    for batch in store::ticks::read_dataset(dir).unwrap() {
+        for row in store::ticks::rows(&batch).unwrap() {
+            *keys.entry((row.symbol, row.event_time)).or_insert(0) += 1;
+        }
+    }
+    keys
+}
+
+/// Polls `cond` every 20 ms until it holds; panics after `timeout`.
+pub fn wait_until(timeout: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
