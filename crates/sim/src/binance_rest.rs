@@ -207,8 +207,10 @@ struct SymbolEntry {
     permissions: Vec<&'static str>,
 }
 
+/// Variant names are Binance's `filterType` values (`PRICE_FILTER`, ...).
 #[derive(Serialize)]
 #[serde(tag = "filterType", rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(clippy::enum_variant_names)]
 enum Filter {
     #[serde(rename_all = "camelCase")]
     PriceFilter {
@@ -333,7 +335,8 @@ mod tests {
     fn symbol_parameters_are_validated_like_binance() {
         let m = Market::new(1, 50);
         let q = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
-        let cases: &[(Vec<(String, String)>, u16, &str)] = &[
+        type Query = Vec<(String, String)>;
+        let cases: &[(Query, u16, &str)] = &[
             (q("symbol", "BTCUSDT"), 200, r#""symbol":"BTCUSDT""#),
             (q("symbol", "btcusdt"), 400, r#""code":-1100"#),
             (

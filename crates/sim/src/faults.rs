@@ -56,7 +56,7 @@ impl FrameFaults {
             return Fate::Malformed;
         }
         match self.malformed_every {
-            Some(n) if self.sent % n == 0 => Fate::Malformed,
+            Some(n) if self.sent.is_multiple_of(n) => Fate::Malformed,
             _ => Fate::Send,
         }
     }

@@ -74,7 +74,8 @@ fn market_chart_has_days_midnights_plus_now() {
 #[test]
 fn market_chart_errors() {
     let coins = vec![coin("bitcoin", 1e12, None)];
-    let cases: &[(&str, &[(&str, &str)], u16, &str)] = &[
+    type Params<'a> = &'a [(&'a str, &'a str)];
+    let cases: &[(&str, Params, u16, &str)] = &[
         (
             "nope",
             &[("vs_currency", "usd"), ("days", "10")],

@@ -279,7 +279,7 @@ pub(super) struct Listing {
 
 /// Lists `count` symbols, deterministic for `seed` (names do not depend on the seed).
 pub(super) fn list(seed: u64, count: usize) -> Vec<Listing> {
-    let mut rng = Rng::with_seed(seed ^ 0x5EED_0F_5A11);
+    let mut rng = Rng::with_seed(seed ^ 0x005E_ED0F_5A11);
     let mut names = Rng::with_seed(0xBA5E);
     let mut out: Vec<Listing> = Vec::with_capacity(count);
     let mut seen = std::collections::HashSet::new();

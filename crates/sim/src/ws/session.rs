@@ -268,6 +268,6 @@ async fn close(ws: &mut Ws, code: CloseCode, reason: &'static str) {
     };
     if ws.send(Message::Close(Some(frame))).await.is_ok() {
         let drain = async { while let Some(Ok(_)) = ws.next().await {} };
-        let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
+        let _ = tokio::time::timeout(Duration::from_millis(250), drain).await;
     }
 }
