@@ -115,6 +115,11 @@ impl CoinGecko {
         Ok(CoinGecko { http, base, retry })
     }
 
+    /// The base URL in use (it holds no key: the key travels in a header).
+    pub fn base_url(&self) -> &str {
+        self.base.as_str()
+    }
+
     /// `GET /coins/markets?vs_currency=<vs>&order=market_cap_desc&per_page=<n>&page=1`:
     /// the `n` largest coins by market cap.
     pub async fn top_markets(&self, vs_currency: &str, n: u32) -> Result<Vec<CoinMarket>, Error> {

@@ -1,0 +1,209 @@
+//! One hourly cycle: fetch the top coins and their histories, store them, decide, buy,
+//! log the trades and the portfolio.
+
+use chrono::{DateTime, Utc};
+use portfolio::{decide, submit_order, Decision, Fill, Order, Position};
+use pricing::{daily_average, CoinGecko, CoinMarket};
+use store::db::{MarketObservation, NewTrade, Store, TradeOutcome};
+
+use crate::output::{fmt_price, portfolio_report};
+
+/// Coins looked at per cycle.
+pub const TOP_N: u32 = 3;
+/// Days in the average.
+pub const AVERAGE_DAYS: u32 = 10;
+/// Quote currency.
+pub const VS_CURRENCY: &str = "usd";
+
+/// How a cycle failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CycleError {
+    /// A CoinGecko call failed after its retries: nothing was written.
+    #[error("cycle skipped, nothing written: {0}")]
+    Api(#[from] pricing::Error),
+    /// The database failed (the cycle may have stored the markets but not every trade).
+    #[error(transparent)]
+    Db(#[from] store::db::DbError),
+}
+
+/// What a cycle did, for the summary line and the tests.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct CycleSummary {
+    /// Fills recorded this cycle.
+    pub bought: Vec<Fill>,
+    /// Coins whose price was at or above the average.
+    pub held: usize,
+    /// Coins skipped (no price, not enough history).
+    pub skipped: usize,
+    /// Coins already bought in this hourly slot.
+    pub already_bought: usize,
+}
+
+/// A coin with everything needed for the decision.
+struct Candidate {
+    coin: CoinMarket,
+    price: f64,
+    average: f64,
+}
+
+/// Runs one cycle at time `now` (its hour is the trade slot).
+///
+/// Every API call is made before anything is written, so a cycle whose calls fail after
+/// their retries writes nothing. A coin with a `null` price, or too short a history, is
+/// skipped with a warning. Each buy commits its trade and position in one transaction;
+/// a buy refused by the (coin, hour) unique key is "already bought this hour".
+pub async fn run_cycle(
+    cg: &CoinGecko,
+    store: &mut Store,
+    now: DateTime<Utc>,
+) -> Result<CycleSummary, CycleError> {
+    let mut summary = CycleSummary::default();
+    let markets = cg.top_markets(VS_CURRENCY, TOP_N).await?;
+    let mut observed = Vec::with_capacity(markets.len());
+    let mut candidates = Vec::with_capacity(markets.len());
+    for coin in markets {
+        let mut avg = None;
+        match coin.current_price {
+            Some(p) if p.is_finite() && p > 0.0 => {
+                let chart = cg
+                    .market_chart_daily(&coin.id, VS_CURRENCY, AVERAGE_DAYS)
+                    .await?;
+                match daily_average(&chart.prices, AVERAGE_DAYS as usize) {
+                    Ok(a) => {
+                        avg = Some(a);
+                        candidates.push(Candidate {
+                            coin: coin.clone(),
+                            price: p,
+                            average: a,
+                        });
+                    }
+                    Err(e) => {
+                        log::warn!(
+                            "skipping {}: no {AVERAGE_DAYS}-day average ({e})",
+                            label(&coin)
+                        );
+                        summary.skipped += 1;
+                    }
+                }
+            }
+            other => {
+                let why = other.map_or("null".to_owned(), |p| p.to_string());
+                log::warn!(
+                    "skipping {}: CoinGecko gave no usable current price ({why})",
+                    label(&coin)
+                );
+                summary.skipped += 1;
+            }
+        }
+        observed.push(observation(&coin, avg));
+    }
+
+    block(|| store.record_markets(&observed, now))?;
+
+    for c in candidates {
+        let verdict = decide(c.price, c.average);
+        log::info!(
+            "{}: price {} vs {AVERAGE_DAYS}-day average {} -> {}",
+            label(&c.coin),
+            fmt_price(c.price),
+            fmt_price(c.average),
+            if verdict == Decision::Buy {
+                "BUY"
+            } else {
+                "HOLD"
+            }
+        );
+        if verdict == Decision::Hold {
+            summary.held += 1;
+            continue;
+        }
+        // The price was checked finite and positive above, the quantity is 1.
+        let fill = match submit_order(&Order::buy(&c.coin.id, 1.0), c.price, now) {
+            Ok(f) => f,
+            Err(e) => {
+                log::warn!("order for {} refused: {e}", label(&c.coin));
+                summary.skipped += 1;
+                continue;
+            }
+        };
+        let trade = NewTrade {
+            coin_id: fill.coin_id.clone(),
+            side: fill.side.as_str().into(),
+            quantity: fill.quantity,
+            price: fill.price,
+            executed_at: fill.executed_at,
+        };
+        let outcome = block(|| {
+            store.record_trade(&trade, |current| {
+                let mut p = current.map_or_else(
+                    || Position::empty(&fill.coin_id),
+                    |row| Position {
+                        coin_id: row.coin_id.clone(),
+                        quantity: row.quantity,
+                        avg_cost: row.avg_cost,
+                    },
+                );
+                // Same coin by construction, and a buy cannot oversell.
+                if let Err(e) = p.apply(&fill) {
+                    log::error!("position update for {}: {e}", fill.coin_id);
+                }
+                (p.quantity, p.avg_cost)
+            })
+        })?;
+        match outcome {
+            TradeOutcome::Recorded(pos) => {
+                log::info!(
+                    "TRADE buy {} {} at {} USD (position {} @ avg cost {})",
+                    fill.quantity,
+                    c.coin.symbol.to_uppercase(),
+                    fmt_price(fill.price),
+                    pos.quantity,
+                    fmt_price(pos.avg_cost)
+                );
+                summary.bought.push(fill);
+            }
+            TradeOutcome::AlreadyTradedThisSlot => {
+                log::info!(
+                    "{}: already bought in the {} UTC slot, no new order",
+                    label(&c.coin),
+                    store::db::hour_slot(now).format("%Y-%m-%d %H:00")
+                );
+                summary.already_bought += 1;
+            }
+        }
+    }
+
+    let report = portfolio_report(block(|| store.positions())?);
+    for h in &report.holdings {
+        log::info!("PORTFOLIO {}", h.line());
+    }
+    log::info!("PORTFOLIO {}", report.total_line());
+    Ok(summary)
+}
+
+fn label(c: &CoinMarket) -> String {
+    format!("{} ({})", c.symbol.to_uppercase(), c.name)
+}
+
+fn observation(c: &CoinMarket, avg: Option<f64>) -> MarketObservation {
+    MarketObservation {
+        coin_id: c.id.clone(),
+        symbol: c.symbol.clone(),
+        name: c.name.clone(),
+        current_price: c.current_price,
+        market_cap: c.market_cap,
+        market_cap_rank: c.market_cap_rank.and_then(|r| i32::try_from(r).ok()),
+        total_volume: c.total_volume,
+        last_updated: c.last_updated,
+        avg_price_10d: avg,
+    }
+}
+
+/// Runs blocking database work without stalling the other tasks of the runtime
+/// (multi-threaded runtime), or inline on a current-thread runtime.
+pub fn block<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}

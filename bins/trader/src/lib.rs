@@ -1,0 +1,13 @@
+//! The trader's cycle, schedule and output, behind the thin `trader` binary (kept in a
+//! library so that the bench can run a cycle).
+//!
+//! A cycle: the top 3 coins by market cap are fetched and stored; each coin whose current
+//! price is strictly below the average of its last 10 daily prices (the live 11th point
+//! of `market_chart` left out) is bought, 1 coin, at the current price, at most once per
+//! coin per hour; trades and the portfolio are logged.
+
+pub mod cycle;
+pub mod output;
+pub mod schedule;
+
+pub use cycle::{run_cycle, CycleError, CycleSummary};

@@ -1,0 +1,121 @@
+//! What `trader portfolio` and `trader trades` print, as text or JSON.
+
+use chrono::{NaiveDateTime, SecondsFormat};
+use portfolio::{Holding, Report};
+use store::db::{PositionView, TradeView};
+
+/// A price for people: 2 decimals from 1 up, 8 significant decimals below.
+pub fn fmt_price(p: f64) -> String {
+    if p.abs() >= 1.0 || p == 0.0 {
+        format!("{p:.2}")
+    } else {
+        format!("{p:.8}")
+    }
+}
+
+/// The report of the stored positions; the current price is the latest stored one.
+pub fn portfolio_report(positions: Vec<PositionView>) -> Report {
+    Report::new(
+        positions
+            .into_iter()
+            .map(|p| Holding::new(&p.symbol, &p.name, p.quantity, p.avg_cost, p.last_price))
+            .collect(),
+    )
+}
+
+/// One trade as printed: keys `symbol`, `side`, `quantity`, `price`, `executed_at`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TradeOut {
+    /// Ticker, upper case.
+    pub symbol: String,
+    /// `buy` or `sell`.
+    pub side: String,
+    /// Coins.
+    pub quantity: f64,
+    /// Fill price (USD).
+    pub price: f64,
+    /// RFC 3339 UTC, e.g. `2026-11-23T19:05:00Z`.
+    pub executed_at: String,
+}
+
+impl From<TradeView> for TradeOut {
+    fn from(t: TradeView) -> Self {
+        TradeOut {
+            symbol: t.symbol.to_uppercase(),
+            side: t.side,
+            quantity: t.quantity,
+            price: t.price,
+            executed_at: rfc3339(t.executed_at),
+        }
+    }
+}
+
+fn rfc3339(t: NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// `trader portfolio`: a table, or with `json` an array of holdings.
+pub fn render_portfolio(report: &Report, json: bool) -> Result<String, serde_json::Error> {
+    if json {
+        return serde_json::to_string_pretty(&report.holdings);
+    }
+    Ok(report.to_string())
+}
+
+/// `trader trades`: a table, or with `json` an array of trades.
+pub fn render_trades(trades: Vec<TradeView>, json: bool) -> Result<String, serde_json::Error> {
+    let trades: Vec<TradeOut> = trades.into_iter().map(TradeOut::from).collect();
+    if json {
+        return serde_json::to_string_pretty(&trades);
+    }
+    let mut out = format!(
+        "{:<20} {:<5} {:<8} {:>12} {:>16}\n",
+        "EXECUTED AT", "SIDE", "SYMBOL", "QUANTITY", "PRICE"
+    );
+    for t in &trades {
+        out.push_str(&format!(
+            "{:<20} {:<5} {:<8} {:>12} {:>16}\n",
+            t.executed_at,
+            t.side,
+            t.symbol,
+            t.quantity,
+            fmt_price(t.price)
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_and_trades() {
+        assert_eq!(fmt_price(57_000.0), "57000.00");
+        assert_eq!(fmt_price(0.000123), "0.00012300");
+        let t = TradeView {
+            id: 1,
+            coin_id: "bitcoin".into(),
+            symbol: "btc".into(),
+            side: "buy".into(),
+            quantity: 1.0,
+            price: 5.5,
+            executed_at: chrono::DateTime::from_timestamp(1_700_000_000, 0)
+                .expect("ts")
+                .naive_utc(),
+        };
+        let json = render_trades(vec![t.clone()], true).expect("json");
+        let v: serde_json::Value = serde_json::from_str(&json).expect("parse");
+        assert_eq!(
+            v,
+            serde_json::json!([{"symbol":"BTC","side":"buy","quantity":1.0,"price":5.5,"executed_at":"2023-11-14T22:13:20Z"}])
+        );
+        let text = render_trades(vec![t], false).expect("text");
+        assert!(
+            text.lines()
+                .nth(1)
+                .is_some_and(|l| l.contains("BTC") && l.contains("5.50")),
+            "{text}"
+        );
+    }
+}
