@@ -215,16 +215,17 @@ async fn on_cross_alerts_once_per_crossing_for_each_symbol_on_one_connection() {
 }
 
 #[tokio::test]
-async fn alerts_resume_after_a_forced_disconnect() {
-    let prices: Vec<String> = (1..=30).map(|i| format!("{}.00000000", 100 + i)).collect();
+async fn alerts_resume_after_a_forced_disconnect_and_a_server_shutdown() {
+    let prices: Vec<String> = (1..=40).map(|i| format!("{}.00000000", 100 + i)).collect();
     let sim = start_sim(vec![("BTCUSDT", prices.clone())]).await;
     let mut alerter = spawn_alerter(&sim, &["--symbol", "BTCUSDT", "--above", "100"]);
-    let first = alerter.lines(3).await;
+    let mut seen = alerter.lines(3).await;
     sim.disconnect_all();
     // The path only advances while someone is subscribed, so after the reconnect the
     // alerts go on; an update on the wire at the moment of the cut may be lost.
+    seen.extend(alerter.lines(3).await);
+    sim.server_shutdown();
     let last = above("BTCUSDT", "100", prices.last().unwrap());
-    let mut seen = first;
     while seen.last() != Some(&last) {
         seen.extend(alerter.lines(1).await);
     }
@@ -234,9 +235,11 @@ async fn alerts_resume_after_a_forced_disconnect() {
         seen.iter().all(|l| rest.any(|e| e == l)),
         "not in path order: {seen:?}"
     );
+    assert!(sim.connection_count_total() >= 2, "the feed was never cut");
     let stderr = alerter.stop().await;
     assert!(stderr.contains("price feed lost"), "stderr: {stderr}");
     assert!(stderr.contains("price feed regained"), "stderr: {stderr}");
+    assert!(stderr.contains("server shutdown"), "stderr: {stderr}");
 }
 
 #[tokio::test]
