@@ -1,0 +1,373 @@
+//! Compaction: the checkpoint files of a closed hour become one file per hour.
+//!
+//! A checkpoint every minute makes 1,440 small files a day; once an hour is closed (its end
+//! plus `compact_after` has passed) its files in each date partition are merged into
+//! `miniticker_YYYYMMDD_HH0000_h<seq:06>.parquet` (same partition, same schema and writer
+//! properties, rows sorted by (symbol, event_time)), so a day is ~24 files plus the current
+//! hour. Files are grouped by the hour of the `YYYYMMDD_HHMMSS` stamp in their name (the
+//! time they were written), so a late file of an already compacted hour (e.g. replayed
+//! from the journal) is merged together with the earlier merged file at the next pass.
+//!
+//! # Crash safety
+//!
+//! The merged file's footer lists its parts ([`COMPACTED_FROM_KEY`], comma-separated file
+//! names) and carries the union of their journal segment tags. The steps are: write the
+//! merged file under a hidden temporary name and fsync it; publish it (no-clobber hard link)
+//! and fsync the directory; remove the temporary name; remove the parts; fsync the
+//! directory. Killed at any point, the dataset holds either the parts, or the merged file
+//! plus some of its parts, plus maybe a hidden temporary file. [`recover`], run at start-up
+//! before anything writes into the dataset, removes leftover temporary files and every part
+//! that a published merged file lists: no row is lost or duplicated.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Timelike, Utc};
+use parquet::file::metadata::KeyValue;
+use store::ticks::{read_file, rows, writer_properties, StagedFile, TickBuffer, TickError};
+
+use crate::journal::replay::{footer_metadata, parse_segments};
+use crate::journal::{segments_metadata, SEGMENTS_KEY};
+
+/// Key of the merged file's key-value metadata listing its parts (comma-separated names).
+pub const COMPACTED_FROM_KEY: &str = "compacted_from";
+
+/// What a compaction pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CompactReport {
+    /// Merged files published.
+    pub merged: Vec<PathBuf>,
+    /// Part files removed.
+    pub parts_removed: usize,
+    /// Rows in the merged files.
+    pub rows: usize,
+}
+
+/// What [`recover`] cleaned up.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RecoverReport {
+    /// Leftover temporary files removed.
+    pub tmp_removed: usize,
+    /// Parts removed because a published merged file holds their rows.
+    pub parts_removed: usize,
+}
+
+/// Where [`compact_closed_hours_until`] stops, to simulate a kill (tests only).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopAfter {
+    /// The merged file is written and fsynced under its temporary name.
+    WroteTmp,
+    /// The merged file is published; the temporary name and all parts are still there.
+    Published,
+    /// One part is removed.
+    RemovedSome,
+}
+
+/// Merges the checkpoint files of every hour closed at `now` (hour end + `compact_after`
+/// in the past) into one file per hour and date partition (see the [module docs](self)).
+/// Hours with a single file are left alone. Safe to run while the recorder writes the
+/// current hour.
+///
+/// ```
+/// use record::compact::compact_closed_hours;
+/// use store::ticks::{list_files, DatasetWriter, Tick, TickBuffer};
+/// let dir = tempfile::tempdir().unwrap();
+/// let mut w = DatasetWriter::new(dir.path());
+/// for minute in 0..3 {
+///     let mut buf = TickBuffer::new();
+///     let time = 1_704_067_200_000 + minute * 60_000;
+///     buf.push(&Tick { symbol: "BTCUSDT", event_time: time, close: 1.0, open: 1.0, high: 1.0,
+///                      low: 1.0, base_volume: 1.0, quote_volume: 1.0 });
+///     w.write_checkpoint(&buf, chrono::DateTime::from_timestamp_millis(time + 30_000).unwrap()).unwrap();
+/// }
+/// let later = chrono::DateTime::from_timestamp(1_704_067_200 + 2 * 3600, 0).unwrap();
+/// let report = compact_closed_hours(dir.path(), later, std::time::Duration::from_secs(60)).unwrap();
+/// assert_eq!((report.merged.len(), report.parts_removed, report.rows), (1, 3, 3));
+/// assert_eq!(list_files(dir.path()).unwrap().len(), 1);
+/// ```
+pub fn compact_closed_hours(
+    out_dir: &Path,
+    now: DateTime<Utc>,
+    compact_after: Duration,
+) -> Result<CompactReport, TickError> {
+    compact_closed_hours_until(out_dir, now, compact_after, None)
+}
+
+/// [`compact_closed_hours`] that returns early after step `stop` of the first hour merged,
+/// leaving the dataset as a kill at that point would (tests only).
+#[doc(hidden)]
+pub fn compact_closed_hours_until(
+    out_dir: &Path,
+    now: DateTime<Utc>,
+    compact_after: Duration,
+    stop: Option<StopAfter>,
+) -> Result<CompactReport, TickError> {
+    let after = TimeDelta::from_std(compact_after).unwrap_or(TimeDelta::MAX);
+    let closed_before = now
+        .naive_utc()
+        .checked_sub_signed(after + TimeDelta::hours(1));
+    let mut report = CompactReport::default();
+    for partition in partitions(out_dir)? {
+        let mut hours: BTreeMap<NaiveDateTime, Vec<String>> = BTreeMap::new();
+        for name in file_names(&partition)? {
+            if let Some(hour) = hour_of(&name).filter(|h| closed_before.is_some_and(|c| *h <= c)) {
+                hours.entry(hour).or_default().push(name);
+            }
+        }
+        for (hour, parts) in hours.into_iter().filter(|(_, parts)| parts.len() > 1) {
+            let stopped = merge(&partition, hour, &parts, stop, &mut report)?;
+            if stopped {
+                return Ok(report);
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Merges `parts` of `hour` in `partition`; true if it stopped at `stop`.
+fn merge(
+    partition: &Path,
+    hour: NaiveDateTime,
+    parts: &[String],
+    stop: Option<StopAfter>,
+    report: &mut CompactReport,
+) -> Result<bool, TickError> {
+    let mut buf = TickBuffer::new();
+    let mut segments = HashSet::new();
+    for part in parts {
+        let path = partition.join(part);
+        for batch in read_file(&path)? {
+            rows(&batch)?
+                .iter()
+                .for_each(|row| buf.push(&row.as_tick()));
+        }
+        for kv in footer_metadata(&path)
+            .map_err(|e| TickError::Schema(format!("{}: {e}", path.display())))?
+        {
+            if kv.key == SEGMENTS_KEY {
+                segments.extend(parse_segments(kv.value.as_deref().unwrap_or("")));
+            }
+        }
+    }
+    let mut batches = buf.to_batches()?;
+    let Some((_, batch)) = batches.pop().filter(|_| batches.is_empty()) else {
+        log::warn!(
+            "{}: hour {hour} holds rows of other dates, not compacted",
+            partition.display()
+        );
+        return Ok(false);
+    };
+    let mut metadata = vec![KeyValue::new(
+        COMPACTED_FROM_KEY.to_owned(),
+        parts.join(","),
+    )];
+    if !segments.is_empty() {
+        let mut segments: Vec<_> = segments.into_iter().collect();
+        segments.sort();
+        metadata.push(segments_metadata(&segments));
+    }
+    let stem = hour.format("miniticker_%Y%m%d_%H0000_h");
+    let name = |seq: u32| format!("{stem}{seq:06}.parquet");
+    let props = writer_properties();
+    let staged = first_free(partition, |seq| {
+        StagedFile::write(partition, &name(seq), &batch, &props, &metadata)
+    })?;
+    if stop == Some(StopAfter::WroteTmp) {
+        return Ok(true);
+    }
+    let merged = match first_free(partition, |seq| staged.publish(&name(seq))) {
+        Ok(path) => path,
+        Err(e) => {
+            staged.discard();
+            return Err(e);
+        }
+    };
+    staged.sync_dirs(partition);
+    report.merged.push(merged);
+    report.rows += batch.num_rows();
+    if stop == Some(StopAfter::Published) {
+        return Ok(true);
+    }
+    staged.discard();
+    for part in parts {
+        remove(&partition.join(part))?;
+        report.parts_removed += 1;
+        if stop == Some(StopAfter::RemovedSome) {
+            return Ok(true);
+        }
+    }
+    staged.sync_dirs(partition);
+    Ok(false)
+}
+
+/// Finishes or undoes interrupted compactions in the dataset `out_dir`: removes leftover
+/// temporary files (`.<name>.tmp`) and every part still present beside a merged file that
+/// lists it. Run it at start-up, before anything writes into the dataset (it would take a
+/// checkpoint being written for a leftover).
+pub fn recover(out_dir: &Path) -> Result<RecoverReport, TickError> {
+    let mut report = RecoverReport::default();
+    for partition in partitions(out_dir)? {
+        let entries = fs::read_dir(&partition).map_err(|source| TickError::Io {
+            path: partition.clone(),
+            source,
+        })?;
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|source| TickError::Io {
+                path: partition.clone(),
+                source,
+            })?;
+            names.extend(entry.file_name().to_str().map(str::to_owned));
+        }
+        for name in names
+            .iter()
+            .filter(|n| n.starts_with('.') && n.ends_with(".tmp"))
+        {
+            remove(&partition.join(name))?;
+            report.tmp_removed += 1;
+        }
+        for merged in names.iter().filter(|n| is_merged(n)) {
+            let path = partition.join(merged);
+            let kvs = match footer_metadata(&path) {
+                Ok(kvs) => kvs,
+                Err(e) => {
+                    log::warn!("{}: footer unreadable, skipped: {e}", path.display());
+                    continue;
+                }
+            };
+            let listed = kvs.iter().filter(|kv| kv.key == COMPACTED_FROM_KEY);
+            for part in listed.flat_map(|kv| kv.value.as_deref().unwrap_or("").split(',')) {
+                let part_path = partition.join(part);
+                if part.is_empty()
+                    || part == merged
+                    || part.contains(['/', '\\'])
+                    || !part_path.exists()
+                {
+                    continue;
+                }
+                log::info!(
+                    "compaction recovery: {} is in {merged}, removed",
+                    part_path.display()
+                );
+                remove(&part_path)?;
+                report.parts_removed += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The date partition directories of the dataset (`date=…`; none if `out_dir` is missing).
+fn partitions(out_dir: &Path) -> Result<Vec<PathBuf>, TickError> {
+    let entries = match fs::read_dir(out_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(TickError::Io {
+                path: out_dir.into(),
+                source,
+            })
+        }
+    };
+    let mut dirs = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| TickError::Io {
+            path: out_dir.into(),
+            source,
+        })?;
+        let is_partition = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with("date="));
+        if is_partition && entry.path().is_dir() {
+            dirs.push(entry.path());
+        }
+    }
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// Visible `.parquet` file names of a partition, sorted.
+fn file_names(partition: &Path) -> Result<Vec<String>, TickError> {
+    let mut names: Vec<String> = store::ticks::list_files(partition)?
+        .iter()
+        .filter(|p| p.parent() == Some(partition))
+        .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// The hour of a `miniticker_YYYYMMDD_HHMMSS_*.parquet` name (checkpoint or merged).
+fn hour_of(name: &str) -> Option<NaiveDateTime> {
+    let stamp = name.strip_prefix("miniticker_")?.get(..15)?;
+    let time = NaiveDateTime::parse_from_str(stamp, "%Y%m%d_%H%M%S").ok()?;
+    time.date().and_hms_opt(time.hour(), 0, 0)
+}
+
+/// True for a merged file name (`…_HH0000_h<seq>.parquet`).
+fn is_merged(name: &str) -> bool {
+    hour_of(name).is_some()
+        && name
+            .strip_suffix(".parquet")
+            .and_then(|s| s.rsplit_once("_h"))
+            .is_some_and(|(_, seq)| !seq.is_empty() && seq.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The first `attempt(seq)`, for seq = 0, 1, …, that does not fail on a taken name.
+fn first_free<T>(
+    dir: &Path,
+    mut attempt: impl FnMut(u32) -> Result<T, TickError>,
+) -> Result<T, TickError> {
+    const ATTEMPTS: u32 = 10_000;
+    for seq in 0..ATTEMPTS {
+        match attempt(seq) {
+            Err(TickError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::AlreadyExists =>
+            {
+                continue
+            }
+            result => return result,
+        }
+    }
+    Err(TickError::NameExhausted {
+        dir: dir.into(),
+        attempts: ATTEMPTS,
+    })
+}
+
+fn remove(path: &Path) -> Result<(), TickError> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(TickError::Io {
+            path: path.into(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        let h = |s| hour_of(s).map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string());
+        assert_eq!(
+            h("miniticker_20240101_235959_000003.parquet").as_deref(),
+            Some("2024-01-01 23:00:00")
+        );
+        assert_eq!(
+            h("miniticker_20240101_230000_h000000.parquet").as_deref(),
+            Some("2024-01-01 23:00:00")
+        );
+        assert_eq!(h("miniticker_2024010_230000_1.parquet"), None);
+        assert_eq!(h("gaps_20240101_230000_000001.parquet"), None);
+        assert!(is_merged("miniticker_20240101_230000_h000000.parquet"));
+        assert!(!is_merged("miniticker_20240101_230000_000000.parquet"));
+        assert!(!is_merged("miniticker_20240101_230000_h.parquet"));
+    }
+}

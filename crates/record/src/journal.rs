@@ -1,0 +1,148 @@
+//! Crash-safe write-ahead journal of received frames.
+//!
+//! Every text frame the recorder receives is appended here before it is decoded, so a crash
+//! (SIGKILL, panic, power cut) loses at most what was not yet flushed (the caller flushes at
+//! least once a second) and the next start rebuilds the lost checkpoint from the journal.
+//!
+//! # On disk
+//!
+//! `<out_dir>/_journal/segment_<20-digit seq>.wal`. The `_` prefix hides the directory from
+//! Hive-style dataset discovery (Spark, Arrow, DuckDB, polars and
+//! [`store::ticks::list_files`] skip `_`/`.` names). A segment is:
+//!
+//! ```text
+//! "MTJRNL1\n"                                         8-byte magic
+//! record*                                             appended, never rewritten
+//! record = [u32 LE len][u32 LE crc][payload; len bytes]
+//! payload = [i64 LE received_at_ms][u64 LE conn_id][frame text, UTF-8]
+//! crc = CRC-32C (Castagnoli) of the 4 length bytes followed by the payload
+//! ```
+//!
+//! The CRC covers the length too, so a damaged length is detected rather than trusted.
+//! `len` is at least 16 and at most [`MAX_PAYLOAD`].
+//!
+//! # Reading back
+//!
+//! [`read_segment`] hands every whole record to a callback, in order. It never panics on
+//! garbage: the first bad record ends the segment and is reported as a [`Damage`]:
+//! [`Damage::TornTail`] when it is the tail of the file (a short header or payload, a CRC
+//! mismatch on the last record, or only zero bytes left: what a crash or power cut leaves),
+//! [`Damage::Corrupt`] otherwise (a bad record with data after it: bit rot or a foreign file).
+//! After corruption the rest of that segment is dropped rather than re-synchronised on a
+//! guessed boundary: a record accepted by a guessed resync would be a guess too.
+//!
+//! # Exactly-once protocol (journal ↔ Parquet checkpoints)
+//!
+//! Rows reach the dataset either from the live buffer (a checkpoint) or, after a crash, from
+//! the journal ([`replay`]); never from both:
+//!
+//! 1. Live: every frame is [`JournalWriter::append`]ed, then decoded into the tick buffer;
+//!    [`JournalWriter::sync`] runs at least once a second.
+//! 2. Checkpoint: [`JournalWriter::rotate`] closes the current segment *S* (on the same
+//!    thread as ingest, with no frame in between, so the buffer holds exactly the rows of
+//!    the closed segments not yet published). The buffer is written with
+//!    [`segments_metadata`]`(&[..S])` in each file's key-value metadata
+//!    (`journal_segments=<id>,<id>…`), published, and only then the segments are
+//!    [`JournalWriter::remove`]d. If the write fails, the segments stay and the next
+//!    checkpoint carries them all. If `rotate` fails, postpone the checkpoint (its rows
+//!    would otherwise be published from a segment that keeps growing).
+//! 3. Start-up: [`JournalWriter::open`] starts a fresh segment and returns the segments
+//!    left by an earlier run; [`replay`] decodes them and writes every row whose UTC date
+//!    partition holds no file tagged with its segment (a crash between publishing and
+//!    deleting, possibly half-way through a multi-date checkpoint, is thus neither lost nor
+//!    duplicated), then deletes them. Compaction carries the tags of its parts over to the
+//!    merged file, so the check stays valid after compaction.
+
+mod reader;
+pub(crate) mod replay;
+mod writer;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use reader::{read_segment, recover, segments, Damage, Record, SegmentReport};
+pub use replay::{
+    decode_frame, published_segments, replay, segments_metadata, ReplayReport, SEGMENTS_KEY,
+};
+pub use writer::JournalWriter;
+
+/// Name of the journal directory inside the dataset directory.
+pub const DIR_NAME: &str = "_journal";
+
+/// The magic bytes every segment starts with.
+pub const MAGIC: &[u8; 8] = b"MTJRNL1\n";
+
+/// Largest accepted payload (64 MiB): a bigger length field is damage, not a frame.
+pub const MAX_PAYLOAD: u32 = 64 << 20;
+
+/// Bytes of a record before the frame text: length, CRC, received_at_ms, conn_id.
+pub(crate) const RECORD_HEADER: usize = 24;
+
+/// The journal directory of the dataset directory `out_dir`.
+pub fn dir(out_dir: &Path) -> PathBuf {
+    out_dir.join(DIR_NAME)
+}
+
+/// The number of a journal segment; segments are written and replayed in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SegmentId(pub u64);
+
+impl SegmentId {
+    /// The segment's file name, `segment_<20-digit seq>.wal`.
+    pub fn file_name(self) -> String {
+        format!("segment_{:020}.wal", self.0)
+    }
+
+    /// The id of a segment file name; `None` for any other name.
+    ///
+    /// ```
+    /// use record::journal::SegmentId;
+    /// let id = SegmentId(42);
+    /// assert_eq!(SegmentId::parse(&id.file_name()), Some(id));
+    /// assert_eq!(SegmentId::parse("segment_42.wal"), None);
+    /// ```
+    pub fn parse(name: &str) -> Option<SegmentId> {
+        let digits = name.strip_prefix("segment_")?.strip_suffix(".wal")?;
+        if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok().map(SegmentId)
+    }
+}
+
+impl fmt::Display for SegmentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Errors of the journal.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// An I/O operation on `path` failed.
+    #[error("journal {path}: {source}", path = path.display())]
+    Io {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing the replayed rows to the dataset failed (the segments are kept).
+    #[error("journal replay: {0}")]
+    Store(#[from] store::ticks::TickError),
+}
+
+impl JournalError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| JournalError::Io { path, source }
+    }
+}
+
+/// CRC-32C of a record: its 4 length bytes, then the payload pieces in order.
+pub(crate) fn record_crc(len: [u8; 4], payload: &[&[u8]]) -> u32 {
+    payload.iter().fold(crc32c::crc32c(&len), |crc, part| {
+        crc32c::crc32c_append(crc, part)
+    })
+}

@@ -1,0 +1,359 @@
+//! The write-ahead journal: roundtrip, torn tails at every offset, corruption, and the
+//! exactly-once replay protocol around a crash between publishing and deleting.
+
+use std::fs;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use record::journal::{
+    self, decode_frame, read_segment, recover, replay, segments_metadata, Damage, JournalWriter,
+    SegmentId,
+};
+use store::ticks::{read_dataset, rows, DatasetWriter, OwnedTick, Tick, TickBuffer};
+
+/// Realistic `!miniTicker@arr` frames from the simulated market, one per second from `start_ms`.
+fn frames(start_ms: i64, n: usize) -> Vec<String> {
+    let mut market = sim::market::Market::new(7, 40);
+    (0..n)
+        .map(|i| sim::market::Market::frame_json(&market.tick(start_ms + 1000 * i as i64)))
+        .collect()
+}
+
+fn at(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap()
+}
+
+/// A journaled frame: (conn_id, received_at_ms, frame).
+type Owned = (u64, i64, String);
+
+/// Every record of every segment, and the damage found per segment.
+fn read_all(dir: &Path) -> (Vec<Owned>, Vec<Option<Damage>>) {
+    let mut out = Vec::new();
+    let reports = recover(dir, |r| {
+        out.push((r.conn_id, r.received_at_ms, r.frame.to_owned()))
+    })
+    .unwrap();
+    (out, reports.into_iter().map(|r| r.damage).collect())
+}
+
+#[test]
+fn roundtrip_across_rotations_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut expected = Vec::new();
+    {
+        let (mut j, leftovers) = JournalWriter::open(dir.path()).unwrap();
+        assert!(leftovers.is_empty());
+        let odd = ["", "é ✓ \u{1F600}", &"x".repeat(3 << 20)];
+        for (i, frame) in frames(1_700_000_000_000, 30)
+            .iter()
+            .map(String::as_str)
+            .chain(odd)
+            .enumerate()
+        {
+            let rec = (i as u64 % 3, 1_700_000_000_000 + i as i64, frame.to_owned());
+            j.append(rec.0, rec.1, &rec.2).unwrap();
+            expected.push(rec);
+            if i % 10 == 9 {
+                assert_eq!(j.rotate().unwrap(), SegmentId(i as u64 / 10));
+            }
+            if i % 4 == 0 {
+                j.sync().unwrap();
+            }
+        }
+        j.sync_now().unwrap();
+    }
+    let (got, damage) = read_all(dir.path());
+    assert_eq!(got, expected);
+    assert_eq!(damage, vec![None; 4]);
+    let (j, leftovers) = JournalWriter::open(dir.path()).unwrap();
+    assert_eq!(leftovers, (0..4).map(SegmentId).collect::<Vec<_>>());
+    assert_eq!(j.current(), SegmentId(4));
+    for s in leftovers {
+        j.remove(s).unwrap();
+    }
+    assert!(
+        j.remove(j.current()).is_err(),
+        "the live segment is not removable"
+    );
+    assert_eq!(journal::segments(dir.path()).unwrap(), [SegmentId(4)]);
+}
+
+#[test]
+fn truncation_at_every_offset_of_the_last_record_keeps_the_whole_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut j, _) = JournalWriter::open(dir.path()).unwrap();
+    let frames = frames(1_700_000_000_000, 3);
+    for f in &frames {
+        j.append(1, 5, f).unwrap();
+    }
+    j.sync_now().unwrap();
+    let seg = j.rotate().unwrap();
+    drop(j);
+    let path = dir.path().join(seg.file_name());
+    let full = fs::read(&path).unwrap();
+    let last_start = full.len() - (24 + frames[2].len());
+    for cut in last_start..full.len() {
+        fs::write(&path, &full[..cut]).unwrap();
+        let mut got = Vec::new();
+        let report = read_segment(dir.path(), seg, |r| got.push(r.frame.to_owned())).unwrap();
+        assert_eq!(got, frames[..2], "cut at {cut}");
+        let expected = (cut > last_start).then_some(Damage::TornTail {
+            segment: seg,
+            offset: last_start as u64,
+            bytes_dropped: (cut - last_start) as u64,
+        });
+        assert_eq!(report.damage, expected, "cut at {cut}");
+    }
+    // Cut inside the magic: nothing, reported as torn (a crash right after creation).
+    fs::write(&path, &full[..3]).unwrap();
+    let report = read_segment(dir.path(), seg, |_| panic!("no record")).unwrap();
+    assert!(matches!(
+        report.damage,
+        Some(Damage::TornTail {
+            offset: 0,
+            bytes_dropped: 3,
+            ..
+        })
+    ));
+    // A power cut can leave zeros after the last whole record.
+    let mut zeros = full.clone();
+    zeros.truncate(last_start);
+    zeros.extend([0u8; 4096]);
+    fs::write(&path, &zeros).unwrap();
+    let report = read_segment(dir.path(), seg, |_| {}).unwrap();
+    assert_eq!(report.records, 2);
+    assert!(matches!(
+        report.damage,
+        Some(Damage::TornTail {
+            bytes_dropped: 4096,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_flipped_bit_is_detected_and_never_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut j, _) = JournalWriter::open(dir.path()).unwrap();
+    for f in ["first", "second", "third"] {
+        j.append(1, 2, f).unwrap();
+    }
+    let seg = j.rotate().unwrap();
+    drop(j);
+    let path = dir.path().join(seg.file_name());
+    let full = fs::read(&path).unwrap();
+    let second = 8 + 24 + "first".len();
+    let third = second + 24 + "second".len();
+    for (byte, kept, damage_at, corrupt) in [
+        (second + 25, 1, second, true), // payload of a middle record
+        (second + 4, 1, second, true),  // its CRC
+        (second + 10, 1, second, true), // its received_at
+        (third + 26, 2, third, false),  // the last record: indistinguishable from a torn write
+    ] {
+        let mut bad = full.clone();
+        bad[byte] ^= 0x04;
+        fs::write(&path, &bad).unwrap();
+        let mut got = Vec::new();
+        let report = read_segment(dir.path(), seg, |r| got.push(r.frame.to_owned())).unwrap();
+        assert_eq!(got.len(), kept, "flip at {byte}");
+        match report.damage {
+            Some(Damage::Corrupt {
+                offset,
+                bytes_dropped,
+                ..
+            }) if corrupt => {
+                assert_eq!(
+                    (offset, bytes_dropped),
+                    (damage_at as u64, (full.len() - damage_at) as u64)
+                )
+            }
+            Some(Damage::TornTail { offset, .. }) if !corrupt => {
+                assert_eq!(offset, damage_at as u64)
+            }
+            other => panic!("flip at {byte}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn garbage_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = SegmentId(9);
+    let path = dir.path().join(seg.file_name());
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for round in 0..300 {
+        let len = round * 7 % 200;
+        let mut data: Vec<u8> = (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        if round % 2 == 0 {
+            data.splice(0..0, journal::MAGIC.iter().copied());
+        }
+        fs::write(&path, &data).unwrap();
+        let report = read_segment(dir.path(), seg, |_| {}).unwrap();
+        assert!(report.records == 0 || round % 2 == 0);
+    }
+    fs::write(&path, b"not a journal at all").unwrap();
+    let report = read_segment(dir.path(), seg, |_| {}).unwrap();
+    assert!(matches!(
+        report.damage,
+        Some(Damage::Corrupt { offset: 0, .. })
+    ));
+}
+
+#[test]
+fn a_kill_loses_only_what_was_not_synced() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut j, _) = JournalWriter::open(dir.path()).unwrap();
+    j.append(1, 1, "kept").unwrap();
+    j.sync().unwrap();
+    j.append(1, 2, "lost: still in the process's buffer")
+        .unwrap();
+    std::mem::forget(j); // SIGKILL: no destructor, the buffer is gone
+    let (got, damage) = read_all(dir.path());
+    assert_eq!(got, [(1, 1, "kept".to_owned())]);
+    assert_eq!(damage, [None]);
+}
+
+/// The rows of the dataset as a sorted multiset.
+fn dataset(out: &Path) -> Vec<OwnedTick> {
+    let mut all: Vec<OwnedTick> = read_dataset(out)
+        .unwrap()
+        .iter()
+        .flat_map(|b| rows(b).unwrap())
+        .collect();
+    all.sort_by(|a, b| (&a.symbol, a.event_time).cmp(&(&b.symbol, b.event_time)));
+    all
+}
+
+/// What the live recorder does with frames: journal, decode, buffer.
+fn ingest(j: &mut JournalWriter, buf: &mut TickBuffer, frames: &[String]) -> usize {
+    let mut scratch = Vec::new();
+    for f in frames {
+        j.append(1, 0, f).unwrap();
+        decode_frame(f, &mut scratch).unwrap();
+        for t in &scratch {
+            buf.push(&Tick {
+                symbol: &t.symbol,
+                event_time: t.event_time,
+                close: t.close,
+                open: t.open,
+                high: t.high,
+                low: t.low,
+                base_volume: t.base_volume,
+                quote_volume: t.quote_volume,
+            });
+        }
+    }
+    buf.len()
+}
+
+#[test]
+fn crash_between_publish_and_delete_duplicates_nothing() {
+    let out = tempfile::tempdir().unwrap();
+    let jdir = journal::dir(out.path());
+    // Two checkpoints' worth, spanning midnight so that a checkpoint writes two files.
+    let midnight = 1_704_067_200_000;
+    let (first, second) = (
+        frames(midnight - 200_000, 60),
+        frames(midnight - 20_000, 40),
+    );
+    let mut live = TickBuffer::new();
+    let mut writer = DatasetWriter::new(out.path());
+    let (mut j, _) = JournalWriter::open(&jdir).unwrap();
+    let events = ingest(&mut j, &mut live, &first);
+    let seg = j.rotate().unwrap();
+    writer
+        .write_checkpoint_with(&live, at(midnight + 10_000), &[segments_metadata(&[seg])])
+        .unwrap();
+    live.clear();
+    // Crash here: published, segment not deleted. Then the second segment is written and
+    // only half "published": the file of one date is there, the other is not.
+    let total = events + ingest(&mut j, &mut live, &second);
+    j.sync_now().unwrap();
+    let mut half = TickBuffer::new();
+    let batches = live.to_batches().unwrap();
+    assert_eq!(batches.len(), 2, "the second checkpoint spans midnight");
+    let (_, first_date) = &batches[0];
+    rows(first_date)
+        .unwrap()
+        .iter()
+        .for_each(|r| half.push(&r.as_tick()));
+    let live_seg = j.current();
+    writer
+        .write_checkpoint_with(
+            &half,
+            at(midnight + 90_000),
+            &[segments_metadata(&[live_seg])],
+        )
+        .unwrap();
+    drop(j);
+    assert!(dataset(out.path()).len() < total);
+
+    let (j, leftovers) = JournalWriter::open(&jdir).unwrap();
+    assert_eq!(leftovers, [seg, live_seg]);
+    let saved: Vec<_> = leftovers
+        .iter()
+        .map(|s| fs::read(jdir.join(s.file_name())).unwrap())
+        .collect();
+    let report = replay(out.path(), &leftovers, at(midnight + 120_000), false).unwrap();
+    assert_eq!(report.rows_already_published as usize, events + half.len());
+    assert_eq!(report.rows_written, total - events - half.len());
+    assert_eq!(report.malformed_frames, 0);
+    assert!(report.segments.iter().all(|s| s.damage.is_none()));
+    assert_eq!(
+        journal::segments(&jdir).unwrap(),
+        [j.current()],
+        "replayed segments deleted"
+    );
+
+    // Every event exactly once: the dataset equals a clean write of everything.
+    let clean_dir = tempfile::tempdir().unwrap();
+    let mut all = TickBuffer::new();
+    let (mut scratch_journal, _) = JournalWriter::open(clean_dir.path().join("j")).unwrap();
+    ingest(&mut scratch_journal, &mut all, &[first, second].concat());
+    DatasetWriter::new(clean_dir.path())
+        .write_checkpoint(&all, Utc::now())
+        .unwrap();
+    assert_eq!(dataset(out.path()), dataset(clean_dir.path()));
+
+    // A crash after the replay published, before it deleted: replaying again adds nothing.
+    for (s, data) in leftovers.iter().zip(&saved) {
+        fs::write(jdir.join(s.file_name()), data).unwrap();
+    }
+    let again = replay(out.path(), &leftovers, Utc::now(), false).unwrap();
+    assert_eq!(
+        (again.rows_written, again.rows_already_published as usize),
+        (0, total)
+    );
+    assert_eq!(dataset(out.path()), dataset(clean_dir.path()));
+}
+
+#[test]
+fn replay_after_a_crash_before_publish_writes_everything_once() {
+    let out = tempfile::tempdir().unwrap();
+    let jdir = journal::dir(out.path());
+    let frames = frames(1_700_000_000_000, 20);
+    let (mut j, _) = JournalWriter::open(&jdir).unwrap();
+    let mut live = TickBuffer::new();
+    let events = ingest(&mut j, &mut live, &frames);
+    // A redundant connection delivered the same frames again.
+    for f in &frames {
+        j.append(2, 0, f).unwrap();
+    }
+    j.append(2, 0, "[{\"broken").unwrap();
+    drop(j); // crash: nothing published
+    let (_j, leftovers) = JournalWriter::open(&jdir).unwrap();
+    let report = replay(out.path(), &leftovers, Utc::now(), true).unwrap();
+    assert_eq!(
+        (report.rows_written, report.duplicates as usize),
+        (events, events)
+    );
+    assert_eq!(report.malformed_frames, 1);
+    assert_eq!(dataset(out.path()).len(), events);
+}
