@@ -34,7 +34,7 @@
 //! # Exactly-once protocol (journal ↔ Parquet checkpoints)
 //!
 //! Rows reach the dataset either from the live buffer (a checkpoint) or, after a crash, from
-//! the journal ([`replay`]); never from both:
+//! the journal ([`replay()`]); never from both:
 //!
 //! 1. Live: every frame is [`JournalWriter::append`]ed, then decoded into the tick buffer;
 //!    [`JournalWriter::sync`] runs at least once a second.
@@ -47,7 +47,7 @@
 //!    checkpoint carries them all. If `rotate` fails, postpone the checkpoint (its rows
 //!    would otherwise be published from a segment that keeps growing).
 //! 3. Start-up: [`JournalWriter::open`] starts a fresh segment and returns the segments
-//!    left by an earlier run; [`replay`] decodes them and writes every row whose UTC date
+//!    left by an earlier run; [`replay()`] decodes them and writes every row whose UTC date
 //!    partition holds no file tagged with its segment (a crash between publishing and
 //!    deleting, possibly half-way through a multi-date checkpoint, is thus neither lost nor
 //!    duplicated), then deletes them. Compaction carries the tags of its parts over to the

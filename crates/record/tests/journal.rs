@@ -357,3 +357,25 @@ fn replay_after_a_crash_before_publish_writes_everything_once() {
     assert_eq!(report.malformed_frames, 1);
     assert_eq!(dataset(out.path()).len(), events);
 }
+
+#[test]
+fn close_deletes_an_empty_segment_and_keeps_a_written_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut j, _) = JournalWriter::open(dir.path()).unwrap();
+    j.append(1, 1, "published").unwrap();
+    let closed = j.rotate().unwrap();
+    j.remove(closed).unwrap();
+    j.close().unwrap();
+    assert!(
+        journal::segments(dir.path()).unwrap().is_empty(),
+        "clean shutdown leaves nothing"
+    );
+
+    let (mut j, _) = JournalWriter::open(dir.path()).unwrap();
+    j.append(1, 2, "not yet published").unwrap();
+    let current = j.current();
+    j.close().unwrap();
+    let (got, _) = read_all(dir.path());
+    assert_eq!(got, [(1, 2, "not yet published".to_owned())]);
+    assert_eq!(journal::segments(dir.path()).unwrap(), [current]);
+}

@@ -116,7 +116,7 @@ pub fn decode_frame(text: &str, out: &mut Vec<MiniTicker>) -> Result<usize, Deco
     }
 }
 
-/// What [`replay`] did.
+/// What [`replay()`] did.
 #[derive(Debug, Default)]
 pub struct ReplayReport {
     /// One report per segment read (with any torn tail or corruption found).

@@ -43,13 +43,14 @@ pub struct JournalWriter {
     file: Arc<File>,
     out: BufWriter<SharedFile>,
     broken: bool,
+    records: u64,
     syncer: Syncer,
 }
 
 impl JournalWriter {
     /// Opens the journal directory `dir` (created if missing) and starts a new segment after
     /// the last existing one. Returns the writer and the segments left by an earlier run,
-    /// oldest first: replay them (see [`replay`](super::replay)) before removing them.
+    /// oldest first: replay them (see [`replay()`](super::replay())) before removing them.
     pub fn open(dir: impl Into<PathBuf>) -> Result<(Self, Vec<SegmentId>), JournalError> {
         let dir = dir.into();
         fs::create_dir_all(&dir).map_err(JournalError::io(&dir))?;
@@ -61,6 +62,7 @@ impl JournalWriter {
             file,
             current,
             broken: false,
+            records: 0,
             syncer: Syncer::spawn().map_err(JournalError::io(&dir))?,
             dir,
         };
@@ -107,8 +109,9 @@ impl JournalWriter {
             .out
             .write_all(&head)
             .and_then(|()| self.out.write_all(frame.as_bytes()));
-        if written.is_err() {
-            self.broken = true;
+        match written {
+            Ok(()) => self.records += 1,
+            Err(_) => self.broken = true,
         }
         written
     }
@@ -164,6 +167,7 @@ impl JournalWriter {
         self.file = file;
         self.current = next;
         self.broken = false;
+        self.records = 0;
         Ok(closed)
     }
 
@@ -177,6 +181,19 @@ impl JournalWriter {
             });
         }
         remove_segment(&self.dir, segment)
+    }
+}
+
+impl JournalWriter {
+    /// Clean shutdown, after the final checkpoint: deletes the current segment if nothing
+    /// was appended to it since the last rotation, else makes it durable and keeps it (it
+    /// is replayed at the next start).
+    pub fn close(mut self) -> Result<(), JournalError> {
+        if self.records == 0 && !self.broken {
+            return remove_segment(&self.dir, self.current);
+        }
+        let path = self.dir.join(self.current.file_name());
+        self.sync_now().map_err(JournalError::io(path))
     }
 }
 
