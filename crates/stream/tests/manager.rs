@@ -1,152 +1,17 @@
 //! Connection-manager tests against a tiny WebSocket server on 127.0.0.1 that
-//! each test drives by hand.
+//! each test drives by hand (renewal: see `renewal.rs`).
 
 use futures::{SinkExt, StreamExt};
 use std::time::Duration;
 use stream::{DisconnectReason, Message, StreamConfig, StreamError, StreamItem};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message as Ws;
-use tokio_tungstenite::WebSocketStream;
 
-const WAIT: Duration = Duration::from_secs(5);
-const MINI_COMBINED: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../fixtures/binance_spot_btcusdt_miniTicker_combined_2020-10-02.json"
-));
+mod manager_support;
 
-/// One accepted connection and the request target it asked for.
-struct Conn {
-    ws: WebSocketStream<TcpStream>,
-    path: String,
-}
-
-impl Conn {
-    async fn send(&mut self, text: &str) {
-        self.ws.send(Ws::text(text)).await.expect("server send");
-    }
-
-    /// The next text frame from the client, as JSON.
-    async fn next_json(&mut self) -> serde_json::Value {
-        loop {
-            let frame = tokio::time::timeout(WAIT, self.ws.next())
-                .await
-                .expect("client frame in time")
-                .expect("connection open")
-                .expect("valid frame");
-            if let Ws::Text(text) = frame {
-                return serde_json::from_str(text.as_str()).expect("client sends JSON");
-            }
-        }
-    }
-
-    /// Answers a control request with Binance's success reply; returns the request.
-    async fn ack_next(&mut self) -> serde_json::Value {
-        let request = self.next_json().await;
-        let reply = serde_json::json!({"result": null, "id": request["id"]});
-        self.send(&reply.to_string()).await;
-        request
-    }
-}
-
-struct Server {
-    addr: std::net::SocketAddr,
-    conns: mpsc::UnboundedReceiver<Conn>,
-}
-
-impl Server {
-    async fn start() -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, conns) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    let mut path = String::new();
-                    // The error type is tungstenite's, not ours.
-                    #[allow(clippy::result_large_err)]
-                    let record = |req: &Request, resp: Response| {
-                        path = req.uri().to_string();
-                        Ok(resp)
-                    };
-                    if let Ok(ws) = tokio_tungstenite::accept_hdr_async(tcp, record).await {
-                        let _ = tx.send(Conn { ws, path });
-                    }
-                });
-            }
-        });
-        Server { addr, conns }
-    }
-
-    fn config(&self, streams: &[&str]) -> StreamConfig {
-        let mut config = StreamConfig::new(
-            format!("ws://{}", self.addr),
-            streams.iter().map(|s| s.to_string()).collect(),
-        );
-        config.idle_timeout = Duration::from_secs(5);
-        config.initial_backoff = Duration::from_millis(20);
-        config.max_backoff = Duration::from_millis(100);
-        config
-    }
-
-    async fn accept(&mut self) -> Conn {
-        tokio::time::timeout(WAIT, self.conns.recv())
-            .await
-            .expect("client connects in time")
-            .expect("server running")
-    }
-}
-
-async fn next_item(rx: &mut mpsc::Receiver<StreamItem>) -> StreamItem {
-    tokio::time::timeout(WAIT, rx.recv())
-        .await
-        .expect("item in time")
-        .expect("manager running")
-}
-
-async fn expect_connected(rx: &mut mpsc::Receiver<StreamItem>, want: u64) {
-    match next_item(rx).await {
-        StreamItem::Connected { conn_id, .. } => assert_eq!(conn_id, want),
-        other => panic!("expected Connected #{want}, got {other:?}"),
-    }
-}
-
-async fn expect_disconnected(rx: &mut mpsc::Receiver<StreamItem>, want: u64) -> DisconnectReason {
-    match next_item(rx).await {
-        StreamItem::Disconnected {
-            conn_id, reason, ..
-        } => {
-            assert_eq!(conn_id, want);
-            reason
-        }
-        other => panic!("expected Disconnected #{want}, got {other:?}"),
-    }
-}
-
-async fn expect_gap(rx: &mut mpsc::Receiver<StreamItem>) -> (Duration, DisconnectReason) {
-    match next_item(rx).await {
-        StreamItem::Gap { from, to, reason } => {
-            (to.duration_since(from).expect("from <= to"), reason)
-        }
-        other => panic!("expected Gap, got {other:?}"),
-    }
-}
-
-async fn expect_message(rx: &mut mpsc::Receiver<StreamItem>) -> (u64, String, Message) {
-    match next_item(rx).await {
-        StreamItem::Message {
-            conn_id,
-            raw,
-            message,
-            ..
-        } => (conn_id, raw.as_str().to_owned(), message),
-        other => panic!("expected Message, got {other:?}"),
-    }
-}
+use manager_support::*;
 
 #[tokio::test]
 async fn server_ping_is_answered_with_its_payload() {
@@ -232,59 +97,6 @@ async fn server_close_leads_to_reconnect_and_gap() {
     let _second = server.accept().await;
     expect_connected(&mut rx, 2).await;
     assert_eq!(expect_gap(&mut rx).await.1, closed);
-    handle.shutdown().await;
-}
-
-#[tokio::test]
-async fn server_shutdown_and_renewal_reconnect_without_backoff() {
-    let mut server = Server::start().await;
-    let mut config = server.config(&["btcusdt@miniTicker", "ethusdt@miniTicker"]);
-    // Any backoff would outlast the test's patience.
-    config.initial_backoff = Duration::from_secs(60);
-    config.max_backoff = Duration::from_secs(60);
-    config.max_connection_age = Duration::from_millis(500);
-    let (handle, mut rx) = stream::spawn(config);
-    let mut first = server.accept().await;
-    assert_eq!(
-        first.path,
-        "/stream?streams=btcusdt@miniTicker/ethusdt@miniTicker"
-    );
-    expect_connected(&mut rx, 1).await;
-    first
-        .send(r#"{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1770123456789}}"#)
-        .await;
-    let (_, _, message) = expect_message(&mut rx).await;
-    assert_eq!(
-        message,
-        Message::ServerShutdown {
-            event_time: 1770123456789
-        }
-    );
-    assert_eq!(
-        expect_disconnected(&mut rx, 1).await,
-        DisconnectReason::ServerShutdown
-    );
-    let mut second = server.accept().await;
-    expect_connected(&mut rx, 2).await;
-    assert_eq!(
-        expect_gap(&mut rx).await.1,
-        DisconnectReason::ServerShutdown
-    );
-
-    // Keep the second connection busy; it still gets renewed at its age limit.
-    let feeder = tokio::spawn(async move {
-        while second.ws.send(Ws::Ping(Vec::new().into())).await.is_ok() {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    });
-    assert_eq!(
-        expect_disconnected(&mut rx, 2).await,
-        DisconnectReason::Renewal
-    );
-    let _third = server.accept().await;
-    expect_connected(&mut rx, 3).await;
-    assert_eq!(expect_gap(&mut rx).await.1, DisconnectReason::Renewal);
-    feeder.abort();
     handle.shutdown().await;
 }
 

@@ -1,25 +1,58 @@
-//! One connection: open it, read it, answer pings, send control requests at
-//! Binance's pace, and tell why it ended.
+//! One connection: the handshake, reading it, answering pings, sending control
+//! requests at Binance's pace, closing it, and telling why it ended.
 
 use futures::{SinkExt, StreamExt};
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
 use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::supervisor::{stop_signal, Stop, Supervisor};
-use super::{Ack, Command, Counters, DisconnectReason, StreamError, StreamItem};
-use crate::event::{self, decode, DecodeError, Message, Method};
+use super::backoff::RateLimiter;
+use super::control::Pending;
+use super::supervisor::{Stop, Supervisor};
+use super::url::{redact, stream_url};
+use super::{Counters, DisconnectReason, StreamConfig, StreamItem};
+use super::{MAX_CONNECT_ATTEMPTS, MAX_CONTROL_MESSAGES_PER_SECOND};
+use crate::event::{decode, DecodeError, Message};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(super) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Longest wait for the TCP + TLS + WebSocket handshake.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest wait for a write (pong, control request, close) to go out.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest wait for the server's answer to our close frame.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A connection attempt: the handshake runs in its own task, so that an open
+/// connection keeps being read meanwhile. Dropping it aborts the attempt.
+pub(super) struct Attempt {
+    pub(super) conn_id: u64,
+    /// The streams named in the URL (the rest go by `SUBSCRIBE` once open).
+    pub(super) streams: Vec<String>,
+    task: JoinHandle<Result<Box<Ws>, String>>,
+}
+
+impl Attempt {
+    /// The handshake's result; await it at most once to completion.
+    pub(super) async fn finished(&mut self) -> Result<Box<Ws>, String> {
+        match (&mut self.task).await {
+            Ok(result) => result,
+            Err(e) => Err(format!("connection task failed: {e}")),
+        }
+    }
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
 
 /// How a connection ended.
 pub(super) struct Outcome {
@@ -30,310 +63,297 @@ pub(super) struct Outcome {
     pub(super) got_data: bool,
 }
 
-/// A control request waiting for its reply.
-enum Pending {
-    /// Sent by the manager itself (re-subscribe after connect).
-    Internal,
-    Subscribe(Vec<String>, Ack<()>),
-    Unsubscribe(Ack<()>),
-    List(Ack<Vec<String>>),
+/// An open connection and its bookkeeping.
+pub(super) struct Conn {
+    pub(super) id: u64,
+    ws: Box<Ws>,
+    /// Streams this connection carries: its URL's plus the `SUBSCRIBE`s sent on it.
+    pub(super) streams: Vec<String>,
+    /// When to open its successor (`StreamConfig::max_connection_age`).
+    pub(super) renew_at: Instant,
+    /// A data frame (not a control reply) arrived.
+    pub(super) got_data: bool,
+    /// The server sent `serverShutdown` on it.
+    pub(super) shutdown_announced: bool,
+    idle: Duration,
+    idle_deadline: Instant,
+    last_frame_at: SystemTime,
+    /// Control requests waiting for the rate limiter, with their ids.
+    pub(super) outbox: VecDeque<(String, u64)>,
+    pub(super) pending: HashMap<u64, Pending>,
+    limiter: RateLimiter,
 }
 
-/// `/stream?streams=a/b` or `/ws/a` (the rest of a raw set goes by `SUBSCRIBE`).
-pub(super) fn stream_url(base: &str, streams: &[String], combined: bool) -> String {
-    let base = base.trim_end_matches('/');
-    match (combined, streams.first()) {
-        (true, Some(_)) => format!("{base}/stream?streams={}", streams.join("/")),
-        (true, None) => format!("{base}/stream"),
-        (false, Some(first)) => format!("{base}/ws/{first}"),
-        (false, None) => format!("{base}/ws"),
+/// Something a connection needs handled.
+pub(super) enum Event {
+    Idle,
+    SendDue,
+    Frame(Option<Result<WsMessage, WsError>>),
+}
+
+impl Conn {
+    fn new(id: u64, ws: Box<Ws>, streams: Vec<String>, config: &StreamConfig) -> Conn {
+        let now = Instant::now();
+        Conn {
+            id,
+            ws,
+            streams,
+            // A huge age (e.g. `Duration::MAX`) means "never renew".
+            renew_at: now
+                .checked_add(config.max_connection_age)
+                .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400)),
+            got_data: false,
+            shutdown_announced: false,
+            idle: config.idle_timeout,
+            idle_deadline: now + config.idle_timeout,
+            last_frame_at: SystemTime::now(),
+            outbox: VecDeque::new(),
+            pending: HashMap::new(),
+            limiter: RateLimiter::new(MAX_CONTROL_MESSAGES_PER_SECOND, Duration::from_secs(1)),
+        }
     }
-}
 
-/// `scheme://host:port/path` without user info, query or fragment, for logs.
-pub(super) fn redact(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let rest = rest.split(['?', '#']).next().unwrap_or("");
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let host = authority.rsplit('@').next().unwrap_or(authority);
-    format!("{scheme}://{host}{path}")
-}
-
-impl Supervisor {
-    /// Opens connection `conn_id`; `Ok(Err(_))` is a failed attempt.
-    pub(super) async fn connect(&mut self, conn_id: u64) -> Result<Result<Ws, String>, Stop> {
-        let url = stream_url(&self.config.base_url, &self.desired, self.config.combined);
-        let shown = redact(&url);
-        log::info!(
-            "stream: connecting #{conn_id} to {shown} ({} streams)",
-            self.desired.len()
-        );
-        let attempt = tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            tokio_tungstenite::connect_async_tls_with_config(url, None, true, None),
-        );
+    /// Waits for the next thing to do; cancel-safe (nothing happens until handled).
+    pub(super) async fn next_event(&mut self) -> Event {
+        let send_at = self.limiter.next_allowed(Instant::now());
         tokio::select! {
-            result = attempt => Ok(match result {
-                Ok(Ok((ws, _response))) => {
-                    log::info!("stream: connected #{conn_id} to {shown}");
-                    Ok(ws)
-                }
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => Err(format!("no handshake within {CONNECT_TIMEOUT:?}")),
-            }),
-            _ = stop_signal(&mut self.shutdown, &self.tx) => Err(Stop),
+            _ = tokio::time::sleep_until(self.idle_deadline) => Event::Idle,
+            _ = tokio::time::sleep_until(send_at), if !self.outbox.is_empty() => Event::SendDue,
+            frame = self.ws.next() => Event::Frame(frame),
         }
     }
 
-    /// Reads connection `conn_id` until it ends; never panics on what the network sends.
-    pub(super) async fn run_connection(&mut self, conn_id: u64, mut ws: Ws) -> Outcome {
-        let idle = self.config.idle_timeout;
-        let renew_at = Instant::now() + self.config.max_connection_age;
-        let mut idle_deadline = Instant::now() + idle;
-        let mut last_frame_at = SystemTime::now();
-        let mut got_data = false;
-        let mut outbox: VecDeque<(String, u64)> = VecDeque::new();
-        let mut pending: HashMap<u64, Pending> = HashMap::new();
-
-        if !self.config.combined && self.desired.len() > 1 {
-            let rest = self.desired[1..].to_vec();
-            let id = self.next_id();
-            outbox.push_back((event::request(Method::Subscribe, &rest, id), id));
-            pending.insert(id, Pending::Internal);
-        }
-
-        let reason = loop {
-            let send_at = self.control_limiter.next_allowed(Instant::now());
-            tokio::select! {
-                _ = stop_signal(&mut self.shutdown, &self.tx) => {
-                    close(&mut ws).await;
-                    break DisconnectReason::Shutdown;
-                }
-                _ = tokio::time::sleep_until(idle_deadline) => {
-                    break DisconnectReason::IdleTimeout(idle);
-                }
-                _ = tokio::time::sleep_until(renew_at) => {
-                    close(&mut ws).await;
-                    break DisconnectReason::Renewal;
-                }
-                _ = tokio::time::sleep_until(send_at), if !outbox.is_empty() => {
-                    if let Some((text, id)) = outbox.pop_front() {
-                        self.control_limiter.record(Instant::now());
-                        log::debug!("stream: #{conn_id} sending control request {id}");
-                        if let Err(reason) = write(&mut ws, WsMessage::text(text)).await {
-                            break reason;
-                        }
-                    }
-                }
-                command = self.commands.recv(), if self.commands_open => match command {
-                    Some(command) => self.online_command(command, &mut outbox, &mut pending),
-                    None => self.commands_open = false,
-                },
-                frame = ws.next() => {
-                    last_frame_at = SystemTime::now();
-                    let frame = match frame {
-                        None => break DisconnectReason::Closed {
-                            code: None,
-                            reason: "connection ended without a close frame".into(),
-                        },
-                        Some(Err(e)) => break DisconnectReason::Error(e.to_string()),
-                        Some(Ok(frame)) => frame,
-                    };
-                    let step = match frame {
-                        WsMessage::Text(raw) => {
-                            got_data = true;
-                            self.on_text(conn_id, raw, &mut pending).await
-                        }
-                        WsMessage::Binary(bytes) => {
-                            got_data = true;
-                            Counters::bump(&self.counters.frames);
-                            Counters::bump(&self.counters.malformed);
-                            let error = DecodeError::NotText { len: bytes.len() };
-                            self.deliver(StreamItem::Malformed { conn_id, error }).await.map(|_| None)
-                        }
-                        // tungstenite queued the pong; push it out now rather than
-                        // on the next read, which a slow consumer could delay.
-                        WsMessage::Ping(_) => match write_flush(&mut ws).await {
-                            Ok(()) => Ok(None),
-                            Err(reason) => Ok(Some(reason)),
-                        },
-                        WsMessage::Pong(_) | WsMessage::Frame(_) => Ok(None),
-                        WsMessage::Close(frame) => {
-                            // Sends tungstenite's queued close reply.
-                            let _ = write_flush(&mut ws).await;
-                            let (code, reason) = match frame {
-                                Some(f) => (Some(u16::from(f.code)), f.reason.as_str().to_owned()),
-                                None => (None, String::new()),
-                            };
-                            Ok(Some(DisconnectReason::Closed { code, reason }))
-                        }
-                    };
-                    match step {
-                        Err(Stop) => {
-                            close(&mut ws).await;
-                            break DisconnectReason::Shutdown;
-                        }
-                        Ok(Some(reason)) => {
-                            if reason == DisconnectReason::ServerShutdown {
-                                close(&mut ws).await;
-                            }
-                            break reason;
-                        }
-                        Ok(None) => {}
-                    }
-                    // Time spent waiting on the consumer is not silence on the wire.
-                    idle_deadline = Instant::now() + idle;
-                }
-            }
-        };
-
-        for (_, waiting) in pending.drain() {
-            settle_on_disconnect(waiting);
+    /// Settles what is still waiting and says how the connection ended.
+    pub(super) fn end(&mut self, reason: DisconnectReason) -> Outcome {
+        for (_, waiting) in self.pending.drain() {
+            waiting.settle_on_disconnect();
         }
         let lost_at = match reason {
-            DisconnectReason::IdleTimeout(_) => last_frame_at,
+            DisconnectReason::IdleTimeout(_) => self.last_frame_at,
             _ => SystemTime::now(),
         };
         Outcome {
             reason,
             lost_at,
-            got_data,
+            got_data: self.got_data,
+        }
+    }
+}
+
+async fn handshake(conn_id: u64, url: String) -> Result<Box<Ws>, String> {
+    let shown = redact(&url);
+    let attempt = tokio_tungstenite::connect_async_tls_with_config(url, None, true, None);
+    match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
+        Ok(Ok((ws, _response))) => {
+            log::info!("stream: connected #{conn_id} to {shown}");
+            Ok(Box::new(ws))
+        }
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no handshake within {CONNECT_TIMEOUT:?}")),
+    }
+}
+
+impl Supervisor {
+    /// Starts the next connection attempt to the current stream set, or says
+    /// when Binance's attempt limit allows one.
+    pub(super) fn begin_attempt(&mut self) -> Result<Attempt, Instant> {
+        let now = Instant::now();
+        let allowed = self.attempt_limiter.next_allowed(now);
+        if allowed > now {
+            log::warn!(
+                "stream: {MAX_CONNECT_ATTEMPTS} connection attempts in 5 minutes, waiting {:?}",
+                allowed - now
+            );
+            return Err(allowed);
+        }
+        self.attempt_limiter.record(now);
+        self.last_conn_id += 1;
+        let conn_id = self.last_conn_id;
+        let combined = self.config.combined;
+        let url = stream_url(&self.config.base_url, &self.desired, combined);
+        log::info!(
+            "stream: connecting #{conn_id} to {} ({} streams)",
+            redact(&url),
+            self.desired.len()
+        );
+        let streams = match combined {
+            true => self.desired.clone(),
+            false => self.desired.iter().take(1).cloned().collect(),
+        };
+        Ok(Attempt {
+            conn_id,
+            streams,
+            task: tokio::spawn(handshake(conn_id, url)),
+        })
+    }
+
+    /// Takes a finished attempt into service: subscribes it to the current
+    /// stream set and reports [`StreamItem::Connected`] (returning its time).
+    pub(super) async fn open(
+        &mut self,
+        attempt: Attempt,
+        ws: Box<Ws>,
+    ) -> Result<(Conn, SystemTime), Stop> {
+        let mut conn = Conn::new(attempt.conn_id, ws, attempt.streams.clone(), &self.config);
+        self.sync_streams(&mut conn);
+        Counters::bump(&self.counters.connects);
+        let at = SystemTime::now();
+        self.deliver(StreamItem::Connected {
+            conn_id: conn.id,
+            at,
+        })
+        .await?;
+        Ok((conn, at))
+    }
+
+    /// Acts on one event of `conn`; `Some` when the connection has ended.
+    pub(super) async fn on_event(
+        &mut self,
+        conn: &mut Conn,
+        event: Event,
+    ) -> Result<Option<DisconnectReason>, Stop> {
+        match event {
+            Event::Idle => Ok(Some(DisconnectReason::IdleTimeout(conn.idle))),
+            Event::SendDue => {
+                let Some((text, id)) = conn.outbox.pop_front() else {
+                    return Ok(None);
+                };
+                conn.limiter.record(Instant::now());
+                log::debug!("stream: #{} sending control request {id}", conn.id);
+                Ok(write(&mut conn.ws, WsMessage::text(text)).await.err())
+            }
+            Event::Frame(frame) => self.on_frame(conn, frame).await,
         }
     }
 
-    /// Decodes and delivers a text frame; `Some` ends the connection.
-    async fn on_text(
+    async fn on_frame(
         &mut self,
-        conn_id: u64,
-        raw: tokio_tungstenite::tungstenite::Utf8Bytes,
-        pending: &mut HashMap<u64, Pending>,
+        conn: &mut Conn,
+        frame: Option<Result<WsMessage, WsError>>,
     ) -> Result<Option<DisconnectReason>, Stop> {
+        conn.last_frame_at = SystemTime::now();
+        let frame = match frame {
+            None => {
+                return Ok(Some(DisconnectReason::Closed {
+                    code: None,
+                    reason: "connection ended without a close frame".into(),
+                }))
+            }
+            Some(Err(e)) => return Ok(Some(DisconnectReason::Error(e.to_string()))),
+            Some(Ok(frame)) => frame,
+        };
+        let conn_id = conn.id;
+        match frame {
+            WsMessage::Text(raw) => self.on_text(conn, raw).await?,
+            WsMessage::Binary(bytes) => {
+                conn.got_data = true;
+                Counters::bump(&self.counters.frames);
+                Counters::bump(&self.counters.malformed);
+                let error = DecodeError::NotText { len: bytes.len() };
+                self.deliver(StreamItem::Malformed { conn_id, error })
+                    .await?;
+            }
+            // tungstenite queued the pong; push it out now rather than on the
+            // next read, which a slow consumer could delay.
+            WsMessage::Ping(_) => {
+                if let Err(reason) = write_flush(&mut conn.ws).await {
+                    return Ok(Some(reason));
+                }
+            }
+            WsMessage::Pong(_) | WsMessage::Frame(_) => {}
+            WsMessage::Close(frame) => {
+                // Sends tungstenite's queued close reply.
+                let _ = write_flush(&mut conn.ws).await;
+                let (code, reason) = match frame {
+                    Some(f) => (Some(u16::from(f.code)), f.reason.as_str().to_owned()),
+                    None => (None, String::new()),
+                };
+                return Ok(Some(DisconnectReason::Closed { code, reason }));
+            }
+        }
+        // Time spent waiting on the consumer is not silence on the wire.
+        conn.idle_deadline = Instant::now() + conn.idle;
+        Ok(None)
+    }
+
+    /// Decodes and delivers a text frame.
+    async fn on_text(&mut self, conn: &mut Conn, raw: Utf8Bytes) -> Result<(), Stop> {
         Counters::bump(&self.counters.frames);
+        let conn_id = conn.id;
         let received_at = SystemTime::now();
         let message = match decode(raw.as_str()) {
             Ok(message) => message,
             Err(error) => {
+                conn.got_data = true;
                 Counters::bump(&self.counters.malformed);
                 log::debug!("stream: #{conn_id} malformed frame: {error}");
-                self.deliver(StreamItem::Malformed { conn_id, error })
-                    .await?;
-                return Ok(None);
+                return self.deliver(StreamItem::Malformed { conn_id, error }).await;
             }
         };
-        self.settle_reply(&message, pending);
-        let shutdown = matches!(message, Message::ServerShutdown { .. });
+        match &message {
+            Message::ControlReply(_) | Message::ControlError { .. } => {
+                self.settle_reply(conn, &message)
+            }
+            Message::ServerShutdown { .. } => {
+                log::warn!("stream: #{conn_id} announced serverShutdown");
+                conn.shutdown_announced = true;
+            }
+            Message::MiniTickers(_) | Message::Other { .. } => conn.got_data = true,
+        }
         let item = StreamItem::Message {
             conn_id,
             received_at,
             raw,
             message,
         };
-        self.deliver(item).await?;
-        Ok(shutdown.then_some(DisconnectReason::ServerShutdown))
+        self.deliver(item).await
     }
 
-    /// Queues a handle's request on the open connection.
-    fn online_command(
-        &mut self,
-        command: Command,
-        outbox: &mut VecDeque<(String, u64)>,
-        pending: &mut HashMap<u64, Pending>,
-    ) {
-        let id = self.next_id();
-        let (method, params, waiting) = match command {
-            Command::Subscribe(names, ack) => {
-                let added = self.add_desired(&names);
-                if added.is_empty() {
-                    let _ = ack.send(Ok(()));
-                    return;
-                }
-                (
-                    Method::Subscribe,
-                    added.clone(),
-                    Pending::Subscribe(added, ack),
-                )
+    /// Closes `conn` cleanly and still delivers what the server sent before
+    /// it answered the close: nothing sent on it is lost.
+    pub(super) async fn retire(&mut self, conn: &mut Conn) -> Result<(), Stop> {
+        if write(&mut conn.ws, WsMessage::Close(Some(normal_close())))
+            .await
+            .is_err()
+        {
+            return Ok(());
+        }
+        let deadline = Instant::now() + CLOSE_TIMEOUT;
+        while let Ok(frame) = tokio::time::timeout_at(deadline, conn.ws.next()).await {
+            if self.on_frame(conn, frame).await?.is_some() {
+                break;
             }
-            Command::Unsubscribe(names, ack) => {
-                let removed = self.remove_desired(&names);
-                if removed.is_empty() {
-                    let _ = ack.send(Ok(()));
-                    return;
-                }
-                (Method::Unsubscribe, removed, Pending::Unsubscribe(ack))
-            }
-            Command::List(ack) => (Method::ListSubscriptions, Vec::new(), Pending::List(ack)),
-        };
-        outbox.push_back((event::request(method, &params, id), id));
-        pending.insert(id, waiting);
+        }
+        Ok(())
     }
 
-    /// Answers the handle call waiting for this reply, if any.
-    fn settle_reply(&mut self, message: &Message, pending: &mut HashMap<u64, Pending>) {
-        match message {
-            Message::ControlReply(reply) => match pending.remove(&reply.id) {
-                Some(Pending::Subscribe(_, ack) | Pending::Unsubscribe(ack)) => {
-                    let _ = ack.send(Ok(()));
-                }
-                Some(Pending::List(ack)) => {
-                    let _ = ack.send(Ok(reply.result.clone().unwrap_or_default()));
-                }
-                Some(Pending::Internal) | None => {}
-            },
-            Message::ControlError {
-                id: Some(id),
-                code,
-                msg,
-            } => {
-                let refused = StreamError::Rejected {
-                    code: *code,
-                    msg: msg.clone(),
-                };
-                log::warn!("stream: control request {id} refused: {refused}");
-                match pending.remove(id) {
-                    Some(Pending::Subscribe(names, ack)) => {
-                        // Do not re-send a refused subscription on every reconnect.
-                        self.remove_desired(&names);
-                        let _ = ack.send(Err(refused));
-                    }
-                    Some(Pending::Unsubscribe(ack)) => {
-                        let _ = ack.send(Err(refused));
-                    }
-                    Some(Pending::List(ack)) => {
-                        let _ = ack.send(Err(refused));
-                    }
-                    Some(Pending::Internal) | None => {}
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// The stream set is remembered, so (un)subscribes count as done; a list cannot be.
-fn settle_on_disconnect(waiting: Pending) {
-    match waiting {
-        Pending::Subscribe(_, ack) | Pending::Unsubscribe(ack) => {
-            let _ = ack.send(Ok(()));
-        }
-        Pending::List(ack) => {
-            let _ = ack.send(Err(StreamError::NotConnected));
-        }
-        Pending::Internal => {}
+    /// Closes `conn` without delivering anything more and reports it ended
+    /// by [`DisconnectReason::Shutdown`] (best effort: never waits on a
+    /// consumer that may itself be stopping).
+    pub(super) async fn shut(&mut self, conn: &mut Conn) {
+        close(&mut conn.ws).await;
+        let conn_id = conn.id;
+        let outcome = conn.end(DisconnectReason::Shutdown);
+        let _ = self.tx.try_send(StreamItem::Disconnected {
+            conn_id,
+            at: outcome.lost_at,
+            reason: outcome.reason,
+        });
     }
 }
 
 async fn write(ws: &mut Ws, message: WsMessage) -> Result<(), DisconnectReason> {
-    match tokio::time::timeout(WRITE_TIMEOUT, ws.send(message)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(DisconnectReason::Error(e.to_string())),
-        Err(_) => Err(DisconnectReason::Error(format!(
-            "write blocked for {WRITE_TIMEOUT:?}"
-        ))),
-    }
+    within_write_timeout(ws.send(message)).await
 }
 
 async fn write_flush(ws: &mut Ws) -> Result<(), DisconnectReason> {
-    match tokio::time::timeout(WRITE_TIMEOUT, ws.flush()).await {
+    within_write_timeout(ws.flush()).await
+}
+
+async fn within_write_timeout(
+    io: impl std::future::Future<Output = Result<(), WsError>>,
+) -> Result<(), DisconnectReason> {
+    match tokio::time::timeout(WRITE_TIMEOUT, io).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(DisconnectReason::Error(e.to_string())),
         Err(_) => Err(DisconnectReason::Error(format!(
@@ -342,49 +362,19 @@ async fn write_flush(ws: &mut Ws) -> Result<(), DisconnectReason> {
     }
 }
 
-/// Sends a normal close and waits briefly for the server's answer.
+fn normal_close() -> CloseFrame {
+    CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    }
+}
+
+/// Sends a normal close and waits briefly for the server's answer, discarding what comes.
 async fn close(ws: &mut Ws) {
     let goodbye = async {
-        let frame = tokio_tungstenite::tungstenite::protocol::CloseFrame {
-            code: CloseCode::Normal,
-            reason: "".into(),
-        };
-        if ws.close(Some(frame)).await.is_ok() {
+        if ws.close(Some(normal_close())).await.is_ok() {
             while let Some(Ok(_)) = ws.next().await {}
         }
     };
-    let _ = tokio::time::timeout(Duration::from_secs(1), goodbye).await;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_for_raw_and_combined_endpoints() {
-        let two = vec![
-            "btcusdt@miniTicker".to_owned(),
-            "ethusdt@miniTicker".to_owned(),
-        ];
-        assert_eq!(
-            stream_url("wss://h:9443/", &two, true),
-            "wss://h:9443/stream?streams=btcusdt@miniTicker/ethusdt@miniTicker"
-        );
-        assert_eq!(
-            stream_url("wss://h:9443", &two, false),
-            "wss://h:9443/ws/btcusdt@miniTicker"
-        );
-        assert_eq!(stream_url("ws://h", &[], false), "ws://h/ws");
-        assert_eq!(stream_url("ws://h", &[], true), "ws://h/stream");
-    }
-
-    #[test]
-    fn redaction_drops_user_info_query_and_fragment() {
-        assert_eq!(
-            redact("wss://user:secret@h:9443/stream?streams=a/b&key=k#x"),
-            "wss://h:9443/stream"
-        );
-        assert_eq!(redact("ws://127.0.0.1:1/ws/a@b"), "ws://127.0.0.1:1/ws/a@b");
-        assert_eq!(redact("no-scheme?x"), "://no-scheme");
-    }
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, goodbye).await;
 }

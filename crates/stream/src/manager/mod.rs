@@ -1,5 +1,7 @@
 //! Connection manager: keeps one Binance stream connection alive and hands
-//! decoded frames to a bounded channel.
+//! decoded frames to a bounded channel. Renewals (age limit, `serverShutdown`)
+//! open the next connection before closing the old one, so they leave no gap
+//! (see `renewal`).
 //!
 //! Binance rules it follows (official docs, "General WSS information" and
 //! "WebSocket Limits",
@@ -7,11 +9,15 @@
 //! the server pings and expects a pong with the same payload; a connection
 //! lives at most 24 hours; at most 5 incoming messages (pings, pongs, control
 //! requests) per second per connection; at most 300 connection attempts per
-//! 5 minutes per IP; `serverShutdown` means reconnect now.
+//! 5 minutes per IP; `serverShutdown` means the server will close the
+//! connection soon.
 
 mod backoff;
 mod connection;
+mod control;
+mod renewal;
 mod supervisor;
+mod url;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -45,7 +51,17 @@ pub struct StreamConfig {
     pub initial_backoff: Duration,
     /// Reconnect delay ceiling (capped exponential backoff with jitter).
     pub max_backoff: Duration,
-    /// Reconnect proactively after this long; Binance cuts connections at 24 h.
+    /// Renew a connection after this long; Binance cuts connections at 24 h.
+    ///
+    /// Renewal leaves no gap: a new connection to the same streams is opened
+    /// while the old one keeps delivering, and the old one is closed once the
+    /// new one has delivered its first data frame (or after at most 10 s). If
+    /// the new one cannot connect, the old one is kept and the attempt retried
+    /// with backoff until the old one ends; only then is there a
+    /// [`StreamItem::Gap`]. `serverShutdown` starts the same renewal at once.
+    ///
+    /// During the overlap both connections deliver, so the same event can
+    /// arrive twice: de-duplicate by (symbol, event time) if that matters.
     pub max_connection_age: Duration,
     /// Items buffered for a slow consumer before the manager waits (backpressure).
     pub channel_capacity: usize,
@@ -69,11 +85,22 @@ impl StreamConfig {
 }
 
 /// What the manager reports, in order.
+///
+/// Usually one connection is open at a time. During a renewal (see
+/// [`StreamConfig::max_connection_age`]) two are: the new one's
+/// [`StreamItem::Connected`] comes first, both deliver for a moment, then the
+/// old one's [`StreamItem::Disconnected`] with [`DisconnectReason::Renewal`].
 #[derive(Debug, Clone)]
 pub enum StreamItem {
     /// A connection is open (`conn_id` counts attempts from 1).
     Connected { conn_id: u64, at: SystemTime },
     /// A decoded text frame, with the exact text it came from.
+    ///
+    /// While a renewal overlaps two connections, both deliver the same events,
+    /// so an event may arrive twice (once per `conn_id`), and the two
+    /// connections' frames interleave. Consumers that must not count an event
+    /// twice de-duplicate by (symbol, event time), e.g. ignore a mini ticker
+    /// whose event time is not newer than the last one seen for its symbol.
     Message {
         conn_id: u64,
         received_at: SystemTime,
@@ -83,6 +110,9 @@ pub enum StreamItem {
     /// A frame that could not be decoded; the connection is kept.
     Malformed { conn_id: u64, error: DecodeError },
     /// A connection ended, or an attempt failed ([`DisconnectReason::ConnectFailed`]).
+    ///
+    /// With [`DisconnectReason::Renewal`] this is not a loss of feed: a newer
+    /// connection, already reported as [`StreamItem::Connected`], goes on.
     Disconnected {
         conn_id: u64,
         at: SystemTime,
@@ -90,6 +120,7 @@ pub enum StreamItem {
     },
     /// Sent right after the [`StreamItem::Connected`] that ends a disconnected
     /// interval: data between `from` (feed lost) and `to` (feed back) is missing.
+    /// A successful renewal never leaves one.
     Gap {
         from: SystemTime,
         to: SystemTime,
@@ -106,9 +137,14 @@ pub enum DisconnectReason {
     Error(String),
     #[error("no data for {0:?} (read-idle timeout)")]
     IdleTimeout(Duration),
+    /// The server sent `serverShutdown`, then the connection ended before a
+    /// new one could be opened (otherwise the handover is a [`Self::Renewal`]).
     #[error("server announced shutdown (serverShutdown)")]
     ServerShutdown,
-    #[error("renewed before Binance's 24-hour connection limit")]
+    /// Replaced by a newer connection that was already open (renewal before
+    /// Binance's 24-hour limit, or after `serverShutdown`): not a loss of feed,
+    /// never followed by a [`StreamItem::Gap`].
+    #[error("renewed: replaced by a newer connection (not a loss of feed)")]
     Renewal,
     #[error("could not connect: {0}")]
     ConnectFailed(String),
@@ -186,9 +222,10 @@ pub struct StreamHandle {
 }
 
 impl StreamHandle {
-    /// Sends `SUBSCRIBE`; the streams are remembered and re-sent after every
-    /// reconnect. Resolves when Binance acknowledges, or at once while
-    /// disconnected (they go out on the next connection).
+    /// Sends `SUBSCRIBE`; the streams are remembered and re-sent on every new
+    /// connection (reconnect or renewal). Resolves when Binance acknowledges,
+    /// or at once while disconnected (they go out on the next connection).
+    /// During a renewal, requests go to the newer connection.
     pub async fn subscribe(&self, streams: Vec<String>) -> Result<(), StreamError> {
         validate(&streams)?;
         self.request(|ack| Command::Subscribe(streams, ack)).await

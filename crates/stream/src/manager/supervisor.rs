@@ -1,4 +1,5 @@
-//! The reconnect loop: connect, run a connection, report, wait, repeat.
+//! The reconnect loop: connect, serve the connection and its renewals until
+//! the feed is lost, report the gap when it is back, wait, repeat.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -7,9 +8,10 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::backoff::{Backoff, RateLimiter};
+use super::connection::Attempt;
 use super::{
     Command, Counters, DisconnectReason, StreamConfig, StreamError, StreamItem,
-    MAX_CONNECT_ATTEMPTS, MAX_CONTROL_MESSAGES_PER_SECOND,
+    MAX_CONNECT_ATTEMPTS,
 };
 
 /// How often at most the "consumer is slow" warning is logged.
@@ -29,9 +31,10 @@ pub(super) struct Supervisor {
     /// Streams wanted now: config streams plus subscribes minus unsubscribes.
     pub(super) desired: Vec<String>,
     pub(super) next_request_id: u64,
-    pub(super) control_limiter: RateLimiter,
-    backoff: Backoff,
-    attempt_limiter: RateLimiter,
+    /// Id of the latest connection attempt (ids count attempts from 1).
+    pub(super) last_conn_id: u64,
+    pub(super) backoff: Backoff,
+    pub(super) attempt_limiter: RateLimiter,
     full_warned_at: Option<Instant>,
     full_since_warning: u64,
 }
@@ -53,10 +56,6 @@ impl Supervisor {
         Supervisor {
             backoff: Backoff::new(config.initial_backoff, config.max_backoff),
             attempt_limiter: RateLimiter::new(MAX_CONNECT_ATTEMPTS, Duration::from_secs(300)),
-            control_limiter: RateLimiter::new(
-                MAX_CONTROL_MESSAGES_PER_SECOND,
-                Duration::from_secs(1),
-            ),
             config,
             tx,
             commands,
@@ -65,105 +64,90 @@ impl Supervisor {
             counters,
             desired,
             next_request_id: 1,
+            last_conn_id: 0,
             full_warned_at: None,
             full_since_warning: 0,
         }
     }
 
     pub(super) async fn run(mut self) {
-        let mut conn_id = 0u64;
+        // Err: asked to stop; the connections have been closed on the way out.
+        let _ = self.reconnect_loop().await;
+        log::info!("stream: manager stopped");
+    }
+
+    /// Connects, serves the connection (and its renewals) until the feed is
+    /// lost, reports the gap once a connection is back, and so on.
+    async fn reconnect_loop(&mut self) -> Result<(), Stop> {
         // When and why the feed was lost, until a connection brings it back.
         let mut lost: Option<(SystemTime, DisconnectReason)> = None;
-        let mut delay: Option<Duration> = None;
+        // An attempt already under way (started as a renewal) to reuse.
+        let mut in_flight: Option<Attempt> = None;
+        let mut wait_until: Option<Instant> = None;
         loop {
-            if let Some(delay) = delay.take() {
-                if self.pause_until(Instant::now() + delay).await.is_err() {
-                    break;
-                }
-            }
-            let now = Instant::now();
-            let allowed = self.attempt_limiter.next_allowed(now);
-            if allowed > now {
-                log::warn!(
-                    "stream: {MAX_CONNECT_ATTEMPTS} connection attempts in 5 minutes, waiting {:?}",
-                    allowed - now
-                );
-                if self.pause_until(allowed).await.is_err() {
-                    break;
-                }
-            }
-            self.attempt_limiter.record(Instant::now());
-            conn_id += 1;
-
-            let ws = match self.connect(conn_id).await {
-                Err(Stop) => break,
-                Ok(Err(error)) => {
-                    log::warn!("stream: connection #{conn_id} failed: {error}");
-                    let item = StreamItem::Disconnected {
-                        conn_id,
-                        at: SystemTime::now(),
-                        reason: DisconnectReason::ConnectFailed(error),
-                    };
-                    if self.deliver(item).await.is_err() {
-                        break;
+            let mut attempt = match in_flight.take() {
+                Some(attempt) => attempt,
+                None => {
+                    if let Some(deadline) = wait_until.take() {
+                        self.pause_until(deadline).await?;
                     }
-                    delay = Some(self.backoff.next_delay());
+                    match self.begin_attempt() {
+                        Ok(attempt) => attempt,
+                        Err(allowed) => {
+                            wait_until = Some(allowed);
+                            continue;
+                        }
+                    }
+                }
+            };
+            let result = tokio::select! {
+                result = attempt.finished() => result,
+                _ = stop_signal(&mut self.shutdown, &self.tx) => return Err(Stop),
+            };
+            let ws = match result {
+                Ok(ws) => ws,
+                Err(error) => {
+                    self.connect_failed(attempt.conn_id, error).await?;
+                    wait_until = Some(Instant::now() + self.backoff.next_delay());
                     continue;
                 }
-                Ok(Ok(ws)) => ws,
             };
-
-            Counters::bump(&self.counters.connects);
-            let at = SystemTime::now();
-            if self
-                .deliver(StreamItem::Connected { conn_id, at })
-                .await
-                .is_err()
-            {
-                break;
-            }
+            let (conn, at) = self.open(attempt, ws).await?;
             if let Some((from, reason)) = lost.take() {
-                let gap = StreamItem::Gap {
+                self.deliver(StreamItem::Gap {
                     from,
                     to: at,
                     reason,
-                };
-                if self.deliver(gap).await.is_err() {
-                    break;
-                }
+                })
+                .await?;
             }
 
-            let outcome = self.run_connection(conn_id, ws).await;
-            let reason = outcome.reason;
-            let at = SystemTime::now();
-            log::warn!("stream: connection #{conn_id} ended: {reason}");
-            if reason == DisconnectReason::Shutdown {
-                // Best effort: never wait on a consumer that may itself be stopping.
-                let _ = self.tx.try_send(StreamItem::Disconnected {
-                    conn_id,
-                    at,
-                    reason,
-                });
-                break;
-            }
-            let item = StreamItem::Disconnected {
-                conn_id,
-                at,
-                reason: reason.clone(),
-            };
-            if self.deliver(item).await.is_err() {
-                break;
-            }
-            if outcome.got_data {
+            let end = self.serve(conn).await?;
+            if end.got_data {
                 self.backoff.reset();
             }
-            delay = match reason {
-                DisconnectReason::ServerShutdown | DisconnectReason::Renewal => None,
-                _ => Some(self.backoff.next_delay()),
+            // A successor already connecting becomes the next attempt; a failed
+            // one set the retry time; after serverShutdown reconnect at once.
+            in_flight = end.in_flight;
+            wait_until = match (&in_flight, end.retry_at, &end.reason) {
+                (Some(_), _, _) => None,
+                (None, Some(retry_at), _) => Some(retry_at),
+                (None, None, DisconnectReason::ServerShutdown) => None,
+                (None, None, _) => Some(Instant::now() + self.backoff.next_delay()),
             };
-            lost = Some((outcome.lost_at.min(at), reason));
+            lost = Some((end.lost_at, end.reason));
         }
-        log::info!("stream: manager stopped");
+    }
+
+    /// Reports a failed attempt.
+    pub(super) async fn connect_failed(&mut self, conn_id: u64, error: String) -> Result<(), Stop> {
+        log::warn!("stream: connection #{conn_id} failed: {error}");
+        self.deliver(StreamItem::Disconnected {
+            conn_id,
+            at: SystemTime::now(),
+            reason: DisconnectReason::ConnectFailed(error),
+        })
+        .await
     }
 
     /// Waits until `deadline`, serving commands meanwhile.
