@@ -170,8 +170,8 @@ impl DbUrl {
 
 /// Opens the database and runs the pending migrations of its backend.
 ///
-/// SQLite: the parent directories of the file are created; foreign keys are enforced and
-/// a busy timeout is set. MySQL: the server must be up and the database must exist.
+/// SQLite: the parent directories of the file are created; foreign keys are enforced, a
+/// busy timeout is set, and the journal is WAL with `synchronous = NORMAL`. MySQL: the server must be up and the database must exist.
 pub fn connect(url: &DbUrl) -> Result<DbConnection, DbError> {
     let connect_err = |e: diesel::ConnectionError| DbError::Connect {
         url: url.redacted.clone(),
@@ -181,11 +181,18 @@ pub fn connect(url: &DbUrl) -> Result<DbConnection, DbError> {
         Backend::Sqlite => {
             create_parent(Path::new(&url.target))?;
             let mut c = SqliteConnection::establish(&url.target).map_err(connect_err)?;
-            c.batch_execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
-                .map_err(|source| DbError::Query {
-                    url: url.redacted.clone(),
-                    source,
-                })?;
+            // WAL + synchronous=NORMAL: a commit is one append to the WAL without fsync
+            // (the database stays consistent on power loss; the last commits may be lost,
+            // trade and position together). Readers (`trader portfolio`) never block
+            // the writer.
+            c.batch_execute(
+                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+                 PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+            )
+            .map_err(|source| DbError::Query {
+                url: url.redacted.clone(),
+                source,
+            })?;
             DbConnection::Sqlite(c)
         }
         Backend::Mysql => {
