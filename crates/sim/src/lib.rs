@@ -47,6 +47,8 @@ use ws::{Control, TickFrame, ALL_MARKET};
 pub struct SentTicker {
     /// Connection it was sent on (1, 2, ... in connection order).
     pub conn_id: u64,
+    /// When the frame holding it was written, in ms since the Unix epoch.
+    pub sent_at_ms: i64,
     /// `s`.
     pub symbol: String,
     /// `E`.
@@ -202,6 +204,16 @@ impl SimHandle {
     /// Closes every WebSocket connection now, with close frame 1001.
     pub fn disconnect_all(&self) {
         let _ = self.shared.control.send(Control::Disconnect);
+    }
+    /// Closes one WebSocket connection (close frame 1001); unknown ids are ignored.
+    pub fn disconnect(&self, conn_id: u64) {
+        let _ = self.shared.control.send(Control::DisconnectOne(conn_id));
+    }
+    /// Ids of the open WebSocket connections, oldest first.
+    pub fn open_connection_ids(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = lock(&self.shared.registry).keys().copied().collect();
+        ids.sort_unstable();
+        ids
     }
     /// Drops every WebSocket connection without a close frame.
     pub fn drop_all(&self) {

@@ -69,6 +69,8 @@ pub(crate) async fn stopped(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
 pub(crate) enum Control {
     /// Close with a close frame (1001).
     Disconnect,
+    /// Close one connection (by id) with a close frame (1001).
+    DisconnectOne(u64),
     /// Drop the TCP connection without a close frame.
     Drop,
     /// Corrupt the next N data frames.

@@ -116,6 +116,10 @@ impl Session {
                 }
                 command = control.recv() => match command {
                     Ok(Control::Disconnect) => return End::Close(CloseCode::Away, "disconnect"),
+                    Ok(Control::DisconnectOne(id)) if id == self.conn_id => {
+                        return End::Close(CloseCode::Away, "disconnect")
+                    }
+                    Ok(Control::DisconnectOne(_)) => {}
                     Ok(Control::Drop) => return End::Abort,
                     Ok(Control::Malformed(n)) => self.faults.inject(n),
                     Ok(Control::ServerShutdown) => {
@@ -249,9 +253,11 @@ impl Session {
             .sent_count
             .fetch_add(tickers.len(), Ordering::Relaxed);
         if self.shared.config.record_sent {
+            let sent_at_ms = crate::server::now_ms();
             let mut sent = lock(&self.shared.sent);
             sent.extend(tickers.iter().map(|t| SentTicker {
                 conn_id: self.conn_id,
+                sent_at_ms,
                 symbol: t.symbol.to_string(),
                 event_time: t.event_time,
                 close: t.close.clone(),
