@@ -41,7 +41,14 @@ async fn measure() -> Vec<Duration> {
     let names: Vec<String> = (0..SYMBOLS).map(|i| format!("LAT{i:03}USDT")).collect();
     // Alternate above / below the level: half the updates alert, half are quiet.
     let path: Vec<String> = (0..TICKS)
-        .map(|t| if t % 2 == 0 { "101.00000000" } else { "99.00000000" }.to_owned())
+        .map(|t| {
+            if t % 2 == 0 {
+                "101.00000000"
+            } else {
+                "99.00000000"
+            }
+            .to_owned()
+        })
         .collect();
     let config = sim::SimConfig {
         interval: INTERVAL,
@@ -53,9 +60,9 @@ async fn measure() -> Vec<Duration> {
     let sim = sim::start("127.0.0.1:0".parse().expect("addr"), config)
         .await
         .expect("sim starts");
-    let levels = names.iter().map(|n| {
-        Level::parse(n.parse().expect("symbol"), Direction::Above, "100").expect("level")
-    });
+    let levels = names
+        .iter()
+        .map(|n| Level::parse(n.parse().expect("symbol"), Direction::Above, "100").expect("level"));
     let watcher = Watcher::new(levels, Mode::EveryUpdate);
     let (handle, mut items, later) = alerter::open_stream(&sim.ws_base(), &watcher);
     let mut feed = Feed::new(watcher, false, Sinks::default());
@@ -64,7 +71,9 @@ async fn measure() -> Vec<Duration> {
     let mut samples = Vec::with_capacity(expected);
     let collect = async {
         while samples.len() < expected {
-            let Some(item) = items.recv().await else { break };
+            let Some(item) = items.recv().await else {
+                break;
+            };
             let lines = feed.handle(&item, &mut out).expect("write");
             if let (StreamItem::Message { received_at, .. }, true) = (&item, lines > 0) {
                 let now = SystemTime::now();

@@ -20,10 +20,20 @@ pub struct Args {
     #[arg(long = "symbol", env = "ALERTER_SYMBOL", value_name = "SYMBOL")]
     pub symbols: Vec<String>,
     /// Alert when the last price is strictly above PRICE (repeatable).
-    #[arg(long = "above", env = "ALERTER_ABOVE", value_name = "PRICE", allow_hyphen_values = true)]
+    #[arg(
+        long = "above",
+        env = "ALERTER_ABOVE",
+        value_name = "PRICE",
+        allow_hyphen_values = true
+    )]
     pub above: Vec<String>,
     /// Alert when the last price is strictly below PRICE (repeatable).
-    #[arg(long = "below", env = "ALERTER_BELOW", value_name = "PRICE", allow_hyphen_values = true)]
+    #[arg(
+        long = "below",
+        env = "ALERTER_BELOW",
+        value_name = "PRICE",
+        allow_hyphen_values = true
+    )]
     pub below: Vec<String>,
     /// Alert once per crossing instead of on every update beyond the level.
     #[arg(long, env = "ALERTER_ON_CROSS")]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use futures::StreamExt;
+use record::journal::Damage;
 use record::{Progress, SessionConfig};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_tokio::Signals;
@@ -32,6 +33,37 @@ struct Args {
         default_value = "wss://stream.binance.com:9443"
     )]
     ws_url: String,
+
+    /// Connections kept open at once; with 2 or more, one dropping loses no event (events are
+    /// de-duplicated by symbol and event time).
+    #[arg(long, env = "RECORDER_REDUNDANT", default_value_t = 1,
+          value_parser = clap::value_parser!(u8).range(1..=4))]
+    redundant: u8,
+
+    /// Base URL for the second and further redundant connections (e.g.
+    /// wss://data-stream.binance.vision); default: the same as --ws-url.
+    #[arg(long, env = "BINANCE_BACKUP_WS_URL")]
+    backup_ws_url: Option<String>,
+
+    /// Seconds after which a connection is replaced, gap-free, by a new one (Binance cuts
+    /// connections at 24 h).
+    #[arg(long, env = "RECORDER_RENEW_AFTER_SECS", default_value_t = 85_800,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    renew_after_secs: u64,
+
+    /// Merge the checkpoint files of an hour into one file this many seconds after the hour
+    /// closed; 0: never.
+    #[arg(long, env = "RECORDER_COMPACT_AFTER_SECS", default_value_t = 600)]
+    compact_after_secs: u64,
+
+    /// Do not journal received data (a crash then loses everything since the last
+    /// checkpoint).
+    #[arg(long, env = "RECORDER_NO_JOURNAL")]
+    no_journal: bool,
+
+    /// Extend the per-second status line with events, pending rows, coverage and duplicates.
+    #[arg(long, env = "RECORDER_STATUS")]
+    status: bool,
 
     /// Seconds without any data after which the connection is considered dead.
     #[arg(long, env = "RECORDER_IDLE_TIMEOUT_SECS", default_value_t = 10,
@@ -96,16 +128,26 @@ fn main() -> ExitCode {
 }
 
 async fn record(args: Args) -> ExitCode {
-    let mut stream = stream::StreamConfig::new(
-        args.ws_url.trim_end_matches('/'),
-        vec!["!miniTicker@arr".into()],
-    );
-    stream.idle_timeout = Duration::from_secs(args.idle_timeout_secs);
-    let config = SessionConfig::new(
+    let stream_config = |url: &str| {
+        let mut s =
+            stream::StreamConfig::new(url.trim_end_matches('/'), vec!["!miniTicker@arr".into()]);
+        s.idle_timeout = Duration::from_secs(args.idle_timeout_secs);
+        s.max_connection_age = Duration::from_secs(args.renew_after_secs);
+        s
+    };
+    let mut config = SessionConfig::new(
         &args.out_dir,
         Duration::from_secs(args.checkpoint_secs),
-        stream,
+        stream_config(&args.ws_url),
     );
+    let backup = args.backup_ws_url.as_deref().unwrap_or(&args.ws_url);
+    config
+        .streams
+        .extend((1..args.redundant).map(|_| stream_config(backup)));
+    config.journal = !args.no_journal;
+    config.compact_after =
+        (args.compact_after_secs > 0).then(|| Duration::from_secs(args.compact_after_secs));
+    let extended_status = args.status;
 
     let mut signals = match Signals::new([SIGINT, SIGTERM]) {
         Ok(s) => s,
@@ -131,7 +173,7 @@ async fn record(args: Args) -> ExitCode {
         println!("Received exit, exiting");
     };
 
-    let result = record::run(config, shutdown, show_progress).await;
+    let result = record::run(config, shutdown, |p| show_progress(p, extended_status)).await;
     signals_handle.close();
     let _ = signal_task.await;
     match result {
@@ -141,6 +183,13 @@ async fn record(args: Args) -> ExitCode {
                 "Total no. of symbol data saved in file '{}': {}",
                 path.display(),
                 summary.symbols
+            );
+            println!(
+                "Coverage: {:.2}% of {:.1} s with a live feed ({} gaps, {} duplicates dropped)",
+                summary.coverage,
+                summary.wall.as_secs_f64(),
+                summary.gaps,
+                summary.duplicates
             );
             log::info!(
                 "recorded {} events of {} symbols into {} files ({} malformed frames skipped)",
@@ -156,23 +205,67 @@ async fn record(args: Args) -> ExitCode {
     }
 }
 
-fn show_progress(progress: Progress) {
+fn show_progress(progress: Progress, extended: bool) {
+    let now = || chrono::Local::now().format("%H:%M:%S");
     match progress {
-        Progress::Status { symbols, .. } => println!(
-            "{} Total Symbols recorded: {symbols}",
-            chrono::Local::now().format("%H:%M:%S")
+        Progress::Status {
+            symbols,
+            events,
+            pending,
+            coverage,
+            duplicates,
+        } if extended => println!(
+            "{} Total Symbols recorded: {symbols} | events {events} | pending {pending} | coverage {coverage:.2}% | duplicates {duplicates}",
+            now()
         ),
+        Progress::Status { symbols, .. } => println!("{} Total Symbols recorded: {symbols}", now()),
+        Progress::Recovered(startup) => {
+            let r = &startup.replay;
+            if !r.segments.is_empty() {
+                log::warn!(
+                    "recovered {} rows from the journal of an earlier run ({} already published) into {}",
+                    r.rows_written,
+                    r.rows_already_published,
+                    display_paths(&r.files)
+                );
+            }
+            for damage in r.segments.iter().filter_map(|s| s.damage.as_ref()) {
+                match damage {
+                    Damage::TornTail { segment, offset, bytes_dropped } => log::warn!(
+                        "journal segment {segment}: torn last record at byte {offset} ({bytes_dropped} bytes dropped)"
+                    ),
+                    Damage::Corrupt { segment, offset, bytes_dropped, reason } => log::warn!(
+                        "journal segment {segment}: {reason} at byte {offset} ({bytes_dropped} bytes dropped)"
+                    ),
+                }
+            }
+            let c = &startup.compaction;
+            if c.tmp_removed + c.parts_removed > 0 {
+                log::warn!(
+                    "finished an interrupted compaction ({} parts, {} temporary files removed)",
+                    c.parts_removed,
+                    c.tmp_removed
+                );
+            }
+        }
         Progress::Checkpoint { files, rows } => {
             log::info!("checkpoint: {rows} rows -> {}", display_paths(&files))
         }
         Progress::CheckpointFailed(e) => log::error!("{e}"),
+        Progress::Compacted(report) => log::info!(
+            "compacted {} files ({} rows) into {}",
+            report.parts_removed,
+            report.rows,
+            display_paths(&report.merged)
+        ),
         Progress::Connected { conn_id } => log::info!("connected (connection {conn_id})"),
         Progress::FeedLost { conn_id, reason } => {
-            log::warn!("feed lost (connection {conn_id}): {reason}; reconnecting")
+            log::warn!("connection {conn_id} lost: {reason}; reconnecting")
         }
-        Progress::Gap { from, to, reason } => log::warn!(
-            "no data for {:.1} s ({reason})",
-            to.duration_since(from).unwrap_or_default().as_secs_f64()
+        Progress::Gap(gap) => log::warn!(
+            "no live feed for {:.1} s ({})",
+            (gap.end_ms - gap.start_ms) as f64 / 1000.0,
+            gap.reason
         ),
         Progress::Malformed(e) => log::warn!("skipped a malformed frame: {e}"),
         Progress::Saving => println!("saving data"),

@@ -45,19 +45,18 @@ fn records_every_event_exactly_once_across_disconnects_and_bad_frames() {
     let status = rec.wait(Duration::from_secs(30));
     assert_eq!(status.code(), Some(0), "stderr: {:#?}", rec.err);
 
-    // The three shutdown lines, in order, after the status lines.
-    let tail: Vec<&str> = rec
+    // The three shutdown lines, in order, after the status lines, then the coverage line.
+    let exit_at = rec
         .out
         .iter()
-        .rev()
-        .take(3)
-        .rev()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(tail[0], "Received exit, exiting");
+        .position(|l| l == "Received exit, exiting")
+        .expect("exit line");
+    let tail: Vec<&str> = rec.out[exit_at..].iter().map(String::as_str).collect();
+    assert_eq!(tail.len(), 4, "{tail:#?}");
     assert_eq!(tail[1], "saving data");
     let re_total = "Total no. of symbol data saved in file '";
     assert!(tail[2].starts_with(re_total), "{}", tail[2]);
+    assert!(tail[3].starts_with("Coverage: "), "{}", tail[3]);
     let status_line = rec
         .out
         .iter()

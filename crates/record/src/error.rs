@@ -11,6 +11,20 @@ pub enum RecordError {
         /// Why the write failed.
         source: store::ticks::TickError,
     },
+    /// The gaps recorded since the last checkpoint could not be written (kept, retried).
+    #[error("writing the gaps dataset failed (kept, retried at the next checkpoint): {0}")]
+    Gaps(store::ticks::TickError),
+    /// Opening, rotating or replaying the journal failed.
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
+    /// Appending to the journal failed: the events are buffered but not crash-safe until the
+    /// next checkpoint.
+    #[error("journal write failed (events kept in memory): {0}")]
+    JournalWrite(std::io::Error),
+    /// Finishing or running a compaction failed (nothing is lost: parts stay until a merged
+    /// file holds their rows).
+    #[error("compaction: {0}")]
+    Compact(store::ticks::TickError),
     /// The output directory is unusable (for example it is a file).
     #[error("output directory {path} is not usable: {reason}")]
     OutDir {

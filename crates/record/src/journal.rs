@@ -55,6 +55,7 @@
 
 mod reader;
 pub(crate) mod replay;
+mod worker;
 mod writer;
 
 use std::fmt;

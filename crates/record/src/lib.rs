@@ -22,149 +22,22 @@
 //! # Ok(()) }
 //! ```
 
+pub mod compact;
+pub mod dedup;
 mod error;
+pub mod gaps;
+pub mod journal;
+mod recorder;
 mod session;
 
 pub use error::RecordError;
+pub use recorder::{Recorder, Startup};
 pub use session::{run, Progress, SessionConfig, Summary};
-
-use std::path::{Path, PathBuf};
-
-use chrono::{DateTime, Utc};
-use store::ticks::{DatasetWriter, Tick, TickBuffer};
-use stream::{DecodeError, MiniTicker};
-
-/// Buffers mini-ticker events in columns and writes them as Parquet checkpoints.
-pub struct Recorder {
-    buffer: TickBuffer,
-    writer: DatasetWriter,
-    out_dir: PathBuf,
-    events: u64,
-    last_file: Option<PathBuf>,
-    files: usize,
-    scratch: Vec<MiniTicker>,
-}
-
-impl Recorder {
-    /// A recorder writing into the dataset directory `out_dir` (created when first needed).
-    pub fn new(out_dir: impl Into<PathBuf>) -> Self {
-        let out_dir = out_dir.into();
-        Recorder {
-            buffer: TickBuffer::new(),
-            writer: DatasetWriter::new(out_dir.clone()),
-            out_dir,
-            events: 0,
-            last_file: None,
-            files: 0,
-            scratch: Vec::new(),
-        }
-    }
-
-    /// Buffers decoded events.
-    pub fn ingest(&mut self, tickers: &[MiniTicker]) {
-        for t in tickers {
-            self.buffer.push(&Tick {
-                symbol: &t.symbol,
-                event_time: t.event_time,
-                close: t.close,
-                open: t.open,
-                high: t.high,
-                low: t.low,
-                base_volume: t.base_volume,
-                quote_volume: t.quote_volume,
-            });
-        }
-        self.events += tickers.len() as u64;
-    }
-
-    /// Decodes one text frame (raw or combined endpoint, array or single event) into the
-    /// columns. Returns the number of events.
-    ///
-    /// A frame with any bad element is rejected whole, so a half-decoded frame never ends up
-    /// in the dataset. The frame is parsed into a scratch vector that is reused from frame to
-    /// frame, so the steady state allocates nothing per event.
-    pub fn ingest_frame(&mut self, text: &str) -> Result<usize, DecodeError> {
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.clear();
-        let mut first_error = None;
-        let decoded = stream::for_each_raw_mini_ticker(text, |raw| {
-            if first_error.is_none() {
-                match raw.parse() {
-                    Ok(t) => scratch.push(t),
-                    Err(e) => first_error = Some(e),
-                }
-            }
-        });
-        let result = match (decoded, first_error) {
-            (Err(e), _) | (Ok(_), Some(e)) => Err(e),
-            (Ok(n), None) => {
-                self.ingest(&scratch);
-                Ok(n)
-            }
-        };
-        self.scratch = scratch;
-        result
-    }
-
-    /// Rows buffered since the last successful checkpoint.
-    pub fn pending(&self) -> usize {
-        self.buffer.len()
-    }
-
-    /// Distinct symbols recorded by this recorder so far.
-    pub fn symbols(&self) -> usize {
-        self.buffer.symbols_seen()
-    }
-
-    /// Events recorded so far (written or pending).
-    pub fn events(&self) -> u64 {
-        self.events
-    }
-
-    /// Bytes of memory held by the buffered rows.
-    pub fn memory_bytes(&self) -> usize {
-        self.buffer.memory_bytes()
-    }
-
-    /// The dataset directory.
-    pub fn out_dir(&self) -> &Path {
-        &self.out_dir
-    }
-
-    /// The last file this recorder published, if any.
-    pub fn last_file(&self) -> Option<&Path> {
-        self.last_file.as_deref()
-    }
-
-    /// Files published so far.
-    pub fn files_written(&self) -> usize {
-        self.files
-    }
-
-    /// Writes the buffered rows as new Parquet file(s) (one per UTC date of the rows) and
-    /// clears the buffer. Nothing to write: `Ok` with no paths. On error the rows stay
-    /// buffered and the next call writes them.
-    pub fn checkpoint(&mut self, now: DateTime<Utc>) -> Result<Vec<PathBuf>, RecordError> {
-        if self.buffer.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = self.buffer.len();
-        let paths = self
-            .writer
-            .write_checkpoint(&self.buffer, now)
-            .map_err(|source| RecordError::Checkpoint { rows, source })?;
-        self.buffer.clear();
-        self.files += paths.len();
-        if let Some(last) = paths.last() {
-            self.last_file = Some(last.clone());
-        }
-        Ok(paths)
-    }
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Utc;
 
     const ARR: &str =
         include_str!("../../../fixtures/binance_spot_miniTicker_arr_raw_2020-06-19.json");

@@ -55,9 +55,11 @@ pub struct Running {
 
 pub fn spawn_recorder(out_dir: &Path, ws_url: &str, extra: &[&str]) -> Running {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_recorder"));
-    cmd.args(["--out-dir"])
-        .arg(out_dir)
-        .args(["--checkpoint-secs", "1", "--idle-timeout-secs", "2"])
+    cmd.args(["--out-dir"]).arg(out_dir);
+    if !extra.contains(&"--checkpoint-secs") {
+        cmd.args(["--checkpoint-secs", "1"]);
+    }
+    cmd.args(["--idle-timeout-secs", "2"])
         .args(extra)
         .env("BINANCE_WS_URL", ws_url)
         .env("LOG_FILE", out_dir.with_extension("log"))

@@ -1,26 +1,29 @@
-//! [`JournalWriter`]: buffered appends, background fdatasync, segment rotation.
+//! [`JournalWriter`]: appends into memory, writes and fdatasyncs on an I/O thread, rotation.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 
+use super::worker::Worker;
 use super::{record_crc, segments, JournalError, SegmentId, MAGIC, MAX_PAYLOAD, RECORD_HEADER};
 
-/// Bytes buffered in memory between write syscalls.
-const BUFFER_BYTES: usize = 1 << 20;
+/// Bytes appended in memory before they are handed to the I/O thread without waiting for
+/// the next [`JournalWriter::sync`].
+const SPILL_BYTES: usize = 4 << 20;
 
 /// Appends received frames to the current journal segment.
 ///
-/// Appends are buffered (one `write` syscall per ~1 MiB, not per frame). [`sync`](Self::sync)
-/// hands the buffer to the kernel (enough to survive SIGKILL) and asks a background thread
-/// to `fdatasync` the segment (enough to survive a power cut), so the caller's loop never
-/// waits for the disk; [`sync_now`](Self::sync_now) waits.
+/// [`append`](Self::append) only copies the record into memory (no syscall).
+/// [`sync`](Self::sync) hands the appended records to an I/O thread, which writes them to
+/// the segment (from then on they survive a process kill, normally within milliseconds) and
+/// fdatasyncs it (they survive a power cut); the caller's loop never waits for the disk,
+/// only for queue room if the disk falls behind. [`sync_now`](Self::sync_now) waits.
 ///
-/// A failed write leaves a torn record at the end of the segment: the writer then refuses
-/// appends until [`rotate`](Self::rotate) starts a clean segment. Journal errors cost
-/// durability only: the rows are still in the caller's memory and still checkpointed.
+/// A failed write leaves a torn record at the end of the segment; the I/O thread then drops
+/// the rest of that segment, the next [`sync`](Self::sync) returns the error, and
+/// [`rotate`](Self::rotate) starts a clean segment. Journal errors cost durability only:
+/// the rows are still in the caller's memory and still checkpointed.
 ///
 /// ```
 /// use record::journal::{read_segment, JournalWriter};
@@ -30,6 +33,7 @@ const BUFFER_BYTES: usize = 1 << 20;
 /// journal.append(7, 1_700_000_000_000, r#"[{"e":"24hrMiniTicker"}]"#).unwrap();
 /// journal.sync().unwrap();
 /// let closed = journal.rotate().unwrap();
+/// journal.sync_now().unwrap();
 /// let mut frames = Vec::new();
 /// let report = read_segment(dir.path(), closed, |r| frames.push((r.conn_id, r.frame.to_owned()))).unwrap();
 /// assert_eq!(frames, [(7, r#"[{"e":"24hrMiniTicker"}]"#.to_owned())]);
@@ -41,10 +45,12 @@ pub struct JournalWriter {
     dir: PathBuf,
     current: SegmentId,
     file: Arc<File>,
-    out: BufWriter<SharedFile>,
-    broken: bool,
+    buf: Vec<u8>,
+    /// Records appended to the current segment.
     records: u64,
-    syncer: Syncer,
+    /// Records handed off since the last fdatasync request.
+    unsynced: bool,
+    worker: Worker,
 }
 
 impl JournalWriter {
@@ -58,12 +64,12 @@ impl JournalWriter {
         let current = SegmentId(leftovers.last().map_or(0, |s| s.0 + 1));
         let file = create_segment(&dir, current)?;
         let writer = JournalWriter {
-            out: BufWriter::with_capacity(BUFFER_BYTES, SharedFile(file.clone())),
+            buf: Vec::with_capacity(SPILL_BYTES),
             file,
             current,
-            broken: false,
             records: 0,
-            syncer: Syncer::spawn().map_err(JournalError::io(&dir))?,
+            unsynced: false,
+            worker: Worker::spawn().map_err(JournalError::io(&dir))?,
             dir,
         };
         Ok((writer, leftovers))
@@ -79,17 +85,10 @@ impl JournalWriter {
         self.current
     }
 
-    /// Appends one received frame (buffered: no syscall per frame).
-    ///
-    /// A frame over [`MAX_PAYLOAD`] is refused with `InvalidInput` (nothing written). After
-    /// a write error every append fails until [`rotate`](Self::rotate).
+    /// Appends one received frame (in memory: no syscall, unless [`SPILL_BYTES`] are
+    /// waiting, which are then handed to the I/O thread). A frame over [`MAX_PAYLOAD`] is
+    /// refused with `InvalidInput`.
     pub fn append(&mut self, conn_id: u64, received_at_ms: i64, frame: &str) -> io::Result<()> {
-        if self.broken {
-            return Err(io::Error::other(format!(
-                "journal segment {} is broken by an earlier write error (waiting for rotation)",
-                self.current
-            )));
-        }
         let len = u32::try_from(frame.len() + 16)
             .ok()
             .filter(|&n| n <= MAX_PAYLOAD)
@@ -99,75 +98,60 @@ impl JournalWriter {
                     "frame too large for the journal",
                 )
             })?;
+        if !self.buf.is_empty() && self.buf.len() + RECORD_HEADER + frame.len() > SPILL_BYTES {
+            self.hand_off(false)?;
+        }
         let mut head = [0u8; RECORD_HEADER];
         head[0..4].copy_from_slice(&len.to_le_bytes());
         head[8..16].copy_from_slice(&received_at_ms.to_le_bytes());
         head[16..24].copy_from_slice(&conn_id.to_le_bytes());
         let crc = record_crc(len.to_le_bytes(), &[&head[8..], frame.as_bytes()]);
         head[4..8].copy_from_slice(&crc.to_le_bytes());
-        let written = self
-            .out
-            .write_all(&head)
-            .and_then(|()| self.out.write_all(frame.as_bytes()));
-        match written {
-            Ok(()) => self.records += 1,
-            Err(_) => self.broken = true,
-        }
-        written
+        self.buf.extend_from_slice(&head);
+        self.buf.extend_from_slice(frame.as_bytes());
+        self.records += 1;
+        Ok(())
     }
 
-    /// Hands the buffered records to the kernel (they survive a process kill from here on)
-    /// and asks the background thread to fdatasync the segment (they survive a power cut
-    /// once it is done, normally milliseconds later). Does not wait for the disk. Returns
-    /// the error of an earlier background fdatasync, if one failed.
+    /// Hands the appended records to the I/O thread, to be written and fdatasynced, without
+    /// waiting. Returns the error of an earlier background write or fdatasync, if one failed.
     pub fn sync(&mut self) -> io::Result<()> {
-        self.flush()?;
-        self.syncer.request(&self.file);
-        self.syncer.take_error().map_or(Ok(()), Err)
+        if !self.buf.is_empty() || self.unsynced {
+            self.hand_off(true)?;
+        }
+        self.worker.take_error().map_or(Ok(()), Err)
     }
 
-    /// Like [`sync`](Self::sync), but fdatasyncs on this thread and returns when the
-    /// records are durable (for shutdown and tests).
+    /// Like [`sync`](Self::sync), but returns once everything appended so far (in every
+    /// segment) is written and fdatasynced (for shutdown and tests).
     pub fn sync_now(&mut self) -> io::Result<()> {
-        self.flush()?;
-        self.file.sync_data()?;
-        self.syncer.take_error().map_or(Ok(()), Err)
+        let data = std::mem::replace(&mut self.buf, self.worker.buffer(0));
+        self.unsynced = false;
+        self.worker.write_and_sync(&self.file, data)?;
+        self.worker.take_error().map_or(Ok(()), Err)
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        if self.broken {
-            return Err(io::Error::other("journal segment broken; rotate"));
-        }
-        let flushed = self.out.flush();
-        if flushed.is_err() {
-            self.broken = true;
-        }
-        flushed
+    fn hand_off(&mut self, sync: bool) -> io::Result<()> {
+        let data = std::mem::replace(&mut self.buf, self.worker.buffer(SPILL_BYTES));
+        self.unsynced = !sync;
+        self.worker.submit(&self.file, data, sync)
     }
 
     /// Closes the current segment and starts the next one; returns the id of the closed one.
     ///
-    /// The closed segment is flushed and queued for fdatasync. If it cannot be flushed, its
-    /// unflushed tail is dropped (the rows are still in the caller's buffer) and rotation
-    /// goes on, so a broken segment is left behind. Fails only if the new segment cannot be
-    /// created; the writer then stays on the current segment (postpone the checkpoint).
+    /// The closed segment's last records are handed to the I/O thread with an fdatasync.
+    /// Fails only if the new segment cannot be created (or the I/O thread is gone); the
+    /// writer then stays on the current segment (postpone the checkpoint).
     pub fn rotate(&mut self) -> Result<SegmentId, JournalError> {
         let next = SegmentId(self.current.0 + 1);
         let file = create_segment(&self.dir, next)?;
-        if let Err(e) = self.flush() {
-            log::warn!(
-                "journal segment {}: unflushed records dropped: {e}",
-                self.current
-            );
-        }
-        let fresh = BufWriter::with_capacity(BUFFER_BYTES, SharedFile(file.clone()));
-        let (_, _unflushed) = std::mem::replace(&mut self.out, fresh).into_parts();
-        self.syncer.request(&self.file);
+        let closed_path = self.dir.join(self.current.file_name());
+        self.hand_off(true).map_err(JournalError::io(closed_path))?;
         let closed = self.current;
         self.file = file;
         self.current = next;
-        self.broken = false;
         self.records = 0;
+        self.unsynced = false;
         Ok(closed)
     }
 
@@ -182,14 +166,12 @@ impl JournalWriter {
         }
         remove_segment(&self.dir, segment)
     }
-}
 
-impl JournalWriter {
     /// Clean shutdown, after the final checkpoint: deletes the current segment if nothing
     /// was appended to it since the last rotation, else makes it durable and keeps it (it
     /// is replayed at the next start).
     pub fn close(mut self) -> Result<(), JournalError> {
-        if self.records == 0 && !self.broken {
+        if self.records == 0 {
             return remove_segment(&self.dir, self.current);
         }
         let path = self.dir.join(self.current.file_name());
@@ -198,10 +180,11 @@ impl JournalWriter {
 }
 
 impl Drop for JournalWriter {
-    /// Hands buffered records to the kernel and lets the sync thread fdatasync them.
+    /// Hands the appended records to the I/O thread, which writes and fdatasyncs them
+    /// before it stops.
     fn drop(&mut self) {
-        if self.flush().is_ok() {
-            self.syncer.request(&self.file);
+        if !self.buf.is_empty() {
+            let _ = self.hand_off(true);
         }
     }
 }
@@ -237,112 +220,4 @@ fn sync_dir(dir: &Path) -> Result<(), JournalError> {
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
-}
-
-/// The segment file, shared between the buffered writer and the sync thread.
-#[derive(Debug)]
-struct SharedFile(Arc<File>);
-
-impl Write for SharedFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self.0).write(buf)
-    }
-
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        (&*self.0).write_all(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// A background thread that fdatasyncs the files it is handed.
-///
-/// Requests are coalesced: a file already waiting is not queued twice, and one fdatasync
-/// covers every write made before it starts.
-#[derive(Debug)]
-struct Syncer {
-    shared: Arc<SyncShared>,
-    thread: Option<JoinHandle<()>>,
-}
-
-#[derive(Debug, Default)]
-struct SyncShared {
-    state: Mutex<SyncState>,
-    wake: Condvar,
-}
-
-#[derive(Debug, Default)]
-struct SyncState {
-    pending: Vec<Arc<File>>,
-    error: Option<io::Error>,
-    stop: bool,
-}
-
-impl Syncer {
-    fn spawn() -> io::Result<Self> {
-        let shared = Arc::new(SyncShared::default());
-        let worker = shared.clone();
-        let thread = std::thread::Builder::new()
-            .name("journal-sync".into())
-            .spawn(move || worker.run())?;
-        Ok(Syncer {
-            shared,
-            thread: Some(thread),
-        })
-    }
-
-    fn request(&self, file: &Arc<File>) {
-        let mut state = self.shared.lock();
-        if !state.pending.iter().any(|f| Arc::ptr_eq(f, file)) {
-            state.pending.push(file.clone());
-        }
-        self.shared.wake.notify_one();
-    }
-
-    fn take_error(&self) -> Option<io::Error> {
-        self.shared.lock().error.take()
-    }
-}
-
-impl SyncShared {
-    /// The state is plain data, consistent after any panic: a poisoned lock is still usable.
-    fn lock(&self) -> std::sync::MutexGuard<'_, SyncState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn run(&self) {
-        let mut state = self.lock();
-        loop {
-            if !state.pending.is_empty() {
-                let files = std::mem::take(&mut state.pending);
-                drop(state);
-                let failed = files.iter().find_map(|f| f.sync_data().err());
-                state = self.lock();
-                if let Some(e) = failed {
-                    log::error!("journal fdatasync failed: {e}");
-                    state.error = Some(e);
-                }
-            } else if state.stop {
-                return;
-            } else {
-                state = self
-                    .wake
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner);
-            }
-        }
-    }
-}
-
-impl Drop for Syncer {
-    /// Finishes the queued fdatasyncs, then stops the thread.
-    fn drop(&mut self) {
-        self.shared.lock().stop = true;
-        self.shared.wake.notify_one();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }

@@ -1,15 +1,21 @@
-//! The async recording loop: stream in, checkpoints out, progress each second, a full save on
-//! shutdown.
+//! The async recording loop: streams in, checkpoints out, progress each second, a full save
+//! on shutdown.
+
+mod feed;
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use chrono::Utc;
-use stream::{Message, StreamConfig, StreamItem};
+use stream::{StreamConfig, StreamHandle, StreamItem};
+use tokio::sync::mpsc;
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
-use crate::{RecordError, Recorder};
+use crate::compact::{self, CompactReport};
+use crate::gaps::Gap;
+use crate::{RecordError, Recorder, Startup};
+use feed::{unix_ms, FeedState};
 
 /// What [`run`] records, where, and how often it checkpoints.
 #[derive(Debug, Clone)]
@@ -18,16 +24,26 @@ pub struct SessionConfig {
     pub out_dir: PathBuf,
     /// Rows recorded since the last checkpoint are written every this often.
     pub checkpoint_every: Duration,
-    /// Progress ([`Progress::Status`]) is reported every this often.
+    /// Progress ([`Progress::Status`]) is reported every this often; the journal is synced
+    /// as often.
     pub status_every: Duration,
-    /// The connection to record from.
-    pub stream: StreamConfig,
+    /// The connections to record from: one, or several redundant ones (the same stream,
+    /// possibly from different base URLs) whose events are de-duplicated, so that one
+    /// connection dropping loses nothing.
+    pub streams: Vec<StreamConfig>,
+    /// Journal every message before buffering it, and replay a crashed run's journal at
+    /// start (a crash then loses at most the last `status_every`).
+    pub journal: bool,
+    /// Merge the checkpoint files of an hour into one file this long after the hour closed;
+    /// `None`: never.
+    pub compact_after: Option<Duration>,
     /// Attempts at the final save before giving up.
     pub final_save_attempts: u32,
 }
 
 impl SessionConfig {
-    /// A session with a status every second and three attempts at the final save.
+    /// A session on one connection with a status every second, the journal on, compaction
+    /// 10 minutes after each hour, and three attempts at the final save.
     pub fn new(
         out_dir: impl Into<PathBuf>,
         checkpoint_every: Duration,
@@ -37,7 +53,9 @@ impl SessionConfig {
             out_dir: out_dir.into(),
             checkpoint_every,
             status_every: Duration::from_secs(1),
-            stream,
+            streams: vec![stream],
+            journal: true,
+            compact_after: Some(Duration::from_secs(600)),
             final_save_attempts: 3,
         }
     }
@@ -54,7 +72,13 @@ pub enum Progress {
         events: u64,
         /// Rows waiting for the next checkpoint.
         pending: usize,
+        /// Share of this run's wall time with a live feed, in %.
+        coverage: f64,
+        /// Copies dropped (redundant connections, renewal overlaps).
+        duplicates: u64,
     },
+    /// What start-up recovered from an earlier run.
+    Recovered(Startup),
     /// A checkpoint was written.
     Checkpoint {
         /// Files published.
@@ -64,27 +88,23 @@ pub enum Progress {
     },
     /// A checkpoint failed; its rows are kept and retried.
     CheckpointFailed(RecordError),
-    /// The feed is live (again).
+    /// Closed hours were compacted.
+    Compacted(CompactReport),
+    /// A connection is live.
     Connected {
         /// Connection number.
         conn_id: u64,
     },
-    /// The feed was lost; the stream reconnects by itself.
+    /// A connection was lost; the stream reconnects by itself (with redundant connections
+    /// the feed may still be live).
     FeedLost {
         /// Connection number.
         conn_id: u64,
         /// Why.
         reason: String,
     },
-    /// An interval without feed, now closed.
-    Gap {
-        /// Feed lost at.
-        from: SystemTime,
-        /// Feed back at.
-        to: SystemTime,
-        /// Why it was lost.
-        reason: String,
-    },
+    /// An interval without any live feed, now closed (also written to the gaps dataset).
+    Gap(Gap),
     /// A frame that could not be decoded (skipped; the connection is kept).
     Malformed(String),
     /// Shutdown was requested; the final save starts.
@@ -106,6 +126,14 @@ pub struct Summary {
     pub out_dir: PathBuf,
     /// Frames that could not be decoded.
     pub malformed: u64,
+    /// Copies dropped (redundant connections, renewal overlaps).
+    pub duplicates: u64,
+    /// Gaps in this run, start-up included.
+    pub gaps: usize,
+    /// Share of this run's wall time with a live feed, in %.
+    pub coverage: f64,
+    /// Wall time of this run.
+    pub wall: Duration,
 }
 
 /// Records until `shutdown` resolves, then saves everything and returns a summary.
@@ -116,10 +144,17 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
     mut on_progress: impl FnMut(Progress),
 ) -> Result<Summary, RecordError> {
+    let wall_start = Instant::now();
+    let mut feed = FeedState::new(unix_ms(SystemTime::now()));
     check_out_dir(&config.out_dir)?;
-    let (handle, mut rx) = stream::spawn(config.stream);
-    let mut rec = Recorder::new(&config.out_dir);
-    let mut malformed = 0u64;
+    let mut rec = if config.journal {
+        let (rec, startup) = blocking(|| Recorder::open(&config.out_dir, Utc::now()))?;
+        on_progress(Progress::Recovered(startup));
+        rec
+    } else {
+        Recorder::new(&config.out_dir)
+    };
+    let (handles, mut rx) = connect_all(config.streams);
     let start = Instant::now();
     let mut status = interval_at(start + config.status_every, config.status_every);
     status.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -132,7 +167,7 @@ pub async fn run(
             biased;
             _ = &mut shutdown => break,
             item = rx.recv() => match item {
-                Some(item) => handle_item(&mut rec, item, &mut malformed, &mut on_progress),
+                Some((idx, item)) => feed.handle(&mut rec, idx, item, &mut on_progress),
                 None => break,
             },
             _ = checkpoint.tick() => {
@@ -142,21 +177,36 @@ pub async fn run(
                     Ok(files) => on_progress(Progress::Checkpoint { files, rows }),
                     Err(e) => on_progress(Progress::CheckpointFailed(e)),
                 }
+                if let Some(after) = config.compact_after {
+                    let out_dir = &config.out_dir;
+                    match blocking(|| compact::compact_closed_hours(out_dir, Utc::now(), after)) {
+                        Ok(report) if report.merged.is_empty() => {}
+                        Ok(report) => on_progress(Progress::Compacted(report)),
+                        Err(e) => log::warn!("compaction postponed: {e}"),
+                    }
+                }
             }
-            _ = status.tick() => on_progress(Progress::Status {
-                symbols: rec.symbols(),
-                events: rec.events(),
-                pending: rec.pending(),
-            }),
+            _ = status.tick() => {
+                if let Err(e) = rec.sync_journal() {
+                    feed.journal_failed(e);
+                }
+                on_progress(Progress::Status {
+                    symbols: rec.symbols(),
+                    events: rec.events(),
+                    pending: rec.pending(),
+                    coverage: feed.coverage(unix_ms(SystemTime::now())),
+                    duplicates: rec.duplicates(),
+                });
+            }
         }
     }
 
     on_progress(Progress::Saving);
-    // Close the socket, then take in what the stream had already received.
-    handle.shutdown().await;
+    // Close the sockets, then take in what the streams had already received.
+    futures::future::join_all(handles.into_iter().map(StreamHandle::shutdown)).await;
     let drain = async {
-        while let Some(item) = rx.recv().await {
-            handle_item(&mut rec, item, &mut malformed, &mut on_progress);
+        while let Some((idx, item)) = rx.recv().await {
+            feed.handle(&mut rec, idx, item, &mut on_progress);
         }
     };
     if tokio::time::timeout(Duration::from_secs(5), drain)
@@ -165,50 +215,47 @@ pub async fn run(
     {
         log::warn!("stream did not close within 5 s; saving what was received");
     }
+    let end_ms = unix_ms(SystemTime::now());
+    if let Some(gap) = feed.finish(end_ms) {
+        rec.record_gap(gap);
+    }
     final_save(&mut rec, config.final_save_attempts, &mut on_progress).await?;
-    Ok(Summary {
+    let summary = Summary {
         symbols: rec.symbols(),
         events: rec.events(),
         files: rec.files_written(),
         last_file: rec.last_file().map(PathBuf::from),
         out_dir: config.out_dir,
-        malformed,
-    })
+        malformed: feed.malformed,
+        duplicates: rec.duplicates(),
+        gaps: feed.gaps(),
+        coverage: feed.coverage(end_ms),
+        wall: wall_start.elapsed(),
+    };
+    rec.close()?;
+    Ok(summary)
 }
 
-fn handle_item(
-    rec: &mut Recorder,
-    item: StreamItem,
-    malformed: &mut u64,
-    on_progress: &mut impl FnMut(Progress),
-) {
-    match item {
-        StreamItem::Message {
-            message: Message::MiniTickers(tickers),
-            ..
-        } => rec.ingest(&tickers),
-        StreamItem::Message {
-            message: Message::ControlError { code, msg, .. },
-            ..
-        } => log::warn!("exchange rejected a request: code {code}: {msg}"),
-        StreamItem::Message { .. } => {}
-        StreamItem::Malformed { error, .. } => {
-            *malformed += 1;
-            on_progress(Progress::Malformed(error.to_string()));
-        }
-        StreamItem::Connected { conn_id, .. } => on_progress(Progress::Connected { conn_id }),
-        StreamItem::Disconnected {
-            conn_id, reason, ..
-        } => on_progress(Progress::FeedLost {
-            conn_id,
-            reason: reason.to_string(),
-        }),
-        StreamItem::Gap { from, to, reason } => on_progress(Progress::Gap {
-            from,
-            to,
-            reason: reason.to_string(),
-        }),
+/// Starts one stream per configuration and merges their items, tagged with the stream's
+/// index, into one bounded channel.
+fn connect_all(
+    streams: Vec<StreamConfig>,
+) -> (Vec<StreamHandle>, mpsc::Receiver<(usize, StreamItem)>) {
+    let (tx, rx) = mpsc::channel(1024);
+    let mut handles = Vec::with_capacity(streams.len());
+    for (idx, config) in streams.into_iter().enumerate() {
+        let (handle, mut items) = stream::spawn(config);
+        handles.push(handle);
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while let Some(item) = items.recv().await {
+                if tx.send((idx, item)).await.is_err() {
+                    break;
+                }
+            }
+        });
     }
+    (handles, rx)
 }
 
 /// Writes what is left, retrying a few times a second apart; a failure here loses rows and is
