@@ -1,7 +1,7 @@
 //! Crash-safe write-ahead journal of received frames.
 //!
 //! Every text frame the recorder receives is appended here before it is decoded, so a crash
-//! (SIGKILL, panic, power cut) loses at most what was not yet flushed (the caller flushes at
+//! (SIGKILL, panic, power cut) loses at most what was not yet synced (the caller syncs at
 //! least once a second) and the next start rebuilds the lost checkpoint from the journal.
 //!
 //! # On disk

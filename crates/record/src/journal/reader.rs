@@ -156,7 +156,7 @@ pub fn read_segment(
 /// journal.append(1, 10, "a").unwrap();
 /// journal.rotate().unwrap();
 /// journal.append(1, 20, "b").unwrap();
-/// drop(journal); // flushed on drop
+/// drop(journal); // written and fdatasynced on drop
 /// let mut seen = Vec::new();
 /// let reports = recover(dir.path(), |r| seen.push(r.frame.to_owned())).unwrap();
 /// assert_eq!(seen, ["a", "b"]);

@@ -183,7 +183,7 @@ impl Drop for JournalWriter {
     /// Hands the appended records to the I/O thread, which writes and fdatasyncs them
     /// before it stops.
     fn drop(&mut self) {
-        if !self.buf.is_empty() {
+        if !self.buf.is_empty() || self.unsynced {
             let _ = self.hand_off(true);
         }
     }
