@@ -26,12 +26,22 @@ fn run(dir: &std::path::Path, symbol: Option<&str>) -> Result<(), store::ticks::
     let files = store::ticks::list_files(dir)?;
     let by_symbol = store::ticks::read_by_symbol(dir)?;
     let rows: usize = by_symbol.values().map(|b| b.num_rows()).sum();
-    println!("{} files, {rows} rows, {} symbols", files.len(), by_symbol.len());
+    println!(
+        "{} files, {rows} rows, {} symbols",
+        files.len(),
+        by_symbol.len()
+    );
     let shown: Vec<&String> = match symbol {
-        Some(s) => by_symbol.keys().filter(|k| k.eq_ignore_ascii_case(s)).collect(),
+        Some(s) => by_symbol
+            .keys()
+            .filter(|k| k.eq_ignore_ascii_case(s))
+            .collect(),
         None => by_symbol.keys().take(3).collect(),
     };
-    println!("{:<12} {:>25} {:>16} {:>16} {:>18}", "symbol", "event_time (UTC)", "close", "high", "quote_volume");
+    println!(
+        "{:<12} {:>25} {:>16} {:>16} {:>18}",
+        "symbol", "event_time (UTC)", "close", "high", "quote_volume"
+    );
     for name in shown {
         let ticks = store::ticks::rows(&by_symbol[name])?;
         for t in ticks.iter().rev().take(3).rev() {
