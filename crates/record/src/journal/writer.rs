@@ -85,7 +85,7 @@ impl JournalWriter {
         self.current
     }
 
-    /// Appends one received frame (in memory: no syscall, unless [`SPILL_BYTES`] are
+    /// Appends one received frame (in memory: no syscall, unless 4 MiB are
     /// waiting, which are then handed to the I/O thread). A frame over [`MAX_PAYLOAD`] is
     /// refused with `InvalidInput`.
     pub fn append(&mut self, conn_id: u64, received_at_ms: i64, frame: &str) -> io::Result<()> {
