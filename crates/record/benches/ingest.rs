@@ -10,24 +10,9 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use record::Recorder;
 use stream::MiniTicker;
 
-/// 200 realistic `!miniTicker@arr` frames from the simulator's market (1,500 symbols, only
-/// changed tickers per frame), as the recorder receives them.
-fn frames() -> (Vec<String>, u64) {
-    let mut market = sim::market::Market::new(42, 1500);
-    let mut now = 1_700_000_000_000i64;
-    let mut frames = Vec::new();
-    let mut events = 0u64;
-    for _ in 0..200 {
-        now += 1000;
-        let tickers = market.tick(now);
-        events += tickers.len() as u64;
-        frames.push(sim::market::Market::frame_json(&tickers));
-    }
-    (frames, events)
-}
-
 fn bench(c: &mut Criterion) {
-    let (frames, events) = frames();
+    // 200 realistic frames (1,500 symbols, only changed tickers), as the recorder receives them.
+    let (frames, events) = sim::market::sample_frames(42, 1500, 200);
     let dir = tempfile::tempdir().expect("temp dir");
     let mut group = c.benchmark_group("ingest");
     group.throughput(Throughput::Elements(events));
@@ -51,36 +36,43 @@ fn bench(c: &mut Criterion) {
 
     group.bench_function("decode_and_buffer", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                // Steady state: the symbol interner already knows the market.
-                let mut rec = Recorder::new(dir.path());
-                rec.ingest_frame(&frames[0]).expect("valid frame");
-                let start = Instant::now();
-                for f in &frames {
-                    rec.ingest_frame(f).expect("valid frame");
-                }
-                total += start.elapsed();
-                black_box(rec.pending());
-            }
-            total
+            timed(iters, &frames, dir.path(), |rec, f| {
+                rec.ingest_frame(f).expect("valid frame");
+            })
         })
     });
 
     group.bench_function("manager_path_decode_vec_then_buffer", |b| {
         b.iter_custom(|iters| {
+            timed(iters, &frames, dir.path(), |rec, f| {
+                if let Ok(stream::Message::MiniTickers(t)) = stream::decode(f) {
+                    rec.ingest(&t);
+                }
+            })
+        })
+    });
+
+    group.bench_function("recorder_path_dedup_journal_buffer", |b| {
+        b.iter_custom(|iters| {
+            let journal_dir = tempfile::tempdir().expect("temp dir");
+            let (mut rec, _) =
+                Recorder::open(journal_dir.path(), chrono::Utc::now()).expect("open");
             let mut total = Duration::ZERO;
+            let mut now = 0;
             for _ in 0..iters {
-                let mut rec = Recorder::new(dir.path());
-                rec.ingest_frame(&frames[0]).expect("valid frame");
                 let start = Instant::now();
                 for f in &frames {
-                    if let Ok(stream::Message::MiniTickers(t)) = stream::decode(f) {
-                        rec.ingest(&t);
+                    // Each pass replays the same market: move it on in time so nothing is a copy.
+                    now += 1;
+                    if let Ok(stream::Message::MiniTickers(mut t)) = stream::decode(f) {
+                        t.iter_mut().for_each(|t| t.event_time += now * 1_000_000);
+                        rec.ingest_message(1, now, f, t).expect("ingest");
                     }
+                    rec.sync_journal().expect("sync");
                 }
                 total += start.elapsed();
                 black_box(rec.pending());
+                rec.checkpoint(chrono::Utc::now()).expect("checkpoint");
             }
             total
         })
@@ -110,6 +102,28 @@ fn bench(c: &mut Criterion) {
         events as f64 / took.as_secs_f64() / 1e6,
         bytes as f64 / events as f64
     );
+}
+
+/// Times `ingest` over every frame into a recorder whose symbol table already knows the
+/// market (steady state), `iters` times.
+fn timed(
+    iters: u64,
+    frames: &[String],
+    dir: &std::path::Path,
+    mut ingest: impl FnMut(&mut Recorder, &str),
+) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let mut rec = Recorder::new(dir);
+        rec.ingest_frame(&frames[0]).expect("valid frame");
+        let start = Instant::now();
+        for f in frames {
+            ingest(&mut rec, f);
+        }
+        total += start.elapsed();
+        black_box(rec.pending());
+    }
+    total
 }
 
 criterion_group!(benches, bench);

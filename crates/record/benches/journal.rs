@@ -13,21 +13,6 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use record::journal::JournalWriter;
 use record::Recorder;
 
-/// 200 `!miniTicker@arr` frames of the simulator's market (1,500 symbols, only changed
-/// tickers per frame), one per simulated second.
-fn frames() -> (Vec<String>, u64) {
-    let mut market = sim::market::Market::new(42, 1500);
-    let mut events = 0u64;
-    let frames = (0..200)
-        .map(|i| {
-            let tickers = market.tick(1_700_000_000_000 + 1000 * i);
-            events += tickers.len() as u64;
-            sim::market::Market::frame_json(&tickers)
-        })
-        .collect();
-    (frames, events)
-}
-
 /// Times ingesting every frame `iters` times into a warmed-up recorder; `journal` runs
 /// before each frame's ingest, `checkpoint` after each pass (untimed).
 fn run(
@@ -54,7 +39,8 @@ fn run(
 }
 
 fn bench(c: &mut Criterion) {
-    let (frames, events) = frames();
+    // 200 `!miniTicker@arr` frames of the simulator's market, one per simulated second.
+    let (frames, events) = sim::market::sample_frames(42, 1500, 200);
     let bytes: usize = frames.iter().map(String::len).sum();
     // On the target disk, not a tmpfs: fdatasync must cost what it costs.
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");

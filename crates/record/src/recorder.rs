@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use store::ticks::{DatasetWriter, Tick, TickBuffer};
+use store::ticks::{DatasetWriter, TickBuffer};
 use stream::{DecodeError, MiniTicker};
 
 use crate::dedup::Dedup;
@@ -84,16 +84,7 @@ impl Recorder {
     /// Buffers decoded events (no journal, no de-duplication).
     pub fn ingest(&mut self, tickers: &[MiniTicker]) {
         for t in tickers {
-            self.buffer.push(&Tick {
-                symbol: &t.symbol,
-                event_time: t.event_time,
-                close: t.close,
-                open: t.open,
-                high: t.high,
-                low: t.low,
-                base_volume: t.base_volume,
-                quote_volume: t.quote_volume,
-            });
+            self.buffer.push(&journal::replay::as_tick(t));
         }
         self.events += tickers.len() as u64;
     }

@@ -23,6 +23,7 @@
 //! assert!(text.starts_with(r#"[{"e":"24hrMiniTicker","E":"#));
 //! ```
 
+mod sample;
 mod universe;
 
 use std::collections::{HashMap, VecDeque};
@@ -30,6 +31,7 @@ use std::sync::Arc;
 
 use fastrand::Rng;
 
+pub use sample::sample_frames;
 pub use universe::{SymbolInfo, SymbolStatus};
 
 /// One mini-ticker event.

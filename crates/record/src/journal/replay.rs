@@ -214,7 +214,8 @@ pub fn replay(
     Ok(report)
 }
 
-fn as_tick(t: &MiniTicker) -> Tick<'_> {
+/// A decoded event as a row of the tick buffer.
+pub(crate) fn as_tick(t: &MiniTicker) -> Tick<'_> {
     Tick {
         symbol: &t.symbol,
         event_time: t.event_time,
