@@ -32,6 +32,6 @@ cat <<TXT
 
 == the same dataset from Python or SQL
   pandas:  pd.read_parquet("$dir")                       # 'date' becomes a column
-  DuckDB:  SELECT symbol, count(*) FROM read_parquet('$dir/*/*.parquet', hive_partitioning=true) GROUP BY 1;
-  polars:  pl.scan_parquet("$dir/**/*.parquet", hive_partitioning=True)
+  DuckDB:  SELECT symbol, count(*) FROM read_parquet('$dir/date=*/*.parquet', hive_partitioning=true) GROUP BY 1;
+  polars:  pl.scan_parquet("$dir/date=*/*.parquet", hive_partitioning=True)
 TXT
