@@ -64,7 +64,8 @@ async fn measure() -> Vec<Duration> {
         .iter()
         .map(|n| Level::parse(n.parse().expect("symbol"), Direction::Above, "100").expect("level"));
     let watcher = Watcher::new(levels, Mode::EveryUpdate);
-    let (handle, mut items, later) = alerter::open_stream(&sim.ws_base(), &watcher);
+    let (handle, mut items, later) =
+        alerter::open_stream(&sim.ws_base(), &watcher, std::time::Duration::from_secs(10));
     let mut feed = Feed::new(watcher, false, Sinks::default());
     let mut out = std::fs::File::create("/dev/null").expect("/dev/null");
     let expected = SYMBOLS * TICKS / 2;

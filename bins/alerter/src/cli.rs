@@ -62,6 +62,10 @@ pub struct Args {
         default_value = "https://api.binance.com"
     )]
     pub rest_url: String,
+    /// Seconds without any data after which the connection is considered dead and replaced.
+    #[arg(long, env = "ALERTER_IDLE_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub idle_timeout_secs: u64,
     /// Log file (appended).
     #[arg(long, env = "LOG_FILE", default_value = "storage/logs/app.log")]
     pub log_file: PathBuf,
@@ -84,6 +88,8 @@ pub struct Config {
     pub ws_url: String,
     /// REST base.
     pub rest_url: String,
+    /// No data for this long means the connection is dead.
+    pub idle_timeout: std::time::Duration,
     /// Log file.
     pub log_file: PathBuf,
 }
@@ -135,6 +141,7 @@ where
         webhook: args.webhook,
         ws_url: args.ws_url,
         rest_url: args.rest_url,
+        idle_timeout: std::time::Duration::from_secs(args.idle_timeout_secs),
         log_file: args.log_file,
     })
 }

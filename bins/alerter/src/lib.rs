@@ -61,7 +61,7 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     let sinks =
         Sinks::start(config.exec, config.webhook).map_err(|e| Failure::Runtime(e.into()))?;
     let watcher = Watcher::new(levels, config.mode);
-    let (handle, mut items, later) = open_stream(&config.ws_url, &watcher);
+    let (handle, mut items, later) = open_stream(&config.ws_url, &watcher, config.idle_timeout);
     let mut feed = Feed::new(watcher, config.verbose, sinks);
     let outcome = tokio::select! {
         failure = async {
@@ -87,6 +87,7 @@ pub async fn run(config: Config) -> Result<(), Failure> {
 pub fn open_stream(
     ws_url: &str,
     watcher: &Watcher,
+    idle_timeout: std::time::Duration,
 ) -> (
     stream::StreamHandle,
     tokio::sync::mpsc::Receiver<stream::StreamItem>,
@@ -100,6 +101,7 @@ pub fn open_stream(
     );
     let mut config = stream::StreamConfig::new(ws_url, names);
     config.combined = true;
+    config.idle_timeout = idle_timeout;
     let (handle, items) = stream::spawn(config);
     (handle, items, later)
 }

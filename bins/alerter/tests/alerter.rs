@@ -243,6 +243,49 @@ async fn alerts_resume_after_a_forced_disconnect_and_a_server_shutdown() {
 }
 
 #[tokio::test]
+async fn alerts_resume_after_a_stall_detected_by_the_watchdog() {
+    let prices: Vec<String> = (1..=150).map(|i| format!("{}.00000000", 100 + i)).collect();
+    let sim = start_sim(vec![("BTCUSDT", prices.clone())]).await;
+    let mut alerter = spawn_alerter(
+        &sim,
+        &[
+            "--symbol",
+            "BTCUSDT",
+            "--above",
+            "100",
+            "--idle-timeout-secs",
+            "1",
+        ],
+    );
+    let mut seen = alerter.lines(3).await;
+    // The socket stays open (pings go on every 20 s), but no data comes: only the idle
+    // watchdog can tell the feed is dead. The path (150 updates, 6 s) outlasts the stall.
+    sim.set_stalled(true);
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    let during = sim.connection_count_total();
+    sim.set_stalled(false);
+    let last = above("BTCUSDT", "100", prices.last().unwrap());
+    while seen.last() != Some(&last) {
+        seen.extend(alerter.lines(1).await);
+    }
+    assert!(
+        during >= 2,
+        "the watchdog never replaced the stalled connection"
+    );
+    // Exactly the updates the simulator delivered, in order, each once.
+    let delivered: Vec<String> = sim
+        .sent()
+        .iter()
+        .filter(|t| t.symbol == "BTCUSDT")
+        .map(|t| above("BTCUSDT", "100", &t.close))
+        .collect();
+    assert_eq!(seen, delivered);
+    let stderr = alerter.stop().await;
+    assert!(stderr.contains("price feed lost"), "stderr: {stderr}");
+    assert!(stderr.contains("price feed regained"), "stderr: {stderr}");
+}
+
+#[tokio::test]
 async fn interactive_mode_asks_again_until_answers_are_good() {
     let sim = start_sim(vec![("BTCUSDT", path(&BTC_PATH))]).await;
     let mut alerter = spawn_alerter(&sim, &[]);
