@@ -35,10 +35,13 @@ demo:
 demo-live:
 	$(CARGO) run --release -p recorder -- --out-dir data
 
-## Benchmarks (release builds; slow the first time). Figures go in BENCHMARKS.md.
+## Benchmarks (release builds; slow the first time). Figures are in BENCHMARKS.md.
 bench:
 	$(CARGO) bench -p store --features ticks --bench checkpoint
 	$(CARGO) bench -p record --bench ingest
+	$(CARGO) bench -p record --bench journal
+	$(CARGO) bench -p alerter --bench latency
+	$(CARGO) bench -p trader --bench cycle
 
 ## Docker (needs a Docker engine): build images, start MySQL + the tools, stop them.
 init:
