@@ -1,15 +1,17 @@
 //! The recording pipeline: Binance mini-ticker events in, a Hive-partitioned Parquet dataset
-//! out.
+//! out, with nothing recorded lost.
 //!
 //! Two layers:
 //!
-//! * [`Recorder`] — synchronous and I/O-free apart from its checkpoints: it takes decoded
-//!   events (or raw frames), buffers them in columns and writes a checkpoint file on request.
-//!   Rows whose checkpoint fails stay buffered and go out with the next one: nothing recorded
-//!   is dropped.
-//! * [`run`] — the async loop the `recorder` binary uses: it drives a
-//!   [`stream`] connection, checkpoints every N seconds, reports progress each second and
-//!   saves everything on shutdown.
+//! * [`Recorder`] — synchronous: it takes decoded events (or raw frames), drops copies
+//!   ([`dedup`]), appends what is new to a write-ahead [`journal`], buffers it in columns and
+//!   writes a checkpoint file on request. Rows whose checkpoint fails stay buffered and go
+//!   out with the next one; after a crash, [`Recorder::open`] replays the journal into the
+//!   dataset exactly once.
+//! * [`run`] — the async loop the `recorder` binary uses: it drives one or more redundant
+//!   [`stream`] connections, syncs the journal every second, checkpoints every N seconds,
+//!   records the intervals without a live feed ([`gaps`]), compacts closed hours
+//!   ([`compact`]), reports progress and saves everything on shutdown.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), record::RecordError> {
