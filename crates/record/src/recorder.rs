@@ -34,6 +34,8 @@ pub struct Recorder {
     unpublished: Vec<SegmentId>,
     gaps: Vec<Gap>,
     gap_writer: GapWriter,
+    /// Held for the recorder's life: a second recorder on the same directory is refused.
+    _lock: Option<std::fs::File>,
 }
 
 /// What [`Recorder::open`] found and repaired from an earlier run.
@@ -62,6 +64,7 @@ impl Recorder {
             journal: None,
             unpublished: Vec::new(),
             gaps: Vec::new(),
+            _lock: None,
         }
     }
 
@@ -72,6 +75,7 @@ impl Recorder {
         now: DateTime<Utc>,
     ) -> Result<(Self, Startup), RecordError> {
         let mut rec = Recorder::new(out_dir);
+        rec._lock = Some(lock_dataset(&rec.out_dir)?);
         let compaction = compact::recover(&rec.out_dir).map_err(RecordError::Compact)?;
         let (journal, leftovers) = JournalWriter::open(journal::dir(&rec.out_dir))?;
         // The journal holds exactly the rows that were buffered (copies were never journaled),
@@ -238,6 +242,30 @@ impl Recorder {
     }
 }
 
+/// Takes an exclusive lock on `out_dir/_journal/.lock`, so that two recorders never write
+/// the same journal and dataset (the lock goes with the process, even on SIGKILL).
+fn lock_dataset(out_dir: &Path) -> Result<std::fs::File, RecordError> {
+    let dir = journal::dir(out_dir);
+    let err = |reason: String| RecordError::OutDir {
+        path: out_dir.to_path_buf(),
+        reason,
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| err(e.to_string()))?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(".lock"))
+        .map_err(|e| err(e.to_string()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(err("another recorder is already writing to it".to_string()))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(err(format!("cannot lock it: {e}"))),
+    }
+}
+
 /// A `!miniTicker@arr`-shaped frame holding `tickers`, for journaling the new events of a
 /// frame that also carried copies. Rust prints each f64 in the shortest form that parses
 /// back to the same value, so the replayed rows are identical.
@@ -262,6 +290,21 @@ fn encode_frame(tickers: &[MiniTicker]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_second_recorder_on_the_same_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, _) = Recorder::open(dir.path(), Utc::now()).unwrap();
+        let err = Recorder::open(dir.path(), Utc::now())
+            .err()
+            .expect("second open refused");
+        assert!(err.to_string().contains("another recorder"), "{err}");
+        drop(first);
+        assert!(
+            Recorder::open(dir.path(), Utc::now()).is_ok(),
+            "lock released with the first"
+        );
+    }
 
     #[test]
     fn encoded_frames_decode_to_the_same_events() {
