@@ -4,9 +4,12 @@
 //! plus `compact_after` has passed) its files in each date partition are merged into
 //! `miniticker_YYYYMMDD_HH0000_h<seq:06>.parquet` (same partition, same schema and writer
 //! properties, rows sorted by (symbol, event_time)), so a day is ~24 files plus the current
-//! hour. Files are grouped by the hour of the `YYYYMMDD_HHMMSS` stamp in their name (the
-//! time they were written), so a late file of an already compacted hour (e.g. replayed
-//! from the journal) is merged together with the earlier merged file at the next pass.
+//! hour. The merge streams (see `compact/merge.rs`): each part is read [`MERGE_BATCH_ROWS`]
+//! rows at a time and the output is written as it goes, so memory grows with the number of
+//! parts, not with the rows of the hour. Files are grouped by the hour of the
+//! `YYYYMMDD_HHMMSS` stamp in their name (the time they were written), so a late file of an
+//! already compacted hour (e.g. replayed from the journal) is merged together with the
+//! earlier merged file at the next pass.
 //!
 //! # Crash safety
 //!
@@ -19,6 +22,8 @@
 //! before anything writes into the dataset, removes leftover temporary files and every part
 //! that a published merged file lists: no row is lost or duplicated.
 
+mod merge;
+
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -26,10 +31,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Timelike, Utc};
 use parquet::file::metadata::KeyValue;
-use store::ticks::{read_file, rows, writer_properties, StagedFile, TickBuffer, TickError};
+use store::ticks::{schema, writer_properties, StagedWriter, TickError};
 
 use crate::journal::replay::{footer_metadata, parse_segments};
 use crate::journal::{segments_metadata, SEGMENTS_KEY};
+
+/// Rows per batch the merge decodes from each part and hands to the writer: the merge holds
+/// at most (parts + 1) × this many rows (about 60 bytes each) at once.
+pub const MERGE_BATCH_ROWS: usize = 4096;
 
 /// Key of the merged file's key-value metadata listing its parts (comma-separated names).
 pub const COMPACTED_FROM_KEY: &str = "compacted_from";
@@ -43,6 +52,9 @@ pub struct CompactReport {
     pub parts_removed: usize,
     /// Rows in the merged files.
     pub rows: usize,
+    /// Most rows one merge held in memory at once (decoded batches of its parts plus the
+    /// batch being written): at most (parts + 1) × [`MERGE_BATCH_ROWS`].
+    pub peak_buffered_rows: usize,
 }
 
 /// What [`recover`] cleaned up.
@@ -68,8 +80,9 @@ pub enum StopAfter {
 
 /// Merges the checkpoint files of every hour closed at `now` (hour end + `compact_after`
 /// in the past) into one file per hour and date partition (see the [module docs](self)).
-/// Hours with a single file are left alone. Safe to run while the recorder writes the
-/// current hour.
+/// Hours with a single file are left alone, and so (with a warning) are hours whose files
+/// hold no rows, rows of several dates, or a file not sorted by (symbol, event_time). Safe
+/// to run while the recorder writes the current hour.
 ///
 /// ```
 /// use record::compact::compact_closed_hours;
@@ -105,6 +118,18 @@ pub fn compact_closed_hours_until(
     compact_after: Duration,
     stop: Option<StopAfter>,
 ) -> Result<CompactReport, TickError> {
+    compact_closed_hours_with(out_dir, now, compact_after, stop, MERGE_BATCH_ROWS)
+}
+
+/// [`compact_closed_hours_until`] with `batch_rows` instead of [`MERGE_BATCH_ROWS`] (tests).
+#[doc(hidden)]
+pub fn compact_closed_hours_with(
+    out_dir: &Path,
+    now: DateTime<Utc>,
+    compact_after: Duration,
+    stop: Option<StopAfter>,
+    batch_rows: usize,
+) -> Result<CompactReport, TickError> {
     let after = TimeDelta::from_std(compact_after).unwrap_or(TimeDelta::MAX);
     let closed_before = now
         .naive_utc()
@@ -118,7 +143,7 @@ pub fn compact_closed_hours_until(
             }
         }
         for (hour, parts) in hours.into_iter().filter(|(_, parts)| parts.len() > 1) {
-            let stopped = merge(&partition, hour, &parts, stop, &mut report)?;
+            let stopped = merge(&partition, hour, &parts, stop, batch_rows, &mut report)?;
             if stopped {
                 return Ok(report);
             }
@@ -127,23 +152,19 @@ pub fn compact_closed_hours_until(
     Ok(report)
 }
 
-/// Merges `parts` of `hour` in `partition`; true if it stopped at `stop`.
+/// Merges `parts` of `hour` in `partition` (streaming, `batch_rows` at a time); true if it
+/// stopped at `stop`.
 fn merge(
     partition: &Path,
     hour: NaiveDateTime,
     parts: &[String],
     stop: Option<StopAfter>,
+    batch_rows: usize,
     report: &mut CompactReport,
 ) -> Result<bool, TickError> {
-    let mut buf = TickBuffer::new();
     let mut segments = HashSet::new();
     for part in parts {
         let path = partition.join(part);
-        for batch in read_file(&path)? {
-            rows(&batch)?
-                .iter()
-                .for_each(|row| buf.push(&row.as_tick()));
-        }
         for kv in footer_metadata(&path)
             .map_err(|e| TickError::Schema(format!("{}: {e}", path.display())))?
         {
@@ -152,14 +173,6 @@ fn merge(
             }
         }
     }
-    let mut batches = buf.to_batches()?;
-    let Some((_, batch)) = batches.pop().filter(|_| batches.is_empty()) else {
-        log::warn!(
-            "{}: hour {hour} holds rows of other dates, not compacted",
-            partition.display()
-        );
-        return Ok(false);
-    };
     let mut metadata = vec![KeyValue::new(
         COMPACTED_FROM_KEY.to_owned(),
         parts.join(","),
@@ -172,9 +185,18 @@ fn merge(
     let stem = hour.format("miniticker_%Y%m%d_%H0000_h");
     let name = |seq: u32| format!("{stem}{seq:06}.parquet");
     let props = writer_properties();
-    let staged = first_free(partition, |seq| {
-        StagedFile::write(partition, &name(seq), &batch, &props, &metadata)
+    let writer = first_free(partition, |seq| {
+        StagedWriter::create(partition, &name(seq), schema(), &props, &metadata)
     })?;
+    let paths: Vec<PathBuf> = parts.iter().map(|part| partition.join(part)).collect();
+    let peak = &mut report.peak_buffered_rows;
+    let (staged, rows) = match merge::merge_parts(&paths, writer, batch_rows, peak)? {
+        merge::Merged::Staged { staged, rows } => (staged, rows),
+        merge::Merged::Skipped(why) => {
+            log::warn!("{}: hour {hour} {why}, not compacted", partition.display());
+            return Ok(false);
+        }
+    };
     if stop == Some(StopAfter::WroteTmp) {
         return Ok(true);
     }
@@ -187,7 +209,7 @@ fn merge(
     };
     staged.sync_dirs(partition);
     report.merged.push(merged);
-    report.rows += batch.num_rows();
+    report.rows += rows;
     if stop == Some(StopAfter::Published) {
         return Ok(true);
     }

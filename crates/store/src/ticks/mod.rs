@@ -29,6 +29,8 @@ mod writer;
 
 pub use buffer::TickBuffer;
 pub use error::TickError;
-pub use reader::{list_files, read_by_symbol, read_dataset, read_file, read_symbol};
+pub use reader::{
+    list_files, read_by_symbol, read_dataset, read_file, read_symbol, stream_file, FileBatches,
+};
 pub use schema::{rows, schema, OwnedTick, Tick, COLUMNS};
-pub use writer::{write_new_file, writer_properties, DatasetWriter, StagedFile};
+pub use writer::{write_new_file, writer_properties, DatasetWriter, StagedFile, StagedWriter};

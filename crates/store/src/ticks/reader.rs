@@ -8,7 +8,8 @@ use arrow_array::types::Int32Type;
 use arrow_array::{BooleanArray, DictionaryArray, RecordBatch, StringArray};
 use arrow_schema::ArrowError;
 use parquet::arrow::arrow_reader::{
-    ArrowPredicateFn, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowFilter,
+    ArrowPredicateFn, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder, RowFilter,
 };
 use parquet::arrow::ProjectionMask;
 use parquet::file::metadata::RowGroupMetaData;
@@ -53,6 +54,32 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), TickError> {
 /// a plain string `symbol`). A truncated, corrupt or incompatible file is an error naming it.
 pub fn read_file(path: &Path) -> Result<Vec<RecordBatch>, TickError> {
     collect(path, open(path)?)
+}
+
+/// The rows of one Parquet file, as [`read_file`] gives them, in batches of at most
+/// `batch_rows` rows decoded one at a time as the iterator is pulled: memory stays at one
+/// batch plus the pages it is decoded from, whatever the file's size.
+///
+/// ```
+/// # use store::ticks::{DatasetWriter, Tick, TickBuffer};
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let mut buf = TickBuffer::new();
+/// # for t in 0..10 { buf.push(&Tick { symbol: "A", event_time: t, close: 1.0, open: 1.0,
+/// #     high: 1.0, low: 1.0, base_volume: 1.0, quote_volume: 1.0 }); }
+/// # let path = &DatasetWriter::new(dir.path()).write_checkpoint(&buf, chrono::Utc::now()).unwrap()[0];
+/// let sizes: Vec<usize> = store::ticks::stream_file(path, 4)
+///     .unwrap()
+///     .map(|b| b.unwrap().num_rows())
+///     .collect();
+/// assert_eq!(sizes, [4, 4, 2]);
+/// ```
+pub fn stream_file(path: &Path, batch_rows: usize) -> Result<FileBatches, TickError> {
+    let builder = open(path)?.with_batch_size(batch_rows.max(1));
+    let reader = builder.build().map_err(TickError::parquet(path))?;
+    Ok(FileBatches {
+        path: path.into(),
+        reader,
+    })
 }
 
 /// Every row of the dataset: the batches of each file of [`list_files`], in path order.
@@ -148,14 +175,29 @@ fn collect(
     builder: ParquetRecordBatchReaderBuilder<File>,
 ) -> Result<Vec<RecordBatch>, TickError> {
     let reader = builder.build().map_err(TickError::parquet(path))?;
-    reader
-        .map(|b| {
-            b.map_err(|source| TickError::Decode {
-                path: path.into(),
-                source,
-            })
-        })
-        .collect()
+    FileBatches {
+        path: path.into(),
+        reader,
+    }
+    .collect()
+}
+
+/// The batches of one file, decoded as they are pulled: see [`stream_file`].
+pub struct FileBatches {
+    path: PathBuf,
+    reader: ParquetRecordBatchReader,
+}
+
+impl Iterator for FileBatches {
+    type Item = Result<RecordBatch, TickError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let batch = self.reader.next()?;
+        Some(batch.map_err(|source| TickError::Decode {
+            path: self.path.clone(),
+            source,
+        }))
+    }
 }
 
 /// False only when the row group's `symbol` min/max statistics prove `symbol` absent.

@@ -5,6 +5,7 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
 use chrono::{DateTime, NaiveDate, Utc};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
@@ -203,23 +204,9 @@ impl StagedFile {
         props: &WriterProperties,
         metadata: &[KeyValue],
     ) -> Result<Self, TickError> {
-        let new_dir = !dir.is_dir();
-        fs::create_dir_all(dir).map_err(TickError::io(dir))?;
-        let tmp = dir.join(format!(".{name}.tmp"));
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(TickError::io(&tmp))?;
-        if let Err(e) = write_file(file, &tmp, batch, props, metadata) {
-            let _ = fs::remove_file(&tmp);
-            return Err(e);
-        }
-        Ok(StagedFile {
-            dir: dir.to_owned(),
-            tmp,
-            new_dir,
-        })
+        let mut writer = StagedWriter::create(dir, name, batch.schema(), props, metadata)?;
+        writer.write(batch)?;
+        writer.finish()
     }
 
     /// The temporary file.
@@ -304,21 +291,96 @@ pub fn write_new_file(
     })
 }
 
-fn write_file(
-    mut file: File,
-    path: &Path,
-    batch: &RecordBatch,
-    props: &WriterProperties,
-    metadata: &[KeyValue],
-) -> Result<(), TickError> {
-    let mut writer = ArrowWriter::try_new(&mut file, batch.schema(), Some(props.clone()))
-        .map_err(TickError::parquet(path))?;
-    for kv in metadata {
-        writer.append_key_value_metadata(kv.clone());
+/// A Parquet file written batch by batch under the hidden temporary name `.<name>.tmp`: the
+/// streaming form of [`StagedFile::write`] (which uses it), for files too large to build as
+/// one batch, e.g. compaction. Memory is bounded by the row group being encoded (at most
+/// 128 Ki rows with [`writer_properties`], compressed). [`finish`](Self::finish) fsyncs it
+/// into a [`StagedFile`]; dropped unfinished (e.g. on an error) it removes the temporary file.
+///
+/// ```
+/// use store::ticks::{read_file, schema, writer_properties, StagedWriter, TickBuffer};
+/// # let mut buf = TickBuffer::new();
+/// # buf.push(&store::ticks::Tick { symbol: "A", event_time: 0, close: 1.0, open: 1.0,
+/// #     high: 1.0, low: 1.0, base_volume: 1.0, quote_volume: 1.0 });
+/// let (_, batch) = &buf.to_batches().unwrap()[0];
+/// let dir = tempfile::tempdir().unwrap();
+/// let mut w = StagedWriter::create(dir.path(), "h.parquet", schema(), &writer_properties(), &[])
+///     .unwrap();
+/// (0..2).for_each(|_| w.write(batch).unwrap());
+/// let path = w.finish().unwrap().publish("h.parquet").unwrap();
+/// assert_eq!(read_file(&path).unwrap().iter().map(|b| b.num_rows()).sum::<usize>(), 2);
+/// ```
+#[derive(Debug)]
+pub struct StagedWriter {
+    staged: StagedFile,
+    writer: ArrowWriter<File>,
+    finished: bool,
+}
+
+impl StagedWriter {
+    /// Creates `dir/.<name>.tmp` (and `dir`) for batches of `schema`, with `props` and
+    /// `metadata` in the footer. A taken temporary name is a [`TickError::Io`] of kind
+    /// `AlreadyExists`; on any error nothing is left behind.
+    pub fn create(
+        dir: &Path,
+        name: &str,
+        schema: SchemaRef,
+        props: &WriterProperties,
+        metadata: &[KeyValue],
+    ) -> Result<Self, TickError> {
+        let new_dir = !dir.is_dir();
+        fs::create_dir_all(dir).map_err(TickError::io(dir))?;
+        let tmp = dir.join(format!(".{name}.tmp"));
+        let file = (OpenOptions::new().write(true).create_new(true))
+            .open(&tmp)
+            .map_err(TickError::io(&tmp))?;
+        let mut writer = match ArrowWriter::try_new(file, schema, Some(props.clone())) {
+            Ok(writer) => writer,
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                return Err(TickError::parquet(tmp)(e));
+            }
+        };
+        metadata
+            .iter()
+            .for_each(|kv| writer.append_key_value_metadata(kv.clone()));
+        let staged = StagedFile {
+            dir: dir.to_owned(),
+            tmp,
+            new_dir,
+        };
+        Ok(StagedWriter {
+            staged,
+            writer,
+            finished: false,
+        })
     }
-    writer.write(batch).map_err(TickError::parquet(path))?;
-    writer.close().map_err(TickError::parquet(path))?;
-    file.sync_all().map_err(TickError::io(path))
+
+    /// Appends `batch` (row groups are flushed to the file as they fill up).
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), TickError> {
+        (self.writer.write(batch)).map_err(TickError::parquet(&self.staged.tmp))
+    }
+
+    /// Writes the footer and fsyncs the file; it is then ready to publish.
+    pub fn finish(mut self) -> Result<StagedFile, TickError> {
+        let tmp = &self.staged.tmp;
+        self.writer.finish().map_err(TickError::parquet(tmp))?;
+        self.writer.inner().sync_all().map_err(TickError::io(tmp))?;
+        self.finished = true;
+        Ok(StagedFile {
+            dir: self.staged.dir.clone(),
+            tmp: tmp.clone(),
+            new_dir: self.staged.new_dir,
+        })
+    }
+}
+
+impl Drop for StagedWriter {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = fs::remove_file(&self.staged.tmp);
+        }
+    }
 }
 
 /// Makes the directory entries of `dir` durable.
