@@ -12,7 +12,8 @@ use clap::{Parser, Subcommand};
 use pricing::{ClientConfig, CoinGecko, RetryPolicy};
 use store::db::{DbUrl, Store};
 use trader::output::{portfolio_report, render_portfolio, render_trades};
-use trader::{cycle::block, run_cycle, schedule};
+use trader::schedule::{self, Cadence};
+use trader::{cycle::block, daemon, run_cycle};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -26,6 +27,10 @@ struct Cli {
     /// Run one cycle and exit (default: a cycle now, then at every top of the hour).
     #[arg(long)]
     once: bool,
+    /// Run a cycle every N seconds instead of at each top of the hour (demos and tests;
+    /// a coin is still bought at most once per hourly slot).
+    #[arg(long, env = "TRADER_EVERY_SECS", conflicts_with = "once", value_parser = clap::value_parser!(u64).range(1..))]
+    every_secs: Option<u64>,
     /// Database: a path or sqlite://path (SQLite file), or mysql://user:pass@host:port/db.
     #[arg(long, global = true, env = "DATABASE_URL", default_value = store::db::DEFAULT_DATABASE_URL, hide_env_values = true)]
     database_url: String,
@@ -163,7 +168,10 @@ fn run(cli: Cli) -> Result<(), Fail> {
         if cli.once {
             once(&cg, db_url).await
         } else {
-            hourly(&cg, db_url).await
+            let cadence = cli
+                .every_secs
+                .map_or(Cadence::Hourly, |s| Cadence::Every(Duration::from_secs(s)));
+            hourly(&cg, db_url, cadence).await
         }
     })
 }
@@ -189,55 +197,26 @@ async fn once(cg: &CoinGecko, url: DbUrl) -> Result<(), Fail> {
             log::error!("{e}");
             Fail::Runtime(e.to_string())
         })?;
-    log_summary(&summary);
+    daemon::log_summary(&summary);
     Ok(())
 }
 
-async fn hourly(cg: &CoinGecko, url: DbUrl) -> Result<(), Fail> {
-    let mut shutdown = schedule::shutdown_signal()
+async fn hourly(cg: &CoinGecko, url: DbUrl, cadence: Cadence) -> Result<(), Fail> {
+    let shutdown = schedule::shutdown_signal()
         .map_err(|e| Fail::Runtime(format!("cannot watch signals: {e}")))?;
+    let when = match cadence {
+        Cadence::Hourly => "hourly".to_owned(),
+        Cadence::Every(d) => format!("every {}s", d.as_secs()),
+    };
     log::info!(
-        "hourly, from now until SIGINT/SIGTERM (database {}, CoinGecko {})",
+        "{when}, from now until SIGINT/SIGTERM (database {}, CoinGecko {})",
         url.redacted(),
         logging::redact_url(cg_base(cg))
     );
-    let mut store: Option<Store> = None;
-    loop {
-        if store.is_none() {
-            match block(|| Store::open_url(url.clone())) {
-                Ok(s) => store = Some(s),
-                Err(e) => log::error!("{e}; trying again at the next hour"),
-            }
-        }
-        if let Some(s) = store.as_mut() {
-            match run_cycle(cg, s, chrono::Utc::now()).await {
-                Ok(summary) => log_summary(&summary),
-                Err(trader::CycleError::Api(e)) => {
-                    log::error!("cycle skipped, nothing written: {e}")
-                }
-                Err(trader::CycleError::Db(e)) => {
-                    log::error!("{e}; reconnecting at the next hour");
-                    store = None;
-                }
-            }
-        }
-        if !schedule::sleep_until_next_hour(&mut shutdown).await {
-            log::info!("stopped");
-            return Ok(());
-        }
-    }
+    daemon::run(cg, url, cadence, shutdown).await;
+    Ok(())
 }
 
 fn cg_base(cg: &CoinGecko) -> &str {
     cg.base_url()
-}
-
-fn log_summary(s: &trader::CycleSummary) {
-    log::info!(
-        "cycle done: {} bought, {} held, {} already bought this hour, {} skipped",
-        s.bought.len(),
-        s.held,
-        s.already_bought,
-        s.skipped
-    );
 }

@@ -1,5 +1,5 @@
-//! The hourly loop: a cycle at start, then one at every top of the hour, until
-//! SIGINT/SIGTERM (the cycle in flight is finished first).
+//! When cycles run: at every top of the hour (or every fixed period), and the
+//! SIGINT/SIGTERM flag that ends the loop once the cycle in flight is finished.
 
 use std::time::Duration;
 
@@ -40,13 +40,51 @@ pub fn shutdown_signal() -> std::io::Result<watch::Receiver<bool>> {
     Ok(rx)
 }
 
-/// Waits until the next top of the hour; false if a shutdown came first.
-pub async fn sleep_until_next_hour(shutdown: &mut watch::Receiver<bool>) -> bool {
+/// When the long-running mode starts its cycles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cadence {
+    /// At every top of the hour (the contract's default).
+    Hourly,
+    /// Every fixed period after the previous cycle started (demos and tests; the one
+    /// buy per coin per hourly slot still holds).
+    Every(Duration),
+}
+
+impl Cadence {
+    /// Time left until the next cycle after `now`, when the last one started at `started`.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use std::time::Duration;
+    /// use trader::schedule::Cadence;
+    /// let now = Utc.with_ymd_and_hms(2026, 11, 23, 19, 59, 30).unwrap();
+    /// assert_eq!(Cadence::Hourly.wait(now, now).as_secs(), 30);
+    /// let every = Cadence::Every(Duration::from_secs(5));
+    /// assert_eq!(every.wait(now - chrono::Duration::seconds(2), now).as_secs(), 3);
+    /// ```
+    pub fn wait(self, started: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
+        match self {
+            Cadence::Hourly => until_next_hour(now),
+            Cadence::Every(period) => {
+                let elapsed = (now - started).to_std().unwrap_or(Duration::ZERO);
+                period.saturating_sub(elapsed)
+            }
+        }
+    }
+}
+
+/// Waits until the next cycle of `cadence` (the last one started at `started`); false if
+/// a shutdown came first.
+pub async fn sleep_until_next(
+    cadence: Cadence,
+    started: DateTime<Utc>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> bool {
     if *shutdown.borrow() {
         return false;
     }
-    let wait = until_next_hour(Utc::now());
-    log::debug!("next cycle in {}s", wait.as_secs());
+    let wait = cadence.wait(started, Utc::now());
+    log::debug!("next cycle in {:.1}s", wait.as_secs_f64());
     tokio::select! {
         _ = tokio::time::sleep(wait) => true,
         _ = shutdown.changed() => false,

@@ -72,6 +72,8 @@ fn help_lists_every_option_with_its_env_variable() {
         "LOG_FILE",
         "LOG_LEVEL",
         "--once",
+        "--every-secs",
+        "TRADER_EVERY_SECS",
     ] {
         assert!(help.contains(var), "{var} missing from --help:\n{help}");
     }

@@ -6,6 +6,8 @@
 // Each test binary uses a part of the helpers.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;

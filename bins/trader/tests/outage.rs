@@ -1,0 +1,85 @@
+//! End to end: the hourly daemon through a database outage. The MariaDB server sits
+//! behind a proxy the test switches off and on; the daemon (one cycle per second here)
+//! must log a clear error, keep running, reconnect when the server is back, and still buy
+//! each coin at most once per hour.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::proxy::Proxy;
+use common::*;
+
+fn count(env: &Env, needle: &str) -> usize {
+    env.log().matches(needle).count()
+}
+
+fn wait_for_count(env: &Env, needle: &str, n: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while count(env, needle) < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{needle:?} not logged {n} times:\n{}",
+            env.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn mysql_outage_costs_the_cycles_it_spans_and_nothing_else() {
+    avoid_hour_boundary();
+    let env = Env::new(true, scenario(Some(120.0)));
+    let mut proxy = Proxy::down_on_free_port("127.0.0.1:3306".parse().expect("addr"));
+    let url = env
+        .db
+        .url()
+        .replace(":3306/", &format!(":{}/", proxy.port()));
+    let mut child = env
+        .command()
+        .env("DATABASE_URL", &url)
+        .env("TRADER_EVERY_SECS", "1")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("daemon starts");
+
+    // Down from the start: a clear error, and the daemon keeps going.
+    wait_for_count(&env, "trying again in 1s", 2);
+    assert!(child.try_wait().expect("wait").is_none(), "daemon exited");
+    assert_eq!(count(&env, "cycle done"), 0);
+
+    // Up: it connects, migrates and buys alpha.
+    proxy.up();
+    wait_for_count(&env, "cycle done: 1 bought", 1);
+    assert!(env.log().contains("is back"), "{}", env.log());
+
+    // The server goes away under an open connection: the cycle fails, it reconnects later.
+    proxy.down();
+    wait_for_count(&env, "reconnecting in 1s", 1);
+    proxy.up();
+    wait_for_count(&env, "1 already bought this hour", 1);
+    let before_stop = count(&env, "cycle done");
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(kill.success());
+    assert_eq!(child.wait().expect("exits").code(), Some(0));
+
+    let log = env.log();
+    assert!(before_stop >= 2, "{log}");
+    assert!(
+        log.contains(&format!(
+            "cannot connect to database mysql://root@127.0.0.1:{}/",
+            proxy.port()
+        )),
+        "{log}"
+    );
+    // One buy in spite of every cycle after the outage seeing alpha below its average.
+    let trades = trades_without_time(&env.json("trades"));
+    assert_eq!(trades.len(), 1, "{trades:?}");
+    assert_eq!(trades[0]["symbol"], "ALP");
+    assert_eq!(env.counts().trades, 1);
+}
