@@ -92,11 +92,7 @@ fn sigterm_finishes_the_cycle_in_flight_then_exits_0() {
         .spawn()
         .expect("daemon starts");
     wait_for_log(&env, "retry 1/", Duration::from_secs(20));
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(kill.success());
+    send_signal(&child, "TERM");
     let status = child.wait().expect("daemon exits");
     assert_eq!(status.code(), Some(0));
     let log = env.log();
@@ -122,11 +118,7 @@ fn daemon_runs_a_cycle_at_start_and_stops_on_sigint() {
         .spawn()
         .expect("daemon starts");
     wait_for_log(&env, "cycle done", Duration::from_secs(20));
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(kill.success());
+    send_signal(&child, "INT");
     assert_eq!(child.wait().expect("exits").code(), Some(0));
     assert!(env.log().contains("SIGINT received"), "{}", env.log());
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use common::proxy::Proxy;
@@ -61,11 +61,7 @@ fn mysql_outage_costs_the_cycles_it_spans_and_nothing_else() {
     wait_for_count(&env, "1 already bought this hour", 1);
     let before_stop = count(&env, "cycle done");
 
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(kill.success());
+    send_signal(&child, "TERM");
     assert_eq!(child.wait().expect("exits").code(), Some(0));
 
     let log = env.log();

@@ -244,3 +244,12 @@ pub fn wait_for_log(env: &Env, needle: &str, within: Duration) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Sends `SIGTERM`/`SIGINT`/... (name without `SIG`) to a child, as a user or systemd would.
+pub fn send_signal(child: &std::process::Child, name: &str) {
+    let kill = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(kill.success(), "kill -{name} failed");
+}
