@@ -40,6 +40,7 @@ bench:
 	$(CARGO) bench -p store --features ticks --bench checkpoint
 	$(CARGO) bench -p record --bench ingest
 	$(CARGO) bench -p record --bench journal
+	$(CARGO) bench -p record --bench compact
 	$(CARGO) bench -p alerter --bench latency
 	$(CARGO) bench -p trader --bench cycle
 
