@@ -6,10 +6,10 @@ DEMO_DIR ?= demo-data
 DEMO_SECS ?= 8
 SIM_PORT ?= 18765
 
-.PHONY: test setup fmt-check clippy unit link-check demo demo-live bench init up down clean
+.PHONY: test setup fmt-check clippy doc-check unit link-check demo demo-live bench init up down clean
 
-## Everything CI runs: set-up, formatting, lints, the whole test suite, the link check.
-test: setup fmt-check clippy unit link-check
+## Everything CI runs: set-up, formatting, lints, API docs, the whole test suite, the link check.
+test: setup fmt-check clippy doc-check unit link-check
 
 setup:
 	@bash scripts/setup-test-env.sh
@@ -19,6 +19,10 @@ fmt-check:
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## The libraries are meant to be imported: their docs must build without broken links.
+doc-check:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
 
 unit:
 	$(CARGO) test --workspace

@@ -13,7 +13,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_tokio::Signals;
 
 /// Records every event of Binance's all-market mini-ticker stream (`!miniTicker@arr`) into
-/// Parquet files: DIR/date=YYYY-MM-DD/miniticker_YYYYMMDD_HHMMSS_<seq>.parquet.
+/// Parquet files: DIR/date=YYYY-MM-DD/miniticker_YYYYMMDD_HHMMSS_NNNNNN.parquet.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {

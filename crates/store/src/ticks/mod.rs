@@ -25,6 +25,7 @@ mod buffer;
 mod error;
 mod reader;
 mod schema;
+mod staged;
 mod writer;
 
 pub use buffer::TickBuffer;
@@ -33,4 +34,5 @@ pub use reader::{
     list_files, read_by_symbol, read_dataset, read_file, read_symbol, stream_file, FileBatches,
 };
 pub use schema::{rows, schema, OwnedTick, Tick, COLUMNS};
-pub use writer::{write_new_file, writer_properties, DatasetWriter, StagedFile, StagedWriter};
+pub use staged::{write_new_file, StagedFile, StagedWriter};
+pub use writer::{writer_properties, DatasetWriter};
