@@ -1,10 +1,13 @@
-//! Hourly compaction: the 60 one-minute checkpoint files ("parts") of a closed hour merged
-//! into one file by [`compact_closed_hours`] (the streaming k-way merge), in two sizes.
+//! Hourly compaction: the checkpoint files ("parts") of a closed hour merged into one file
+//! by [`compact_closed_hours_with`] (the streaming k-way merge), in three shapes: the
+//! default one-minute checkpoints (60 parts) with two sizes of part, and 10-second
+//! checkpoints (360 parts, more than [`MERGE_FAN_IN`], so merged in two passes), the last
+//! also in one pass of 360 inputs (no fan-in limit) for comparison.
 //!
 //! The parts are written as the recorder writes them: the simulator's market of 1,500
 //! symbols, its `!miniTicker@arr` frames decoded by [`Recorder::ingest_frame`] and one
-//! [`Recorder::checkpoint`] per simulated minute; the market ticks as often as needed for a
-//! minute to hold about 20,000 or 80,000 rows (the real market gives ~45,000).
+//! [`Recorder::checkpoint`] per part; the market ticks as often as needed for a part to
+//! hold about the rows asked (the real market gives ~45,000 a minute).
 //!
 //! Each compaction runs in a fresh process (this binary again, with `--compact-child DIR`),
 //! so that its peak RSS is its own: `VmHWM` of `/proc/self/status` cannot be reset, and the
@@ -21,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use arrow_array::TimestampMillisecondArray;
 use chrono::{DateTime, Utc};
-use record::compact::{compact_closed_hours, MERGE_BATCH_ROWS};
+use record::compact::{compact_closed_hours_with, MergeLimits, MERGE_BATCH_ROWS, MERGE_FAN_IN};
 use record::Recorder;
 use sim::market::Market;
 use store::ticks::{list_files, stream_file};
@@ -30,13 +33,18 @@ use store::ticks::{list_files, stream_file};
 const CHILD_ARG: &str = "--compact-child";
 const SEED: u64 = 42;
 const SYMBOLS: usize = 1500;
-/// Checkpoint files of the hour: one a minute.
-const PARTS: i64 = 60;
-/// Rows per part (approximately: whole frames) of the two runs.
-const SIZES: [usize; 2] = [20_000, 80_000];
+/// (parts in the hour, rows per part: approximately, parts hold whole frames, fan-in) of
+/// the runs.
+const SHAPES: [(i64, usize, usize); 4] = [
+    (60, 20_000, MERGE_FAN_IN),
+    (60, 80_000, MERGE_FAN_IN),
+    (360, 3_333, MERGE_FAN_IN),
+    (360, 3_333, usize::MAX),
+];
 /// 2024-03-01T10:00:00Z, the hour that is compacted.
 const HOUR_MS: i64 = 1_709_287_200_000;
 const MINUTE_MS: i64 = 60_000;
+const HOUR_LEN_MS: i64 = 3_600_000;
 /// Bytes per row of the tick columns decoded: i32 symbol key, i64 time, six f64.
 const ROW_BYTES: u64 = 4 + 8 + 6 * 8;
 
@@ -50,18 +58,22 @@ fn main() {
         let dir = args
             .get(i + 1)
             .expect("a dataset directory after --compact-child");
-        compact_child(Path::new(dir));
+        let fan_in = args
+            .get(i + 2)
+            .and_then(|f| f.parse().ok())
+            .expect("a fan-in after the directory");
+        compact_child(Path::new(dir), fan_in);
         return;
     }
     let per_tick = events_per_tick();
     let mut results = Vec::new();
-    for rows_per_part in SIZES {
+    for (parts, rows_per_part, fan_in) in SHAPES {
         // On the target disk, not a tmpfs: the fsyncs must cost what they cost.
         let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
         let ticks = (rows_per_part as f64 / per_tick).round().max(1.0) as i64;
-        let built = build(dir.path(), ticks);
-        let result = compact(dir.path(), rows_per_part, built);
-        eprintln!("{} rows per part: done", sep(rows_per_part as u64));
+        let built = build(dir.path(), parts, ticks);
+        let result = compact(dir.path(), parts, rows_per_part, fan_in, built);
+        eprintln!("{parts} parts × {} rows: done", sep(rows_per_part as u64));
         results.push(result);
     }
     print_table(&results);
@@ -77,29 +89,32 @@ fn events_per_tick() -> f64 {
 /// What [`build`] wrote.
 struct Built {
     rows: u64,
-    /// Time spent in the 60 checkpoints.
+    /// Time spent in the checkpoints.
     checkpoint: Duration,
 }
 
-/// Writes the hour's parts into `out`: per minute, `ticks` evenly spaced market ticks
-/// decoded into a recorder, then one checkpoint stamped at the minute's 59th second.
-fn build(out: &Path, ticks: i64) -> Built {
+/// Writes the hour's `parts` into `out`: per part, `ticks` evenly spaced market ticks
+/// decoded into a recorder, then one checkpoint stamped a second before the part's end.
+fn build(out: &Path, parts: i64, ticks: i64) -> Built {
     let mut market = Market::new(SEED, SYMBOLS);
     let mut rec = Recorder::new(out);
-    let step = MINUTE_MS / ticks;
+    let part_ms = HOUR_LEN_MS / parts;
+    let step = part_ms / ticks;
     let mut built = Built {
         rows: 0,
         checkpoint: Duration::ZERO,
     };
-    for part in 0..PARTS {
-        let minute = HOUR_MS + part * MINUTE_MS;
+    for part in 0..parts {
+        let start_ms = HOUR_MS + part * part_ms;
         for k in 0..ticks {
-            let frame = Market::frame_json(&market.tick(minute + k * step));
+            let frame = Market::frame_json(&market.tick(start_ms + k * step));
             rec.ingest_frame(&frame).expect("a simulator frame decodes");
         }
         built.rows += rec.pending() as u64;
         let start = Instant::now();
-        let files = rec.checkpoint(at(minute + 59_000)).expect("checkpoint");
+        let files = rec
+            .checkpoint(at(start_ms + part_ms - 1000))
+            .expect("checkpoint");
         built.checkpoint += start.elapsed();
         assert_eq!(files.len(), 1, "a part spans one date");
     }
@@ -108,11 +123,14 @@ fn build(out: &Path, ticks: i64) -> Built {
 
 /// The figures of one size.
 struct Run {
+    parts: i64,
     rows_per_part: usize,
+    fan_in: usize,
     rows: u64,
     checkpoint: Duration,
     took: Duration,
     peak_buffered_rows: u64,
+    merge_passes: u64,
     rss_before_kb: u64,
     hwm_before_kb: u64,
     hwm_after_kb: u64,
@@ -123,17 +141,18 @@ struct Run {
 }
 
 /// Compacts `out` in a child process and checks the result against the parts.
-fn compact(out: &Path, rows_per_part: usize, built: Built) -> Run {
+fn compact(out: &Path, n_parts: i64, rows_per_part: usize, fan_in: usize, built: Built) -> Run {
     let parts = list_files(out).expect("list parts");
     let bytes_before = bytes(&parts);
     let (rows, times) = scan(&parts);
     assert_eq!(rows, built.rows, "rows in the parts");
-    assert_eq!(parts.len(), PARTS as usize, "one part per minute");
+    assert_eq!(parts.len(), n_parts as usize, "one file per checkpoint");
 
     let exe = std::env::current_exe().expect("path of this bench binary");
     let output = Command::new(exe)
         .arg(CHILD_ARG)
         .arg(out)
+        .arg(fan_in.to_string())
         .output()
         .expect("run the compaction process");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -162,11 +181,14 @@ fn compact(out: &Path, rows_per_part: usize, built: Built) -> Run {
     assert_eq!(field("parts_removed"), parts.len() as u64, "parts removed");
     assert_eq!(merged.len(), 1, "one file for the hour: {merged:?}");
     Run {
+        parts: n_parts,
         rows_per_part,
+        fan_in,
         rows,
         checkpoint: built.checkpoint,
         took: Duration::from_nanos(field("nanos")),
         peak_buffered_rows: field("peak_buffered_rows"),
+        merge_passes: field("merge_passes"),
         rss_before_kb: field("rss_before_kb"),
         hwm_before_kb: field("hwm_before_kb"),
         hwm_after_kb: field("hwm_after_kb"),
@@ -178,21 +200,27 @@ fn compact(out: &Path, rows_per_part: usize, built: Built) -> Run {
 }
 
 /// The child: compacts the hour of `out` and prints `key=value` figures for the parent.
-fn compact_child(out: &Path) {
+fn compact_child(out: &Path, fan_in: usize) {
     let rss_before_kb = status_kb("VmRSS");
     let hwm_before_kb = status_kb("VmHWM");
     let start = Instant::now();
     let now = at(HOUR_MS + 2 * 60 * MINUTE_MS);
-    let report = compact_closed_hours(out, now, Duration::from_secs(60)).expect("compaction");
+    let limits = MergeLimits {
+        batch_rows: MERGE_BATCH_ROWS,
+        fan_in,
+    };
+    let report = compact_closed_hours_with(out, now, Duration::from_secs(60), None, limits)
+        .expect("compaction");
     let nanos = start.elapsed().as_nanos();
     let hwm_after_kb = status_kb("VmHWM");
     println!(
-        "rows={} merged={} parts_removed={} peak_buffered_rows={} nanos={nanos} \
+        "rows={} merged={} parts_removed={} peak_buffered_rows={} merge_passes={} nanos={nanos} \
          rss_before_kb={rss_before_kb} hwm_before_kb={hwm_before_kb} hwm_after_kb={hwm_after_kb}",
         report.rows,
         report.merged.len(),
         report.parts_removed,
         report.peak_buffered_rows,
+        report.merge_passes,
     );
 }
 
@@ -236,7 +264,17 @@ fn print_table(runs: &[Run]) {
     };
     let heads: Vec<String> = runs
         .iter()
-        .map(|r| format!("{PARTS} parts × ~{} rows", sep(r.rows_per_part as u64)))
+        .map(|r| {
+            let fan_in = match r.fan_in {
+                usize::MAX => "no fan-in limit".to_owned(),
+                f => format!("fan-in {f}"),
+            };
+            format!(
+                "{} parts × ~{} rows, {fan_in}",
+                r.parts,
+                sep(r.rows_per_part as u64)
+            )
+        })
         .collect();
     println!();
     println!("| | {} |", heads.join(" | "));
@@ -248,7 +286,8 @@ fn print_table(runs: &[Run]) {
     row("compaction rows/s", &|r| {
         format!("{:.2} M", r.rows as f64 / r.took.as_secs_f64() / 1e6)
     });
-    row("writing the parts (60 checkpoints) rows/s", &|r| {
+    row("merge passes", &|r| r.merge_passes.to_string());
+    row("writing the parts (checkpoints) rows/s", &|r| {
         format!("{:.2} M", r.rows as f64 / r.checkpoint.as_secs_f64() / 1e6)
     });
     row("compaction time / checkpoint time", &|r| {

@@ -6,7 +6,8 @@
 //! properties, rows sorted by (symbol, event_time)), so a day is ~24 files plus the current
 //! hour. The merge streams (see `compact/merge.rs`): each part is read [`MERGE_BATCH_ROWS`]
 //! rows at a time and the output is written as it goes, so memory grows with the number of
-//! parts, not with the rows of the hour. Files are grouped by the hour of the
+//! parts, not with the rows of the hour; above [`MERGE_FAN_IN`] parts the hour is merged in
+//! passes (`compact/passes.rs`), so it stays bounded whatever `--checkpoint-secs` is. Files are grouped by the hour of the
 //! `YYYYMMDD_HHMMSS` stamp in their name (the time they were written), so a late file of an
 //! already compacted hour (e.g. replayed from the journal) is merged together with the
 //! earlier merged file at the next pass.
@@ -23,6 +24,10 @@
 //! that a published merged file lists: no row is lost or duplicated.
 
 mod merge;
+mod passes;
+mod recover;
+
+pub use recover::{recover, RecoverReport};
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
@@ -42,6 +47,30 @@ use crate::journal::{segments_metadata, SEGMENTS_KEY};
 /// measured ~2.2 MB of peak RSS per part, ~130 MB for a 60-part hour whatever its rows.
 pub const MERGE_BATCH_ROWS: usize = 4096;
 
+/// Parts one merge reads at once; an hour with more is merged in passes through hidden
+/// temporary files (see `compact/passes.rs`), so compaction memory stays near
+/// 64 × 2.2 MB whatever `--checkpoint-secs` is. The default minute checkpoints (60 parts)
+/// take one pass.
+pub const MERGE_FAN_IN: usize = 64;
+
+/// How much a merge may hold: rows per decoded batch and parts read at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MergeLimits {
+    /// Rows per batch ([`MERGE_BATCH_ROWS`]).
+    pub batch_rows: usize,
+    /// Inputs per merge pass, at least 2 ([`MERGE_FAN_IN`]).
+    pub fan_in: usize,
+}
+
+impl Default for MergeLimits {
+    fn default() -> Self {
+        MergeLimits {
+            batch_rows: MERGE_BATCH_ROWS,
+            fan_in: MERGE_FAN_IN,
+        }
+    }
+}
+
 /// Key of the merged file's key-value metadata listing its parts (comma-separated names).
 pub const COMPACTED_FROM_KEY: &str = "compacted_from";
 
@@ -55,17 +84,11 @@ pub struct CompactReport {
     /// Rows in the merged files.
     pub rows: usize,
     /// Most rows one merge held in memory at once (decoded batches of its parts plus the
-    /// batch being written): at most (parts + 1) × [`MERGE_BATCH_ROWS`].
+    /// batch being written): at most (inputs + 1) × [`MERGE_BATCH_ROWS`], inputs being
+    /// the parts or [`MERGE_FAN_IN`], whichever is fewer.
     pub peak_buffered_rows: usize,
-}
-
-/// What [`recover`] cleaned up.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct RecoverReport {
-    /// Leftover temporary files removed.
-    pub tmp_removed: usize,
-    /// Parts removed because a published merged file holds their rows.
-    pub parts_removed: usize,
+    /// Most merge passes one hour took (1 up to [`MERGE_FAN_IN`] parts).
+    pub merge_passes: usize,
 }
 
 /// Where [`compact_closed_hours_until`] stops, to simulate a kill (tests only).
@@ -120,17 +143,18 @@ pub fn compact_closed_hours_until(
     compact_after: Duration,
     stop: Option<StopAfter>,
 ) -> Result<CompactReport, TickError> {
-    compact_closed_hours_with(out_dir, now, compact_after, stop, MERGE_BATCH_ROWS)
+    compact_closed_hours_with(out_dir, now, compact_after, stop, MergeLimits::default())
 }
 
-/// [`compact_closed_hours_until`] with `batch_rows` instead of [`MERGE_BATCH_ROWS`] (tests).
+/// [`compact_closed_hours_until`] with other [`MergeLimits`] than the default (tests and
+/// `benches/compact.rs`).
 #[doc(hidden)]
 pub fn compact_closed_hours_with(
     out_dir: &Path,
     now: DateTime<Utc>,
     compact_after: Duration,
     stop: Option<StopAfter>,
-    batch_rows: usize,
+    limits: MergeLimits,
 ) -> Result<CompactReport, TickError> {
     let after = TimeDelta::from_std(compact_after).unwrap_or(TimeDelta::MAX);
     let closed_before = now
@@ -145,7 +169,7 @@ pub fn compact_closed_hours_with(
             }
         }
         for (hour, parts) in hours.into_iter().filter(|(_, parts)| parts.len() > 1) {
-            let stopped = merge(&partition, hour, &parts, stop, batch_rows, &mut report)?;
+            let stopped = merge(&partition, hour, &parts, stop, limits, &mut report)?;
             if stopped {
                 return Ok(report);
             }
@@ -154,14 +178,14 @@ pub fn compact_closed_hours_with(
     Ok(report)
 }
 
-/// Merges `parts` of `hour` in `partition` (streaming, `batch_rows` at a time); true if it
-/// stopped at `stop`.
+/// Merges `parts` of `hour` in `partition` (streaming, within `limits`); true if it stopped
+/// at `stop`.
 fn merge(
     partition: &Path,
     hour: NaiveDateTime,
     parts: &[String],
     stop: Option<StopAfter>,
-    batch_rows: usize,
+    limits: MergeLimits,
     report: &mut CompactReport,
 ) -> Result<bool, TickError> {
     let mut segments = HashSet::new();
@@ -191,9 +215,17 @@ fn merge(
         StagedWriter::create(partition, &name(seq), schema(), &props, &metadata)
     })?;
     let paths: Vec<PathBuf> = parts.iter().map(|part| partition.join(part)).collect();
-    let peak = &mut report.peak_buffered_rows;
-    let (staged, rows) = match merge::merge_parts(&paths, writer, batch_rows, peak)? {
+    let stem = stem.to_string();
+    let merged = passes::merge_in_passes(partition, &stem, &paths, writer, &props, limits, report)?;
+    let (staged, rows) = match merged {
         merge::Merged::Staged { staged, rows } => (staged, rows),
+        merge::Merged::Empty => {
+            log::warn!(
+                "{}: hour {hour} holds no rows, not compacted",
+                partition.display()
+            );
+            return Ok(false);
+        }
         merge::Merged::Skipped(why) => {
             log::warn!("{}: hour {hour} {why}, not compacted", partition.display());
             return Ok(false);
@@ -225,63 +257,6 @@ fn merge(
     }
     staged.sync_dirs(partition);
     Ok(false)
-}
-
-/// Finishes or undoes interrupted compactions in the dataset `out_dir`: removes leftover
-/// temporary files (`.<name>.tmp`) and every part still present beside a merged file that
-/// lists it. Run it at start-up, before anything writes into the dataset (it would take a
-/// checkpoint being written for a leftover).
-pub fn recover(out_dir: &Path) -> Result<RecoverReport, TickError> {
-    let mut report = RecoverReport::default();
-    for partition in partitions(out_dir)? {
-        let entries = fs::read_dir(&partition).map_err(|source| TickError::Io {
-            path: partition.clone(),
-            source,
-        })?;
-        let mut names = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|source| TickError::Io {
-                path: partition.clone(),
-                source,
-            })?;
-            names.extend(entry.file_name().to_str().map(str::to_owned));
-        }
-        for name in names
-            .iter()
-            .filter(|n| n.starts_with('.') && n.ends_with(".tmp"))
-        {
-            remove(&partition.join(name))?;
-            report.tmp_removed += 1;
-        }
-        for merged in names.iter().filter(|n| is_merged(n)) {
-            let path = partition.join(merged);
-            let kvs = match footer_metadata(&path) {
-                Ok(kvs) => kvs,
-                Err(e) => {
-                    log::warn!("{}: footer unreadable, skipped: {e}", path.display());
-                    continue;
-                }
-            };
-            let listed = kvs.iter().filter(|kv| kv.key == COMPACTED_FROM_KEY);
-            for part in listed.flat_map(|kv| kv.value.as_deref().unwrap_or("").split(',')) {
-                let part_path = partition.join(part);
-                if part.is_empty()
-                    || part == merged
-                    || part.contains(['/', '\\'])
-                    || !part_path.exists()
-                {
-                    continue;
-                }
-                log::info!(
-                    "compaction recovery: {} is in {merged}, removed",
-                    part_path.display()
-                );
-                remove(&part_path)?;
-                report.parts_removed += 1;
-            }
-        }
-    }
-    Ok(report)
 }
 
 /// The date partition directories of the dataset (`date=…`; none if `out_dir` is missing).

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use record::compact::{
     compact_closed_hours, compact_closed_hours_until, compact_closed_hours_with, recover,
-    StopAfter, COMPACTED_FROM_KEY,
+    MergeLimits, StopAfter, COMPACTED_FROM_KEY,
 };
 use record::journal::{published_segments, segments_metadata, SegmentId};
 use store::ticks::{
@@ -387,25 +387,38 @@ fn many_parts_merge_exactly_like_a_full_in_memory_sort() {
 }
 
 #[test]
-fn the_merge_holds_at_most_one_batch_per_part_plus_one() {
+fn the_merge_holds_at_most_one_batch_per_input_plus_one_in_each_pass() {
     let base = tempfile::tempdir().unwrap();
     let (parts, rows) = (12, 3_000);
     let expected = random_parts(base.path(), parts, rows, 50);
-    for batch_rows in [1, 7, 256, 100_000] {
+    // (batch rows, fan-in, passes): 12 parts -> 6 -> 3 -> 2 -> 1 with a fan-in of 2.
+    let cases = [
+        (1, 64, 1),
+        (7, 64, 1),
+        (256, 64, 1),
+        (100_000, 64, 1),
+        (256, 2, 4),
+        (7, 3, 3),
+        (256, 5, 2),
+    ];
+    for (batch_rows, fan_in, passes) in cases {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("data");
         copy_dir(base.path(), &out);
         let later = at(T0 + 2 * HOUR);
-        let report =
-            compact_closed_hours_with(&out, later, Duration::ZERO, None, batch_rows).unwrap();
-        assert_eq!(report.rows, expected.len(), "{batch_rows}");
-        assert!(file_rows(&report.merged[0]) == expected, "{batch_rows}");
+        let limits = MergeLimits { batch_rows, fan_in };
+        let report = compact_closed_hours_with(&out, later, Duration::ZERO, None, limits).unwrap();
+        let case = format!("batch_rows {batch_rows}, fan_in {fan_in}");
+        assert_eq!(report.rows, expected.len(), "{case}");
+        assert!(file_rows(&report.merged[0]) == expected, "{case}");
+        assert_eq!(hidden_files(&out), 0, "{case}: intermediate files left");
+        assert_eq!(report.merge_passes, passes, "{case}");
         let peak = report.peak_buffered_rows;
-        let bound = (parts as usize + 1) * batch_rows;
-        assert!(peak <= bound, "{batch_rows}: {peak} rows held > {bound}");
+        let bound = (fan_in.min(parts as usize) + 1) * batch_rows;
+        assert!(peak <= bound, "{case}: {peak} rows held > {bound}");
         assert!(
             peak >= batch_rows.min(rows),
-            "{batch_rows}: {peak} (counter broken?)"
+            "{case}: {peak} (counter broken?)"
         );
     }
 }

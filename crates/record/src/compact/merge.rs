@@ -37,6 +37,8 @@ const N_VALUES: usize = 6;
 pub(super) enum Merged {
     /// Every row is written to the staged file, which is fsynced.
     Staged { staged: StagedFile, rows: usize },
+    /// The parts hold no rows; the staged file is removed.
+    Empty,
     /// The hour cannot be merged (why); the staged file is removed, the parts are untouched.
     Skipped(String),
 }
@@ -82,7 +84,7 @@ pub(super) fn merge_parts(
     let rows = merge.rows;
     drop(merge); // frees the decoders before the footer is written
     match result {
-        Ok(()) if rows == 0 => Ok(Merged::Skipped("holds no rows".into())),
+        Ok(()) if rows == 0 => Ok(Merged::Empty),
         Ok(()) => Ok(Merged::Staged {
             staged: writer.finish()?,
             rows,
