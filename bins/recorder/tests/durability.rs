@@ -3,11 +3,12 @@
 
 mod common;
 
-use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{dataset_keys, spawn_recorder, wait_until, Running, Sim};
+use common::{
+    assert_exactly_once, dataset_keys, sent_keys, spawn_recorder, stop_cleanly, wait_until, Sim,
+};
 
 fn market(max_connection_age: Duration) -> sim::SimConfig {
     sim::SimConfig {
@@ -27,38 +28,6 @@ fn now_ms() -> i64 {
 }
 
 /// Stops the feed, lets in-flight frames arrive, then stops the recorder cleanly.
-fn stop_cleanly(sim: &Sim, rec: &mut Running) {
-    sim.h().set_stalled(true);
-    std::thread::sleep(Duration::from_millis(500));
-    rec.signal("TERM");
-    let status = rec.wait(Duration::from_secs(30));
-    assert_eq!(status.code(), Some(0), "stderr: {:#?}", rec.err);
-}
-
-/// Distinct (symbol, event_time) the simulator sent, on any connection.
-fn sent_keys(sim: &Sim) -> HashSet<(String, i64)> {
-    sim.h()
-        .sent()
-        .into_iter()
-        .map(|s| (s.symbol, s.event_time))
-        .collect()
-}
-
-/// Every distinct event sent is in the dataset exactly once, and nothing else is.
-fn assert_exactly_once(out: &Path, sent: &HashSet<(String, i64)>) {
-    let keys = dataset_keys(out);
-    let dups = keys.values().filter(|&&n| n > 1).count();
-    assert_eq!(dups, 0, "duplicated rows");
-    let missing = sent.iter().filter(|k| !keys.contains_key(*k)).count();
-    assert_eq!(
-        missing,
-        0,
-        "{missing} of {} sent events missing",
-        sent.len()
-    );
-    assert_eq!(keys.len(), sent.len(), "rows that were never sent");
-}
-
 /// Journal segment files in the dataset directory.
 fn journal_segments(out: &Path) -> usize {
     out.join("_journal")

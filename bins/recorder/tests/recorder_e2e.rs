@@ -5,7 +5,9 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{dataset_keys, spawn_recorder, wait_until, Sim};
+use common::{
+    assert_exactly_once, dataset_keys, sent_keys, spawn_recorder, stop_cleanly, wait_until, Sim,
+};
 
 fn fast_market(faults: sim::Faults) -> sim::SimConfig {
     sim::SimConfig {
@@ -167,6 +169,52 @@ fn sigkill_leaves_only_complete_files_and_loses_nothing_before_the_last_checkpoi
     assert_eq!(reported, keys.len());
     // No temporary file is left where a reader would pick it up as data.
     assert!(files.iter().all(|f| !f.to_string_lossy().ends_with(".tmp")));
+}
+
+/// The disk refuses the checkpoints for a while (the day's partition directory cannot be
+/// created: a file has its name): each failure is one clear line, the rows stay in memory,
+/// and once the disk is back they are written, so every event sent is on disk exactly once.
+#[test]
+fn checkpoints_that_fail_are_reported_and_retried_until_the_disk_is_back() {
+    // The blocked partition is today's (UTC): keep the run away from midnight.
+    let secs_of_day = chrono::Utc::now().timestamp().rem_euclid(86_400);
+    if secs_of_day > 86_400 - 30 {
+        std::thread::sleep(Duration::from_secs((86_400 - secs_of_day + 1) as u64));
+    }
+    let sim = Sim::start(fast_market(sim::Faults::default()));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("data");
+    std::fs::create_dir_all(&out).unwrap();
+    let today = chrono::Utc::now().format("date=%Y-%m-%d").to_string();
+    let blocker = out.join(&today);
+    std::fs::write(&blocker, b"not a directory").unwrap();
+
+    let mut rec = spawn_recorder(&out, &sim.h().ws_base(), &[]);
+    rec.wait_stderr_count(Duration::from_secs(30), "kept in memory, retried", 3);
+    assert!(
+        rec.child.try_wait().unwrap().is_none(),
+        "the recorder gave up"
+    );
+    assert!(store::ticks::list_files(&out).unwrap().is_empty());
+    let failure = rec
+        .err
+        .iter()
+        .find(|l| l.contains("kept in memory, retried"))
+        .unwrap();
+    assert!(
+        failure.contains("ERROR") && failure.contains(&today),
+        "{failure}"
+    );
+
+    std::fs::remove_file(&blocker).unwrap();
+    rec.wait_stderr_count(Duration::from_secs(30), "checkpoint:", 1);
+    stop_cleanly(&sim, &mut rec);
+    assert!(
+        !rec.err.iter().any(|l| l.contains("panicked")),
+        "{:#?}",
+        rec.err
+    );
+    assert_exactly_once(&out, &sent_keys(&sim));
 }
 
 #[test]

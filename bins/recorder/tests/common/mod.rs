@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test file uses part of the harness
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -214,4 +214,37 @@ pub fn wait_until(timeout: Duration, what: &str, mut cond: impl FnMut() -> bool)
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Stalls the feed (nothing in flight), then SIGTERM: the recorder must exit 0.
+pub fn stop_cleanly(sim: &Sim, rec: &mut Running) {
+    sim.h().set_stalled(true);
+    std::thread::sleep(Duration::from_millis(500));
+    rec.signal("TERM");
+    let status = rec.wait(Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0), "stderr: {:#?}", rec.err);
+}
+
+/// Distinct (symbol, event_time) the simulator sent, on any connection.
+pub fn sent_keys(sim: &Sim) -> HashSet<(String, i64)> {
+    sim.h()
+        .sent()
+        .into_iter()
+        .map(|s| (s.symbol, s.event_time))
+        .collect()
+}
+
+/// Every distinct event sent is in the dataset exactly once, and nothing else is.
+pub fn assert_exactly_once(out: &Path, sent: &HashSet<(String, i64)>) {
+    let keys = dataset_keys(out);
+    let dups = keys.values().filter(|&&n| n > 1).count();
+    assert_eq!(dups, 0, "duplicated rows");
+    let missing = sent.iter().filter(|k| !keys.contains_key(*k)).count();
+    assert_eq!(
+        missing,
+        0,
+        "{missing} of {} sent events missing",
+        sent.len()
+    );
+    assert_eq!(keys.len(), sent.len(), "rows that were never sent");
 }
