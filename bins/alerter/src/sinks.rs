@@ -2,7 +2,8 @@
 //!
 //! Each destination has its own worker task fed through a bounded queue, so a slow command
 //! or a dead web server never delays the alert lines: when a queue is full the alert is
-//! dropped for that destination (and logged). Every failure is logged and forgotten.
+//! dropped for that destination (and logged). Every failure is logged and forgotten; the
+//! webhook URL, which often holds a secret token, is never logged.
 
 use std::time::Duration;
 
@@ -117,9 +118,24 @@ async fn run_webhook(client: reqwest::Client, url: String, mut rx: mpsc::Receive
         match client.post(&url).json(&fired.json()).send().await {
             Ok(r) if r.status().is_success() => {}
             Ok(r) => log::warn!("--webhook: HTTP {}", r.status()),
-            Err(e) => log::warn!("--webhook: POST failed: {e}"),
+            // Webhook URLs often carry a secret token (Slack, Discord): never log them.
+            Err(e) => log::warn!("--webhook: POST failed: {}", describe(e)),
         }
     }
+}
+
+/// A reqwest error with its causes (`error sending request: ...: Connection refused`),
+/// without the URL.
+fn describe(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]

@@ -1,0 +1,120 @@
+//! Shared harness: the simulated exchange in-process and the real `alerter` binary with
+//! its stdout read line by line.
+
+#![allow(dead_code)] // each test file uses part of the harness
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::{Child, ChildStdout, Command};
+
+pub const SYMBOL_PROMPT: &str =
+    "Enter Symbol to monitor (eg: BNBBTC,ETHBTC,BTCUSDT,ETHUSDT,etc..): ";
+/// Generous: a test that needs it has already failed; no timing is asserted.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+pub fn path(prices: &[&str]) -> Vec<String> {
+    prices.iter().map(|p| p.to_string()).collect()
+}
+
+pub async fn start_sim(paths: Vec<(&str, Vec<String>)>) -> sim::SimHandle {
+    let config = sim::SimConfig {
+        interval: Duration::from_millis(40),
+        symbols: 50,
+        price_paths: paths.into_iter().map(|(s, p)| (s.to_owned(), p)).collect(),
+        ..sim::SimConfig::default()
+    };
+    sim::start("127.0.0.1:0".parse().unwrap(), config)
+        .await
+        .expect("sim starts")
+}
+
+pub struct Alerter {
+    pub child: Child,
+    pub stdout: BufReader<ChildStdout>,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn spawn_alerter(sim: &sim::SimHandle, args: &[&str]) -> Alerter {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_alerter"))
+        .args(args)
+        .env("BINANCE_WS_URL", sim.ws_base())
+        .env("BINANCE_REST_URL", sim.rest_base())
+        .env("LOG_FILE", dir.path().join("app.log"))
+        .env_remove("ALERTER_SYMBOL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("alerter starts");
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    Alerter { child, stdout, dir }
+}
+
+impl Alerter {
+    /// The next `n` stdout lines, with the `HH:MM:SS ` prefix checked and removed.
+    pub async fn lines(&mut self, n: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        while out.len() < n {
+            let mut line = String::new();
+            let read = tokio::time::timeout(PATIENCE, self.stdout.read_line(&mut line))
+                .await
+                .unwrap_or_else(|_| panic!("only {} of {n} lines came: {out:?}", out.len()))
+                .unwrap();
+            assert!(read > 0, "stdout closed after {out:?}");
+            out.push(strip_time(line.trim_end_matches('\n')));
+        }
+        out
+    }
+
+    /// SIGTERM; checks the goodbye line and exit code 0; returns stderr.
+    pub async fn stop(mut self) -> String {
+        let pid = self.child.id().expect("still running").to_string();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .await
+            .unwrap();
+        assert!(status.success());
+        let mut rest = String::new();
+        self.stdout.read_to_string(&mut rest).await.unwrap();
+        assert!(
+            rest.ends_with("Received exit, exiting\n"),
+            "stdout after SIGTERM: {rest:?}"
+        );
+        let output = tokio::time::timeout(PATIENCE, self.child.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
+        stderr
+    }
+}
+
+/// `HH:MM:SS rest` -> `rest`, checking the zero-padded time.
+pub fn strip_time(line: &str) -> String {
+    let (time, rest) = line
+        .split_at_checked(9)
+        .unwrap_or_else(|| panic!("short line {line:?}"));
+    let b = time.as_bytes();
+    let digits = [0, 1, 3, 4, 6, 7].iter().all(|&i| b[i].is_ascii_digit());
+    assert!(
+        digits && b[2] == b':' && b[5] == b':' && b[8] == b' ',
+        "bad time in {line:?}"
+    );
+    rest.to_owned()
+}
+
+pub fn above(symbol: &str, level: &str, last: &str) -> String {
+    format!("{symbol} price has gone above {level} Last price: {last}")
+}
+pub fn below(symbol: &str, level: &str, last: &str) -> String {
+    format!("{symbol} price has gone below {level} Last price: {last}")
+}
+pub fn quiet(symbol: &str, last: &str) -> String {
+    format!("Last price for symbol {symbol} : {last}")
+}
