@@ -276,6 +276,11 @@ fn malformed_frames_are_typed_errors() {
         (mini_with("l", r#""inf""#), "BadNumber l inf"),
         (mini_with("v", r#""1e999""#), "BadNumber v 1e999"),
         (mini_with("q", r#""1.2.3""#), "BadNumber q 1.2.3"),
+        (
+            mini_with("c", r#""-43000.10000000""#),
+            "BadNumber c -43000.10000000",
+        ),
+        (mini_with("v", r#""-0.5""#), "BadNumber v -0.5"),
         (mini_with("q", ""), "MissingField q"),
         (mini_with("s", ""), "MissingField s"),
         (mini_with("E", ""), "MissingField E"),

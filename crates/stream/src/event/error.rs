@@ -34,8 +34,8 @@ pub enum DecodeError {
         expected: &'static str,
         excerpt: String,
     },
-    /// A decimal string that is not a finite number.
-    #[error("field `{field}` is not a finite number: {value:?} in frame: {excerpt}")]
+    /// A decimal string that is not a finite, non-negative number.
+    #[error("field `{field}` is not a finite non-negative number: {value:?} in frame: {excerpt}")]
     BadNumber {
         field: &'static str,
         value: String,

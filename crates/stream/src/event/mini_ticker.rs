@@ -84,8 +84,8 @@ impl<'a> RawMiniTicker<'a> {
 impl RawMiniTicker<'_> {
     /// Parses the decimal strings into a [`MiniTicker`].
     ///
-    /// Errors with [`DecodeError::BadNumber`] when a value is not a finite
-    /// decimal number and with [`DecodeError::UnexpectedShape`] on an empty symbol.
+    /// Errors with [`DecodeError::BadNumber`] when a value is not a finite, non-negative
+    /// decimal number (prices and volumes never are negative) and with [`DecodeError::UnexpectedShape`] on an empty symbol.
     ///
     /// ```
     /// let raw = stream::RawMiniTicker {
@@ -115,7 +115,7 @@ impl RawMiniTicker<'_> {
 
     fn number(&self, field: &'static str, value: &str) -> Result<f64, DecodeError> {
         match value.parse::<f64>() {
-            Ok(n) if n.is_finite() => Ok(n),
+            Ok(n) if n.is_finite() && n >= 0.0 => Ok(n),
             _ => Err(DecodeError::BadNumber {
                 field,
                 value: value.chars().take(40).collect(),
