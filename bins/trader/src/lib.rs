@@ -6,6 +6,21 @@
 //! price is strictly below the average of its last 10 daily prices (the live 11th point
 //! of `market_chart` left out) is bought, 1 coin, at the current price, at most once per
 //! coin per hour; trades and the portfolio are logged.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use pricing::{ClientConfig, CoinGecko};
+//! let cg = CoinGecko::new(ClientConfig::new("https://api.coingecko.com/api/v3"))?;
+//! let mut store = store::db::Store::open("sqlite://storage/trader.db")?;
+//! // One cycle now (what `trader --once` does) ...
+//! let summary = trader::run_cycle(&cg, &mut store, chrono::Utc::now()).await?;
+//! println!("{} bought, {} held", summary.bought.len(), summary.held);
+//! // ... or the long-running loop until the watch channel turns true.
+//! let (_stop, shutdown) = tokio::sync::watch::channel(false);
+//! let url = store::db::DbUrl::parse("sqlite://storage/trader.db")?;
+//! trader::daemon::run(&cg, url, trader::schedule::Cadence::Hourly, shutdown).await;
+//! # Ok(()) }
+//! ```
 
 pub mod cycle;
 pub mod daemon;
