@@ -3,7 +3,9 @@
 //! Layout, beside the ticks (the `_` prefix hides it from tick dataset discovery):
 //! `<out_dir>/_gaps/date=YYYY-MM-DD/gaps_YYYYMMDD_HHMMSS_<seq>.parquet` (UTC; partitioned by
 //! the date a gap started; named after the write time), published atomically like the tick
-//! checkpoints (temporary file, fsync, no-clobber link). Columns, one row per gap:
+//! checkpoints (temporary file, fsync, no-clobber link). Once a day is over its files are
+//! merged into one `gaps_YYYYMMDD_day_<seq>.parquet` ([`compact_closed_days`]). Columns,
+//! one row per gap:
 //!
 //! | column | Arrow type | meaning |
 //! |---|---|---|
@@ -30,8 +32,11 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use store::ticks::{list_files, write_new_file, TickError};
 
+mod compact;
 mod tracker;
 
+pub(crate) use compact::is_day_file;
+pub use compact::{compact_closed_days, DaysCompacted};
 pub use tracker::LiveTracker;
 
 /// Name of the gaps dataset directory inside the dataset directory.

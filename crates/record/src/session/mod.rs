@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
 use crate::compact::{self, CompactReport};
-use crate::gaps::Gap;
+use crate::gaps::{self, Gap};
 use crate::{RecordError, Recorder, Startup};
 use feed::{unix_ms, FeedState};
 
@@ -183,6 +183,15 @@ pub async fn run(
                         Ok(report) if report.merged.is_empty() => {}
                         Ok(report) => on_progress(Progress::Compacted(report)),
                         Err(e) => log::warn!("compaction postponed: {e}"),
+                    }
+                    match blocking(|| gaps::compact_closed_days(out_dir, Utc::now())) {
+                        Ok(report) if report.merged.is_empty() => {}
+                        Ok(report) => log::info!(
+                            "gaps: {} files of closed days merged into {}",
+                            report.parts_removed,
+                            report.merged.len()
+                        ),
+                        Err(e) => log::warn!("gaps compaction postponed: {e}"),
                     }
                 }
             }
