@@ -260,33 +260,33 @@ fn merge(
 }
 
 /// The date partition directories of the dataset (`date=…`; none if `out_dir` is missing).
-fn partitions(out_dir: &Path) -> Result<Vec<PathBuf>, TickError> {
-    let entries = match fs::read_dir(out_dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => {
-            return Err(TickError::Io {
-                path: out_dir.into(),
-                source,
-            })
-        }
-    };
-    let mut dirs = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|source| TickError::Io {
-            path: out_dir.into(),
-            source,
-        })?;
-        let is_partition = entry
-            .file_name()
-            .to_str()
-            .is_some_and(|n| n.starts_with("date="));
-        if is_partition && entry.path().is_dir() {
-            dirs.push(entry.path());
-        }
-    }
+pub(crate) fn partitions(out_dir: &Path) -> Result<Vec<PathBuf>, TickError> {
+    let mut dirs: Vec<PathBuf> = entry_names(out_dir)?
+        .into_iter()
+        .filter(|n| n.starts_with("date="))
+        .map(|n| out_dir.join(n))
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
     Ok(dirs)
+}
+
+/// The names of the entries of `dir` that are valid UTF-8 (none if `dir` is missing).
+fn entry_names(dir: &Path) -> Result<Vec<String>, TickError> {
+    let io = |source| TickError::Io {
+        path: dir.into(),
+        source,
+    };
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(e)),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        names.extend(entry.map_err(io)?.file_name().to_str().map(str::to_owned));
+    }
+    Ok(names)
 }
 
 /// Visible `.parquet` file names of a partition, sorted.
@@ -338,7 +338,7 @@ fn first_free<T>(
     })
 }
 
-fn remove(path: &Path) -> Result<(), TickError> {
+pub(crate) fn remove(path: &Path) -> Result<(), TickError> {
     match fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(TickError::Io {
             path: path.into(),

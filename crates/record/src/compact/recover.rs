@@ -1,12 +1,11 @@
 //! [`recover`]: finishing or undoing a compaction interrupted by a crash (see the crash
 //! safety section of the [module docs](super)).
 
-use std::fs;
 use std::path::Path;
 
 use store::ticks::TickError;
 
-use super::{is_merged, partitions, remove, COMPACTED_FROM_KEY};
+use super::{entry_names, is_merged, partitions, remove, COMPACTED_FROM_KEY};
 use crate::gaps;
 use crate::journal::replay::footer_metadata;
 
@@ -42,18 +41,7 @@ fn recover_partition(
     merged_name: fn(&str) -> bool,
     report: &mut RecoverReport,
 ) -> Result<(), TickError> {
-    let entries = fs::read_dir(partition).map_err(|source| TickError::Io {
-        path: partition.into(),
-        source,
-    })?;
-    let mut names = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|source| TickError::Io {
-            path: partition.into(),
-            source,
-        })?;
-        names.extend(entry.file_name().to_str().map(str::to_owned));
-    }
+    let names = entry_names(partition)?;
     for name in names
         .iter()
         .filter(|n| n.starts_with('.') && n.ends_with(".tmp"))

@@ -11,7 +11,6 @@
 //! compacted day (a gap that started before midnight and closed after) is merged with the
 //! day file at the next pass.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -19,7 +18,7 @@ use parquet::file::metadata::KeyValue;
 use store::ticks::{list_files, write_new_file, TickError};
 
 use super::{properties, read_file, to_batch, DIR_NAME};
-use crate::compact::COMPACTED_FROM_KEY;
+use crate::compact::{partitions, remove, COMPACTED_FROM_KEY};
 
 /// What [`compact_closed_days`] did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -51,26 +50,15 @@ pub struct DaysCompacted {
 /// ```
 pub fn compact_closed_days(out_dir: &Path, now: DateTime<Utc>) -> Result<DaysCompacted, TickError> {
     let mut report = DaysCompacted::default();
-    let root = out_dir.join(DIR_NAME);
-    let entries = match fs::read_dir(&root) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(report),
-        Err(source) => return Err(TickError::Io { path: root, source }),
-    };
     let today = now.date_naive();
     let mut days = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|source| TickError::Io {
-            path: root.clone(),
-            source,
-        })?;
-        let name = entry.file_name();
-        let day = name
-            .to_str()
-            .and_then(|n| n.strip_prefix("date="))
+    for dir in partitions(&out_dir.join(DIR_NAME))? {
+        let day = dir
+            .file_name()
+            .and_then(|n| n.to_str()?.strip_prefix("date="))
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-        if let Some(day) = day.filter(|d| *d < today && entry.path().is_dir()) {
-            days.push((day, entry.path()));
+        if let Some(day) = day.filter(|d| *d < today) {
+            days.push((day, dir));
         }
     }
     days.sort();
@@ -111,10 +99,7 @@ fn merge_day(
     let batch = to_batch(&gaps.iter().collect::<Vec<_>>())?;
     let merged = write_new_file(dir, name, &batch, &properties(), &metadata)?;
     for part in parts {
-        fs::remove_file(part).map_err(|source| TickError::Io {
-            path: part.clone(),
-            source,
-        })?;
+        remove(part)?;
         report.parts_removed += 1;
     }
     report.merged.push(merged);
@@ -130,6 +115,7 @@ pub(crate) fn is_day_file(name: &str) -> bool {
 mod tests {
     use super::*;
     use crate::gaps::{read_gaps, Gap, GapWriter};
+    use std::fs;
 
     const DAY_MS: i64 = 86_400_000;
     /// 2024-01-01T00:00:00Z.
