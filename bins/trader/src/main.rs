@@ -204,12 +204,8 @@ async fn once(cg: &CoinGecko, url: DbUrl) -> Result<(), Fail> {
 async fn hourly(cg: &CoinGecko, url: DbUrl, cadence: Cadence) -> Result<(), Fail> {
     let shutdown = schedule::shutdown_signal()
         .map_err(|e| Fail::Runtime(format!("cannot watch signals: {e}")))?;
-    let when = match cadence {
-        Cadence::Hourly => "hourly".to_owned(),
-        Cadence::Every(d) => format!("every {}s", d.as_secs()),
-    };
     log::info!(
-        "{when}, from now until SIGINT/SIGTERM (database {}, CoinGecko {})",
+        "{cadence}, from now until SIGINT/SIGTERM (database {}, CoinGecko {})",
         url.redacted(),
         logging::redact_url(cg_base(cg))
     );

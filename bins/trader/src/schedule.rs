@@ -73,6 +73,16 @@ impl Cadence {
     }
 }
 
+/// "hourly" or "every 5s".
+impl std::fmt::Display for Cadence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cadence::Hourly => f.write_str("hourly"),
+            Cadence::Every(d) => write!(f, "every {}s", d.as_secs_f64()),
+        }
+    }
+}
+
 /// Waits until the next cycle of `cadence` (the last one started at `started`); false if
 /// a shutdown came first.
 pub async fn sleep_until_next(

@@ -11,21 +11,8 @@ use std::time::Duration;
 use common::proxy::Proxy;
 use common::*;
 
-fn count(env: &Env, needle: &str) -> usize {
-    env.log().matches(needle).count()
-}
-
-fn wait_for_count(env: &Env, needle: &str, n: usize) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while count(env, needle) < n {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{needle:?} not logged {n} times:\n{}",
-            env.log()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+/// Every wait of this test: generous, as no timing is asserted.
+const PATIENCE: Duration = Duration::from_secs(30);
 
 #[test]
 fn mysql_outage_costs_the_cycles_it_spans_and_nothing_else() {
@@ -45,21 +32,21 @@ fn mysql_outage_costs_the_cycles_it_spans_and_nothing_else() {
         .expect("daemon starts");
 
     // Down from the start: a clear error, and the daemon keeps going.
-    wait_for_count(&env, "trying again in 1s", 2);
+    wait_for_log_count(&env, "trying again in 1s", 2, PATIENCE);
     assert!(child.try_wait().expect("wait").is_none(), "daemon exited");
-    assert_eq!(count(&env, "cycle done"), 0);
+    assert_eq!(log_count(&env, "cycle done"), 0);
 
     // Up: it connects, migrates and buys alpha.
     proxy.up();
-    wait_for_count(&env, "cycle done: 1 bought", 1);
+    wait_for_log_count(&env, "cycle done: 1 bought", 1, PATIENCE);
     assert!(env.log().contains("is back"), "{}", env.log());
 
     // The server goes away under an open connection: the cycle fails, it reconnects later.
     proxy.down();
-    wait_for_count(&env, "reconnecting in 1s", 1);
+    wait_for_log_count(&env, "reconnecting in 1s", 1, PATIENCE);
     proxy.up();
-    wait_for_count(&env, "1 already bought this hour", 1);
-    let before_stop = count(&env, "cycle done");
+    wait_for_log_count(&env, "1 already bought this hour", 1, PATIENCE);
+    let before_stop = log_count(&env, "cycle done");
 
     send_signal(&child, "TERM");
     assert_eq!(child.wait().expect("exits").code(), Some(0));

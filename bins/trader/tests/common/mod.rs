@@ -234,11 +234,21 @@ pub fn trades_without_time(v: &Value) -> Vec<Value> {
 
 /// Polls the log until `needle` appears (the daemon's own progress report), or panics.
 pub fn wait_for_log(env: &Env, needle: &str, within: Duration) {
+    wait_for_log_count(env, needle, 1, within);
+}
+
+/// How many times `needle` is in the log.
+pub fn log_count(env: &Env, needle: &str) -> usize {
+    env.log().matches(needle).count()
+}
+
+/// Polls the log until `needle` appears at least `n` times, or panics.
+pub fn wait_for_log_count(env: &Env, needle: &str, n: usize, within: Duration) {
     let deadline = std::time::Instant::now() + within;
-    while !env.log().contains(needle) {
+    while log_count(env, needle) < n {
         assert!(
             std::time::Instant::now() < deadline,
-            "{needle:?} not logged within {within:?}:\n{}",
+            "{needle:?} not logged {n} times within {within:?}:\n{}",
             env.log()
         );
         std::thread::sleep(Duration::from_millis(20));
