@@ -75,6 +75,9 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<String> {
     Some(String::from_utf8_lossy(&buf[head_end..head_end + len]).into_owned())
 }
 
+/// Watch BTCUSDT above 43680, printing every update (so the test knows the path is done).
+const WATCH: [&str; 5] = ["--symbol", "BTCUSDT", "--above", "43680", "-v"];
+
 const PATH: [&str; 5] = [
     "43679.99000000",
     "43680.01000000",
@@ -93,20 +96,8 @@ async fn exec_and_webhook_get_every_alert_and_a_failing_webhook_stops_nothing() 
         "echo \"$ALERT_SYMBOL $ALERT_DIRECTION $ALERT_LEVEL $ALERT_PRICE\" >> '{}'",
         file.display()
     );
-    let mut alerter = spawn_alerter(
-        &sim,
-        &[
-            "--symbol",
-            "BTCUSDT",
-            "--above",
-            "43680",
-            "-v",
-            "--exec",
-            &cmd,
-            "--webhook",
-            &url,
-        ],
-    );
+    let extra = ["--exec", &cmd, "--webhook", &url];
+    let mut alerter = spawn_alerter(&sim, &[&WATCH[..], &extra].concat());
     let lines = alerter.lines(PATH.len()).await;
     let b = "BTCUSDT";
     assert_eq!(lines[1], above(b, "43680", "43680.01000000"));
@@ -160,18 +151,8 @@ async fn an_unreachable_webhook_is_logged_without_its_secret_url() {
         .unwrap()
         .port();
     let url = format!("http://127.0.0.1:{port}/hooks/T000SECRET/B000TOKEN");
-    let mut alerter = spawn_alerter(
-        &sim,
-        &[
-            "--symbol",
-            "BTCUSDT",
-            "--above",
-            "43680",
-            "-v",
-            "--webhook",
-            &url,
-        ],
-    );
+    let extra = ["--webhook", &url];
+    let mut alerter = spawn_alerter(&sim, &[&WATCH[..], &extra].concat());
     let lines = alerter.lines(PATH.len()).await;
     assert_eq!(lines[3], above("BTCUSDT", "43680", "43700.00000000"));
     let log_path = alerter.dir.path().join("app.log");

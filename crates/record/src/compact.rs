@@ -7,10 +7,10 @@
 //! hour. The merge streams (see `compact/merge.rs`): each part is read [`MERGE_BATCH_ROWS`]
 //! rows at a time and the output is written as it goes, so memory grows with the number of
 //! parts, not with the rows of the hour; above [`MERGE_FAN_IN`] parts the hour is merged in
-//! passes (`compact/passes.rs`), so it stays bounded whatever `--checkpoint-secs` is. Files are grouped by the hour of the
-//! `YYYYMMDD_HHMMSS` stamp in their name (the time they were written), so a late file of an
-//! already compacted hour (e.g. replayed from the journal) is merged together with the
-//! earlier merged file at the next pass.
+//! passes (`compact/passes.rs`), so it stays bounded whatever `--checkpoint-secs` is. Files
+//! are grouped by the hour of the `YYYYMMDD_HHMMSS` stamp in their name (the time they were
+//! written), so a late file of an already compacted hour (e.g. replayed from the journal)
+//! is merged together with the earlier merged file at the next pass.
 //!
 //! # Crash safety
 //!
@@ -208,28 +208,22 @@ fn merge(
         segments.sort();
         metadata.push(segments_metadata(&segments));
     }
-    let stem = hour.format("miniticker_%Y%m%d_%H0000_h");
+    let stem = hour.format("miniticker_%Y%m%d_%H0000_h").to_string();
     let name = |seq: u32| format!("{stem}{seq:06}.parquet");
     let props = writer_properties();
     let writer = first_free(partition, |seq| {
         StagedWriter::create(partition, &name(seq), schema(), &props, &metadata)
     })?;
     let paths: Vec<PathBuf> = parts.iter().map(|part| partition.join(part)).collect();
-    let stem = stem.to_string();
     let merged = passes::merge_in_passes(partition, &stem, &paths, writer, &props, limits, report)?;
+    let not_compacted = |why: &str| {
+        log::warn!("{}: hour {hour} {why}, not compacted", partition.display());
+        Ok(false)
+    };
     let (staged, rows) = match merged {
         merge::Merged::Staged { staged, rows } => (staged, rows),
-        merge::Merged::Empty => {
-            log::warn!(
-                "{}: hour {hour} holds no rows, not compacted",
-                partition.display()
-            );
-            return Ok(false);
-        }
-        merge::Merged::Skipped(why) => {
-            log::warn!("{}: hour {hour} {why}, not compacted", partition.display());
-            return Ok(false);
-        }
+        merge::Merged::Empty => return not_compacted("holds no rows"),
+        merge::Merged::Skipped(why) => return not_compacted(&why),
     };
     if stop == Some(StopAfter::WroteTmp) {
         return Ok(true);

@@ -137,8 +137,9 @@ pub fn write_new_file(
 /// A Parquet file written batch by batch under the hidden temporary name `.<name>.tmp`: the
 /// streaming form of [`StagedFile::write`] (which uses it), for files too large to build as
 /// one batch, e.g. compaction. Memory is bounded by the row group being encoded (at most
-/// 128 Ki rows with [`writer_properties`](super::writer_properties), compressed). [`finish`](Self::finish) fsyncs it
-/// into a [`StagedFile`]; dropped unfinished (e.g. on an error) it removes the temporary file.
+/// 128 Ki rows with [`writer_properties`](super::writer_properties), compressed).
+/// [`finish`](Self::finish) fsyncs it into a [`StagedFile`]; dropped unfinished (e.g. on an
+/// error) it removes the temporary file.
 ///
 /// ```
 /// use store::ticks::{read_file, schema, writer_properties, StagedWriter, TickBuffer};
