@@ -29,7 +29,7 @@ pub struct DaemonReport {
 /// ```no_run
 /// # async fn demo(cg: pricing::CoinGecko, url: store::db::DbUrl) {
 /// let (_stop, shutdown) = tokio::sync::watch::channel(false);
-/// let report = trader::daemon::run(&cg, url, trader::schedule::Cadence::Hourly, shutdown).await;
+/// let report = trading::daemon::run(&cg, url, trading::schedule::Cadence::Hourly, shutdown).await;
 /// println!("{} cycles", report.cycles_done);
 /// # }
 /// ```

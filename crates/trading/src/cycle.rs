@@ -6,7 +6,7 @@ use portfolio::{decide, submit_order, Decision, Fill, Order, Position};
 use pricing::{daily_average, CoinGecko, CoinMarket};
 use store::db::{MarketObservation, NewTrade, Store, TradeOutcome};
 
-use crate::output::{fmt_price, portfolio_report};
+use crate::report::{fmt_price, portfolio_report};
 
 /// Coins looked at per cycle.
 pub const TOP_N: u32 = 3;
