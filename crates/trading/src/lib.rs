@@ -24,7 +24,12 @@
 
 pub mod cycle;
 pub mod daemon;
+pub mod ports;
 pub mod report;
 pub mod schedule;
 
 pub use cycle::{run_cycle, CycleError, CycleSummary};
+pub use ports::{Ledger, OpenLedger, PriceSource};
+
+#[cfg(test)]
+mod tests;
