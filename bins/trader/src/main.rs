@@ -13,7 +13,7 @@ use pricing::{ClientConfig, CoinGecko, RetryPolicy};
 use store::db::{DbUrl, Store};
 use trading::report::portfolio_report;
 use trading::schedule::Cadence;
-use trading::{cycle::block, daemon, run_cycle};
+use trading::{daemon, run_cycle};
 
 mod output;
 
@@ -194,7 +194,7 @@ async fn once(cg: &CoinGecko, url: DbUrl) -> Result<(), Fail> {
         url.redacted(),
         logging::redact_url(cg_base(cg))
     );
-    let mut store = block(|| Store::open_url(url)).map_err(db_fail)?;
+    let mut store = store::blocking(|| Store::open_url(url)).map_err(db_fail)?;
     let summary = run_cycle(cg, &mut store, chrono::Utc::now())
         .await
         .map_err(|e| {
