@@ -6,10 +6,10 @@ DEMO_DIR ?= demo-data
 DEMO_SECS ?= 8
 SIM_PORT ?= 18765
 
-.PHONY: test setup fmt-check clippy doc-check unit link-check demo demo-live bench init up down clean
+.PHONY: test setup fmt-check clippy doc-check unit link-check layer-check docs-check demo demo-live bench init up down clean
 
 ## Everything CI runs: set-up, formatting, lints, API docs, the whole test suite, the link check.
-test: setup fmt-check clippy doc-check unit link-check
+test: setup fmt-check clippy doc-check unit link-check layer-check docs-check
 
 setup:
 	@bash scripts/setup-test-env.sh
@@ -30,6 +30,14 @@ unit:
 ## The recorder and the alerter must not link Diesel or the MySQL client.
 link-check:
 	@bash scripts/link-check.sh
+
+## The layering rules of ARCHITECTURE.md, on the resolved dependency graph.
+layer-check:
+	@bash scripts/layer-check.sh
+
+## The docs point at nothing outside the repository and state the Rust the workspace needs.
+docs-check:
+	@bash scripts/docs-check.sh
 
 ## The recorder against the local simulated exchange for a few seconds, then the files it wrote.
 demo:
@@ -59,4 +67,4 @@ down:
 	docker compose -f docker/docker-compose.yml down
 
 clean:
-	rm -rf $(DEMO_DIR)
+	rm -rf $(DEMO_DIR) $(DEMO_DIR).recorder.log
