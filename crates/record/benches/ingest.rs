@@ -79,7 +79,7 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
-    let mut rec = Recorder::new(dir.path()).expect("a free dataset directory");
+    let mut rec = Recorder::new(dir.path());
     for f in &frames {
         rec.ingest_frame(f).expect("valid frame");
     }
@@ -114,7 +114,7 @@ fn timed(
 ) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
-        let mut rec = Recorder::new(dir).expect("a free dataset directory");
+        let mut rec = Recorder::new(dir);
         rec.ingest_frame(&frames[0]).expect("valid frame");
         let start = Instant::now();
         for f in frames {

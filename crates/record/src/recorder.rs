@@ -19,8 +19,7 @@ use crate::{compact, RecordError};
 /// write-ahead journal before it is buffered, and the journal left by a killed run is
 /// replayed into the dataset on the next start (see [`crate::journal`] for the exactly-once
 /// protocol). [`Recorder::new`] gives a plain in-memory buffer with checkpoints, for tools
-/// and benchmarks that bring their own durability. Both take the dataset directory's lock:
-/// a second recorder on the same directory is refused.
+/// and benchmarks that bring their own durability.
 pub struct Recorder {
     buffer: TickBuffer,
     writer: DatasetWriter,
@@ -49,19 +48,9 @@ pub struct Startup {
 }
 
 impl Recorder {
-    /// A recorder without journal writing into the dataset directory `out_dir` (created if
-    /// missing), holding the directory's lock (`out_dir/_journal/.lock`) for its life.
-    ///
-    /// # Errors
-    /// [`RecordError::OutDir`] when the directory cannot be created or locked, or another
-    /// recorder already writes to it.
-    pub fn new(out_dir: impl Into<PathBuf>) -> Result<Self, RecordError> {
-        let mut rec = Recorder::unlocked(out_dir.into());
-        rec._lock = Some(lock_dataset(&rec.out_dir)?);
-        Ok(rec)
-    }
-
-    fn unlocked(out_dir: PathBuf) -> Self {
+    /// A recorder without journal writing into the dataset directory `out_dir`.
+    pub fn new(out_dir: impl Into<PathBuf>) -> Self {
+        let out_dir = out_dir.into();
         Recorder {
             buffer: TickBuffer::new(),
             writer: DatasetWriter::new(out_dir.clone()),
@@ -81,15 +70,12 @@ impl Recorder {
 
     /// A crash-safe recorder: finishes an interrupted compaction, replays the journal an
     /// earlier run left behind into the dataset, and starts a new journal.
-    ///
-    /// # Errors
-    /// As [`Recorder::new`]; and when the compaction recovery, the journal or its replay
-    /// fails.
     pub fn open(
         out_dir: impl Into<PathBuf>,
         now: DateTime<Utc>,
     ) -> Result<(Self, Startup), RecordError> {
-        let mut rec = Recorder::new(out_dir)?;
+        let mut rec = Recorder::new(out_dir);
+        rec._lock = Some(lock_dataset(&rec.out_dir)?);
         let compaction = compact::recover(&rec.out_dir).map_err(RecordError::Compact)?;
         let (journal, leftovers) = JournalWriter::open(journal::dir(&rec.out_dir))?;
         // The journal holds exactly the rows that were buffered (copies were never journaled),

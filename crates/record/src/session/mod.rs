@@ -152,7 +152,7 @@ pub async fn run(
         on_progress(Progress::Recovered(startup));
         rec
     } else {
-        Recorder::new(&config.out_dir)?
+        Recorder::new(&config.out_dir)
     };
     let (handles, mut rx) = connect_all(config.streams);
     let start = Instant::now();
