@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use portfolio::{decide, submit_order, Decision, Fill, Order, Position};
 use pricing::{daily_average, CoinGecko, CoinMarket};
-use store::db::{MarketObservation, NewTrade, Store, TradeOutcome};
+use store::db::{MarketObservation, NewTrade, Store, TradeOutcome, DEFAULT_PORTFOLIO};
 
 use crate::output::{fmt_price, portfolio_report};
 
@@ -127,14 +127,20 @@ pub async fn run_cycle(
             }
         };
         let trade = NewTrade {
+            portfolio: DEFAULT_PORTFOLIO.into(),
             coin_id: fill.coin_id.clone(),
             side: fill.side.as_str().into(),
             quantity: fill.quantity,
             price: fill.price,
             executed_at: fill.executed_at,
+            fee: 0.0,
+            price_source: "coingecko:markets.current_price".into(),
+            price_at: c.coin.last_updated,
         };
+        let applied = fill.clone();
         let outcome = block(|| {
-            store.record_trade(&trade, |current| {
+            store.record_trade(&trade, move |current| {
+                let fill = applied;
                 let mut p = current.map_or_else(
                     || Position::empty(&fill.coin_id),
                     |row| Position {
@@ -173,7 +179,7 @@ pub async fn run_cycle(
         }
     }
 
-    let report = portfolio_report(block(|| store.positions())?);
+    let report = portfolio_report(block(|| store.positions(DEFAULT_PORTFOLIO))?);
     for h in &report.holdings {
         log::info!("PORTFOLIO {}", h.line());
     }

@@ -135,10 +135,19 @@ fn run(cli: Cli) -> Result<(), Fail> {
         let mut store = Store::open_url(db_url).map_err(db_fail)?;
         let text = match command {
             Command::Portfolio { json } => {
-                let report = portfolio_report(store.positions().map_err(db_fail)?);
+                let report = portfolio_report(
+                    store
+                        .positions(store::db::DEFAULT_PORTFOLIO)
+                        .map_err(db_fail)?,
+                );
                 render_portfolio(&report, *json)
             }
-            Command::Trades { json } => render_trades(store.trades().map_err(db_fail)?, *json),
+            Command::Trades { json } => render_trades(
+                store
+                    .trades(store::db::DEFAULT_PORTFOLIO)
+                    .map_err(db_fail)?,
+                *json,
+            ),
         }
         .map_err(|e| Fail::Runtime(format!("cannot format the output: {e}")))?;
         println!("{}", text.trim_end());

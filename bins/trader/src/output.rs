@@ -103,6 +103,9 @@ mod tests {
             executed_at: chrono::DateTime::from_timestamp(1_700_000_000, 0)
                 .expect("ts")
                 .naive_utc(),
+            fee: 0.0,
+            price_source: "coingecko:markets.current_price".into(),
+            price_at: None,
         };
         let json = render_trades(vec![t.clone()], true).expect("json");
         let v: serde_json::Value = serde_json::from_str(&json).expect("parse");

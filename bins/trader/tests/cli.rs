@@ -12,7 +12,7 @@ use common::*;
 fn bad_configuration_exits_2_without_secrets() {
     let env = Env::new(false, scenario(Some(1.0)));
     let out = Command::new(env!("CARGO_BIN_EXE_trader"))
-        .args(["--once", "--database-url", "postgres://bot:hunter2@db/x"])
+        .args(["--once", "--database-url", "oracle://bot:hunter2@db/x"])
         .current_dir(env.dir.path())
         .env("LOG_FILE", env.log_path())
         .output()

@@ -40,6 +40,7 @@ fn buys_below_average_once_per_hour(mysql: bool) {
     assert_eq!(
         env.counts(),
         store::db::RowCounts {
+            portfolios: 1,
             coins: 3,
             snapshots: 3,
             trades: 1,
@@ -75,6 +76,7 @@ fn buys_below_average_once_per_hour(mysql: bool) {
     assert_eq!(
         env.counts(),
         store::db::RowCounts {
+            portfolios: 1,
             coins: 3,
             snapshots: 6,
             trades: 1,
