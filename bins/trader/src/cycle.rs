@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use portfolio::{decide, submit_order, Decision, Fill, Order, Position};
-use pricing::{daily_average, CoinGecko, CoinMarket};
+use pricing::{daily_average_before, CoinGecko, CoinMarket};
 use store::db::{MarketObservation, NewTrade, Store, TradeOutcome, DEFAULT_PORTFOLIO};
 
 use crate::output::{fmt_price, portfolio_report};
@@ -68,7 +68,9 @@ pub async fn run_cycle(
                 let chart = cg
                     .market_chart_daily(&coin.id, VS_CURRENCY, AVERAGE_DAYS)
                     .await?;
-                match daily_average(&chart.prices, AVERAGE_DAYS as usize) {
+                // Nothing at or after the live price's time reaches the average.
+                let live_at = coin.last_updated.map(|t| t.timestamp_millis());
+                match daily_average_before(&chart.prices, AVERAGE_DAYS as usize, live_at) {
                     Ok(a) => {
                         avg = Some(a);
                         candidates.push(Candidate {
