@@ -11,9 +11,13 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use pricing::{ClientConfig, CoinGecko, RetryPolicy};
 use store::db::{DbUrl, Store};
-use trader::output::{portfolio_report, render_portfolio, render_trades};
-use trader::schedule::{self, Cadence};
-use trader::{cycle::block, daemon, run_cycle};
+use trading::report::portfolio_report;
+use trading::schedule::{self, Cadence};
+use trading::{cycle::block, daemon, run_cycle};
+
+mod output;
+
+use output::{render_portfolio, render_trades};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -200,7 +204,7 @@ async fn once(cg: &CoinGecko, url: DbUrl) -> Result<(), Fail> {
         logging::redact_url(cg_base(cg))
     );
     let mut store = block(|| Store::open_url(url)).map_err(db_fail)?;
-    let summary = run_cycle(cg, &mut store, chrono::Utc::now())
+    let summary = run_cycle(cg, &mut store, &trading::Account::default(), chrono::Utc::now())
         .await
         .map_err(|e| {
             log::error!("{e}");
@@ -218,7 +222,7 @@ async fn hourly(cg: &CoinGecko, url: DbUrl, cadence: Cadence) -> Result<(), Fail
         url.redacted(),
         logging::redact_url(cg_base(cg))
     );
-    daemon::run(cg, url, cadence, shutdown).await;
+    daemon::run(cg, url, cadence, &trading::Account::default(), shutdown).await;
     Ok(())
 }
 
