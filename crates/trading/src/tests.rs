@@ -207,7 +207,9 @@ fn at(h: u32, m: u32) -> DateTime<Utc> {
 async fn a_cycle_buys_below_the_average_holds_above_and_skips_no_price() {
     let prices = FakePrices::standard();
     let mut ledger = FakeLedger::default();
-    let summary = run_cycle(&prices, &mut ledger, &Account::default(), at(19, 5)).await.unwrap();
+    let summary = run_cycle(&prices, &mut ledger, &Account::default(), at(19, 5))
+        .await
+        .unwrap();
     assert_eq!(
         (summary.bought.len(), summary.held, summary.skipped),
         (1, 1, 1)
@@ -244,10 +246,16 @@ async fn a_cycle_buys_below_the_average_holds_above_and_skips_no_price() {
 async fn a_coin_is_bought_once_per_hourly_slot() {
     let prices = FakePrices::standard();
     let mut ledger = FakeLedger::default();
-    run_cycle(&prices, &mut ledger, &Account::default(), at(19, 5)).await.unwrap();
-    let again = run_cycle(&prices, &mut ledger, &Account::default(), at(19, 45)).await.unwrap();
+    run_cycle(&prices, &mut ledger, &Account::default(), at(19, 5))
+        .await
+        .unwrap();
+    let again = run_cycle(&prices, &mut ledger, &Account::default(), at(19, 45))
+        .await
+        .unwrap();
     assert_eq!((again.bought.len(), again.already_bought), (0, 1));
-    let next_hour = run_cycle(&prices, &mut ledger, &Account::default(), at(20, 0)).await.unwrap();
+    let next_hour = run_cycle(&prices, &mut ledger, &Account::default(), at(20, 0))
+        .await
+        .unwrap();
     assert_eq!(next_hour.bought.len(), 1);
     let pos = &ledger.positions[&("default".to_owned(), "bitcoin".to_owned())];
     assert_eq!((pos.quantity, pos.avg_cost), (2.0, 90.0));

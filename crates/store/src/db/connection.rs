@@ -191,15 +191,48 @@ fn mysql_locked(c: &mut MysqlConnection, lock_secs: u64) -> Result<usize, Migrat
     res
 }
 
-/// Names of the applied migrations, oldest first.
+/// Names of the applied migrations (directory names, e.g. `2026-11-23-000000_create_trader`,
+/// or the bare version for one this build does not embed), oldest first.
 pub(crate) fn applied_migrations(conn: &mut DbConnection) -> Result<Vec<String>, String> {
-    let versions = match conn {
-        DbConnection::Sqlite(c) => c.applied_migrations(),
-        DbConnection::Mysql(c) => c.applied_migrations(),
-        DbConnection::Postgres(c) => c.applied_migrations(),
-    }
-    .map_err(|e| e.to_string())?;
-    let mut names: Vec<String> = versions.iter().map(ToString::to_string).collect();
+    use diesel::migration::MigrationSource;
+    let (versions, embedded) = match conn {
+        DbConnection::Sqlite(c) => (
+            c.applied_migrations(),
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS).map(|m| {
+                m.iter()
+                    .map(|m| (m.name().version().to_string(), m.name().to_string()))
+                    .collect::<Vec<_>>()
+            }),
+        ),
+        DbConnection::Mysql(c) => (
+            c.applied_migrations(),
+            MigrationSource::<diesel::mysql::Mysql>::migrations(&MYSQL_MIGRATIONS).map(|m| {
+                m.iter()
+                    .map(|m| (m.name().version().to_string(), m.name().to_string()))
+                    .collect::<Vec<_>>()
+            }),
+        ),
+        DbConnection::Postgres(c) => (
+            c.applied_migrations(),
+            MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS).map(|m| {
+                m.iter()
+                    .map(|m| (m.name().version().to_string(), m.name().to_string()))
+                    .collect::<Vec<_>>()
+            }),
+        ),
+    };
+    let versions = versions.map_err(|e| e.to_string())?;
+    let embedded = embedded.map_err(|e| e.to_string())?;
+    let mut names: Vec<String> = versions
+        .iter()
+        .map(|v| {
+            let v = v.to_string();
+            embedded
+                .iter()
+                .find(|(ev, _)| *ev == v)
+                .map_or(v, |(_, name)| name.clone())
+        })
+        .collect();
     names.sort();
     Ok(names)
 }

@@ -42,6 +42,20 @@ pub struct Store {
     url: DbUrl,
     /// `None` once an operation timed out (the thread was abandoned).
     jobs: Option<mpsc::Sender<Job>>,
+    /// Signalled by the thread once it has closed the connection.
+    closed: Option<mpsc::Receiver<()>>,
+}
+
+impl Drop for Store {
+    /// Closes the connection and waits (at most one statement timeout) until it is
+    /// closed: a process that exits while a client library is still tearing a
+    /// connection down on another thread can crash in the library's exit handlers.
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(closed) = self.closed.take() {
+            let _ = closed.recv_timeout(self.url.timeouts().statement);
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -61,6 +75,7 @@ impl Store {
     pub fn open_url(url: DbUrl) -> Result<Store, DbError> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let (ready, opened) = mpsc::sync_channel(1);
+        let (closing, closed) = mpsc::sync_channel(1);
         let thread_url = url.clone();
         std::thread::Builder::new()
             .name(format!("db-{}", url.backend().as_str()))
@@ -81,6 +96,8 @@ impl Store {
                 for job in queue {
                     job(&mut session);
                 }
+                drop(session);
+                let _ = closing.send(());
             })
             .map_err(|e| DbError::Connect {
                 url: url.redacted().to_owned(),
@@ -92,6 +109,7 @@ impl Store {
             Ok(Ok(())) => Ok(Store {
                 url,
                 jobs: Some(jobs),
+                closed: Some(closed),
             }),
             Ok(Err(e)) => Err(e),
             Err(mpsc::RecvTimeoutError::Timeout) => Err(timeout(&url, "connect", deadline)),
@@ -125,11 +143,14 @@ impl Store {
         match res {
             Ok(r) => r,
             Err(mpsc::RecvTimeoutError::Timeout) => {
+                // Abandoned: never wait for this thread again.
                 self.jobs = None;
+                self.closed = None;
                 Err(timeout(&self.url, what, after))
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 self.jobs = None;
+                self.closed = None;
                 Err(DbError::Closed {
                     url: self.url.redacted().to_owned(),
                 })
