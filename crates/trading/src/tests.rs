@@ -404,3 +404,53 @@ async fn the_loop_survives_an_outage_and_reconnects() {
     );
     assert_eq!(opener.ledger.lock().unwrap().trades.len(), 1);
 }
+
+/// A price source whose calls never end (a server that never answers).
+struct StuckPrices;
+
+impl PriceSource for StuckPrices {
+    fn top_markets(
+        &self,
+        _vs: &str,
+        _n: u32,
+    ) -> impl Future<Output = Result<Vec<CoinMarket>, pricing::Error>> + Send {
+        std::future::pending()
+    }
+
+    fn market_chart_daily(
+        &self,
+        _id: &str,
+        _vs: &str,
+        _days: u32,
+    ) -> impl Future<Output = Result<MarketChart, pricing::Error>> + Send {
+        std::future::pending()
+    }
+}
+
+/// Issue 10: a shutdown during a cycle that never ends stops the loop after the grace
+/// period (before, the loop waited for the cycle forever).
+#[tokio::test(start_paused = true)]
+async fn a_shutdown_abandons_a_stuck_cycle_after_the_grace_period() {
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let opener = FakeOpener {
+        ledger: Arc::default(),
+        opens: AtomicU32::new(0),
+        down_opens: 0,
+        stop_after: u32::MAX,
+        stop,
+    };
+    let account = Account::default();
+    let started = tokio::time::Instant::now();
+    let run = daemon::run(&StuckPrices, &opener, Cadence::Hourly, &account, shutdown);
+    let signal = async {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        let _ = opener.stop.send(true);
+    };
+    let (report, ()) = tokio::join!(run, signal);
+    assert_eq!(report, DaemonReport::default());
+    // Paused time: exactly the signal's moment plus the grace.
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(30) + daemon::SHUTDOWN_GRACE
+    );
+}
