@@ -50,10 +50,7 @@ fn usage_errors_are_one_line() {
         &["db", "nope"],
         &["trades", "--json", "extra"],
     ] {
-        let out = env.trader(args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+        let stderr = one_line_failure(&env.trader(args), 2);
         assert!(stderr.starts_with("trader: "), "{args:?}: {stderr}");
     }
     let help = env.trader(&["db", "--help"]);
@@ -73,12 +70,8 @@ fn malformed_database_urls_exit_2_and_never_show_the_password() {
         "postgres://root:SECRET@host:notaport/x",
     ] {
         let out = env.trader(&["--once", "--database-url", url]);
-        assert_eq!(out.status.code(), Some(2), "{url}");
-        let (stdout, stderr) = (
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-        );
-        assert_eq!(stderr.trim().lines().count(), 1, "{url}: {stderr}");
+        let stderr = one_line_failure(&out, 2);
+        let stdout = String::from_utf8_lossy(&out.stdout);
         for text in [&*stdout, &*stderr, &env.log()] {
             assert!(!text.contains("SECRET"), "{url}: {text}");
         }

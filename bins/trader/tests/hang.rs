@@ -58,9 +58,7 @@ fn silent_once(scheme: &str) {
         .env("DATABASE_TIMEOUT_SECS", "1")
         .output()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    let stderr = one_line_failure(&out, 1);
     assert!(
         stderr.contains(&format!(
             "{scheme}://bot:***@127.0.0.1:{}/trader",

@@ -172,9 +172,7 @@ fn status_and_reset(backend: Backend) {
         .stdin(Stdio::null())
         .output()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    let stderr = one_line_failure(&out, 2);
     assert!(stderr.contains("--yes"), "{stderr}");
     assert_eq!(env.counts().trades, 2);
 

@@ -273,6 +273,18 @@ pub fn ok(out: &Output) -> String {
     stdout
 }
 
+/// The contract's failure shape: exit `code` and exactly one line on stderr, returned.
+pub fn one_line_failure(out: &Output, code: i32) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
+    assert_eq!(
+        stderr.trim().lines().count(),
+        1,
+        "one line on stderr: {stderr}"
+    );
+    stderr
+}
+
 /// The "same hour" checks need both runs inside one hour: never start them in the last
 /// 20 seconds of an hour.
 pub fn avoid_hour_boundary() {

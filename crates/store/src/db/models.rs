@@ -164,8 +164,9 @@ pub(crate) struct TradeInsert<'a> {
     pub price_at: Option<NaiveDateTime>,
 }
 
-/// A stored trade with its coin.
-#[derive(Debug, Clone, PartialEq)]
+/// A stored trade with its coin (fields in the order [`Store::trades`](super::Store::trades)
+/// selects them).
+#[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct TradeView {
     /// Row id.
     pub id: i64,

@@ -213,22 +213,11 @@ impl Session {
     }
 
     pub(crate) fn trades(&mut self, portfolio: &str) -> Result<Vec<TradeView>, DbError> {
-        type Row = (
-            i64,
-            String,
-            String,
-            String,
-            f64,
-            f64,
-            chrono::NaiveDateTime,
-            f64,
-            String,
-            Option<chrono::NaiveDateTime>,
-        );
-        let rows = trades::table
+        trades::table
             .inner_join(coins::table)
             .filter(trades::portfolio.eq(portfolio))
             .order((trades::executed_at.asc(), trades::id.asc()))
+            // In the field order of TradeView.
             .select((
                 trades::id,
                 trades::coin_id,
@@ -241,38 +230,8 @@ impl Session {
                 trades::price_source,
                 trades::price_at,
             ))
-            .load::<Row>(&mut self.conn)
-            .map_err(|e| self.query_err(e))?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(
-                    id,
-                    coin_id,
-                    symbol,
-                    side,
-                    quantity,
-                    price,
-                    executed_at,
-                    fee,
-                    price_source,
-                    price_at,
-                )| {
-                    TradeView {
-                        id,
-                        coin_id,
-                        symbol,
-                        side,
-                        quantity,
-                        price,
-                        executed_at,
-                        fee,
-                        price_source,
-                        price_at,
-                    }
-                },
-            )
-            .collect())
+            .load::<TradeView>(&mut self.conn)
+            .map_err(|e| self.query_err(e))
     }
 
     pub(crate) fn portfolios(&mut self) -> Result<Vec<PortfolioView>, DbError> {
