@@ -13,8 +13,8 @@ use clap::{Parser, Subcommand};
 use pricing::{ClientConfig, CoinGecko, RetryPolicy};
 use store::db::{DbUrl, Store};
 use trading::report::portfolio_report;
-use trading::schedule::{self, Cadence};
-use trading::{cycle::block, daemon, run_cycle};
+use trading::schedule::Cadence;
+use trading::{daemon, run_cycle};
 
 mod db_cmd;
 mod output;
@@ -294,7 +294,7 @@ async fn once(cg: &CoinGecko, url: DbUrl, account: &trading::Account) -> Result<
         url.redacted(),
         logging::redact_url(cg_base(cg))
     );
-    let mut store = block(|| Store::open_url(url)).map_err(db_fail)?;
+    let mut store = store::blocking(|| Store::open_url(url)).map_err(db_fail)?;
     let summary = run_cycle(cg, &mut store, account, chrono::Utc::now())
         .await
         .map_err(|e| {
@@ -311,8 +311,12 @@ async fn hourly(
     cadence: Cadence,
     account: &trading::Account,
 ) -> Result<(), Fail> {
-    let shutdown = schedule::shutdown_signal()
-        .map_err(|e| Fail::Runtime(format!("cannot watch signals: {e}")))?;
+    let shutdown = logging::shutdown_signal(|signal, first| {
+        if first {
+            log::info!("{signal} received: finishing the cycle in flight, then exiting");
+        }
+    })
+    .map_err(|e| Fail::Runtime(format!("cannot watch signals: {e}")))?;
     log::info!(
         "{cadence}, from now until SIGINT/SIGTERM (portfolio '{}', database {}, CoinGecko {})",
         account.portfolio,

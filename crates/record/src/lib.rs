@@ -30,10 +30,12 @@ mod error;
 pub mod gaps;
 pub mod journal;
 mod recorder;
+mod row;
 mod session;
 
 pub use error::RecordError;
 pub use recorder::{Recorder, Startup};
+pub use row::as_tick;
 pub use session::{run, Progress, SessionConfig, Summary};
 
 #[cfg(test)]

@@ -130,7 +130,7 @@ pub async fn run_cycle<P: PriceSource, L: Ledger>(
         observed.push(observation(&coin, avg));
     }
 
-    block(|| store.record_markets(&observed, now))?;
+    store::blocking(|| store.record_markets(&observed, now))?;
 
     for c in candidates {
         let verdict = decide(c.price, c.average);
@@ -171,7 +171,7 @@ pub async fn run_cycle<P: PriceSource, L: Ledger>(
             price_at: c.coin.last_updated,
         };
         let applied = fill.clone();
-        let outcome = block(|| {
+        let outcome = store::blocking(|| {
             store.record_trade(&trade, move |current| {
                 let fill = applied;
                 let mut p = current.map_or_else(
@@ -219,7 +219,7 @@ pub async fn run_cycle<P: PriceSource, L: Ledger>(
         }
     }
 
-    let report = portfolio_report(block(|| store.positions(&account.portfolio))?);
+    let report = portfolio_report(store::blocking(|| store.positions(&account.portfolio))?);
     for h in &report.holdings {
         log::info!("PORTFOLIO {}", h.line());
     }
@@ -242,14 +242,5 @@ fn observation(c: &CoinMarket, avg: Option<f64>) -> MarketObservation {
         total_volume: c.total_volume,
         last_updated: c.last_updated,
         avg_price_10d: avg,
-    }
-}
-
-/// Runs blocking database work without stalling the other tasks of the runtime
-/// (multi-threaded runtime), or inline on a current-thread runtime.
-pub fn block<T>(f: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
-        _ => f(),
     }
 }
