@@ -6,7 +6,7 @@ DEMO_DIR ?= demo-data
 DEMO_SECS ?= 8
 SIM_PORT ?= 18765
 
-.PHONY: test setup fmt-check clippy doc-check unit link-check layer-check docs-check demo demo-live bench init up down clean
+.PHONY: test setup fmt-check clippy doc-check unit link-check demo demo-live bench init up down clean db-reset
 
 ## Everything CI runs: set-up, formatting, lints, API docs, the whole test suite, the link check.
 test: setup fmt-check clippy doc-check unit link-check layer-check docs-check
@@ -30,6 +30,8 @@ unit:
 ## The recorder and the alerter must not link Diesel or the MySQL client.
 link-check:
 	@bash scripts/link-check.sh
+
+.PHONY: layer-check docs-check
 
 ## The layering rules of ARCHITECTURE.md, on the resolved dependency graph.
 layer-check:
@@ -55,6 +57,11 @@ bench:
 	$(CARGO) bench -p record --bench compact
 	$(CARGO) bench -p alerting --bench latency
 	$(CARGO) bench -p trading --bench cycle
+
+## The trader's database from scratch: every table emptied (DATABASE_URL, default the SQLite
+## file storage/trader.db; schema and migrations kept). PORTFOLIO=name empties only that one.
+db-reset:
+	$(CARGO) run -q -p trader -- db reset --yes $(if $(PORTFOLIO),--portfolio $(PORTFOLIO))
 
 ## Docker (needs a Docker engine): build images, start MySQL + the tools, stop them.
 init:
