@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The layering rules of ARCHITECTURE.md ("Layers"), checked on the dependency graph that
 # cargo resolves (normal dependencies only; dev-dependencies may point anywhere):
-#   1. a crate depends only on workspace crates of lower layers (0 < 1 < 2 < 3 binaries);
+#   1. no crate depends on a workspace crate of a higher layer (0 < 1 < 2 < 3 binaries):
+#      a client never on a pipeline, a pipeline never on a binary (within a layer, e.g. a
+#      client on `logging`, is allowed);
 #   2. no layer-0 crate depends, even indirectly, on tokio, reqwest, diesel, arrow, parquet
 #      or another outside client;
 #   3. only exchange-sim depends on `sim` (everyone else: dev-dependencies only).
@@ -25,7 +27,12 @@ outside='^(tokio|tokio-tungstenite|tungstenite|reqwest|hyper|diesel|diesel_migra
 
 tree() { cargo tree -e normal --prefix none "$@" 2>/dev/null | awk '{print $1}'; }
 
-members=$(cargo tree --workspace -e normal --depth 0 --prefix none 2>/dev/null | awk 'NF {print $1}' | sort -u)
+if ! roots=$(cargo tree --workspace -e normal --depth 0 --prefix none 2>&1); then
+  echo "layer-check: cargo cannot resolve the workspace's dependency graph:" >&2
+  echo "$roots" >&2
+  exit 1
+fi
+members=$(awk 'NF {print $1}' <<<"$roots" | sort -u)
 status=0
 bad() { echo "layer-check: $*" >&2; status=1; }
 
@@ -42,8 +49,8 @@ for m in $members; do
     dl=$(layer_of "$d")
     if [ "$dl" = sim ]; then
       [ "$m" = exchange-sim ] || bad "$m (layer $l) depends on sim; only dev-dependencies may"
-    elif [ "$dl" = unknown ] || [ "$dl" -ge "$l" ]; then
-      bad "$m (layer $l) depends on $d (layer $dl): a crate depends only on lower layers"
+    elif [ "$dl" = unknown ] || [ "$dl" -gt "$l" ]; then
+      bad "$m (layer $l) depends on $d (layer $dl): a crate never depends on a higher layer"
     fi
   done
   all=$(tree -p "$m" | sort -u)
