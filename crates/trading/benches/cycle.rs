@@ -8,6 +8,10 @@
 //!
 //! `cargo bench -p trading --bench cycle`
 
+// `criterion_group!` defines an undocumented `pub fn`; the crate's missing_docs lint is for
+// its library.
+#![allow(missing_docs)]
+
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
