@@ -26,7 +26,7 @@
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
-use stream::{DecodeError, Message, RawMiniTicker};
+use stream::{DecodeError, Message, MiniTicker, RawMiniTicker};
 
 use crate::subject::encode_symbol;
 
@@ -104,6 +104,21 @@ fn push_json_string(out: &mut String, s: &str) {
         }
     }
     out.push('"');
+}
+
+/// Calls `f` with the exact text of each event of frame `raw` that is in `kept` — the
+/// frame's events that de-duplication kept, in frame order; the others are skipped. A frame
+/// that no longer decodes (it was decoded once already) yields what it had.
+pub fn for_each_kept<'a>(raw: &'a str, kept: &[MiniTicker], mut f: impl FnMut(RawMiniTicker<'a>)) {
+    let mut next = kept.iter().peekable();
+    let _ = stream::for_each_raw_mini_ticker(raw, |t| {
+        if next
+            .next_if(|k| k.event_time == t.event_time && k.symbol == t.symbol)
+            .is_some()
+        {
+            f(t);
+        }
+    });
 }
 
 /// Decodes an event payload with `stream`'s decoder; `text` is handed on as the raw frame.

@@ -26,7 +26,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use stream::{MiniTicker, RawMiniTicker};
 use tokio::sync::mpsc;
 
-use crate::payload::{encode_ticker, GapMessage};
+use crate::payload::{encode_ticker, for_each_kept, GapMessage};
 use crate::subject::{push_token, GAPS_SUBJECT, SUBJECT_PREFIX};
 use crate::{ensure_stream, BusConfig, StreamLimits};
 
@@ -176,16 +176,7 @@ impl Publisher {
             text: String::with_capacity(new.len() * 200),
             ends: Vec::with_capacity(new.len()),
         };
-        let mut next = new.iter().peekable();
-        // The frame was decoded once already; a frame that fails now publishes what it had.
-        let _ = stream::for_each_raw_mini_ticker(raw, |t| {
-            if let Some(want) = next.peek() {
-                if want.event_time == t.event_time && want.symbol == t.symbol {
-                    batch.push_ticker(&t);
-                    next.next();
-                }
-            }
-        });
+        for_each_kept(raw, new, |t| batch.push_ticker(&t));
         self.send(batch);
     }
 

@@ -31,10 +31,12 @@ pub mod gaps;
 pub mod journal;
 mod recorder;
 mod session;
+pub mod sink;
 
 pub use error::RecordError;
 pub use recorder::{Recorder, Startup};
-pub use session::{run, Progress, SessionConfig, Summary};
+pub use session::{run, run_with_sink, Progress, SessionConfig, Summary};
+pub use sink::EventSink;
 
 #[cfg(test)]
 mod tests {
