@@ -2,9 +2,7 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream;
 use bus::{BusConfig, BusItem, GapMessage, Publisher, StreamLimits};
-use futures::StreamExt;
 use sim::nats::NatsServer;
 use stream::{Message, MiniTicker};
 
@@ -19,28 +17,12 @@ fn tickers(frame: &str) -> Vec<MiniTicker> {
     }
 }
 
-async fn stream_messages(url: &str) -> Vec<async_nats::jetstream::Message> {
-    let client = async_nats::connect(url.trim_start_matches("nats://"))
+async fn stream_messages(url: &str) -> Vec<bus::StoredMessage> {
+    let config = BusConfig::from_url(url).unwrap();
+    tokio::time::timeout(PATIENCE, bus::read_stream(&config))
         .await
-        .unwrap();
-    let js = jetstream::new(client);
-    let mut stream = js.get_stream(bus::STREAM_NAME).await.unwrap();
-    let total = stream.info().await.unwrap().state.messages as usize;
-    let consumer = stream
-        .create_consumer(jetstream::consumer::pull::OrderedConfig::default())
-        .await
-        .unwrap();
-    let mut messages = consumer.messages().await.unwrap();
-    let mut out = Vec::new();
-    while out.len() < total {
-        let m = tokio::time::timeout(PATIENCE, messages.next())
-            .await
-            .expect("messages come")
-            .unwrap()
-            .unwrap();
-        out.push(m);
-    }
-    out
+        .expect("the stream is read")
+        .unwrap()
 }
 
 #[tokio::test]
@@ -74,11 +56,8 @@ async fn two_publishers_of_one_feed_store_each_event_once() {
                 panic!("{:?}", m.payload)
             };
             assert_eq!(m.subject.as_str(), bus::subject_for(&t[0].symbol));
-            let id = m.headers.as_ref().unwrap().get("Nats-Msg-Id").unwrap();
-            assert_eq!(
-                id.as_str(),
-                bus::payload::msg_id(&t[0].symbol, t[0].event_time)
-            );
+            let want = bus::payload::msg_id(&t[0].symbol, t[0].event_time);
+            assert_eq!(m.msg_id.as_deref(), Some(want.as_str()));
             (t[0].symbol.to_string(), t[0].event_time)
         })
         .collect();
