@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 
 use async_nats::jetstream::{self, consumer::pull::OrderedConfig, consumer::DeliverPolicy};
 use futures::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::error::redacted;
 use crate::payload::{decode_ticker, GapMessage};
@@ -68,6 +68,7 @@ pub async fn subscribe(
     // Connection events count from the first subscription on (that one says Connected).
     let subscribed = Arc::new(AtomicBool::new(false));
     let live = subscribed.clone();
+    let (reconnects, reconnected) = watch::channel(0u64);
     let client = config
         .connect("alerter", move |event| {
             crate::publish::log_event(&server, event.clone());
@@ -77,7 +78,10 @@ pub async fn subscribe(
             let at = SystemTime::now();
             let item = match event {
                 async_nats::Event::Disconnected => BusItem::Disconnected { at },
-                async_nats::Event::Connected => BusItem::Connected { at },
+                async_nats::Event::Connected => {
+                    reconnects.send_modify(|n| *n += 1);
+                    BusItem::Connected { at }
+                }
                 _ => return,
             };
             // A full channel already holds plenty to report; the state shows up again.
@@ -97,8 +101,14 @@ pub async fn subscribe(
         .map(|s| subject_for(s))
         .chain([GAPS_SUBJECT.to_owned()]);
     for subject in subjects {
-        let messages = consume(&stream, &subject).await?;
-        tokio::spawn(forward(stream.clone(), subject, messages, tx.clone()));
+        let messages = consume(&stream, &subject, 0).await?;
+        tokio::spawn(forward(
+            stream.clone(),
+            subject,
+            messages,
+            reconnected.clone(),
+            tx.clone(),
+        ));
     }
     // Every consumer exists: from now on no message of a watched subject is missed.
     subscribed.store(true, Ordering::Release);
@@ -110,18 +120,27 @@ pub async fn subscribe(
     Ok(rx)
 }
 
+/// An ordered consumer of `subject`: new messages only, or from `after + 1` on when this
+/// replaces a consumer that had delivered up to stream sequence `after`.
 async fn consume(
     stream: &jetstream::stream::Stream,
     subject: &str,
+    after: u64,
 ) -> Result<jetstream::consumer::pull::Ordered, BusError> {
     let err = |e: &dyn std::fmt::Display| BusError::JetStream {
         what: "creating an ordered consumer",
         reason: logging::redact(&e.to_string()),
     };
+    let deliver_policy = match after {
+        0 => DeliverPolicy::New,
+        seq => DeliverPolicy::ByStartSequence {
+            start_sequence: seq + 1,
+        },
+    };
     let consumer = stream
         .create_consumer(OrderedConfig {
             filter_subject: subject.to_owned(),
-            deliver_policy: DeliverPolicy::New,
+            deliver_policy,
             ..Default::default()
         })
         .await
@@ -129,16 +148,27 @@ async fn consume(
     consumer.messages().await.map_err(|e| err(&e))
 }
 
-/// Hands one consumer's messages on until the receiver is gone; an ended consumer is
-/// created anew.
+/// Hands one consumer's messages on until the receiver is gone. After a reconnect (the
+/// server may have restarted and forgotten the consumer) or the end of the consumer, a new
+/// one goes on after the last message delivered.
 async fn forward(
     stream: jetstream::stream::Stream,
     subject: String,
     mut messages: jetstream::consumer::pull::Ordered,
+    mut reconnected: watch::Receiver<u64>,
     tx: mpsc::Sender<BusItem>,
 ) {
+    let mut last_seq = 0;
     loop {
-        while let Some(message) = messages.next().await {
+        loop {
+            let message = tokio::select! {
+                m = messages.next() => m,
+                changed = reconnected.changed() => match changed {
+                    Ok(()) => None,
+                    Err(_) => return, // the client is gone
+                },
+            };
+            let Some(message) = message else { break };
             let message = match message {
                 Ok(m) => m,
                 Err(e) => {
@@ -146,6 +176,9 @@ async fn forward(
                     continue;
                 }
             };
+            if let Ok(info) = message.info() {
+                last_seq = info.stream_sequence;
+            }
             let Some(item) = to_item(&subject, &message.payload) else {
                 continue;
             };
@@ -153,19 +186,19 @@ async fn forward(
                 return;
             }
         }
-        log::warn!("{STREAM_NAME} consumer of {subject} ended; creating it again");
+        log::debug!("{STREAM_NAME}: a new consumer of {subject} after sequence {last_seq}");
         loop {
             if tx.is_closed() {
                 return;
             }
-            match consume(&stream, &subject).await {
+            match consume(&stream, &subject, last_seq).await {
                 Ok(m) => {
                     messages = m;
                     break;
                 }
                 Err(e) => {
                     log::debug!("{e}");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
                 }
             }
         }
