@@ -46,6 +46,7 @@ bench:
 	$(CARGO) bench -p record --bench journal
 	$(CARGO) bench -p record --bench compact
 	$(CARGO) bench -p alerting --bench latency
+	$(CARGO) bench -p alerting --bench bus_latency
 	$(CARGO) bench -p trading --bench cycle
 
 ## Docker (needs a Docker engine): build images, start MySQL + the tools, stop them.
