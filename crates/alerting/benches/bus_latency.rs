@@ -11,15 +11,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use alert::{Direction, Level, Mode, Watcher};
+mod common;
+
 use alerting::bus_source::BusSource;
 use alerting::feed::Feed;
 use alerting::sinks::Sinks;
+use common::{alternating_market, print_percentiles, watcher, SYMBOLS, TICKS};
 use stream::{Message, StreamItem};
-
-const SYMBOLS: usize = 100;
-const TICKS: usize = 200;
-const INTERVAL: Duration = Duration::from_millis(20);
 
 /// (symbol, event time) -> when the recorder received it.
 type Received = Arc<Mutex<HashMap<(String, i64), SystemTime>>>;
@@ -30,52 +28,23 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let mut samples = runtime.block_on(measure());
-    samples.sort_unstable();
-    let pick = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-    let us = |d: Duration| d.as_secs_f64() * 1e6;
-    println!(
-        "alert latency through NATS, {SYMBOLS} symbols, {} alerts: p50 {:.1} us, p90 {:.1} us, p99 {:.1} us, p99.9 {:.1} us, max {:.1} us",
-        samples.len(),
-        us(pick(0.50)),
-        us(pick(0.90)),
-        us(pick(0.99)),
-        us(pick(0.999)),
-        us(*samples.last().expect("samples")),
+    let samples = runtime.block_on(measure());
+    print_percentiles(
+        &format!("alert latency through NATS, {SYMBOLS} symbols"),
+        samples,
     );
 }
 
 async fn measure() -> Vec<Duration> {
     let nats = sim::nats::NatsServer::start().expect("nats-server starts");
     let bus_config = bus::BusConfig::from_url(&nats.url()).expect("url");
-    let names: Vec<String> = (0..SYMBOLS).map(|i| format!("LAT{i:03}USDT")).collect();
-    // Alternate above / below the level: every alert is one crossing of the level.
-    let path: Vec<String> = (0..TICKS)
-        .map(|t| {
-            if t % 2 == 0 {
-                "101.00000000"
-            } else {
-                "99.00000000"
-            }
-            .to_owned()
-        })
-        .collect();
-    let config = sim::SimConfig {
-        interval: INTERVAL,
-        symbols: 10,
-        record_sent: false,
-        price_paths: names.iter().map(|n| (n.clone(), path.clone())).collect(),
-        ..sim::SimConfig::default()
-    };
+    let (names, config) = alternating_market();
     let sim = sim::start("127.0.0.1:0".parse().expect("addr"), config)
         .await
         .expect("sim starts");
 
     // The alerter side subscribes first: the paths advance once the recorder watches.
-    let levels = names
-        .iter()
-        .map(|n| Level::parse(n.parse().expect("symbol"), Direction::Above, "100").expect("level"));
-    let watcher = Watcher::new(levels, Mode::EveryUpdate);
+    let watcher = watcher(&names);
     let mut items = bus::subscribe(&bus_config, &names)
         .await
         .expect("subscribed");
