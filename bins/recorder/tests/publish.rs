@@ -144,3 +144,36 @@ fn a_nats_restart_costs_the_dataset_nothing_and_publishing_resumes() {
         "{log}"
     );
 }
+
+#[test]
+fn nats_credentials_never_reach_the_log_or_help() {
+    let secret = "s3cret-pw";
+    // Nothing listens on this port: the connection error path is taken and logged.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("nats://bot:{secret}@127.0.0.1:{port}");
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_recorder"))
+        .arg("--help")
+        .env("RECORDER_PUBLISH_URL", &url)
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--publish"), "{help}");
+    assert!(!help.contains(secret), "{help}");
+
+    let sim = Sim::start(market());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("data");
+    let mut rec = spawn_recorder(&out, &sim.h().ws_base(), &["--publish", &url]);
+    rec.wait_stderr_count(PATIENCE, "retrying in the background", 1);
+    wait_until(PATIENCE, "events", || sim.h().sent_count() > 100);
+    stop_cleanly(&sim, &mut rec);
+    // NATS was never there: the dataset is complete all the same.
+    assert_exactly_once(&out, &sent_keys(&sim));
+    let log = rec.err.join("\n") + &std::fs::read_to_string(out.with_extension("log")).unwrap();
+    assert!(log.contains(&format!("nats://127.0.0.1:{port}")), "{log}");
+    assert!(!log.contains(secret), "{log}");
+}

@@ -160,6 +160,17 @@ impl BusConfig {
     }
 }
 
+/// Connection events on the log: a lost connection is an outage of the bus.
+pub(crate) fn log_event(server: &str, event: async_nats::Event) {
+    match event {
+        async_nats::Event::Disconnected => {
+            log::warn!("NATS connection to {server} lost; reconnecting")
+        }
+        async_nats::Event::Connected => log::info!("NATS connection to {server} up"),
+        other => log::debug!("NATS: {}", logging::redact(&other.to_string())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -354,7 +354,9 @@ async fn connect_and_set_up(config: &BusConfig, limits: &StreamLimits) -> jetstr
     let client = loop {
         let events_server = server.clone();
         match config
-            .connect("recorder", move |event| log_event(&events_server, event))
+            .connect("recorder", move |event| {
+                crate::config::log_event(&events_server, event)
+            })
             .await
         {
             Ok(c) => break c,
@@ -383,16 +385,5 @@ async fn connect_and_set_up(config: &BusConfig, limits: &StreamLimits) -> jetstr
                 tokio::time::sleep(MAX_BACKOFF).await;
             }
         }
-    }
-}
-
-/// Connection events on the log: a lost connection is an outage of the bus.
-pub(crate) fn log_event(server: &str, event: async_nats::Event) {
-    match event {
-        async_nats::Event::Disconnected => {
-            log::warn!("NATS connection to {server} lost; reconnecting")
-        }
-        async_nats::Event::Connected => log::info!("NATS connection to {server} up"),
-        other => log::debug!("NATS: {}", logging::redact(&other.to_string())),
     }
 }

@@ -71,7 +71,7 @@ pub async fn subscribe(
     let (reconnects, reconnected) = watch::channel(0u64);
     let client = config
         .connect("alerter", move |event| {
-            crate::publish::log_event(&server, event.clone());
+            crate::config::log_event(&server, event.clone());
             if !live.load(Ordering::Acquire) {
                 return;
             }
