@@ -279,7 +279,7 @@ async fn run(
                 counters.queued.fetch_sub(batch.ends.len(), Relaxed);
                 for m in batch.messages() {
                     let ack = publish(&js, m).await;
-                in_flight.push(ack);
+                    in_flight.push(ack);
                 }
             }
             Some((ack, m)) = in_flight.next() => match ack {
@@ -370,8 +370,12 @@ async fn connect_and_set_up(config: &BusConfig, limits: &StreamLimits) -> jetstr
             }
         }
     };
+    // The loop keeps about MAX_IN_FLIGHT acks outstanding (plus one frame's batch); the
+    // client's own limit is set above that, and waits rather than fails if ever reached.
     let js = jetstream::ContextBuilder::new()
         .timeout(ACK_TIMEOUT)
+        .max_ack_inflight(MAX_IN_FLIGHT * 8)
+        .backpressure_on_inflight(true)
         .build(client);
     let mut warned = false;
     loop {
