@@ -49,6 +49,9 @@ pub enum Error {
     /// `--source`: the NATS server cannot be reached or JetStream refused the subscription.
     #[error(transparent)]
     Bus(bus::BusError),
+    /// SIGINT/SIGTERM cannot be watched.
+    #[error("cannot watch SIGINT/SIGTERM: {0}")]
+    Signals(std::io::Error),
     /// The stream manager gave up.
     #[error("the price stream stopped for good")]
     StreamEnded,

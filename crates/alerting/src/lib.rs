@@ -67,10 +67,11 @@ impl CheckSymbol for RestClient {
 /// written, or a stream manager that gave up.
 pub async fn run(config: Config) -> Result<Stopped, Error> {
     let rest = RestClient::new(&config.rest_url).map_err(Error::RestUrl)?;
+    let mut shutdown = logging::shutdown_signal(|_, _| {}).map_err(Error::Signals)?;
     let levels = if config.levels.is_empty() {
         let asked = tokio::select! {
             asked = ask_interactively(&rest) => asked.map_err(Error::Prompt)?,
-            () = shutdown_signal() => return Ok(say_exit()),
+            () = logging::requested(&mut shutdown) => return Ok(say_exit()),
         };
         match asked {
             Some(level) => vec![level],
@@ -91,7 +92,7 @@ pub async fn run(config: Config) -> Result<Stopped, Error> {
         );
         let items = bus::subscribe(source, &symbols).await.map_err(Error::Bus)?;
         let feed = Feed::new(watcher, config.verbose, sinks);
-        return follow_bus(items, BusSource::new(source.server()), feed).await;
+        return follow_bus(items, BusSource::new(source.server()), feed, &mut shutdown).await;
     }
     let (handle, mut items, later) = open_stream(&config.ws_url, &watcher, config.idle_timeout);
     let mut feed = Feed::new(watcher, config.verbose, sinks);
@@ -106,7 +107,7 @@ pub async fn run(config: Config) -> Result<Stopped, Error> {
             Error::StreamEnded
         } => Err(failure),
         never = subscribe_then_idle(&handle, later) => match never {},
-        () = shutdown_signal() => Ok(say_exit()),
+        () = logging::requested(&mut shutdown) => Ok(say_exit()),
     };
     handle.shutdown().await;
     outcome
@@ -117,6 +118,7 @@ async fn follow_bus(
     mut items: tokio::sync::mpsc::Receiver<bus::BusItem>,
     mut source: BusSource,
     mut feed: Feed,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
 ) -> Result<Stopped, Error> {
     tokio::select! {
         failure = async {
@@ -130,7 +132,7 @@ async fn follow_bus(
             }
             Error::StreamEnded
         } => Err(failure),
-        () = shutdown_signal() => Ok(say_exit()),
+        () = logging::requested(shutdown) => Ok(say_exit()),
     }
 }
 
@@ -221,28 +223,6 @@ async fn check_symbols(rest: &RestClient, levels: &[Level]) -> Result<(), Error>
         }
     }
     Ok(())
-}
-
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            },
-            Err(e) => {
-                log::warn!("cannot listen for SIGTERM: {e}");
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 /// Grace period for the stream manager to close its connection at exit.
