@@ -56,6 +56,7 @@ bench:
 	$(CARGO) bench -p record --bench journal
 	$(CARGO) bench -p record --bench compact
 	$(CARGO) bench -p alerting --bench latency
+	$(CARGO) bench -p alerting --bench bus_latency
 	$(CARGO) bench -p trading --bench cycle
 
 ## The trader's database from scratch: every table emptied (DATABASE_URL, default the SQLite

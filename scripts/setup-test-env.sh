@@ -67,3 +67,10 @@ if pg_up; then
 else
   echo "setup: PostgreSQL is NOT answering on 127.0.0.1:5432; the PostgreSQL tests will fail" >&2
 fi
+# NATS with JetStream (the bus crate, `recorder --publish`, `alerter --source`): the tests
+# start their own `nats-server -js` on a free port with a fresh store directory, so only the
+# binary must be there (Debian's nats-server, /usr/sbin/nats-server).
+if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
+  echo "setup: installing nats-server (JetStream tests)"
+  apt_install nats-server
+fi

@@ -67,6 +67,27 @@ struct Args {
           value_parser = clap::value_parser!(u64).range(1..=3_600))]
     idle_timeout_secs: u64,
 
+    /// Also publish every recorded event to NATS JetStream at this URL
+    /// (nats://[user:pass@|token@]HOST:PORT; NATS_CREDS / NATS_TOKEN add credentials),
+    /// stream BINANCE_MINITICKER, subjects binance.spot.miniticker.<SYMBOL>.
+    #[arg(long, env = "RECORDER_PUBLISH_URL", hide_env_values = true)]
+    publish: Option<String>,
+
+    /// Stream limit: messages older than this many seconds are removed (0: no limit).
+    #[arg(long, env = "RECORDER_PUBLISH_MAX_AGE_SECS", default_value_t = 86_400)]
+    publish_max_age_secs: u64,
+
+    /// Stream limit: at most this many bytes, oldest messages removed first (-1: no limit).
+    #[arg(long, env = "RECORDER_PUBLISH_MAX_BYTES", default_value_t = 1 << 30,
+          value_parser = clap::value_parser!(i64).range(-1..))]
+    publish_max_bytes: i64,
+
+    /// Events waiting to be published at most; beyond it (NATS down or slow) events are
+    /// dropped from the bus and counted, never from the dataset.
+    #[arg(long, env = "RECORDER_PUBLISH_QUEUE", default_value_t = 65_536,
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    publish_queue: u64,
+
     /// Log file (appended); diagnostics also go to stderr.
     #[arg(long, env = "LOG_FILE", default_value = "storage/logs/app.log")]
     log_file: PathBuf,
@@ -113,6 +134,15 @@ fn main() -> ExitCode {
             ),
         );
     }
+    let publish = match args
+        .publish
+        .as_deref()
+        .map(bus::BusConfig::from_url_and_env)
+    {
+        None => None,
+        Some(Ok(config)) => Some(config),
+        Some(Err(e)) => return fail(2, &format!("bad configuration: RECORDER_PUBLISH_URL: {e}")),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -121,10 +151,10 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(1, &format!("cannot start the async runtime: {e}")),
     };
-    runtime.block_on(record(args))
+    runtime.block_on(record(args, publish))
 }
 
-async fn record(args: Args) -> ExitCode {
+async fn record(args: Args, publish: Option<bus::BusConfig>) -> ExitCode {
     let stream_config = |url: &str| {
         let mut s =
             stream::StreamConfig::new(url.trim_end_matches('/'), vec!["!miniTicker@arr".into()]);
@@ -161,7 +191,34 @@ async fn record(args: Args) -> ExitCode {
         println!("Received exit, exiting");
     };
 
-    let result = record::run(config, shutdown, |p| show_progress(p, extended_status)).await;
+    let (sink, publisher_task) = match publish {
+        Some(bus_config) => {
+            let limits = bus::StreamLimits {
+                max_age: Duration::from_secs(args.publish_max_age_secs),
+                max_bytes: args.publish_max_bytes,
+                ..bus::StreamLimits::default()
+            };
+            let queue = usize::try_from(args.publish_queue).unwrap_or(usize::MAX);
+            let (publisher, task) = bus::Publisher::start(bus_config, limits, queue);
+            let sink: Box<dyn record::EventSink> = Box::new(publisher);
+            (Some(sink), Some(task))
+        }
+        None => (None, None),
+    };
+    let result = record::run_with_sink(config, sink, shutdown, |p| {
+        show_progress(p, extended_status)
+    })
+    .await;
+    if let Some(task) = publisher_task {
+        let s = task.finish(Duration::from_secs(5)).await;
+        log::info!(
+            "NATS: {} messages published ({} copies the stream already had), {} dropped, {} failed attempts retried",
+            s.published,
+            s.duplicates,
+            s.dropped,
+            s.failed_attempts
+        );
+    }
     match result {
         Ok(summary) => {
             let path = summary.last_file.unwrap_or(summary.out_dir);

@@ -14,7 +14,7 @@ use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
 use crate::compact::{self, CompactReport};
 use crate::gaps::{self, Gap};
-use crate::{RecordError, Recorder, Startup};
+use crate::{EventSink, RecordError, Recorder, Startup};
 use feed::{unix_ms, FeedState};
 
 /// What [`run`] records, where, and how often it checkpoints.
@@ -142,6 +142,17 @@ pub struct Summary {
 pub async fn run(
     config: SessionConfig,
     shutdown: impl Future<Output = ()>,
+    on_progress: impl FnMut(Progress),
+) -> Result<Summary, RecordError> {
+    run_with_sink(config, None, shutdown, on_progress).await
+}
+
+/// [`run`], also handing every recorded event and gap to `sink` (e.g. [`bus::Publisher`]);
+/// the sink is dropped when the session ends.
+pub async fn run_with_sink(
+    config: SessionConfig,
+    sink: Option<Box<dyn EventSink>>,
+    shutdown: impl Future<Output = ()>,
     mut on_progress: impl FnMut(Progress),
 ) -> Result<Summary, RecordError> {
     let wall_start = Instant::now();
@@ -154,6 +165,9 @@ pub async fn run(
     } else {
         Recorder::new(&config.out_dir)
     };
+    if let Some(sink) = sink {
+        rec.set_sink(sink);
+    }
     let (handles, mut rx) = connect_all(config.streams);
     let start = Instant::now();
     let mut status = interval_at(start + config.status_every, config.status_every);
@@ -211,6 +225,14 @@ pub async fn run(
     }
 
     on_progress(Progress::Saving);
+    // Subscribers (alerters on the bus) learn that this feed stops here.
+    let stop_ms = unix_ms(SystemTime::now());
+    rec.feed_lost(&Gap {
+        start_ms: stop_ms,
+        end_ms: stop_ms,
+        reason: "recorder stopped".into(),
+        connection_id: 0,
+    });
     // Close the sockets, then take in what the streams had already received.
     futures::future::join_all(handles.into_iter().map(StreamHandle::shutdown)).await;
     let drain = async {
