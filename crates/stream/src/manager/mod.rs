@@ -19,6 +19,10 @@ mod renewal;
 mod supervisor;
 mod url;
 
+/// Log-safe URLs, shared with the REST client.
+#[cfg_attr(not(feature = "rest"), allow(unused_imports))]
+pub(crate) use url::redact;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
