@@ -35,7 +35,7 @@ struct Args {
     #[arg(long, env = "SIM_PONG_TIMEOUT_MS", default_value_t = 60_000)]
     pong_timeout_ms: u64,
     /// Do not disconnect clients that do not answer pings.
-    #[arg(long, env = "SIM_NO_PONG_CHECK")]
+    #[arg(long, env = "SIM_NO_PONG_CHECK", value_parser = logging::cli::EnvBool)]
     no_pong_check: bool,
     /// Seconds after which a WebSocket connection is cut.
     #[arg(long, env = "SIM_MAX_CONN_AGE_SECS", default_value_t = 86_400)]
@@ -53,7 +53,7 @@ struct Args {
     #[arg(long = "http-429", env = "SIM_HTTP_429", default_value_t = 0)]
     http_429: u32,
     /// CoinGecko's 429 body comes with HTTP 200.
-    #[arg(long = "cg-429-as-200", env = "SIM_CG_429_AS_200")]
+    #[arg(long = "cg-429-as-200", env = "SIM_CG_429_AS_200", value_parser = logging::cli::EnvBool)]
     cg_429_as_200: bool,
     /// After the 429s, the next N REST requests answer 503/500 (4294967295: always).
     #[arg(long = "http-5xx", env = "SIM_HTTP_5XX", default_value_t = 0)]

@@ -37,9 +37,19 @@ pub struct Alerter {
 }
 
 pub fn spawn_alerter(sim: &sim::SimHandle, args: &[&str]) -> Alerter {
+    spawn_alerter_with_env(sim, args, &[])
+}
+
+/// [`spawn_alerter`] with extra environment variables.
+pub fn spawn_alerter_with_env(
+    sim: &sim::SimHandle,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Alerter {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_alerter"))
         .args(args)
+        .envs(env.iter().copied())
         .env("BINANCE_WS_URL", sim.ws_base())
         .env("BINANCE_REST_URL", sim.rest_base())
         .env("LOG_FILE", dir.path().join("app.log"))
