@@ -49,11 +49,11 @@ pub fn spawn_alerter_with_env(
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_alerter"))
         .args(args)
-        .envs(env.iter().copied())
         .env("BINANCE_WS_URL", sim.ws_base())
         .env("BINANCE_REST_URL", sim.rest_base())
         .env("LOG_FILE", dir.path().join("app.log"))
         .env_remove("ALERTER_SYMBOL")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
