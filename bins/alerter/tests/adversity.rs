@@ -71,7 +71,7 @@ async fn a_rest_error_names_its_cause() {
         format!("http://{}", listener.local_addr().unwrap())
     };
     let args = ["--symbol", "BTCUSDT", "--above", "1"];
-    let alerter = spawn_alerter_with_env(&sim, &args, &[("BINANCE_REST_URL", &refused)]);
+    let alerter = spawn_alerter_env(&sim, &args, &[("BINANCE_REST_URL", &refused)]);
     let output = tokio::time::timeout(PATIENCE, alerter.child.wait_with_output())
         .await
         .unwrap()
@@ -93,7 +93,7 @@ async fn sigint_during_the_start_up_check_exits_0_with_the_exit_line() {
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", silent.local_addr().unwrap());
     let args = ["--symbol", "BTCUSDT", "--above", "1"];
-    let mut alerter = spawn_alerter_with_env(&sim, &args, &[("BINANCE_REST_URL", &url)]);
+    let mut alerter = spawn_alerter_env(&sim, &args, &[("BINANCE_REST_URL", &url)]);
     let (_held, _) = tokio::time::timeout(PATIENCE, silent.accept())
         .await
         .expect("the check connects")

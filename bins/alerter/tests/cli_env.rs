@@ -23,7 +23,7 @@ async fn boolean_variables_take_1_yes_and_0_false() {
 
     // 1 and yes are "on": every update is printed, alerts only on crossings.
     let env = [("ALERTER_VERBOSE", "1"), ("ALERTER_ON_CROSS", "yes")];
-    let mut alerter = spawn_alerter_with_env(&sim, &args, &env);
+    let mut alerter = spawn_alerter_env(&sim, &args, &env);
     assert_eq!(
         alerter.lines(PATH.len()).await,
         vec![
@@ -40,7 +40,7 @@ async fn boolean_variables_take_1_yes_and_0_false() {
     // 0 and false are "off": no quiet lines, an alert for every update beyond the level.
     let sim = start_sim(vec![("BTCUSDT", path(&PATH))]).await;
     let env = [("ALERTER_VERBOSE", "0"), ("ALERTER_ON_CROSS", "false")];
-    let mut alerter = spawn_alerter_with_env(&sim, &args, &env);
+    let mut alerter = spawn_alerter_env(&sim, &args, &env);
     assert_eq!(
         alerter.lines(3).await,
         vec![

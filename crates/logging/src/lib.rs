@@ -23,8 +23,10 @@
 
 pub mod cli;
 mod redact;
+mod shutdown;
 
 pub use redact::{redact, redact_url};
+pub use shutdown::{requested, shutdown_signal, Signal};
 
 use std::fs::{self, OpenOptions};
 use std::path::PathBuf;

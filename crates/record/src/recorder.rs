@@ -11,7 +11,7 @@ use stream::{DecodeError, MiniTicker};
 use crate::dedup::Dedup;
 use crate::gaps::{Gap, GapWriter};
 use crate::journal::{self, JournalWriter, ReplayReport, SegmentId};
-use crate::{compact, RecordError};
+use crate::{compact, EventSink, RecordError};
 
 /// Buffers mini-ticker events in columns and writes them as Parquet checkpoints.
 ///
@@ -38,6 +38,8 @@ pub struct Recorder {
     gap_writer: GapWriter,
     /// Held for the recorder's life: a second recorder on the same directory is refused.
     _lock: Option<std::fs::File>,
+    /// Gets every new event and gap as it is recorded (e.g. the NATS bus).
+    sink: Option<Box<dyn EventSink>>,
 }
 
 /// What [`Recorder::open`] found and repaired from an earlier run.
@@ -68,6 +70,7 @@ impl Recorder {
             unpublished: Vec::new(),
             gaps: Vec::new(),
             _lock: None,
+            sink: None,
         }
     }
 
@@ -91,7 +94,7 @@ impl Recorder {
     /// Buffers decoded events (no journal, no de-duplication).
     pub fn ingest(&mut self, tickers: &[MiniTicker]) {
         for t in tickers {
-            self.buffer.push(&journal::replay::as_tick(t));
+            self.buffer.push(&crate::as_tick(t));
         }
         self.events += tickers.len() as u64;
     }
@@ -119,6 +122,9 @@ impl Recorder {
             None => Ok(()),
         };
         self.ingest(&tickers);
+        if let Some(sink) = self.sink.as_mut() {
+            sink.events(raw, &tickers);
+        }
         journaled.map_err(RecordError::JournalWrite)?;
         Ok(tickers.len())
     }
@@ -147,9 +153,26 @@ impl Recorder {
         }
     }
 
-    /// Keeps a closed gap; it is written with the next checkpoint.
+    /// Keeps a closed gap; it is written with the next checkpoint (and handed to the sink).
     pub fn record_gap(&mut self, gap: Gap) {
+        if let Some(sink) = self.sink.as_mut() {
+            sink.gap(&gap, true);
+        }
         self.gaps.push(gap);
+    }
+
+    /// Tells the sink that the feed is lost since `gap.start_ms` (the gap is recorded once
+    /// it closes, with [`Recorder::record_gap`]).
+    pub fn feed_lost(&mut self, gap: &Gap) {
+        if let Some(sink) = self.sink.as_mut() {
+            sink.gap(gap, false);
+        }
+    }
+
+    /// Hands every event recorded from now on (after de-duplication) and every gap to
+    /// `sink` as well.
+    pub fn set_sink(&mut self, sink: Box<dyn EventSink>) {
+        self.sink = Some(sink);
     }
 
     /// Rows buffered since the last successful checkpoint.
