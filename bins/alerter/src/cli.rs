@@ -36,17 +36,22 @@ pub struct Args {
     )]
     pub below: Vec<String>,
     /// Alert once per crossing instead of on every update beyond the level.
-    #[arg(long, env = "ALERTER_ON_CROSS")]
+    #[arg(long, env = "ALERTER_ON_CROSS", value_parser = logging::cli::EnvBool)]
     pub on_cross: bool,
     /// Also print updates that raise no alert (`Last price for symbol ...`).
-    #[arg(short, long, env = "ALERTER_VERBOSE")]
+    #[arg(short, long, env = "ALERTER_VERBOSE", value_parser = logging::cli::EnvBool)]
     pub verbose: bool,
     /// Run CMD with `sh -c` for every alert, with ALERT_SYMBOL, ALERT_DIRECTION, ALERT_LEVEL,
     /// ALERT_PRICE and ALERT_TIME set; failures are logged and never stop the alerter.
-    #[arg(long, env = "ALERTER_EXEC", value_name = "CMD")]
+    #[arg(long, env = "ALERTER_EXEC", value_name = "CMD", hide_env_values = true)]
     pub exec: Option<String>,
     /// POST every alert as JSON to URL; failures are logged and never stop the alerter.
-    #[arg(long, env = "ALERTER_WEBHOOK", value_name = "URL")]
+    #[arg(
+        long,
+        env = "ALERTER_WEBHOOK",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub webhook: Option<String>,
     /// Binance spot WebSocket base.
     #[arg(

@@ -223,13 +223,13 @@ async fn end_of_input_at_a_prompt_exits_cleanly() {
         .unwrap();
     let mut stdout = String::new();
     alerter.stdout.read_to_string(&mut stdout).await.unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
     assert_eq!(stdout, SYMBOL_PROMPT);
+    assert!(
+        stderr.contains("end of input: no symbol given; exiting"),
+        "stderr: {stderr}"
+    );
 }
 
 /// Runs to completion; returns (exit code, stderr).

@@ -35,7 +35,7 @@ struct Args {
     #[arg(long, env = "SIM_PONG_TIMEOUT_MS", default_value_t = 60_000)]
     pong_timeout_ms: u64,
     /// Do not disconnect clients that do not answer pings.
-    #[arg(long, env = "SIM_NO_PONG_CHECK")]
+    #[arg(long, env = "SIM_NO_PONG_CHECK", value_parser = logging::cli::EnvBool)]
     no_pong_check: bool,
     /// Seconds after which a WebSocket connection is cut.
     #[arg(long, env = "SIM_MAX_CONN_AGE_SECS", default_value_t = 86_400)]
@@ -53,11 +53,14 @@ struct Args {
     #[arg(long = "http-429", env = "SIM_HTTP_429", default_value_t = 0)]
     http_429: u32,
     /// CoinGecko's 429 body comes with HTTP 200.
-    #[arg(long = "cg-429-as-200", env = "SIM_CG_429_AS_200")]
+    #[arg(long = "cg-429-as-200", env = "SIM_CG_429_AS_200", value_parser = logging::cli::EnvBool)]
     cg_429_as_200: bool,
     /// After the 429s, the next N REST requests answer 503/500 (4294967295: always).
     #[arg(long = "http-5xx", env = "SIM_HTTP_5XX", default_value_t = 0)]
     http_5xx: u32,
+    /// The first N SUBSCRIBE requests get no answer and subscribe nothing.
+    #[arg(long, env = "SIM_IGNORE_SUBSCRIBES", default_value_t = 0)]
+    ignore_subscribes: u32,
     /// Scripted closes `SYMBOL=p1,p2,...` (repeatable; in the env var, separated by `;`).
     #[arg(long = "price-path", env = "SIM_PRICE_PATH", value_delimiter = ';', value_parser = parse_price_path)]
     price_paths: Vec<(String, Vec<String>)>,
@@ -111,6 +114,7 @@ fn config(args: &Args) -> anyhow::Result<SimConfig> {
             http_429: args.http_429,
             cg_429_as_200: args.cg_429_as_200,
             http_5xx: args.http_5xx,
+            ignore_subscribes: args.ignore_subscribes,
         },
         // A demo runs for hours: do not keep every ticker in memory.
         record_sent: false,

@@ -69,3 +69,35 @@ fn bad_flags_and_bad_files_exit_2() {
         assert!(!out.stderr.is_empty());
     }
 }
+
+#[test]
+fn boolean_variables_take_1_and_yes_and_a_bad_one_is_named() {
+    for (var, value) in [("SIM_NO_PONG_CHECK", "1"), ("SIM_CG_429_AS_200", "yes")] {
+        let mut child = Command::new(BIN)
+            .args(["--symbols", "5"])
+            .env(var, value)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("binary starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(
+            line.starts_with("exchange-sim listening on "),
+            "{var}={value}: {line:?}"
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    for var in ["SIM_NO_PONG_CHECK", "SIM_CG_429_AS_200"] {
+        let out = Command::new(BIN).env(var, "maybe").output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{var}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{var}='maybe'")),
+            "{var}: {stderr}"
+        );
+    }
+}

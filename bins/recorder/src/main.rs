@@ -55,11 +55,11 @@ struct Args {
 
     /// Do not journal received data (a crash then loses everything since the last
     /// checkpoint).
-    #[arg(long, env = "RECORDER_NO_JOURNAL")]
+    #[arg(long, env = "RECORDER_NO_JOURNAL", value_parser = logging::cli::EnvBool)]
     no_journal: bool,
 
     /// Extend the per-second status line with events, pending rows, coverage and duplicates.
-    #[arg(long, env = "RECORDER_STATUS")]
+    #[arg(long, env = "RECORDER_STATUS", value_parser = logging::cli::EnvBool)]
     status: bool,
 
     /// Seconds without any data after which the connection is considered dead.
@@ -221,12 +221,7 @@ async fn record(args: Args, publish: Option<bus::BusConfig>) -> ExitCode {
     }
     match result {
         Ok(summary) => {
-            let path = summary.last_file.unwrap_or(summary.out_dir);
-            println!(
-                "Total no. of symbol data saved in file '{}': {}",
-                path.display(),
-                summary.symbols
-            );
+            print_saved(&summary);
             println!(
                 "Coverage: {:.2}% of {:.1} s with a live feed ({} gaps, {} duplicates dropped)",
                 summary.coverage,
@@ -245,6 +240,28 @@ async fn record(args: Args, publish: Option<bus::BusConfig>) -> ExitCode {
         }
         Err(e @ record::RecordError::OutDir { .. }) => fail(2, &format!("bad configuration: {e}")),
         Err(e) => fail(1, &e.to_string()),
+    }
+}
+
+/// The contract's line (the last file, N = the run's symbols), then the run's files and
+/// rows so that N is not read as that file's rows; with nothing written, says so.
+fn print_saved(summary: &record::Summary) {
+    let dir = summary.out_dir.display();
+    match &summary.last_file {
+        Some(last) => {
+            println!(
+                "Total no. of symbol data saved in file '{}': {}",
+                last.display(),
+                summary.symbols
+            );
+            println!(
+                "Saved in this run: {} files, {} rows of {} symbols, in '{dir}'",
+                summary.files, summary.rows, summary.symbols
+            );
+        }
+        None => {
+            println!("No symbol data saved: nothing was recorded in this run (dataset '{dir}')")
+        }
     }
 }
 

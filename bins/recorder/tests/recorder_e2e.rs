@@ -47,18 +47,20 @@ fn records_every_event_exactly_once_across_disconnects_and_bad_frames() {
     let status = rec.wait(Duration::from_secs(30));
     assert_eq!(status.code(), Some(0), "stderr: {:#?}", rec.err);
 
-    // The three shutdown lines, in order, after the status lines, then the coverage line.
+    // The three shutdown lines, in order, after the status lines, then the run's files and
+    // rows, then the coverage line.
     let exit_at = rec
         .out
         .iter()
         .position(|l| l == "Received exit, exiting")
         .expect("exit line");
     let tail: Vec<&str> = rec.out[exit_at..].iter().map(String::as_str).collect();
-    assert_eq!(tail.len(), 4, "{tail:#?}");
+    assert_eq!(tail.len(), 5, "{tail:#?}");
     assert_eq!(tail[1], "saving data");
     let re_total = "Total no. of symbol data saved in file '";
     assert!(tail[2].starts_with(re_total), "{}", tail[2]);
-    assert!(tail[3].starts_with("Coverage: "), "{}", tail[3]);
+    assert!(tail[3].starts_with("Saved in this run: "), "{}", tail[3]);
+    assert!(tail[4].starts_with("Coverage: "), "{}", tail[4]);
     let status_line = rec
         .out
         .iter()

@@ -61,7 +61,8 @@ pub struct Watcher {
 }
 
 impl Watcher {
-    /// A watcher for `levels` (several per symbol allowed) in `mode`.
+    /// A watcher for `levels` (several per symbol allowed) in `mode`. A level given twice
+    /// (same symbol, direction and price, however the price is spelled) is kept once.
     pub fn new(levels: impl IntoIterator<Item = Level>, mode: Mode) -> Self {
         let mut rules: HashMap<String, (Symbol, Vec<Rule>)> = HashMap::new();
         for level in levels {
@@ -69,11 +70,18 @@ impl Watcher {
             let (_, list) = rules
                 .entry(key)
                 .or_insert_with(|| (level.symbol, Vec::new()));
-            list.push(Rule {
-                direction: level.direction,
-                level: level.price,
-                was_beyond: false,
-            });
+            // Prices compare as exact decimals: `5`, `5.0` and `05.00` are one level, which
+            // alerts once, not once per spelling.
+            let known = list
+                .iter()
+                .any(|r| r.direction == level.direction && r.level == level.price);
+            if !known {
+                list.push(Rule {
+                    direction: level.direction,
+                    level: level.price,
+                    was_beyond: false,
+                });
+            }
         }
         Watcher { mode, rules }
     }
@@ -200,6 +208,26 @@ mod tests {
                     b("43690"),
                     a("43680"),
                 ],
+            ),
+            (
+                "one level spelled three ways alerts once",
+                vec![
+                    level("BTCUSDT", Above, "43680"),
+                    level("btcusdt", Above, "43680.0"),
+                    level("BTCUSDT", Above, "043680.000000"),
+                ],
+                EveryUpdate,
+                vec![none(), none(), a("43680"), a("43680"), none(), a("43680")],
+            ),
+            (
+                "the same price on both sides is two levels",
+                vec![
+                    level("BTCUSDT", Below, "43680.00"),
+                    level("BTCUSDT", Above, "43680"),
+                    level("BTCUSDT", Below, "43680"),
+                ],
+                OnCross,
+                vec![b("43680"), none(), a("43680"), none(), none(), a("43680")],
             ),
         ];
         for (name, levels, mode, expected) in cases {

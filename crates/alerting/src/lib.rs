@@ -41,7 +41,7 @@ use stream::rest::{RestClient, RestError};
 
 use crate::bus_source::BusSource;
 use crate::feed::Feed;
-use crate::prompt::{CheckSymbol, SymbolCheck};
+use crate::prompt::{check_patiently, Asked, CheckSymbol, SymbolCheck};
 use crate::sinks::Sinks;
 
 /// Printed on stdout on SIGINT/SIGTERM, as the original did.
@@ -74,11 +74,15 @@ pub async fn run(config: Config) -> Result<Stopped, Error> {
             () = logging::requested(&mut shutdown) => return Ok(say_exit()),
         };
         match asked {
-            Some(level) => vec![level],
-            None => return Ok(Stopped::EndOfInput),
+            Asked::Level(level) => vec![level],
+            Asked::EndOfInput => return Ok(Stopped::EndOfInput),
+            Asked::CheckFailed { symbol, why } => return Err(Error::CheckFailed { symbol, why }),
         }
     } else {
-        check_symbols(&rest, &config.levels).await?;
+        tokio::select! {
+            checked = check_symbols(&rest, &config.levels) => checked?,
+            () = shutdown_signal() => return Ok(say_exit()),
+        }
         config.levels
     };
     let sinks = Sinks::start(config.exec, config.webhook).map_err(Error::Sinks)?;
@@ -162,18 +166,20 @@ pub fn open_stream(
     (handle, items, later)
 }
 
-/// Subscribes `streams` (if any), logs the outcome, then waits forever (for `select!`).
+/// Subscribes `streams` (if any), logs the outcome naming them, then waits forever (for
+/// `select!`).
+///
+/// An unanswered `SUBSCRIBE` is the stream manager's to retry (again after 1 s, 2 s, then
+/// on a new connection that carries the streams); only a refusal is final here.
 pub async fn subscribe_then_idle(
     handle: &stream::StreamHandle,
     streams: Vec<String>,
 ) -> Infallible {
     if !streams.is_empty() {
-        let n = streams.len();
+        let names = streams.join(", ");
         match handle.subscribe(streams).await {
-            Ok(()) => log::info!("subscribed to {n} more stream(s)"),
-            Err(e) => {
-                log::error!("subscribing to {n} stream(s) failed: {e}; those symbols stay silent")
-            }
+            Ok(()) => log::info!("following {names} as well"),
+            Err(e) => log::error!("subscribing to {names} failed: {e}; no alerts for them"),
         }
     }
     std::future::pending::<Infallible>().await
@@ -187,7 +193,7 @@ fn say_exit() -> Stopped {
     Stopped::Signal
 }
 
-async fn ask_interactively(rest: &RestClient) -> std::io::Result<Option<Level>> {
+async fn ask_interactively(rest: &RestClient) -> std::io::Result<Asked> {
     let mut input = tokio::io::BufReader::new(tokio::io::stdin());
     ask_with(&mut input, rest).await
 }
@@ -195,17 +201,26 @@ async fn ask_interactively(rest: &RestClient) -> std::io::Result<Option<Level>> 
 async fn ask_with<R: tokio::io::AsyncBufRead + Unpin>(
     input: &mut R,
     rest: &RestClient,
-) -> std::io::Result<Option<Level>> {
+) -> std::io::Result<Asked> {
     prompt::ask_level(input, &mut std::io::stdout(), &mut std::io::stderr(), rest).await
 }
 
-/// Every symbol must exist and trade; otherwise a usage error naming it.
+/// Every symbol must exist and trade; otherwise a usage error naming it. A check that
+/// fails is tried again ([`check_patiently`]) before it is an error.
 async fn check_symbols(rest: &RestClient, levels: &[Level]) -> Result<(), Error> {
     let mut symbols: Vec<&Symbol> = levels.iter().map(|l| &l.symbol).collect();
     symbols.sort();
     symbols.dedup();
     for symbol in symbols {
-        match rest.check(symbol).await {
+        let retrying = |why: &str, wait: Duration| {
+            log::warn!("could not check symbol {symbol}: {why}; checking again in {wait:?}");
+            Ok(())
+        };
+        // The closure never fails: it only logs.
+        let checked = check_patiently(rest, symbol, retrying)
+            .await
+            .unwrap_or_else(|e| SymbolCheck::Failed(e.to_string()));
+        match checked {
             SymbolCheck::Trading => {}
             SymbolCheck::Unknown => return Err(Error::UnknownSymbol(symbol.clone())),
             SymbolCheck::NotTrading(status) => {

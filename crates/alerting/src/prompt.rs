@@ -1,6 +1,12 @@
 //! Interactive mode: the two questions of the original, asked again until answered well.
+//!
+//! The questions stay in step with the answers: a symbol check that fails (the exchange
+//! cannot be asked) is tried again rather than asking the next question, so a piped
+//! `BTCUSDT\n43680\n` never has its price read as a symbol; if the check keeps failing, the
+//! conversation ends with [`Asked::CheckFailed`]. End of input is said on `err`.
 
 use std::io::Write;
+use std::time::Duration;
 
 use alert::{Direction, Level, Symbol};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
@@ -33,7 +39,50 @@ pub trait CheckSymbol {
     fn check(&self, symbol: &Symbol) -> impl std::future::Future<Output = SymbolCheck>;
 }
 
-/// Asks for a symbol and a price until both are good. `Ok(None)`: end of input.
+/// Attempts of a symbol check that fails ([`SymbolCheck::Failed`]) before giving up.
+pub const CHECK_ATTEMPTS: u32 = 3;
+/// Wait before the second attempt of a failed check; doubled before each further one.
+pub const CHECK_RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// Checks `symbol`; a check that fails is tried again after [`CHECK_RETRY_DELAY`] (doubled
+/// each time), up to [`CHECK_ATTEMPTS`] in all, and each failure but the last is told to
+/// `retrying` with the wait. Returns the last answer.
+pub async fn check_patiently<C: CheckSymbol>(
+    checker: &C,
+    symbol: &Symbol,
+    mut retrying: impl FnMut(&str, Duration) -> std::io::Result<()>,
+) -> std::io::Result<SymbolCheck> {
+    let mut delay = CHECK_RETRY_DELAY;
+    for _ in 1..CHECK_ATTEMPTS {
+        match checker.check(symbol).await {
+            SymbolCheck::Failed(why) => {
+                retrying(&why, delay)?;
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            answer => return Ok(answer),
+        }
+    }
+    Ok(checker.check(symbol).await)
+}
+
+/// How the conversation of [`ask_level`] ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Asked {
+    /// Both answers are good: alert above this level.
+    Level(Level),
+    /// Input ended before both answers were given (said on `err`).
+    EndOfInput,
+    /// The exchange could not be asked about `symbol` after [`CHECK_ATTEMPTS`] attempts.
+    CheckFailed {
+        /// The symbol given.
+        symbol: Symbol,
+        /// Why the last attempt failed.
+        why: String,
+    },
+}
+
+/// Asks for a symbol and a price until both are good.
 ///
 /// Prompts go to `out`; complaints about an answer go to `err`, followed by the question
 /// again. The level alerts above the price, as the original did.
@@ -42,14 +91,15 @@ pub async fn ask_level<R, C>(
     out: &mut impl Write,
     err: &mut impl Write,
     checker: &C,
-) -> std::io::Result<Option<Level>>
+) -> std::io::Result<Asked>
 where
     R: AsyncBufRead + Unpin,
     C: CheckSymbol,
 {
     let symbol = loop {
         let Some(answer) = ask(input, out, SYMBOL_PROMPT).await? else {
-            return Ok(None);
+            writeln!(err, "end of input: no symbol given; exiting")?;
+            return Ok(Asked::EndOfInput);
         };
         let symbol: Symbol = match answer.parse() {
             Ok(s) => s,
@@ -58,23 +108,31 @@ where
                 continue;
             }
         };
-        match checker.check(&symbol).await {
+        let retrying = |why: &str, wait: Duration| {
+            writeln!(
+                err,
+                "could not check symbol {symbol}: {why}; checking again in {wait:?}"
+            )
+        };
+        let checked = check_patiently(checker, &symbol, retrying).await?;
+        match checked {
             SymbolCheck::Trading => break symbol,
             SymbolCheck::Unknown => writeln!(err, "unknown symbol {symbol}")?,
             SymbolCheck::NotTrading(status) => writeln!(
                 err,
                 "symbol {symbol} is not trading now (status {status}); choose another"
             )?,
-            SymbolCheck::Failed(why) => writeln!(err, "could not check symbol {symbol}: {why}")?,
+            SymbolCheck::Failed(why) => return Ok(Asked::CheckFailed { symbol, why }),
         }
     };
     let prompt = price_prompt(&symbol);
     loop {
         let Some(answer) = ask(input, out, &prompt).await? else {
-            return Ok(None);
+            writeln!(err, "end of input: no price given for {symbol}; exiting")?;
+            return Ok(Asked::EndOfInput);
         };
         match Level::parse(symbol.clone(), Direction::Above, &answer) {
-            Ok(level) => return Ok(Some(level)),
+            Ok(level) => return Ok(Asked::Level(level)),
             Err(e) => writeln!(
                 err,
                 "invalid price: {e}; enter a positive number such as 43680.5"
@@ -102,14 +160,24 @@ async fn ask<R: AsyncBufRead + Unpin>(
 mod tests {
     use super::*;
 
-    struct Table;
+    /// `FLAKY` fails its first two checks, then trades; `DOWN` always fails.
+    #[derive(Default)]
+    struct Table {
+        flaky_failures: std::cell::Cell<u32>,
+    }
 
     impl CheckSymbol for Table {
         async fn check(&self, symbol: &Symbol) -> SymbolCheck {
+            let failed = || SymbolCheck::Failed("connection refused".into());
             match symbol.as_str() {
                 "BTCUSDT" | "ETHBTC" => SymbolCheck::Trading,
                 "OLDCOIN" => SymbolCheck::NotTrading("BREAK".into()),
-                "FLAKY" => SymbolCheck::Failed("connection refused".into()),
+                "FLAKY" if self.flaky_failures.get() < 2 => {
+                    self.flaky_failures.set(self.flaky_failures.get() + 1);
+                    failed()
+                }
+                "FLAKY" => SymbolCheck::Trading,
+                "DOWN" => failed(),
                 _ => SymbolCheck::Unknown,
             }
         }
@@ -118,10 +186,14 @@ mod tests {
     async fn converse(input: &str) -> (Option<String>, String, String) {
         let mut reader = input.as_bytes();
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let level = ask_level(&mut reader, &mut out, &mut err, &Table)
+        let asked = ask_level(&mut reader, &mut out, &mut err, &Table::default())
             .await
             .unwrap();
-        let level = level.map(|l| format!("{} {} {}", l.symbol, l.direction, l.price));
+        let level = match asked {
+            Asked::Level(l) => Some(format!("{} {} {}", l.symbol, l.direction, l.price)),
+            Asked::EndOfInput => None,
+            Asked::CheckFailed { symbol, why } => Some(format!("check failed: {symbol}: {why}")),
+        };
         (
             level,
             String::from_utf8(out).unwrap(),
@@ -129,7 +201,8 @@ mod tests {
         )
     }
 
-    #[tokio::test]
+    // Paused time: the waits between check attempts pass at once.
+    #[tokio::test(start_paused = true)]
     async fn conversations() {
         let sp = SYMBOL_PROMPT;
         let pp = "Enter price to monitor BTCUSDT symbol: ";
@@ -146,17 +219,42 @@ mod tests {
                  invalid price: 'inf' is not a finite number; enter a positive number such as 43680.5\n",
             ),
             (
-                "oldcoin\nflaky\n\nBTC/USDT\r\nbtcusdt\r\n1\r\n",
+                "oldcoin\n\nBTC/USDT\r\nbtcusdt\r\n1\r\n",
                 Some("BTCUSDT above 1"),
-                format!("{sp}{sp}{sp}{sp}{sp}{pp}"),
+                format!("{sp}{sp}{sp}{sp}{pp}"),
                 "symbol OLDCOIN is not trading now (status BREAK); choose another\n\
-                 could not check symbol FLAKY: connection refused\n\
                  no symbol given\n\
                  'BTC/USDT' is not a symbol (letters and digits only, such as BTCUSDT)\n",
             ),
-            ("", None, sp.to_string(), ""),
-            ("NOPE\n", None, format!("{sp}{sp}"), "unknown symbol NOPE\n"),
-            ("btcusdt\n", None, format!("{sp}{pp}"), ""),
+            // A failed check is tried again: the next answer is the price, as asked.
+            (
+                "flaky\n43680\n",
+                Some("FLAKY above 43680"),
+                format!("{sp}Enter price to monitor FLAKY symbol: "),
+                "could not check symbol FLAKY: connection refused; checking again in 1s\n\
+                 could not check symbol FLAKY: connection refused; checking again in 2s\n",
+            ),
+            // A check that keeps failing ends the conversation; 43680 is never a symbol.
+            (
+                "down\n43680\n",
+                Some("check failed: DOWN: connection refused"),
+                sp.to_string(),
+                "could not check symbol DOWN: connection refused; checking again in 1s\n\
+                 could not check symbol DOWN: connection refused; checking again in 2s\n",
+            ),
+            ("", None, sp.to_string(), "end of input: no symbol given; exiting\n"),
+            (
+                "NOPE\n",
+                None,
+                format!("{sp}{sp}"),
+                "unknown symbol NOPE\nend of input: no symbol given; exiting\n",
+            ),
+            (
+                "btcusdt\n",
+                None,
+                format!("{sp}{pp}"),
+                "end of input: no price given for BTCUSDT; exiting\n",
+            ),
             ("btcusdt\n12", Some("BTCUSDT above 12"), format!("{sp}{pp}"), ""),
         ];
         for (input, level, out, err) in cases {

@@ -17,7 +17,11 @@
 //! `2026-11-23T19:06:25.123Z INFO  trader: bought 1 BTC at 70187.00`. Messages pass through
 //! [`redact`] so that a URL with a password or an `api_key=` parameter that slips into a
 //! message is masked before it is written.
+//!
+//! [`cli`] holds the command-line piece every binary shares: boolean flags that may be set
+//! from the environment (`1`/`0`, `true`/`false`, `yes`/`no`).
 
+pub mod cli;
 mod redact;
 mod shutdown;
 

@@ -27,6 +27,8 @@ pub struct Recorder {
     events: u64,
     last_file: Option<PathBuf>,
     files: usize,
+    /// Rows in the files published so far.
+    rows_written: u64,
     scratch: Vec<MiniTicker>,
     dedup: Dedup,
     journal: Option<JournalWriter>,
@@ -61,6 +63,7 @@ impl Recorder {
             events: 0,
             last_file: None,
             files: 0,
+            rows_written: 0,
             scratch: Vec::new(),
             dedup: Dedup::new(),
             journal: None,
@@ -212,6 +215,11 @@ impl Recorder {
         self.files
     }
 
+    /// Rows in the files published so far.
+    pub fn rows_written(&self) -> u64 {
+        self.rows_written
+    }
+
     /// Writes the buffered rows as new Parquet file(s) (one per UTC date of the rows) and
     /// the gaps recorded since the last checkpoint, then clears the buffer and drops the
     /// journal segments those rows came from. Nothing to write: `Ok` with no paths. On error
@@ -235,6 +243,7 @@ impl Recorder {
                 .map_err(|source| RecordError::Checkpoint { rows, source })?;
             self.buffer.clear();
             self.files += paths.len();
+            self.rows_written += rows as u64;
             if let Some(last) = paths.last() {
                 self.last_file = Some(last.clone());
             }

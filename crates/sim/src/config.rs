@@ -86,6 +86,9 @@ pub struct Faults {
     /// After the 429s, the next N REST requests answer 503 and 500 alternately
     /// (`u32::MAX`: always).
     pub http_5xx: u32,
+    /// The next N `SUBSCRIBE` requests, on any connection, get no answer and subscribe
+    /// nothing (a request lost on the way; see [`crate::SimHandle::ignore_subscribes`]).
+    pub ignore_subscribes: u32,
 }
 
 /// One coin served by the simulated CoinGecko.

@@ -1,7 +1,7 @@
 //! Fault injection: what happens to each data frame of a connection, and which REST
 //! requests fail.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use crate::config::Faults;
@@ -89,6 +89,8 @@ pub(crate) enum RestFault {
 #[derive(Debug, Default)]
 pub(crate) struct FaultState {
     pub(crate) stalled: AtomicBool,
+    /// `SUBSCRIBE` requests still to swallow.
+    ignore_subscribes: AtomicU32,
     http: Mutex<HttpFaults>,
     requests: Mutex<Vec<String>>,
 }
@@ -104,6 +106,7 @@ impl FaultState {
     pub(crate) fn new(faults: &Faults) -> Self {
         let state = FaultState::default();
         state.set_http(faults.http_429, faults.http_5xx);
+        state.ignore_subscribes(faults.ignore_subscribes);
         state
     }
 
@@ -111,6 +114,18 @@ impl FaultState {
         let mut h = lock(&self.http);
         h.remaining_429 = http_429;
         h.remaining_5xx = http_5xx;
+    }
+
+    /// The next `n` `SUBSCRIBE` requests get no answer.
+    pub(crate) fn ignore_subscribes(&self, n: u32) {
+        self.ignore_subscribes.store(n, Ordering::Relaxed);
+    }
+
+    /// `true` (and one fewer to go) when this `SUBSCRIBE` is to be swallowed.
+    pub(crate) fn swallow_subscribe(&self) -> bool {
+        self.ignore_subscribes
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
     }
 
     pub(crate) fn is_stalled(&self) -> bool {

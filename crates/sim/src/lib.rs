@@ -228,6 +228,11 @@ impl SimHandle {
     pub fn inject_malformed(&self, frames: u32) {
         let _ = self.shared.control.send(Control::Malformed(frames));
     }
+    /// The next `n` `SUBSCRIBE` requests, on any connection, get no answer and subscribe
+    /// nothing (replaces the count still to go).
+    pub fn ignore_subscribes(&self, n: u32) {
+        self.shared.faults.ignore_subscribes(n);
+    }
     /// Sends `{"e":"serverShutdown","E":<ms>}` on every open connection.
     pub fn server_shutdown(&self) {
         let _ = self.shared.control.send(Control::ServerShutdown);

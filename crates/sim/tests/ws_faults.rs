@@ -287,3 +287,42 @@ async fn shutdown_closes_open_connections() {
     sim.shutdown().await;
     assert_eq!(reader.await.unwrap(), Some(1001));
 }
+
+#[tokio::test]
+async fn ignored_subscribes_get_no_answer_and_change_nothing_then_work_again() {
+    use futures::SinkExt;
+    let sim = start(with_faults(Faults {
+        ignore_subscribes: 1,
+        ..Faults::default()
+    }))
+    .await;
+    let mut ws = connect(&sim, "/ws").await;
+    let send = |text: &'static str| Message::text(text);
+    // The first SUBSCRIBE is swallowed: the next answer is the LIST's, and it is empty.
+    ws.send(send(
+        r#"{"method":"SUBSCRIBE","params":["btcusdt@miniTicker"],"id":1}"#,
+    ))
+    .await
+    .unwrap();
+    let list = request(&mut ws, r#"{"method":"LIST_SUBSCRIPTIONS","id":2}"#).await;
+    assert_eq!(list, serde_json::json!({"result": [], "id": 2}));
+    // The next one is answered and applied.
+    let subscribe = r#"{"method":"SUBSCRIBE","params":["btcusdt@miniTicker"],"id":3}"#;
+    assert_eq!(
+        request(&mut ws, subscribe).await,
+        serde_json::json!({"result": null, "id": 3})
+    );
+    // Set at run time, for every connection: the next N SUBSCRIBEs are swallowed.
+    sim.ignore_subscribes(1);
+    ws.send(send(
+        r#"{"method":"SUBSCRIBE","params":["ethbtc@miniTicker"],"id":4}"#,
+    ))
+    .await
+    .unwrap();
+    let list = request(&mut ws, r#"{"method":"LIST_SUBSCRIPTIONS","id":5}"#).await;
+    assert_eq!(
+        list,
+        serde_json::json!({"result": ["btcusdt@miniTicker"], "id": 5})
+    );
+    sim.shutdown().await;
+}

@@ -33,7 +33,8 @@ pub use event::{
 };
 pub use manager::{
     spawn, DisconnectReason, Stats, StreamConfig, StreamError, StreamHandle, StreamItem,
-    CONTROL_REPLY_TIMEOUT, MAX_CONNECT_ATTEMPTS, MAX_CONTROL_MESSAGES_PER_SECOND,
+    CONTROL_ATTEMPTS, CONTROL_REPLY_TIMEOUT, CONTROL_RETRY_DELAY, CONTROL_RETRY_MAX_DELAY,
+    MAX_CONNECT_ATTEMPTS, MAX_CONTROL_MESSAGES_PER_SECOND,
 };
 
 /// Installs rustls' `aws_lc_rs` crypto provider as the process default, once.

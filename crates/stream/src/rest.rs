@@ -109,10 +109,12 @@ pub enum RestError {
         reason: String,
     },
     /// The request did not complete (connect, TLS, timeout, reading the body).
-    #[error("request to {url} failed: {source}")]
+    #[error("request to {url} failed: {cause}")]
     Transport {
-        /// The URL asked (no secrets: exchangeInfo is public).
+        /// The URL asked, without user info or query (`scheme://host:port/path`).
         url: String,
+        /// Why, in words: `connection refused`, `timed out ...`, `TLS handshake failed: ...`.
+        cause: String,
         /// The client's error.
         #[source]
         source: reqwest::Error,
@@ -215,12 +217,23 @@ pub fn decode_error(status: u16, body: &str, symbol: Option<&str>, url: &str) ->
 pub struct RestClient {
     http: reqwest::Client,
     base: String,
+    /// The overall request timeout, for the message when it expires.
+    timeout: Duration,
 }
 
 impl RestClient {
     /// A client for `base_url` (`BINANCE_REST_URL`, e.g. `https://api.binance.com`), with a
     /// 10 s connect and 30 s overall timeout.
     pub fn new(base_url: &str) -> Result<Self, RestError> {
+        Self::with_timeouts(base_url, Duration::from_secs(10), Duration::from_secs(30))
+    }
+
+    /// A client for `base_url` with the given connect and overall request timeouts.
+    pub fn with_timeouts(
+        base_url: &str,
+        connect: Duration,
+        total: Duration,
+    ) -> Result<Self, RestError> {
         let bad = |reason: &str| RestError::BadUrl {
             url: base_url.to_owned(),
             reason: reason.to_owned(),
@@ -229,13 +242,14 @@ impl RestClient {
             return Err(bad("expected http:// or https://"));
         }
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
+            .connect_timeout(connect)
+            .timeout(total)
             .build()
             .map_err(|e| bad(&e.to_string()))?;
         Ok(RestClient {
             http,
             base: base_url.trim_end_matches('/').to_owned(),
+            timeout: total,
         })
     }
 
@@ -260,17 +274,72 @@ impl RestClient {
     }
 
     async fn get(&self, url: &str, symbol: Option<&str>) -> Result<Vec<SymbolInfo>, RestError> {
-        let transport = |source| RestError::Transport {
-            url: url.to_owned(),
+        let transport = |source: reqwest::Error| RestError::Transport {
+            url: crate::manager::redact(url),
+            cause: transport_cause(&source, self.timeout),
             source,
         };
         let response = self.http.get(url).send().await.map_err(transport)?;
         let status = response.status();
         let body = response.text().await.map_err(transport)?;
         if !status.is_success() {
-            return Err(decode_error(status.as_u16(), &body, symbol, url));
+            let shown = crate::manager::redact(url);
+            return Err(decode_error(status.as_u16(), &body, symbol, &shown));
         }
         Ok(decode_exchange_info(&body)?)
+    }
+}
+
+/// Why a request did not complete, in a few words, from reqwest's error and its sources
+/// (reqwest's own text, "error sending request for url (...)", names no cause):
+/// `connection refused`, `timed out (no answer within 30s)`,
+/// `TLS handshake failed: invalid peer certificate: UnknownIssuer`, otherwise the deepest
+/// cause the chain gives. Never the URL: the caller names it, redacted.
+fn transport_cause(e: &reqwest::Error, timeout: Duration) -> String {
+    use std::error::Error;
+    use std::io::ErrorKind;
+    // The sources, plus what an `io::Error` wraps (its `source()` skips the wrapped error
+    // itself, and TLS failures come as a rustls error inside one or two `io::Error`s).
+    let mut chain: Vec<&(dyn Error + 'static)> = Vec::new();
+    let mut next: Option<&(dyn Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        chain.push(err);
+        next = match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn Error + 'static)),
+            None => err.source(),
+        };
+    }
+    for err in &chain {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return format!("TLS handshake failed: {tls}");
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                ErrorKind::ConnectionRefused => return "connection refused".to_owned(),
+                ErrorKind::ConnectionReset => return "connection reset by the server".to_owned(),
+                ErrorKind::TimedOut => return format!("timed out ({io})"),
+                _ => {}
+            }
+        }
+    }
+    if e.is_timeout() {
+        return format!("timed out (no answer within {timeout:?})");
+    }
+    let doing = if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "reading the answer failed"
+    } else {
+        "no answer"
+    };
+    let deepest = chain.last().map(|err| err.to_string()).unwrap_or_default();
+    // reqwest's own text carries the URL, which may hold a secret: cut it off.
+    match deepest.split(" for url (").next() {
+        Some(text) if !text.is_empty() => format!("{doing}: {text}"),
+        _ => doing.to_owned(),
     }
 }
 
@@ -440,5 +509,62 @@ mod tests {
             matches!(refused, Err(RestError::Transport { .. })),
             "{refused:?}"
         );
+    }
+
+    /// A listener that accepts and then answers `reply` (or nothing) to whatever comes.
+    async fn answering(reply: Option<&'static [u8]>) -> std::net::SocketAddr {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                if let Some(reply) = reply {
+                    let _ = sock.write_all(reply).await;
+                }
+                open.push(sock);
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn transport_errors_name_their_cause_and_no_secret() {
+        crate::ensure_crypto_provider();
+        let refused = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            drop(listener);
+            format!("http://user:hunter2@{addr}")
+        };
+        let silent = format!("http://{}", answering(None).await);
+        let not_tls = format!(
+            "https://{}",
+            answering(Some(b"HTTP/1.1 200 OK\r\n\r\n")).await
+        );
+        // Only the silent server is meant to reach the (short) timeout.
+        let cases = [
+            (refused, Duration::from_secs(30), "connection refused"),
+            (silent, Duration::from_millis(300), "timed out"),
+            (not_tls, Duration::from_secs(30), "TLS handshake failed"),
+        ];
+        for (base, timeout, cause) in cases {
+            let client = RestClient::with_timeouts(&base, timeout, timeout).unwrap();
+            let err = client.symbol_info("ETHBTC").await.unwrap_err();
+            let text = err.to_string();
+            assert!(
+                matches!(err, RestError::Transport { .. }),
+                "{base}: {err:?}"
+            );
+            assert!(
+                text.contains(cause),
+                "{base}: {text:?} does not say {cause:?}"
+            );
+            assert!(!text.contains("error sending request"), "{base}: {text:?}");
+            assert!(!text.contains("hunter2"), "{base}: {text:?}");
+            assert!(text.contains("/api/v3/exchangeInfo"), "{base}: {text:?}");
+        }
     }
 }

@@ -45,11 +45,12 @@ pub fn spawn_alerter_env(sim: &sim::SimHandle, args: &[&str], env: &[(&str, &str
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_alerter"))
         .args(args)
-        .envs(env.iter().copied())
         .env("BINANCE_WS_URL", sim.ws_base())
         .env("BINANCE_REST_URL", sim.rest_base())
         .env("LOG_FILE", dir.path().join("app.log"))
         .env_remove("ALERTER_SYMBOL")
+        // After the defaults above, so that a test can override them.
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -120,6 +120,8 @@ pub struct Summary {
     pub events: u64,
     /// Files published in this run.
     pub files: usize,
+    /// Rows in the files published in this run.
+    pub rows: u64,
     /// The last file published, if any.
     pub last_file: Option<PathBuf>,
     /// The dataset directory.
@@ -255,6 +257,7 @@ pub async fn run_with_sink(
         symbols: rec.symbols(),
         events: rec.events(),
         files: rec.files_written(),
+        rows: rec.rows_written(),
         last_file: rec.last_file().map(PathBuf::from),
         out_dir: config.out_dir,
         malformed: feed.malformed,

@@ -87,6 +87,13 @@ pub(crate) fn single_symbol(stream: &str) -> Option<String> {
     ok.then(|| symbol.to_ascii_uppercase())
 }
 
+/// `true` for a well-formed `SUBSCRIBE` request (the one the `ignore_subscribes` fault
+/// swallows).
+pub(crate) fn is_subscribe(text: &str) -> bool {
+    serde_json::from_str::<Value>(text)
+        .is_ok_and(|v| v.get("method").and_then(Value::as_str) == Some("SUBSCRIBE"))
+}
+
 /// The answer to one text message, and whether the subscriptions changed.
 pub(crate) struct Answer {
     pub(crate) text: String,
@@ -298,6 +305,27 @@ mod tests {
             subs.symbols.get("BTCUSDT").map(String::as_str),
             Some("btcusdt@miniTicker")
         );
+    }
+
+    #[test]
+    fn subscribe_requests_are_recognised() {
+        let cases = [
+            (
+                r#"{"method":"SUBSCRIBE","params":["a@miniTicker"],"id":1}"#,
+                true,
+            ),
+            (
+                r#"{"method":"UNSUBSCRIBE","params":["a@miniTicker"],"id":1}"#,
+                false,
+            ),
+            (r#"{"method":"LIST_SUBSCRIPTIONS","id":1}"#, false),
+            (r#"{"method":"subscribe","id":1}"#, false),
+            (r#"{"method":"SUBSCRIBE""#, false),
+            ("", false),
+        ];
+        for (text, want) in cases {
+            assert_eq!(is_subscribe(text), want, "{text}");
+        }
     }
 
     #[test]

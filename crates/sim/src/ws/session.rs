@@ -171,6 +171,11 @@ impl Session {
             }
         }
         match message {
+            Message::Text(text)
+                if control::is_subscribe(&text) && self.shared.faults.swallow_subscribe() =>
+            {
+                log::debug!("connection {}: SUBSCRIBE ignored (fault)", self.conn_id);
+            }
             Message::Text(text) => {
                 let answer = control::handle(&text, &mut self.subs);
                 if answer.changed {

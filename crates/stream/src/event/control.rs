@@ -32,17 +32,27 @@ pub struct ControlReply {
 }
 
 /// The methods this crate sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Method {
     Subscribe,
     Unsubscribe,
     ListSubscriptions,
 }
 
+impl Method {
+    /// The name on the wire (and in logs): `SUBSCRIBE`, `UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Method::Subscribe => "SUBSCRIBE",
+            Method::Unsubscribe => "UNSUBSCRIBE",
+            Method::ListSubscriptions => "LIST_SUBSCRIPTIONS",
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Request<'a> {
-    method: Method,
+    method: &'static str,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     params: &'a [String],
     id: u64,
@@ -50,7 +60,11 @@ struct Request<'a> {
 
 /// Encodes a control request, e.g. `{"method":"SUBSCRIBE","params":["btcusdt@miniTicker"],"id":1}`.
 pub(crate) fn request(method: Method, params: &[String], id: u64) -> String {
-    let req = Request { method, params, id };
+    let req = Request {
+        method: method.as_str(),
+        params,
+        id,
+    };
     // Serializing a struct of strings and integers to a String cannot fail.
     serde_json::to_string(&req).expect("control request serializes")
 }

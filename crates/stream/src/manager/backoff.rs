@@ -48,6 +48,18 @@ impl Backoff {
     }
 }
 
+/// The wait before the `retry`-th re-send (from 1) of an unanswered control request:
+/// [`super::CONTROL_RETRY_DELAY`] doubled per re-send, at most
+/// [`super::CONTROL_RETRY_MAX_DELAY`]; no jitter (one client, one connection).
+pub(crate) fn control_retry_delay(retry: u32) -> Duration {
+    Backoff {
+        initial: super::CONTROL_RETRY_DELAY,
+        max: super::CONTROL_RETRY_MAX_DELAY,
+        attempt: retry.saturating_sub(1),
+    }
+    .ceiling()
+}
+
 /// Allows at most `max` events in any window of length `window`.
 #[derive(Debug, Clone)]
 pub(crate) struct RateLimiter {
@@ -110,6 +122,12 @@ mod tests {
         }
         b.reset();
         assert!(b.next_delay() <= Duration::from_millis(500));
+    }
+
+    #[test]
+    fn control_retries_wait_1_2_4_8_8_seconds() {
+        let got: Vec<u64> = (1..=5).map(|r| control_retry_delay(r).as_secs()).collect();
+        assert_eq!(got, [1, 2, 4, 8, 8]);
     }
 
     #[test]

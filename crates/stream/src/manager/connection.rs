@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::backoff::RateLimiter;
-use super::control::Pending;
+use super::control::Waiting;
 use super::supervisor::{Stop, Supervisor};
 use super::url::{redact, stream_url};
 use super::{Counters, DisconnectReason, StreamConfig, StreamItem};
@@ -80,7 +80,7 @@ pub(super) struct Conn {
     last_frame_at: SystemTime,
     /// Control requests waiting for the rate limiter, with their ids.
     pub(super) outbox: VecDeque<(String, u64)>,
-    pub(super) pending: HashMap<u64, Pending>,
+    pub(super) pending: HashMap<u64, Waiting>,
     limiter: RateLimiter,
 }
 
@@ -88,6 +88,8 @@ pub(super) struct Conn {
 pub(super) enum Event {
     Idle,
     SendDue,
+    /// A control request's reply is overdue, or its re-send is due.
+    ControlDue,
     Frame(Option<Result<WsMessage, WsError>>),
 }
 
@@ -116,9 +118,11 @@ impl Conn {
     /// Waits for the next thing to do; cancel-safe (nothing happens until handled).
     pub(super) async fn next_event(&mut self) -> Event {
         let send_at = self.limiter.next_allowed(Instant::now());
+        let control_at = self.pending.values().filter_map(Waiting::deadline).min();
         tokio::select! {
             _ = tokio::time::sleep_until(self.idle_deadline) => Event::Idle,
             _ = tokio::time::sleep_until(send_at), if !self.outbox.is_empty() => Event::SendDue,
+            _ = sleep_until_some(control_at), if control_at.is_some() => Event::ControlDue,
             frame = self.ws.next() => Event::Frame(frame),
         }
     }
@@ -126,7 +130,7 @@ impl Conn {
     /// Settles what is still waiting and says how the connection ended.
     pub(super) fn end(&mut self, reason: DisconnectReason) -> Outcome {
         for (_, waiting) in self.pending.drain() {
-            waiting.settle_on_disconnect();
+            waiting.pending.settle_on_disconnect();
         }
         let lost_at = match reason {
             DisconnectReason::IdleTimeout(_) => self.last_frame_at,
@@ -220,8 +224,11 @@ impl Supervisor {
                 };
                 conn.limiter.record(Instant::now());
                 log::debug!("stream: #{} sending control request {id}", conn.id);
-                Ok(write(&mut conn.ws, WsMessage::text(text)).await.err())
+                let sent = write(&mut conn.ws, WsMessage::text(text)).await;
+                self.control_sent(conn, id);
+                Ok(sent.err())
             }
+            Event::ControlDue => Ok(self.control_due(conn)),
             Event::Frame(frame) => self.on_frame(conn, frame).await,
         }
     }
@@ -339,6 +346,14 @@ impl Supervisor {
             at: outcome.lost_at,
             reason: outcome.reason,
         });
+    }
+}
+
+/// Sleeps until `at`; never resolves for `None` (guard the `select!` branch with it).
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -19,6 +19,10 @@ mod renewal;
 mod supervisor;
 mod url;
 
+/// Log-safe URLs, shared with the REST client.
+#[cfg_attr(not(feature = "rest"), allow(unused_imports))]
+pub(crate) use url::redact;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -32,8 +36,16 @@ use crate::event::{DecodeError, Message};
 pub const MAX_CONNECT_ATTEMPTS: usize = 300;
 /// Binance's cap on control messages a client may send per second per connection.
 pub const MAX_CONTROL_MESSAGES_PER_SECOND: usize = 5;
-/// How long [`StreamHandle::subscribe`] and friends wait for Binance's reply.
-pub const CONTROL_REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default of [`StreamConfig::control_reply_timeout`]: how long one attempt of a control
+/// request (`SUBSCRIBE`, ...) waits for Binance's reply before it is sent again.
+pub const CONTROL_REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default of [`StreamConfig::control_attempts`].
+pub const CONTROL_ATTEMPTS: u32 = 3;
+/// Wait before the first re-send of an unanswered control request; doubled per re-send,
+/// at most [`CONTROL_RETRY_MAX_DELAY`].
+pub const CONTROL_RETRY_DELAY: Duration = Duration::from_secs(1);
+/// Longest wait between two attempts of a control request.
+pub const CONTROL_RETRY_MAX_DELAY: Duration = Duration::from_secs(8);
 
 /// What to connect to and how patiently.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,11 +77,21 @@ pub struct StreamConfig {
     pub max_connection_age: Duration,
     /// Items buffered for a slow consumer before the manager waits (backpressure).
     pub channel_capacity: usize,
+    /// How long one attempt of a control request (`SUBSCRIBE`, `UNSUBSCRIBE`,
+    /// `LIST_SUBSCRIPTIONS`) waits for its reply. An unanswered request is sent again, with
+    /// the same id, after [`CONTROL_RETRY_DELAY`] (doubled per re-send), through the same
+    /// 5-per-second pacing as every control message.
+    pub control_reply_timeout: Duration,
+    /// Attempts of a control request before the connection is taken for broken and
+    /// replaced ([`DisconnectReason::ControlUnanswered`]); the streams are remembered, so
+    /// the next connection carries them. At least 1.
+    pub control_attempts: u32,
 }
 
 impl StreamConfig {
     /// Defaults: idle 10 s, backoff 500 ms to 30 s, renewal after 23 h 50 min,
-    /// 1024 buffered items, combined when there is more than one stream.
+    /// 1024 buffered items, combined when there is more than one stream, control replies
+    /// awaited 5 s per attempt, 3 attempts.
     pub fn new(base_url: impl Into<String>, streams: Vec<String>) -> Self {
         StreamConfig {
             base_url: base_url.into(),
@@ -80,7 +102,20 @@ impl StreamConfig {
             max_backoff: Duration::from_secs(30),
             max_connection_age: Duration::from_secs(23 * 3600 + 50 * 60),
             channel_capacity: 1024,
+            control_reply_timeout: CONTROL_REPLY_TIMEOUT,
+            control_attempts: CONTROL_ATTEMPTS,
         }
+    }
+
+    /// The longest a control request can take in the manager: every attempt's wait for a
+    /// reply, the waits between them, and a margin for the pacing.
+    pub(crate) fn control_patience(&self) -> Duration {
+        let attempts = self.control_attempts.max(1);
+        let mut total = self.control_reply_timeout * attempts + Duration::from_secs(5);
+        for retry in 1..attempts {
+            total += backoff::control_retry_delay(retry);
+        }
+        total
     }
 }
 
@@ -148,6 +183,11 @@ pub enum DisconnectReason {
     Renewal,
     #[error("could not connect: {0}")]
     ConnectFailed(String),
+    /// A control request got no reply after every attempt (see
+    /// [`StreamConfig::control_attempts`]); `request` names it and its streams, e.g.
+    /// `SUBSCRIBE btcusdt@miniTicker`.
+    #[error("no reply to {request} after {attempts} attempts")]
+    ControlUnanswered { request: String, attempts: u32 },
     #[error("shut down by the application")]
     Shutdown,
 }
@@ -216,6 +256,8 @@ enum Command {
 #[derive(Debug)]
 pub struct StreamHandle {
     commands: mpsc::Sender<Command>,
+    /// How long a request may take ([`StreamConfig::control_patience`]).
+    patience: Duration,
     shutdown: watch::Sender<bool>,
     counters: Arc<Counters>,
     task: JoinHandle<()>,
@@ -226,6 +268,11 @@ impl StreamHandle {
     /// connection (reconnect or renewal). Resolves when Binance acknowledges,
     /// or at once while disconnected (they go out on the next connection).
     /// During a renewal, requests go to the newer connection.
+    ///
+    /// Without a reply the request is sent again (see
+    /// [`StreamConfig::control_reply_timeout`]); when every attempt went unanswered the
+    /// connection is replaced and this resolves `Ok`: the next connection carries the
+    /// streams.
     pub async fn subscribe(&self, streams: Vec<String>) -> Result<(), StreamError> {
         validate(&streams)?;
         self.request(|ack| Command::Subscribe(streams, ack)).await
@@ -248,10 +295,12 @@ impl StreamHandle {
             .send(command(ack))
             .await
             .map_err(|_| StreamError::Closed)?;
-        match tokio::time::timeout(CONTROL_REPLY_TIMEOUT, reply).await {
+        // The manager settles every request (reply, refusal, or the connection's end);
+        // this is only a safety net.
+        match tokio::time::timeout(self.patience, reply).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(StreamError::Closed),
-            Err(_) => Err(StreamError::Timeout(CONTROL_REPLY_TIMEOUT)),
+            Err(_) => Err(StreamError::Timeout(self.patience)),
         }
     }
 
@@ -303,11 +352,13 @@ pub fn spawn(config: StreamConfig) -> (StreamHandle, mpsc::Receiver<StreamItem>)
     let (command_tx, command_rx) = mpsc::channel(64);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let counters = Arc::new(Counters::default());
+    let patience = config.control_patience();
     let supervisor =
         supervisor::Supervisor::new(config, tx, command_rx, shutdown_rx, counters.clone());
     let task = tokio::spawn(supervisor.run());
     let handle = StreamHandle {
         commands: command_tx,
+        patience,
         shutdown: shutdown_tx,
         counters,
         task,

@@ -12,7 +12,7 @@ pub(super) fn stream_url(base: &str, streams: &[String], combined: bool) -> Stri
 }
 
 /// `scheme://host:port/path` without user info, query or fragment, for logs.
-pub(super) fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     let rest = rest.split(['?', '#']).next().unwrap_or("");
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
