@@ -34,7 +34,7 @@ mod session;
 
 pub use error::RecordError;
 pub use recorder::{Recorder, Startup};
-pub use session::{run, Progress, SessionConfig, Summary};
+pub use session::{run, Progress, Rejected, SessionConfig, Summary};
 
 #[cfg(test)]
 mod tests {

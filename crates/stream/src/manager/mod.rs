@@ -26,7 +26,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::event::{DecodeError, Message};
+use crate::event::{DecodeError, ElementError, Message};
 
 /// Binance's cap on connection attempts per IP: this many per 5 minutes.
 pub const MAX_CONNECT_ATTEMPTS: usize = 300;
@@ -101,13 +101,18 @@ pub enum StreamItem {
     /// connections' frames interleave. Consumers that must not count an event
     /// twice de-duplicate by (symbol, event time), e.g. ignore a mini ticker
     /// whose event time is not newer than the last one seen for its symbol.
+    ///
+    /// `rejected` lists the elements of an `!miniTicker@arr` array that could
+    /// not be decoded (almost always empty): `message` holds the frame's other
+    /// elements, and `raw` is the whole frame, bad elements included.
     Message {
         conn_id: u64,
         received_at: SystemTime,
         raw: Utf8Bytes,
         message: Message,
+        rejected: Vec<ElementError>,
     },
-    /// A frame that could not be decoded; the connection is kept.
+    /// A frame that could not be decoded at all; the connection is kept.
     Malformed { conn_id: u64, error: DecodeError },
     /// A connection ended, or an attempt failed ([`DisconnectReason::ConnectFailed`]).
     ///
@@ -168,6 +173,9 @@ pub struct Stats {
     pub frames: u64,
     /// Frames that could not be decoded.
     pub malformed: u64,
+    /// Array elements skipped because they could not be decoded (their frames' other
+    /// elements were delivered).
+    pub rejected_elements: u64,
     /// Connections opened.
     pub connects: u64,
     /// Times an item found the channel full and the manager had to wait.
@@ -178,6 +186,7 @@ pub struct Stats {
 struct Counters {
     frames: AtomicU64,
     malformed: AtomicU64,
+    rejected_elements: AtomicU64,
     connects: AtomicU64,
     consumer_full: AtomicU64,
 }
@@ -261,6 +270,7 @@ impl StreamHandle {
         Stats {
             frames: c.frames.load(Ordering::Relaxed),
             malformed: c.malformed.load(Ordering::Relaxed),
+            rejected_elements: c.rejected_elements.load(Ordering::Relaxed),
             connects: c.connects.load(Ordering::Relaxed),
             consumer_full: c.consumer_full.load(Ordering::Relaxed),
         }
