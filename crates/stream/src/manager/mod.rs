@@ -17,7 +17,7 @@ mod connection;
 mod control;
 mod renewal;
 mod supervisor;
-mod url;
+pub(crate) mod url;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -287,14 +287,20 @@ impl StreamHandle {
     }
 }
 
-/// Stream names go into a URL path or query and a JSON list.
+/// Stream names go into a URL path or query (percent-encoded, see `url`) and a JSON list.
+/// Non-ASCII names (`币安人生usdt@miniTicker`) are fine; blanks, control characters and the
+/// ASCII characters that separate URL parts or streams are not.
 fn validate(streams: &[String]) -> Result<(), StreamError> {
     for name in streams {
         let ok = !name.is_empty()
             && name.len() <= 200
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && !b"/?#&%\"\\".contains(&b));
+            && name.chars().all(|c| {
+                if c.is_ascii() {
+                    c.is_ascii_graphic() && !"/?#&%\"\\".contains(c)
+                } else {
+                    !c.is_control() && !c.is_whitespace()
+                }
+            });
         if !ok {
             return Err(StreamError::InvalidStreamName(name.clone()));
         }
@@ -345,7 +351,17 @@ mod tests {
     #[test]
     fn stream_names_that_would_break_the_url_are_refused() {
         assert!(validate(&["btcusdt@miniTicker".into(), "!miniTicker@arr".into()]).is_ok());
-        for bad in ["", "a b", "a/b", "a?b", "a\"b", "é"] {
+        assert!(validate(&["币安人生usdt@miniTicker".into(), "é".into()]).is_ok());
+        for bad in [
+            "",
+            "a b",
+            "a/b",
+            "a?b",
+            "a\"b",
+            "a%b",
+            "币安\u{3000}人生",
+            "a\u{85}b",
+        ] {
             assert_eq!(
                 validate(&[bad.to_owned()]),
                 Err(StreamError::InvalidStreamName(bad.to_owned()))
