@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use record::Recorder;
+use sim::market::NonAscii;
 use stream::MiniTicker;
 
 fn bench(c: &mut Criterion) {
@@ -33,6 +34,40 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+
+    // Today's Binance: the same market, its UTF-8 symbols sent as `\uXXXX` escapes (a few
+    // elements per frame take the escape path), and a worst case where every symbol is.
+    let (escaped, escaped_events) =
+        sim::market::sample_frames_with(42, 1500, 200, NonAscii::Escaped);
+    assert_eq!(escaped_events, events, "same events, other spelling");
+    let all_escaped: Vec<String> = frames.iter().map(|f| escape_every_symbol(f)).collect();
+    let decoded = |f: &str| stream::decode(f).expect("valid frame");
+    assert_eq!(
+        decoded(&all_escaped[7]),
+        decoded(&frames[7]),
+        "same events, other spelling"
+    );
+    for (name, set) in [
+        ("decode_only_utf8_names_escaped", &escaped),
+        ("decode_only_every_symbol_escaped", &all_escaped),
+    ] {
+        // As `decode_only`, on the other spelling.
+        group.bench_function(name, |b| {
+            let mut scratch: Vec<MiniTicker> = Vec::with_capacity(2000);
+            b.iter(|| {
+                for f in set {
+                    scratch.clear();
+                    stream::for_each_raw_mini_ticker(f, |raw| {
+                        if let Ok(t) = raw.parse() {
+                            scratch.push(t)
+                        }
+                    })
+                    .expect("valid frame");
+                    black_box(&scratch);
+                }
+            })
+        });
+    }
 
     group.bench_function("decode_and_buffer", |b| {
         b.iter_custom(|iters| {
@@ -111,6 +146,23 @@ fn bench(c: &mut Criterion) {
         events as f64 / took.as_secs_f64() / 1e6,
         bytes as f64 / events as f64
     );
+}
+
+/// `frame` with every `"s":"NAME"` written as `"s":"\u00NN…"` escapes (the same text).
+fn escape_every_symbol(frame: &str) -> String {
+    let mut out = String::with_capacity(frame.len() * 2);
+    let mut rest = frame;
+    while let Some(at) = rest.find(r#""s":""#) {
+        let (head, tail) = rest.split_at(at + 5);
+        out.push_str(head);
+        let end = tail.find('"').expect("closed symbol");
+        for unit in tail[..end].encode_utf16() {
+            out.push_str(&format!("\\u{unit:04x}"));
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Times `ingest` over every frame into a recorder whose symbol table already knows the
