@@ -116,11 +116,10 @@ fn escaped_and_raw_strings_decode_to_their_text() {
         }
     }
     // Escapes in the envelope and the event type too.
-    let envelope = format!(
-        r#"{{"stream":"\u5e01\u5b89\u4eba\u751fusdt@ticker","data":{{"e":"24hr\u0054icker","E":1}}}}"#
-    );
+    let envelope =
+        r#"{"stream":"\u5e01\u5b89\u4eba\u751fusdt@ticker","data":{"e":"24hr\u0054icker","E":1}}"#;
     assert_eq!(
-        decode(&envelope),
+        decode(envelope),
         Ok(Message::Other {
             stream: Some("币安人生usdt@ticker".into()),
             event_type: Some("24hrTicker".into()),

@@ -268,7 +268,7 @@ const FIRST: &[(&str, &str)] = &[
     ("BTC", "TRY"),
 ];
 
-/// Pairs with non-ASCII (UTF-8) base assets, listed right after [`FIRST`] whatever the
+/// Pairs with non-ASCII (UTF-8) base assets, listed right after the well-known pairs whatever the
 /// symbol count, always trading. Binance's spot changelog of 2025-12-02: "Parameter
 /// `symbol` and `symbols` can now support Unicode values encoded in UTF-8"; `币安人生USDT`
 /// is such a listing.
