@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use sim::market::NonAscii;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 const SYMBOL: &str = "币安人生USDT";
 const PATH: [&str; 4] = ["0.09000000", "0.10000001", "0.10000000", "0.12500000"];
@@ -60,13 +60,7 @@ async fn interactive_mode_takes_a_utf8_symbol() {
         .unwrap();
     stdin.flush().await.unwrap();
     let prompts = format!("{SYMBOL_PROMPT}Enter price to monitor {SYMBOL} symbol: ");
-    let mut first = String::new();
-    alerter.stdout.read_line(&mut first).await.unwrap();
-    let first = first
-        .strip_prefix(&prompts)
-        .unwrap_or_else(|| panic!("prompts: {first:?}"));
-    let mut lines = vec![strip_time(first.trim_end())];
-    lines.extend(alerter.lines(PATH.len() - 1).await);
+    let lines = alerter.lines_after_prompts(&prompts, PATH.len()).await;
     assert_eq!(lines, expected());
     alerter.stop().await;
 }
