@@ -321,7 +321,7 @@ mod tests {
                 "'abc' is not a number",
             ),
             (&["--symbol", "BTCUSDT", "--below", "-1"], "negative"),
-            (&["--symbol", "BTC/USDT", "--above", "1"], "not a symbol"),
+            (&["--symbol", "BTC USDT", "--above", "1"], "not a symbol"),
             (
                 &[
                     "--above", "1", "--symbol", "A", "--symbol", "B", "--above", "2",

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const BTC_PATH: [&str; 7] = [
     "43679.99000000",
@@ -184,13 +184,7 @@ async fn interactive_mode_asks_again_until_answers_are_good() {
     // The prompts have no newline: they precede the first alert on its line.
     let price_prompt = "Enter price to monitor BTCUSDT symbol: ";
     let prompts = format!("{SYMBOL_PROMPT}{SYMBOL_PROMPT}{}", price_prompt.repeat(3));
-    let mut first = String::new();
-    alerter.stdout.read_line(&mut first).await.unwrap();
-    let first = first
-        .strip_prefix(&prompts)
-        .unwrap_or_else(|| panic!("prompts: {first:?}"));
-    let mut lines = vec![strip_time(first.trim_end())];
-    lines.extend(alerter.lines(2).await);
+    let lines = alerter.lines_after_prompts(&prompts, 3).await;
     let b = "BTCUSDT";
     assert_eq!(
         lines,

@@ -174,3 +174,52 @@ async fn an_unreachable_webhook_is_logged_without_its_secret_url() {
         );
     }
 }
+
+/// A UTF-8 symbol reaches `--exec`'s environment and the webhook JSON unchanged.
+#[tokio::test]
+async fn exec_and_webhook_carry_a_utf8_symbol_unchanged() {
+    let symbol = "币安人生USDT";
+    let sim = start_sim(vec![(symbol, path(&["0.09000000", "0.10000001"]))]).await;
+    let (url, mut bodies) = webhook_server(0).await;
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("alerts.txt");
+    let cmd = format!(
+        "echo \"$ALERT_SYMBOL $ALERT_DIRECTION $ALERT_LEVEL $ALERT_PRICE\" >> '{}'",
+        file.display()
+    );
+    let args = [
+        "--symbol",
+        symbol,
+        "--above",
+        "0.1",
+        "-v",
+        "--exec",
+        &cmd,
+        "--webhook",
+        &url,
+    ];
+    let mut alerter = spawn_alerter(&sim, &args);
+    assert_eq!(
+        alerter.lines(2).await[1],
+        above(symbol, "0.1", "0.10000001")
+    );
+    let body = tokio::time::timeout(PATIENCE, bodies.recv())
+        .await
+        .expect("webhook called")
+        .expect("server alive");
+    let json: Value = serde_json::from_str(&body).expect("JSON body");
+    assert_eq!(
+        (json["symbol"].as_str(), json["price"].as_str()),
+        (Some(symbol), Some("0.10000001"))
+    );
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let text = loop {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        if !text.is_empty() || tokio::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(text.trim_end(), "币安人生USDT above 0.1 0.10000001");
+    alerter.stop().await;
+}

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use sim::market::NonAscii;
 use sim::{CoinScenario, Faults, SimConfig};
 
 #[derive(Parser, Debug)]
@@ -68,12 +69,23 @@ struct Args {
     /// market_cap, total_volume, daily}).
     #[arg(long, env = "SIM_COINS")]
     coins: Option<PathBuf>,
+    /// How the WebSocket JSON writes non-ASCII symbol names such as 币安人生USDT: `raw`
+    /// UTF-8 or `escaped` as \uXXXX.
+    #[arg(long, env = "SIM_NON_ASCII", value_enum, default_value_t = NonAsciiArg::Raw)]
+    non_ascii: NonAsciiArg,
+}
+
+/// `--non-ascii`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum NonAsciiArg {
+    Raw,
+    Escaped,
 }
 
 fn parse_price_path(text: &str) -> Result<(String, Vec<String>), String> {
     let (symbol, prices) = text.split_once('=').ok_or("expected SYMBOL=p1,p2,...")?;
     let symbol = symbol.trim();
-    if symbol.is_empty() || !symbol.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    if symbol.is_empty() || !symbol.chars().all(char::is_alphanumeric) {
         return Err(format!("invalid symbol {symbol:?}"));
     }
     let prices: Vec<String> = prices.split(',').map(|p| p.trim().to_string()).collect();
@@ -118,6 +130,10 @@ fn config(args: &Args) -> anyhow::Result<SimConfig> {
         },
         // A demo runs for hours: do not keep every ticker in memory.
         record_sent: false,
+        non_ascii: match args.non_ascii {
+            NonAsciiArg::Raw => NonAscii::Raw,
+            NonAsciiArg::Escaped => NonAscii::Escaped,
+        },
     })
 }
 

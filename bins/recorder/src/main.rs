@@ -230,11 +230,12 @@ async fn record(args: Args, publish: Option<bus::BusConfig>) -> ExitCode {
                 summary.duplicates
             );
             log::info!(
-                "recorded {} events of {} symbols into {} files ({} malformed frames skipped)",
+                "recorded {} events of {} symbols into {} files ({} malformed frames and {} bad elements skipped)",
                 summary.events,
                 summary.symbols,
                 summary.files,
-                summary.malformed
+                summary.malformed,
+                summary.rejected
             );
             ExitCode::SUCCESS
         }
@@ -328,6 +329,9 @@ fn show_progress(progress: Progress, extended: bool) {
             gap.reason
         ),
         Progress::Malformed(e) => log::warn!("skipped a malformed frame: {e}"),
+        Progress::Rejected { conn_id, element } => {
+            log::warn!("connection {conn_id}: kept the rest of the frame, {element}")
+        }
         Progress::Saving => println!("saving data"),
     }
 }

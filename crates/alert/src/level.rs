@@ -5,14 +5,26 @@ use std::str::FromStr;
 
 use crate::Price;
 
-/// A Binance spot symbol, upper-case ASCII letters and digits (`BTCUSDT`).
+/// A Binance spot symbol as the user typed it, ASCII letters upper-cased: `BTCUSDT`,
+/// `币安人生USDT`.
+///
+/// Which symbols exist is `exchangeInfo`'s to say, not a character rule: since Binance's
+/// spot changelog of 2025-12-02 ("Parameter `symbol` and `symbols` can now support Unicode
+/// values encoded in UTF-8", <https://developers.binance.com/docs/binance-spot-api-docs/CHANGELOG>)
+/// a symbol may be any UTF-8 text. This type only refuses what cannot be one name: nothing,
+/// blanks inside, control characters. Only ASCII letters are upper-cased (Binance lists
+/// symbols upper case; other scripts have no case to fix, and `to_uppercase` would change
+/// e.g. `ß` into `SS`).
 ///
 /// ```
 /// use alert::Symbol;
 /// let s: Symbol = " btcUsdt ".parse().unwrap();
 /// assert_eq!(s.as_str(), "BTCUSDT");
 /// assert_eq!(s.stream_name(), "btcusdt@miniTicker");
-/// assert!("BTC-USDT".parse::<Symbol>().is_err());
+/// let utf8: Symbol = "币安人生usdt".parse().unwrap();
+/// assert_eq!(utf8.as_str(), "币安人生USDT");
+/// assert_eq!(utf8.stream_name(), "币安人生usdt@miniTicker");
+/// assert!("BTC USDT".parse::<Symbol>().is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Symbol(String);
@@ -23,18 +35,20 @@ pub enum SymbolError {
     /// Nothing (or only blanks) was given.
     #[error("no symbol given")]
     Empty,
-    /// Characters other than ASCII letters and digits.
-    #[error("'{0}' is not a symbol (letters and digits only, such as BTCUSDT)")]
+    /// Blanks or control characters inside.
+    #[error("'{0}' is not a symbol (one name without blanks, such as BTCUSDT or 币安人生USDT)")]
     BadChars(String),
 }
 
 impl Symbol {
-    /// The upper-case symbol, as Binance spells it in events and REST.
+    /// The symbol as Binance spells it in events and REST (ASCII letters upper case).
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// The mini-ticker stream name, lower-cased as Binance requires: `btcusdt@miniTicker`.
+    /// The mini-ticker stream name, ASCII letters lower-cased as Binance requires ("All
+    /// symbols for streams are lowercase"): `btcusdt@miniTicker`, `币安人生usdt@miniTicker`.
+    /// Not percent-encoded: the stream client encodes it for the URL.
     pub fn stream_name(&self) -> String {
         format!("{}@miniTicker", self.0.to_ascii_lowercase())
     }
@@ -48,7 +62,7 @@ impl FromStr for Symbol {
         if s.is_empty() {
             return Err(SymbolError::Empty);
         }
-        if !s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(SymbolError::BadChars(s.to_owned()));
         }
         Ok(Symbol(s.to_ascii_uppercase()))
@@ -162,9 +176,20 @@ mod tests {
             ("1INCHUSDT", Ok("1INCHUSDT")),
             ("", Err(SymbolError::Empty)),
             ("  ", Err(SymbolError::Empty)),
-            ("BTC/USDT", Err(SymbolError::BadChars("BTC/USDT".into()))),
+            // exchangeInfo, not this type, says whether these exist.
+            ("币安人生USDT", Ok("币安人生USDT")),
+            ("币安人生usdt", Ok("币安人生USDT")),
+            (" 这是测试币456 ", Ok("这是测试币456")),
+            ("btcüsdt", Ok("BTCüSDT")),
+            ("straße", Ok("STRAßE")),
+            ("BTC/USDT", Ok("BTC/USDT")),
             ("btc usdt", Err(SymbolError::BadChars("btc usdt".into()))),
-            ("BTCÜSDT", Err(SymbolError::BadChars("BTCÜSDT".into()))),
+            (
+                "币安\u{3000}人生",
+                Err(SymbolError::BadChars("币安\u{3000}人生".into())),
+            ),
+            ("btc\tusdt", Err(SymbolError::BadChars("btc\tusdt".into()))),
+            ("btc\u{7f}", Err(SymbolError::BadChars("btc\u{7f}".into()))),
         ];
         for (input, expected) in cases {
             let got = input.parse::<Symbol>();

@@ -88,10 +88,10 @@ impl Feed {
         );
         let mut lines = 0;
         let visited = stream::for_each_raw_mini_ticker(text, |t| {
-            if !is_new(last_event, t.symbol, t.event_time) {
+            if !is_new(last_event, &t.symbol, t.event_time) {
                 return;
             }
-            let update = match watcher.on_update(t.symbol, t.close) {
+            let update = match watcher.on_update(&t.symbol, &t.close) {
                 Ok(u) => u,
                 Err(e) => {
                     log::warn!("{}: bad last price skipped: {e}", t.symbol);
@@ -108,7 +108,7 @@ impl Feed {
                 let at = chrono::Local::now();
                 (Hms::of(&at), at)
             });
-            render_update(buf, hms, t.symbol, t.close, &update, verbose);
+            render_update(buf, hms, &t.symbol, &t.close, &update, verbose);
             lines += shown;
             if let Update::Alerts(a) = update {
                 fired.extend(a);

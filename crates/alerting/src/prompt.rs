@@ -219,12 +219,12 @@ mod tests {
                  invalid price: 'inf' is not a finite number; enter a positive number such as 43680.5\n",
             ),
             (
-                "oldcoin\n\nBTC/USDT\r\nbtcusdt\r\n1\r\n",
+                "oldcoin\n\nbtc usdt\r\nbtcusdt\r\n1\r\n",
                 Some("BTCUSDT above 1"),
                 format!("{sp}{sp}{sp}{sp}{pp}"),
                 "symbol OLDCOIN is not trading now (status BREAK); choose another\n\
                  no symbol given\n\
-                 'BTC/USDT' is not a symbol (letters and digits only, such as BTCUSDT)\n",
+                 'btc usdt' is not a symbol (one name without blanks, such as BTCUSDT or 币安人生USDT)\n",
             ),
             // A failed check is tried again: the next answer is the price, as asked.
             (

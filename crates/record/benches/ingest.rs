@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use record::Recorder;
+use sim::market::NonAscii;
 use stream::MiniTicker;
 
 fn bench(c: &mut Criterion) {
@@ -19,21 +20,39 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(events));
     group.measurement_time(Duration::from_secs(8));
 
-    group.bench_function("decode_only", |b| {
-        let mut scratch: Vec<MiniTicker> = Vec::with_capacity(2000);
-        b.iter(|| {
-            for f in &frames {
-                scratch.clear();
-                stream::for_each_raw_mini_ticker(f, |raw| {
-                    if let Ok(t) = raw.parse() {
-                        scratch.push(t)
-                    }
-                })
-                .expect("valid frame");
-                black_box(&scratch);
-            }
-        })
-    });
+    // Today's Binance: the same market, its UTF-8 symbols sent as `\uXXXX` escapes (a few
+    // elements per frame take the escape path), and a worst case where every symbol is.
+    let (escaped, escaped_events) =
+        sim::market::sample_frames_with(42, 1500, 200, NonAscii::Escaped);
+    assert_eq!(escaped_events, events, "same events, other spelling");
+    let all_escaped: Vec<String> = frames.iter().map(|f| escape_every_symbol(f)).collect();
+    let decoded = |f: &str| stream::decode(f).expect("valid frame");
+    assert_eq!(
+        decoded(&all_escaped[7]),
+        decoded(&frames[7]),
+        "same events, other spelling"
+    );
+    for (name, set) in [
+        ("decode_only", &frames),
+        ("decode_only_utf8_names_escaped", &escaped),
+        ("decode_only_every_symbol_escaped", &all_escaped),
+    ] {
+        group.bench_function(name, |b| {
+            let mut scratch: Vec<MiniTicker> = Vec::with_capacity(2000);
+            b.iter(|| {
+                for f in set {
+                    scratch.clear();
+                    stream::for_each_raw_mini_ticker(f, |raw| {
+                        if let Ok(t) = raw.parse() {
+                            scratch.push(t)
+                        }
+                    })
+                    .expect("valid frame");
+                    black_box(&scratch);
+                }
+            })
+        });
+    }
 
     group.bench_function("decode_and_buffer", |b| {
         b.iter_custom(|iters| {
@@ -43,10 +62,15 @@ fn bench(c: &mut Criterion) {
         })
     });
 
+    // The stream manager decodes with `decode_elements` (bad array elements skipped).
     group.bench_function("manager_path_decode_vec_then_buffer", |b| {
         b.iter_custom(|iters| {
             timed(iters, &frames, dir.path(), |rec, f| {
-                if let Ok(stream::Message::MiniTickers(t)) = stream::decode(f) {
+                if let Ok(stream::Decoded {
+                    message: stream::Message::MiniTickers(t),
+                    ..
+                }) = stream::decode_elements(f)
+                {
                     rec.ingest(&t);
                 }
             })
@@ -126,7 +150,11 @@ fn recorder_path(iters: u64, frames: &[String], publisher: Option<&bus::Publishe
         let shifted: Vec<String> = frames.iter().map(|f| shift(f, offset)).collect();
         let start = Instant::now();
         for (n, f) in shifted.iter().enumerate() {
-            if let Ok(stream::Message::MiniTickers(t)) = stream::decode(f) {
+            if let Ok(stream::Decoded {
+                message: stream::Message::MiniTickers(t),
+                ..
+            }) = stream::decode_elements(f)
+            {
                 rec.ingest_message(1, n as i64, f, t).expect("ingest");
             }
             rec.sync_journal().expect("sync");
@@ -151,6 +179,23 @@ fn shift(frame: &str, offset: i64) -> String {
     })
     .expect("valid frame");
     out.push(']');
+    out
+}
+
+/// `frame` with every `"s":"NAME"` written as `"s":"\u00NN…"` escapes (the same text).
+fn escape_every_symbol(frame: &str) -> String {
+    let mut out = String::with_capacity(frame.len() * 2);
+    let mut rest = frame;
+    while let Some(at) = rest.find(r#""s":""#) {
+        let (head, tail) = rest.split_at(at + 5);
+        out.push_str(head);
+        let end = tail.find('"').expect("closed symbol");
+        for unit in tail[..end].encode_utf16() {
+            out.push_str(&format!("\\u{unit:04x}"));
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
     out
 }
 

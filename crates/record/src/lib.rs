@@ -37,7 +37,7 @@ pub mod sink;
 pub use error::RecordError;
 pub use recorder::{Recorder, Startup};
 pub use row::as_tick;
-pub use session::{run, run_with_sink, Progress, SessionConfig, Summary};
+pub use session::{run, run_with_sink, Progress, Rejected, SessionConfig, Summary};
 pub use sink::EventSink;
 
 #[cfg(test)]
@@ -82,14 +82,16 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_frame_adds_nothing() {
+    fn a_bad_frame_adds_nothing_and_a_bad_element_only_loses_itself() {
         let dir = tempfile::tempdir().unwrap();
         let mut rec = Recorder::new(dir.path());
-        let bad_price = ARR.replacen("\"0.02456700\"", "\"abc\"", 1);
-        for frame in [&ARR[..ARR.len() / 2], "", "[{]", bad_price.as_str()] {
+        for frame in [&ARR[..ARR.len() / 2], "", "[{]"] {
             assert!(rec.ingest_frame(frame).is_err(), "accepted: {frame:.40}");
         }
         assert_eq!(rec.pending(), 0);
+        let bad_price = ARR.replacen("\"0.02456700\"", "\"abc\"", 1);
+        assert_eq!(rec.ingest_frame(&bad_price).unwrap(), 25);
+        assert_eq!(rec.pending(), 25);
     }
 
     #[test]

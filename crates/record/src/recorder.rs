@@ -132,17 +132,19 @@ impl Recorder {
     /// Decodes one text frame (raw or combined endpoint, array or single event) into the
     /// columns. Returns the number of events.
     ///
-    /// A frame with any bad element is rejected whole, so a half-decoded frame never ends up
-    /// in the dataset. The frame is parsed into a scratch vector that is reused from frame to
-    /// frame, so the steady state allocates nothing per event.
+    /// The recorder's rule ([`journal::decode_frame`]): a bad element of an array is left
+    /// out, the others are kept; a frame that is not valid JSON is rejected whole. The frame
+    /// is parsed into a scratch vector that is reused from frame to frame, so the steady
+    /// state allocates nothing per event.
     pub fn ingest_frame(&mut self, text: &str) -> Result<usize, DecodeError> {
         let mut scratch = std::mem::take(&mut self.scratch);
         let result = journal::decode_frame(text, &mut scratch);
         if result.is_ok() {
             self.ingest(&scratch);
         }
+        let events = scratch.len();
         self.scratch = scratch;
-        result
+        result.map(|_| events)
     }
 
     /// Makes the journal crash-safe up to now (call at least once a second).

@@ -97,12 +97,19 @@ impl<'m> Selection<'m> {
     }
 }
 
-/// `^[A-Z0-9-_.]{1,20}$`
+/// Binance's old rule `^[A-Z0-9-_.]{1,20}$` for the ASCII characters, widened for UTF-8:
+/// since the spot changelog of 2025-12-02, "Parameter `symbol` and `symbols` can now
+/// support Unicode values encoded in UTF-8" (`币安人生USDT`). Non-ASCII letters and digits
+/// pass; lower-case ASCII, blanks and punctuation still do not. (The error text above is the
+/// one Binance sent before that change.)
 fn legal(symbol: &str) -> bool {
-    (1..=20).contains(&symbol.len())
-        && symbol
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"-_.".contains(&b))
+    (1..=20).contains(&symbol.chars().count())
+        && symbol.chars().all(|c| {
+            c.is_ascii_uppercase()
+                || c.is_ascii_digit()
+                || "-_.".contains(c)
+                || (!c.is_ascii() && c.is_alphanumeric())
+        })
 }
 
 /// `GET /api/v3/exchangeInfo[?symbol=X | ?symbols=["A","B"]]`.

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::market::NonAscii;
+
 /// Configuration of one simulated exchange, given to [`crate::start`].
 ///
 /// ```
@@ -40,6 +42,9 @@ pub struct SimConfig {
     pub faults: Faults,
     /// Keep a log of every mini ticker written to a socket (see [`crate::SimHandle::sent`]).
     pub record_sent: bool,
+    /// How non-ASCII text (the UTF-8 symbols such as `币安人生USDT`) is written in the
+    /// WebSocket JSON: raw UTF-8 (the default) or `\uXXXX` escapes.
+    pub non_ascii: NonAscii,
 }
 
 impl Default for SimConfig {
@@ -59,6 +64,7 @@ impl Default for SimConfig {
                 ..Faults::default()
             },
             record_sent: true,
+            non_ascii: NonAscii::Raw,
         }
     }
 }

@@ -156,7 +156,8 @@ async fn market_task(shared: Arc<Shared>) {
         let listening = |symbol: &str| watched.as_ref().is_none_or(|set| set.contains(symbol));
         let tickers = lock(&shared.market).tick_watched(server::now_ms(), &listening);
         if !tickers.is_empty() && shared.ticks.receiver_count() > 0 {
-            let _ = shared.ticks.send(Arc::new(TickFrame::new(tickers)));
+            let frame = TickFrame::new(tickers, shared.config.non_ascii);
+            let _ = shared.ticks.send(Arc::new(frame));
         }
     }
 }

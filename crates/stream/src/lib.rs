@@ -2,7 +2,9 @@
 //!
 //! - [`decode`] / [`for_each_raw_mini_ticker`]: fast, panic-free decoding of
 //!   text frames (mini tickers, `serverShutdown`, control replies and errors)
-//!   from the raw (`/ws/`) and combined (`/stream?streams=`) endpoints.
+//!   from the raw (`/ws/`) and combined (`/stream?streams=`) endpoints;
+//!   [`decode_elements`] / [`for_each_mini_ticker_element`] skip only the bad
+//!   elements of an `!miniTicker@arr` array.
 //! - [`spawn`]: a connection manager that keeps a stream alive (ping/pong,
 //!   read-idle watchdog, capped exponential backoff with jitter, connection
 //!   attempt limiter, renewal before Binance's 24-hour cut, rate-limited
@@ -28,8 +30,9 @@ mod manager;
 pub mod rest;
 
 pub use event::{
-    decode, for_each_raw_mini_ticker, ControlReply, DecodeError, Message, MiniTicker,
-    RawMiniTicker, Symbol, EXCERPT_CHARS,
+    decode, decode_elements, for_each_mini_ticker_element, for_each_raw_mini_ticker, ControlReply,
+    DecodeError, Decoded, Element, ElementError, Message, MiniTicker, RawMiniTicker, Symbol,
+    EXCERPT_CHARS,
 };
 pub use manager::{
     spawn, DisconnectReason, Stats, StreamConfig, StreamError, StreamHandle, StreamItem,

@@ -29,6 +29,17 @@
 //! ```
 //!
 //! An unknown symbol is HTTP 400 with `{"code":-1121,"msg":"Invalid symbol."}`.
+//!
+//! Symbols are not only ASCII any more. Binance's spot changelog of 2025-12-02
+//! (<https://developers.binance.com/docs/binance-spot-api-docs/CHANGELOG>):
+//!
+//! > Parameter `symbol` and `symbols` can now support Unicode values encoded in UTF-8.
+//!
+//! and of 2025-12-15: "if your request contains a symbol name containing non-ASCII
+//! characters, then the response may contain non-ASCII characters encoded in UTF-8". So
+//! `exchangeInfo` is the authority on what a symbol is: [`RestClient::symbol_info`] asks it
+//! about any name (percent-encoded as UTF-8 in the query, `?symbol=%E5%B8%81…USDT` for
+//! `币安人生USDT`) instead of judging the characters itself.
 //! `status` is one of `PRE_TRADING`, `TRADING`, `POST_TRADING`, `END_OF_DAY`, `HALT`,
 //! `AUCTION_MATCH`, `BREAK`; only `TRADING` streams live prices.
 
@@ -39,6 +50,10 @@ use serde::Deserialize;
 
 /// Binance's error code for an unknown symbol.
 pub const INVALID_SYMBOL: i64 = -1121;
+/// Binance's error code for a parameter with characters it does not accept
+/// (`Illegal characters found in parameter 'symbol'; …`): for the `symbol` parameter, no
+/// listed symbol is spelled so.
+pub const ILLEGAL_CHARS: i64 = -1100;
 
 /// A symbol's trading status as `exchangeInfo` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,7 +204,7 @@ pub fn decode_exchange_info(body: &str) -> Result<Vec<SymbolInfo>, serde_json::E
 /// Turns a non-success answer into the matching error (`symbol` names the one asked for).
 pub fn decode_error(status: u16, body: &str, symbol: Option<&str>, url: &str) -> RestError {
     match serde_json::from_str::<RawApiError>(body) {
-        Ok(e) if e.code == INVALID_SYMBOL => {
+        Ok(e) if e.code == INVALID_SYMBOL || (e.code == ILLEGAL_CHARS && symbol.is_some()) => {
             RestError::UnknownSymbol(symbol.unwrap_or_default().to_owned())
         }
         Ok(e) => RestError::Api {
@@ -253,13 +268,17 @@ impl RestClient {
         })
     }
 
-    /// `exchangeInfo` for one symbol (upper case, letters and digits): its status, or
-    /// [`RestError::UnknownSymbol`].
+    /// `exchangeInfo` for one symbol, as Binance spells it (`BTCUSDT`, `币安人生USDT`): its
+    /// status, or [`RestError::UnknownSymbol`] when Binance does not list it.
     pub async fn symbol_info(&self, symbol: &str) -> Result<SymbolInfo, RestError> {
-        if symbol.is_empty() || !symbol.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(RestError::UnknownSymbol(symbol.to_owned()));
+        if symbol.is_empty() {
+            return Err(RestError::UnknownSymbol(String::new()));
         }
-        let url = format!("{}/api/v3/exchangeInfo?symbol={symbol}", self.base);
+        let url = format!(
+            "{}/api/v3/exchangeInfo?symbol={}",
+            self.base,
+            crate::manager::url::percent_encode(symbol)
+        );
         let symbols = self.get(&url, Some(symbol)).await?;
         symbols
             .into_iter()
@@ -468,6 +487,15 @@ mod tests {
                 let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
                 let (status, body) = if path == "/api/v3/exchangeInfo?symbol=ETHBTC" {
                     ("200 OK", FIXTURE.to_owned())
+                } else if path
+                    == "/api/v3/exchangeInfo?symbol=%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT"
+                {
+                    ("200 OK", r#"{"symbols":[{"symbol":"币安人生USDT","status":"TRADING","baseAsset":"币安人生","quoteAsset":"USDT"}]}"#.to_owned())
+                } else if path.contains("%2F") {
+                    (
+                        "400 Bad Request",
+                        r#"{"code":-1100,"msg":"Illegal characters found in parameter 'symbol'; legal range is '^[A-Z0-9-_.]{1,20}$'."}"#.to_owned(),
+                    )
                 } else if path == "/api/v3/exchangeInfo?symbol=OLDCOIN" {
                     ("200 OK", r#"{"symbols":[{"symbol":"OLDCOIN","status":"BREAK","baseAsset":"OLD","quoteAsset":"BTC"}]}"#.to_owned())
                 } else {
@@ -493,6 +521,21 @@ mod tests {
         assert_eq!(
             (info.symbol.as_str(), info.status.is_trading()),
             ("ETHBTC", true)
+        );
+        // Any name goes to exchangeInfo, percent-encoded; its answer decides.
+        let utf8 = client.symbol_info("币安人生USDT").await.unwrap();
+        assert_eq!(
+            (
+                utf8.symbol.as_str(),
+                utf8.base_asset.as_str(),
+                utf8.status.is_trading()
+            ),
+            ("币安人生USDT", "币安人生", true)
+        );
+        let illegal = client.symbol_info("BTC/USDT").await.unwrap_err();
+        assert!(
+            matches!(illegal, RestError::UnknownSymbol(ref s) if s == "BTC/USDT"),
+            "{illegal:?}"
         );
         let old = client.symbol_info("OLDCOIN").await.unwrap();
         assert_eq!(old.status, SymbolStatus::Break);

@@ -298,8 +298,11 @@ impl Tally {
         match item {
             StreamItem::Message { raw, .. } => {
                 stream::for_each_raw_mini_ticker(raw.as_str(), |t| {
-                    self.received
-                        .insert((t.symbol.to_owned(), t.event_time, t.close.to_owned()));
+                    self.received.insert((
+                        t.symbol.into_owned(),
+                        t.event_time,
+                        t.close.into_owned(),
+                    ));
                 })
                 .expect("sim frames decode");
             }

@@ -36,7 +36,7 @@ async fn all_market_feed_survives_pings_and_reports_forced_disconnect() {
     let mut received = HashSet::new();
     let mut record = |raw: &str| {
         stream::for_each_raw_mini_ticker(raw, |t| {
-            received.insert((t.symbol.to_owned(), t.event_time, t.close.to_owned()));
+            received.insert((t.symbol.into_owned(), t.event_time, t.close.into_owned()));
         })
         .expect("sim frames decode")
     };

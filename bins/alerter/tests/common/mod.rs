@@ -92,6 +92,19 @@ impl Alerter {
         out
     }
 
+    /// Interactive mode: the `prompts` (they have no newline, so they precede the first
+    /// line), then `n` lines in all, each with its time prefix checked and removed.
+    pub async fn lines_after_prompts(&mut self, prompts: &str, n: usize) -> Vec<String> {
+        let mut first = String::new();
+        self.stdout.read_line(&mut first).await.unwrap();
+        let first = first
+            .strip_prefix(prompts)
+            .unwrap_or_else(|| panic!("prompts: {first:?}"));
+        let mut lines = vec![strip_time(first.trim_end())];
+        lines.extend(self.lines(n - 1).await);
+        lines
+    }
+
     /// SIGTERM; checks the goodbye line and exit code 0; returns stderr.
     pub async fn stop(mut self) -> String {
         let pid = self.child.id().expect("still running").to_string();

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use parquet::file::metadata::KeyValue;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use store::ticks::{DatasetWriter, TickBuffer};
-use stream::{DecodeError, MiniTicker};
+use stream::{DecodeError, ElementError, MiniTicker};
 
 use super::writer::remove_segment;
 use super::{read_segment, JournalError, SegmentId, SegmentReport};
@@ -86,34 +86,41 @@ pub fn published_segments(partition: &Path) -> Result<HashSet<SegmentId>, Journa
     Ok(covered)
 }
 
-/// Decodes one text frame into `out` (cleared first) with the recorder's rule: a frame with
-/// any bad element is rejected whole. Control replies decode to no event. Returns the
-/// number of events.
+/// Decodes one text frame into `out` (cleared first) with the recorder's rule, the one the
+/// live path follows ([`stream::decode_elements`]): a bad element of an array is left out
+/// and returned, the others are kept; a frame that is not valid JSON at all gives no event.
+/// Control replies decode to no event.
 ///
 /// ```
 /// let mut out = Vec::new();
-/// let frame = r#"[{"e":"24hrMiniTicker","E":1,"s":"ETHBTC","c":"0.02456700","o":"0.02459800","h":"0.02470900","l":"0.02438100","v":"163116.186","q":"4006.04936991"}]"#;
-/// assert_eq!(record::journal::decode_frame(frame, &mut out).unwrap(), 1);
+/// let good = r#"{"e":"24hrMiniTicker","E":1,"s":"ETHBTC","c":"0.02456700","o":"0.02459800","h":"0.02470900","l":"0.02438100","v":"163116.186","q":"4006.04936991"}"#;
+/// let bad = r#"{"e":"24hrMiniTicker","E":2,"s":"ETHBTC","c":"n/a","o":"1","h":"1","l":"1","v":"1","q":"1"}"#;
+/// let frame = format!("[{good},{bad}]");
+/// let rejected = record::journal::decode_frame(&frame, &mut out).unwrap();
+/// assert_eq!((out.len(), rejected.len(), rejected[0].index), (1, 1, 1));
 /// assert!(record::journal::decode_frame(&frame[..50], &mut out).is_err());
 /// assert!(out.is_empty());
 /// ```
-pub fn decode_frame(text: &str, out: &mut Vec<MiniTicker>) -> Result<usize, DecodeError> {
+pub fn decode_frame(
+    text: &str,
+    out: &mut Vec<MiniTicker>,
+) -> Result<Vec<ElementError>, DecodeError> {
     out.clear();
-    let mut first_error = None;
-    let decoded = stream::for_each_raw_mini_ticker(text, |raw| {
-        if first_error.is_none() {
-            match raw.parse() {
-                Ok(t) => out.push(t),
-                Err(e) => first_error = Some(e),
-            }
+    let mut rejected = Vec::new();
+    let mut index = 0;
+    let decoded = stream::for_each_mini_ticker_element(text, |element| {
+        match element.and_then(|raw| raw.parse().map_err(|error| ElementError { index, error })) {
+            Ok(t) => out.push(t),
+            Err(e) => rejected.push(e),
         }
+        index += 1;
     });
-    match (decoded, first_error) {
-        (Err(e), _) | (Ok(_), Some(e)) => {
+    match decoded {
+        Err(e) => {
             out.clear();
             Err(e)
         }
-        (Ok(n), None) => Ok(n),
+        Ok(_) => Ok(rejected),
     }
 }
 
@@ -126,6 +133,9 @@ pub struct ReplayReport {
     pub frames: u64,
     /// Frames that did not decode (skipped, as the live recorder does).
     pub malformed_frames: u64,
+    /// Array elements that did not decode (skipped, as the live recorder does; the other
+    /// elements of their frames were replayed).
+    pub rejected_elements: u64,
     /// Events dropped as copies from a redundant connection.
     pub duplicates: u64,
     /// Rows skipped because a published file already covers their segment and date.
@@ -160,9 +170,12 @@ pub fn replay(
     for &segment in segments {
         let seg_report = read_segment(&journal, segment, |record| {
             report.frames += 1;
-            if decode_frame(record.frame, &mut scratch).is_err() {
-                report.malformed_frames += 1;
-                return;
+            match decode_frame(record.frame, &mut scratch) {
+                Ok(rejected) => report.rejected_elements += rejected.len() as u64,
+                Err(_) => {
+                    report.malformed_frames += 1;
+                    return;
+                }
             }
             if let Some(d) = dedup.as_mut() {
                 d.retain(&mut scratch);

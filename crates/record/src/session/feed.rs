@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use stream::{DisconnectReason, Message, StreamItem};
 
-use super::Progress;
+use super::{Progress, Rejected};
 use crate::gaps::{self, Gap, LiveTracker};
 use crate::{RecordError, Recorder};
 
@@ -28,6 +28,7 @@ pub(super) struct FeedState {
     closed: Vec<(i64, i64)>,
     start_ms: i64,
     pub(super) malformed: u64,
+    pub(super) rejected: u64,
     journal_failing: bool,
 }
 
@@ -39,6 +40,7 @@ impl FeedState {
             closed: Vec::new(),
             start_ms,
             malformed: 0,
+            rejected: 0,
             journal_failing: false,
         }
     }
@@ -56,8 +58,16 @@ impl FeedState {
                 received_at,
                 raw,
                 message: Message::MiniTickers(tickers),
+                rejected,
             } => {
                 let id = global_conn_id(idx, conn_id);
+                for error in rejected {
+                    self.rejected += 1;
+                    on_progress(Progress::Rejected {
+                        conn_id: id,
+                        element: Rejected::Decode(error),
+                    });
+                }
                 match rec.ingest_message(id, unix_ms(received_at), raw.as_str(), tickers) {
                     Ok(_) if self.journal_failing => {
                         self.journal_failing = false;

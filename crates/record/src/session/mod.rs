@@ -107,8 +107,25 @@ pub enum Progress {
     Gap(Gap),
     /// A frame that could not be decoded (skipped; the connection is kept).
     Malformed(String),
+    /// One element of a frame was not recorded; the frame's other elements were. Reported
+    /// once per element.
+    Rejected {
+        /// Connection it came on.
+        conn_id: u64,
+        /// Which element and why.
+        element: Rejected,
+    },
     /// Shutdown was requested; the final save starts.
     Saving,
+}
+
+/// Why one element of a received frame was not recorded.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejected {
+    /// It did not decode (the error's excerpt is the element's own text).
+    #[error("{0}")]
+    Decode(stream::ElementError),
 }
 
 /// The outcome of a session.
@@ -128,6 +145,8 @@ pub struct Summary {
     pub out_dir: PathBuf,
     /// Frames that could not be decoded.
     pub malformed: u64,
+    /// Elements of frames not recorded ([`Progress::Rejected`]).
+    pub rejected: u64,
     /// Copies dropped (redundant connections, renewal overlaps).
     pub duplicates: u64,
     /// Gaps in this run, start-up included.
@@ -261,6 +280,7 @@ pub async fn run_with_sink(
         last_file: rec.last_file().map(PathBuf::from),
         out_dir: config.out_dir,
         malformed: feed.malformed,
+        rejected: feed.rejected,
         duplicates: rec.duplicates(),
         gaps: feed.gaps(),
         coverage: feed.coverage(end_ms),

@@ -168,6 +168,61 @@ fn frame_json_is_a_parseable_array_with_escaped_strings() {
 }
 
 #[test]
+fn non_ascii_text_is_written_raw_or_escaped_and_reads_back_the_same() {
+    let t = |symbol: &str| Ticker {
+        symbol: Arc::from(symbol),
+        event_time: 5,
+        close: "0.12000000".into(),
+        open: "0.1".into(),
+        high: "0.1".into(),
+        low: "0.1".into(),
+        base_volume: "1".into(),
+        quote_volume: "1".into(),
+    };
+    let cases: &[(&str, &str, &str)] = &[
+        // (symbol, raw spelling, escaped spelling)
+        (
+            "币安人生USDT",
+            r#""币安人生USDT""#,
+            r#""\u5e01\u5b89\u4eba\u751fUSDT""#,
+        ),
+        ("🚀USDT", r#""🚀USDT""#, r#""\ud83d\ude80USDT""#),
+        ("BTCUSDT", r#""BTCUSDT""#, r#""BTCUSDT""#),
+    ];
+    for (symbol, raw, escaped) in cases {
+        for (mode, spelled) in [(NonAscii::Raw, raw), (NonAscii::Escaped, escaped)] {
+            let text = Market::frame_json_with(&[t(symbol)], mode);
+            assert!(
+                text.contains(&format!(r#""s":{spelled}"#)),
+                "{mode:?}: {text}"
+            );
+            if !symbol.is_ascii() {
+                assert_eq!(text.is_ascii(), mode == NonAscii::Escaped, "{text}");
+            }
+            let v: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+            assert_eq!(v[0]["s"], *symbol, "{mode:?}");
+        }
+    }
+}
+
+#[test]
+fn the_default_universe_lists_and_ticks_utf8_symbols() {
+    let mut m = Market::new(42, 100);
+    let listed: Vec<&str> = m
+        .symbols()
+        .iter()
+        .map(|s| s.symbol.as_str())
+        .filter(|s| !s.is_ascii())
+        .collect();
+    assert_eq!(listed, ["币安人生USDT", "币安人生USDC", "币安人生FDUSD"]);
+    let ticked = (0..20)
+        .flat_map(|n| m.tick(T0 + n * 1000))
+        .filter(|t| t.symbol.starts_with("币安人生"))
+        .count();
+    assert!(ticked > 0);
+}
+
+#[test]
 fn fmt_units_writes_eight_decimals() {
     for (units, text) in [
         (1, "0.00000001"),

@@ -268,6 +268,19 @@ const FIRST: &[(&str, &str)] = &[
     ("BTC", "TRY"),
 ];
 
+/// Pairs with non-ASCII (UTF-8) base assets, listed right after the well-known pairs whatever the
+/// symbol count, always trading. Binance's spot changelog of 2025-12-02: "Parameter
+/// `symbol` and `symbols` can now support Unicode values encoded in UTF-8"; `币安人生USDT`
+/// is such a listing.
+pub const UNICODE: &[(&str, &str)] = &[
+    ("币安人生", "USDT"),
+    ("币安人生", "USDC"),
+    ("币安人生", "FDUSD"),
+];
+
+/// USD price of the [`UNICODE`] bases.
+const UNICODE_BASE_USD: f64 = 0.12;
+
 /// A listed pair before its state is created.
 pub(super) struct Listing {
     pub info: SymbolInfo,
@@ -283,37 +296,45 @@ pub(super) fn list(seed: u64, count: usize) -> Vec<Listing> {
     let mut names = Rng::with_seed(0xBA5E);
     let mut out: Vec<Listing> = Vec::with_capacity(count);
     let mut seen = std::collections::HashSet::new();
-    let mut push =
-        |base: &str, base_usd: f64, quote_idx: usize, out: &mut Vec<Listing>, rng: &mut Rng| {
-            let (quote, quote_usd) = QUOTES[quote_idx];
-            let symbol = format!("{base}{quote}");
-            let price = base_usd / quote_usd;
-            if base == quote || price < 1e-7 || !seen.insert(symbol.clone()) {
-                return;
-            }
-            let first = out.len() < FIRST.len();
-            out.push(Listing {
-                info: SymbolInfo {
-                    price_decimals: decimals(price, 6 + rng.u32(0..=1)),
-                    qty_decimals: (base_usd.log10().floor() as i64 + 1).clamp(0, 8) as u32,
-                    status: if first || rng.f64() >= 0.08 {
-                        SymbolStatus::Trading
-                    } else {
-                        SymbolStatus::Break
-                    },
-                    margin: quote_idx < 4 && rng.bool(),
-                    symbol,
-                    base: base.to_string(),
-                    quote: quote.to_string(),
+    let mut push = |base: &str,
+                    base_usd: f64,
+                    quote_idx: usize,
+                    out: &mut Vec<Listing>,
+                    rng: &mut Rng,
+                    always_trading: bool| {
+        let (quote, quote_usd) = QUOTES[quote_idx];
+        let symbol = format!("{base}{quote}");
+        let price = base_usd / quote_usd;
+        if base == quote || price < 1e-7 || !seen.insert(symbol.clone()) {
+            return;
+        }
+        let first = out.len() < FIRST.len() || always_trading;
+        out.push(Listing {
+            info: SymbolInfo {
+                price_decimals: decimals(price, 6 + rng.u32(0..=1)),
+                qty_decimals: (base_usd.log10().floor() as i64 + 1).clamp(0, 8) as u32,
+                status: if first || rng.f64() >= 0.08 {
+                    SymbolStatus::Trading
+                } else {
+                    SymbolStatus::Break
                 },
-                price,
-                base_usd,
-            });
-        };
+                margin: quote_idx < 4 && rng.bool(),
+                symbol,
+                base: base.to_string(),
+                quote: quote.to_string(),
+            },
+            price,
+            base_usd,
+        });
+    };
     for (base, quote) in FIRST {
         let usd = usd_of(base);
         let qi = QUOTES.iter().position(|(q, _)| q == quote).unwrap_or(0);
-        push(base, usd, qi, &mut out, &mut rng);
+        push(base, usd, qi, &mut out, &mut rng, false);
+    }
+    for (base, quote) in UNICODE {
+        let qi = QUOTES.iter().position(|(q, _)| q == quote).unwrap_or(0);
+        push(base, UNICODE_BASE_USD, qi, &mut out, &mut rng, true);
     }
     let mut rank = 0usize;
     while out.len() < count {
@@ -326,7 +347,7 @@ pub(super) fn list(seed: u64, count: usize) -> Vec<Listing> {
         };
         for (qi, depth) in QUOTE_DEPTH.iter().enumerate() {
             if rank < *depth && out.len() < count {
-                push(&base, usd, qi, &mut out, &mut rng);
+                push(&base, usd, qi, &mut out, &mut rng, false);
             }
         }
         rank += 1;
@@ -374,8 +395,16 @@ mod tests {
         assert_eq!(&names[..4], &["ETHBTC", "LTCBTC", "BNBBTC", "BTCUSDT"]);
         let unique: std::collections::HashSet<_> = names.iter().collect();
         assert_eq!(unique.len(), names.len());
+        let unicode: Vec<String> = UNICODE.iter().map(|(b, q)| format!("{b}{q}")).collect();
+        assert_eq!(names[FIRST.len()..FIRST.len() + UNICODE.len()], unicode);
+        assert!(names[FIRST.len()..FIRST.len() + UNICODE.len()]
+            .iter()
+            .all(|n| !n.is_ascii()
+                && l.iter()
+                    .any(|x| x.info.symbol == *n && x.info.status == SymbolStatus::Trading)));
         assert!(names
             .iter()
+            .filter(|n| !unicode.contains(&n.to_string()))
             .all(|n| n.len() <= 20 && n.bytes().all(|b| b.is_ascii_alphanumeric())));
         let breaks = l
             .iter()

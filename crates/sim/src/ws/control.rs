@@ -32,8 +32,9 @@ pub(crate) struct Subscriptions {
     list: Vec<String>,
     /// Subscribed to `!miniTicker@arr`.
     pub(crate) all_market: bool,
-    /// Upper-case symbol -> its `<symbol>@miniTicker` stream name (lower-case names only:
-    /// Binance stream names are lower-case, an upper-case one delivers nothing).
+    /// Upper-case symbol -> its `<symbol>@miniTicker` stream name (ASCII letters lower-case
+    /// only: Binance stream names are lower-case, an upper-case one delivers nothing; other
+    /// characters, such as the UTF-8 of `币安人生usdt`, as they are).
     pub(crate) symbols: HashMap<String, String>,
     /// Events wrapped as `{"stream":..,"data":..}`.
     pub(crate) combined: bool,
@@ -77,13 +78,13 @@ impl Subscriptions {
     }
 }
 
-/// `btcusdt@miniTicker` -> `BTCUSDT`.
+/// `btcusdt@miniTicker` -> `BTCUSDT`, `币安人生usdt@miniTicker` -> `币安人生USDT`.
 pub(crate) fn single_symbol(stream: &str) -> Option<String> {
     let symbol = stream.strip_suffix("@miniTicker")?;
     let ok = !symbol.is_empty()
-        && symbol
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        && symbol.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || (!c.is_ascii() && c.is_alphanumeric())
+        });
     ok.then(|| symbol.to_ascii_uppercase())
 }
 
@@ -334,8 +335,14 @@ mod tests {
             single_symbol("btcusdt@miniTicker").as_deref(),
             Some("BTCUSDT")
         );
+        assert_eq!(
+            single_symbol("币安人生usdt@miniTicker").as_deref(),
+            Some("币安人生USDT")
+        );
         for bad in [
             "BTCUSDT@miniTicker",
+            "币安人生USDT@miniTicker",
+            "币安 人生usdt@miniTicker",
             "@miniTicker",
             "btcusdt@ticker",
             "btc-usdt@miniTicker",

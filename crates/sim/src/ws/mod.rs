@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_tungstenite::WebSocketStream;
 
-use crate::market::{push_json_str, Market, Ticker};
+use crate::market::{push_json_str, Market, NonAscii, Ticker};
 use crate::Shared;
 
 pub(crate) use control::ALL_MARKET;
@@ -36,9 +36,9 @@ pub(crate) struct TickFrame {
 }
 
 impl TickFrame {
-    pub(crate) fn new(tickers: Vec<Ticker>) -> Self {
-        let raw = Market::frame_json(&tickers);
-        let combined = wrap(ALL_MARKET, &raw);
+    pub(crate) fn new(tickers: Vec<Ticker>, non_ascii: NonAscii) -> Self {
+        let raw = Market::frame_json_with(&tickers, non_ascii);
+        let combined = wrap(ALL_MARKET, &raw, non_ascii);
         TickFrame {
             tickers,
             raw: raw.into(),
@@ -48,10 +48,10 @@ impl TickFrame {
 }
 
 /// `{"stream":"<stream>","data":<payload>}`.
-pub(crate) fn wrap(stream: &str, payload: &str) -> String {
+pub(crate) fn wrap(stream: &str, payload: &str, non_ascii: NonAscii) -> String {
     let mut out = String::with_capacity(payload.len() + stream.len() + 22);
     out.push_str(r#"{"stream":"#);
-    push_json_str(&mut out, stream);
+    push_json_str(&mut out, stream, non_ascii);
     out.push_str(r#","data":"#);
     out.push_str(payload);
     out.push('}');
@@ -146,7 +146,9 @@ fn streams_of(path: &str, query: Option<&str>) -> (Vec<String>, bool) {
     (streams, false)
 }
 
-/// Decodes `%XX` escapes (a client may escape `!` or `@` in the path).
+/// Decodes `%XX` escapes (a client may escape `!` or `@` in the path, and must escape a
+/// UTF-8 symbol: `/ws/%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9Fusdt@miniTicker`; Binance's spot
+/// changelog of 2025-12-02: "WebSocket Market Streams supports URL-encoded urls").
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -178,6 +180,18 @@ mod tests {
         let cases: &[(&str, Option<&str>, &[&str], bool)] = &[
             ("/ws/!miniTicker@arr", None, &["!miniTicker@arr"], false),
             ("/ws/%21miniTicker%40arr", None, &["!miniTicker@arr"], false),
+            (
+                "/ws/%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9Fusdt%40miniTicker",
+                None,
+                &["币安人生usdt@miniTicker"],
+                false,
+            ),
+            (
+                "/stream",
+                Some("streams=%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9Fusdt%40miniTicker/btcusdt@miniTicker"),
+                &["币安人生usdt@miniTicker", "btcusdt@miniTicker"],
+                true,
+            ),
             ("/ws", None, &[], false),
             ("/ws/", None, &[], false),
             (
@@ -204,7 +218,11 @@ mod tests {
 
     #[test]
     fn wrap_builds_the_combined_envelope() {
-        let text = wrap("btcusdt@miniTicker", r#"{"e":"24hrMiniTicker"}"#);
+        let text = wrap(
+            "btcusdt@miniTicker",
+            r#"{"e":"24hrMiniTicker"}"#,
+            NonAscii::Raw,
+        );
         assert_eq!(
             text,
             r#"{"stream":"btcusdt@miniTicker","data":{"e":"24hrMiniTicker"}}"#

@@ -219,9 +219,10 @@ impl Session {
         if !self.subs.symbols.is_empty() {
             for (i, t) in frame.tickers.iter().enumerate() {
                 if let Some(stream) = self.subs.symbols.get(&*t.symbol) {
-                    let object = t.to_json();
+                    let non_ascii = self.shared.config.non_ascii;
+                    let object = t.to_json_with(non_ascii);
                     let text = if self.subs.combined {
-                        wrap(stream, &object)
+                        wrap(stream, &object, non_ascii)
                     } else {
                         object
                     };

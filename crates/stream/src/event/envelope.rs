@@ -12,39 +12,48 @@
 //! A raw frame is the payload alone: an event object, an array of events
 //! (`!miniTicker@arr`), or a control reply. This module finds the payload and
 //! hands each part to the module of its kind.
+//!
+//! An array is read in one serde pass (the fast path). If an element breaks
+//! that pass, the rest of the array is decoded element by element
+//! ([`super::split`]), and each bad element reaches the sink as an
+//! [`ElementError`] while the good ones still arrive.
 
 use serde::de::{self, IgnoredAny, SeqAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
 
+use super::error::excerpt;
 use super::fields::{Fields, Loose, ObjectFields};
-use super::{control, mini_ticker, server_shutdown, DecodeError, Message, RawMiniTicker};
+use super::{control, mini_ticker, server_shutdown, split, DecodeError, ElementError, Message};
+use super::{Element, RawMiniTicker};
 
 /// What a frame turned out to be.
 pub(crate) enum Frame {
-    /// This many mini tickers were handed to the sink.
+    /// This many mini tickers were handed to the sink (good ones; rejected
+    /// elements not counted).
     Tickers(usize),
     /// Any other kind.
     Message(Message),
 }
 
-/// Decodes `text`, handing each mini ticker to `sink` as it is read.
+/// Decodes `text`, handing each mini ticker (or rejected array element) to
+/// `sink` as it is read. The sink's own error stops the frame.
 ///
 /// On an error, `sink` may already have seen the tickers before the bad part.
 pub(crate) fn visit<'a, F>(text: &'a str, sink: &mut F) -> Result<Frame, DecodeError>
 where
-    F: FnMut(RawMiniTicker<'a>) -> Result<(), DecodeError>,
+    F: FnMut(Element<'a>) -> Result<(), DecodeError>,
 {
     visit_payload(text, None, sink).map_err(|e| e.or_frame(text))
 }
 
 fn visit_payload<'a, F>(
     text: &'a str,
-    stream: Option<&'a str>,
+    stream: Option<&str>,
     sink: &mut F,
 ) -> Result<Frame, DecodeError>
 where
-    F: FnMut(RawMiniTicker<'a>) -> Result<(), DecodeError>,
+    F: FnMut(Element<'a>) -> Result<(), DecodeError>,
 {
     match text.trim_start().as_bytes().first() {
         Some(b'[') => visit_array(text, stream, sink),
@@ -61,11 +70,11 @@ where
 
 fn visit_object<'a, F>(
     text: &'a str,
-    stream: Option<&'a str>,
+    stream: Option<&str>,
     sink: &mut F,
 ) -> Result<Frame, DecodeError>
 where
-    F: FnMut(RawMiniTicker<'a>) -> Result<(), DecodeError>,
+    F: FnMut(Element<'a>) -> Result<(), DecodeError>,
 {
     let mut de = serde_json::Deserializer::from_str(text);
     let mut fields = Fields::deserialize(&mut de).map_err(|e| DecodeError::from_json(&e, text))?;
@@ -73,36 +82,39 @@ where
 
     if stream.is_none() {
         if let Some(data) = fields.data {
-            match fields.stream {
-                Loose::Str(name) => return visit_payload(data.get(), Some(name), sink),
+            match &fields.stream {
                 Loose::Missing => {}
-                _ => {
-                    return Err(DecodeError::WrongType {
-                        field: "stream",
-                        expected: "a string",
-                        excerpt: String::new(),
-                    })
-                }
+                name => match name.as_str() {
+                    Some(name) => return visit_payload(data.get(), Some(name), sink),
+                    None => {
+                        return Err(DecodeError::WrongType {
+                            field: "stream",
+                            expected: "a string",
+                            excerpt: String::new(),
+                        })
+                    }
+                },
             }
         }
     }
 
-    match fields.e {
-        Loose::Str(mini_ticker::EVENT_TYPE) => {
-            sink(RawMiniTicker::from_fields(&fields)?)?;
+    let kind = fields.e.as_str().map(str::to_owned);
+    match kind.as_deref() {
+        Some(mini_ticker::EVENT_TYPE) => {
+            sink(Ok(RawMiniTicker::from_fields(&mut fields)?))?;
             Ok(Frame::Tickers(1))
         }
-        Loose::Str(server_shutdown::EVENT_TYPE) => Ok(Frame::Message(Message::ServerShutdown {
+        Some(server_shutdown::EVENT_TYPE) => Ok(Frame::Message(Message::ServerShutdown {
             event_time: server_shutdown::event_time(&fields)?,
         })),
-        Loose::Str(kind) => Ok(other(stream, Some(kind))),
-        Loose::Missing => match fields.result.take() {
+        Some(kind) => Ok(other(stream, Some(kind))),
+        None if fields.e.is_missing() => match fields.result.take() {
             Some(result) => control::reply(&fields, result).map(Frame::Message),
             None if !fields.code.is_missing() => control::error(&fields).map(Frame::Message),
             // e.g. a bookTicker, which has no `e`.
             None => Ok(other(stream, None)),
         },
-        _ => Err(DecodeError::WrongType {
+        None => Err(DecodeError::WrongType {
             field: "e",
             expected: "a string",
             excerpt: String::new(),
@@ -119,24 +131,32 @@ fn other(stream: Option<&str>, event_type: Option<&str>) -> Frame {
 
 fn visit_array<'a, F>(
     text: &'a str,
-    stream: Option<&'a str>,
+    stream: Option<&str>,
     sink: &mut F,
 ) -> Result<Frame, DecodeError>
 where
-    F: FnMut(RawMiniTicker<'a>) -> Result<(), DecodeError>,
+    F: FnMut(Element<'a>) -> Result<(), DecodeError>,
 {
-    let mut failure = None;
+    let mut handled = 0;
+    let mut sink_error = None;
     let mut de = serde_json::Deserializer::from_str(text);
     let visitor = ArrayVisitor {
-        sink,
-        failure: &mut failure,
+        sink: &mut *sink,
+        handled: &mut handled,
+        sink_error: &mut sink_error,
     };
     let outcome = de::Deserializer::deserialize_seq(&mut de, visitor);
+    if let Some(err) = sink_error {
+        return Err(err);
+    }
     let kind = match outcome {
-        Ok(kind) => kind,
-        Err(e) => return Err(failure.unwrap_or_else(|| DecodeError::from_json(&e, text))),
+        Ok(kind) => {
+            de.end().map_err(|e| DecodeError::from_json(&e, text))?;
+            kind
+        }
+        // An element broke the single pass: go on element by element from it.
+        Err(_) => resume(text, handled, sink)?,
     };
-    de.end().map_err(|e| DecodeError::from_json(&e, text))?;
     Ok(match kind {
         ArrayKind::Tickers(n) => Frame::Tickers(n),
         ArrayKind::Other(event_type) => other(stream, event_type.as_deref()),
@@ -149,16 +169,21 @@ enum ArrayKind {
     Other(Option<String>),
 }
 
-/// Streams the elements of an event array into the sink without collecting them.
+/// The fast path: streams the elements of an event array into the sink
+/// without collecting them, as long as every element is a good mini ticker.
+/// Anything else ends the pass with an error, and [`resume`] takes over at
+/// element `handled`.
 struct ArrayVisitor<'s, F> {
     sink: &'s mut F,
-    /// A [`DecodeError`] raised inside the visitor (serde can only carry a string).
-    failure: &'s mut Option<DecodeError>,
+    /// Elements handed to the sink so far.
+    handled: &'s mut usize,
+    /// The sink's own error (serde can only carry a string).
+    sink_error: &'s mut Option<DecodeError>,
 }
 
 impl<'de, F> Visitor<'de> for ArrayVisitor<'_, F>
 where
-    F: FnMut(RawMiniTicker<'de>) -> Result<(), DecodeError>,
+    F: FnMut(Element<'de>) -> Result<(), DecodeError>,
 {
     type Value = ArrayKind;
 
@@ -167,36 +192,89 @@ where
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ArrayKind, A::Error> {
-        let Some(ObjectFields(first)) = seq.next_element::<ObjectFields<'de>>()? else {
+        let Some(ObjectFields(mut element)) = seq.next_element::<ObjectFields<'de>>()? else {
             return Ok(ArrayKind::Tickers(0));
         };
-        if first.e.as_str() != Some(mini_ticker::EVENT_TYPE) {
+        if element.e.as_str() != Some(mini_ticker::EVENT_TYPE) {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
-            return Ok(ArrayKind::Other(first.e.as_str().map(str::to_owned)));
+            return Ok(ArrayKind::Other(element.e.as_str().map(str::to_owned)));
         }
-        let mut count = 0;
-        let mut element = first;
         loop {
-            if element.e.as_str() != Some(mini_ticker::EVENT_TYPE) {
-                let err = DecodeError::UnexpectedShape {
-                    detail: format!("array mixes {} with other events", mini_ticker::EVENT_TYPE),
-                    excerpt: String::new(),
-                };
-                return Err(fail(self.failure, err));
+            let Ok(raw) = RawMiniTicker::from_fields(&mut element) else {
+                return Err(de::Error::custom("bad element"));
+            };
+            if let Err(err) = (self.sink)(Ok(raw)) {
+                *self.sink_error = Some(err);
+                return Err(de::Error::custom("frame rejected"));
             }
-            if let Err(err) = RawMiniTicker::from_fields(&element).and_then(&mut *self.sink) {
-                return Err(fail(self.failure, err));
-            }
-            count += 1;
+            *self.handled += 1;
             match seq.next_element::<ObjectFields<'de>>()? {
-                Some(ObjectFields(next)) => element = next,
-                None => return Ok(ArrayKind::Tickers(count)),
+                Some(ObjectFields(next)) if next.e.as_str() == Some(mini_ticker::EVENT_TYPE) => {
+                    element = next
+                }
+                Some(_) => return Err(de::Error::custom("mixed array")),
+                None => return Ok(ArrayKind::Tickers(*self.handled)),
             }
         }
     }
 }
 
-fn fail<E: de::Error>(slot: &mut Option<DecodeError>, err: DecodeError) -> E {
-    *slot = Some(err);
-    E::custom("frame rejected")
+/// The slow path: decodes the elements of the array `text` from `start` on,
+/// one by one. The elements before `start` were good mini tickers (so with
+/// `start > 0` this is a mini-ticker array). A structurally broken array is a
+/// frame error.
+fn resume<'a, F>(text: &'a str, start: usize, sink: &mut F) -> Result<ArrayKind, DecodeError>
+where
+    F: FnMut(Element<'a>) -> Result<(), DecodeError>,
+{
+    let Some(elements) = split::elements(text) else {
+        return Err(match serde_json::from_str::<IgnoredAny>(text) {
+            Err(e) => DecodeError::from_json(&e, text),
+            Ok(_) => DecodeError::shape("array could not be read", text),
+        });
+    };
+    let mut good = start;
+    let mut tickers_array = start > 0;
+    // Element errors seen before the array's kind is known (none of them if the
+    // array turns out to hold other events).
+    let mut pending: Vec<ElementError> = Vec::new();
+    for (index, element) in elements.into_iter().enumerate().skip(start) {
+        let rejected = |error: DecodeError| ElementError {
+            index,
+            error: error.or_frame(element),
+        };
+        let fields = serde_json::from_str::<ObjectFields<'a>>(element)
+            .map_err(|e| DecodeError::from_json(&e, element));
+        match fields {
+            Ok(ObjectFields(mut fields)) if fields.e.as_str() == Some(mini_ticker::EVENT_TYPE) => {
+                if !tickers_array {
+                    tickers_array = true;
+                    for p in pending.drain(..) {
+                        sink(Err(p))?;
+                    }
+                }
+                match RawMiniTicker::from_fields(&mut fields) {
+                    Ok(raw) => {
+                        sink(Ok(raw))?;
+                        good += 1;
+                    }
+                    Err(error) => sink(Err(rejected(error)))?,
+                }
+            }
+            Ok(ObjectFields(fields)) if !tickers_array => {
+                return Ok(ArrayKind::Other(fields.e.as_str().map(str::to_owned)))
+            }
+            Ok(_) => sink(Err(rejected(DecodeError::UnexpectedShape {
+                detail: format!("array mixes {} with other events", mini_ticker::EVENT_TYPE),
+                excerpt: excerpt(element),
+            })))?,
+            Err(error) if tickers_array => sink(Err(rejected(error)))?,
+            Err(error) => pending.push(rejected(error)),
+        }
+    }
+    // Not one readable element: report them all.
+    for p in pending {
+        sink(Err(p))?;
+    }
+    Ok(ArrayKind::Tickers(good))
 }

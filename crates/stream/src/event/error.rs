@@ -46,6 +46,21 @@ pub enum DecodeError {
     NotText { len: usize },
 }
 
+/// One element of an event array that could not be decoded; the frame's other
+/// elements were (see [`crate::decode_elements`]).
+///
+/// The inner [`DecodeError`]'s excerpt is the element's own text, not the
+/// frame's. A lone surrogate (`"\ud800"`) or an invalid escape (`"\x"`) inside
+/// an element is a [`DecodeError::Json`] of that element.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("element {index} of the array skipped: {error}")]
+pub struct ElementError {
+    /// Position of the element in the array, from 0.
+    pub index: usize,
+    /// Why it was skipped.
+    pub error: DecodeError,
+}
+
 impl DecodeError {
     /// Maps a serde_json error to [`DecodeError::Truncated`] or [`DecodeError::Json`].
     pub(crate) fn from_json(err: &serde_json::Error, text: &str) -> Self {

@@ -5,10 +5,18 @@
 //! integer id), so each key is read as a [`Loose`] value that accepts any JSON
 //! type and borrows strings from the frame. The message modules then insist on
 //! the types their kind needs.
+//!
+//! Strings: a JSON string without a backslash is borrowed from the frame as it
+//! is (the fast path: no copy, no allocation). A string with escapes (`\"`,
+//! `\/`, `\uXXXX` including surrogate pairs such as `\ud83d\ude80`) is
+//! unescaped by serde_json into an owned `String`, so
+//! `"\u5e01\u5b89\u4eba\u751fUSDT"` and the raw UTF-8 `"币安人生USDT"` give the
+//! same text. Both reach the decoders as a [`Cow`].
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::fmt;
 
 use super::DecodeError;
@@ -26,19 +34,21 @@ pub(crate) enum Loose<'a> {
     Float(f64),
     /// A string without escapes, borrowed from the frame.
     Str(&'a str),
-    /// A string with escapes (needs a copy; never seen in Binance numbers or symbols).
+    /// A string with escapes, unescaped (needs a copy; Binance may send non-ASCII
+    /// symbols as `\uXXXX` escapes).
     Escaped(String),
     /// An array or object (skipped).
     Compound,
 }
 
 impl<'a> Loose<'a> {
-    /// A required string borrowed from the frame.
-    pub(crate) fn borrowed_str(&self, field: &'static str) -> Result<&'a str, DecodeError> {
-        match self {
-            Loose::Str(s) => Ok(s),
+    /// A required string, taken out of `self`: borrowed from the frame when it had
+    /// no escapes, the unescaped copy otherwise.
+    pub(crate) fn take_text(&mut self, field: &'static str) -> Result<Cow<'a, str>, DecodeError> {
+        match std::mem::take(self) {
+            Loose::Str(s) => Ok(Cow::Borrowed(s)),
+            Loose::Escaped(s) => Ok(Cow::Owned(s)),
             Loose::Missing => Err(missing(field)),
-            Loose::Escaped(_) => Err(wrong(field, "a string without escapes")),
             _ => Err(wrong(field, "a string")),
         }
     }
@@ -76,10 +86,11 @@ impl<'a> Loose<'a> {
         matches!(self, Loose::Missing)
     }
 
-    /// The borrowed string, if this is one.
-    pub(crate) fn as_str(&self) -> Option<&'a str> {
+    /// The string, if this is one (escaped or not).
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             Loose::Str(s) => Some(s),
+            Loose::Escaped(s) => Some(s),
             _ => None,
         }
     }

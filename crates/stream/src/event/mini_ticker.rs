@@ -20,6 +20,19 @@
 //!
 //! `!miniTicker@arr` sends a JSON array of these, one per symbol that changed
 //! in the last second.
+//!
+//! Since December 2025 a symbol may be non-ASCII. Binance's spot changelog of
+//! 2025-12-15 (<https://developers.binance.com/docs/binance-spot-api-docs/CHANGELOG>):
+//!
+//! > In WebSocket Streams, All Market Mini Tickers Stream and All Market Rolling
+//! > Window Statistics Streams events may contain non-ASCII characters encoded in UTF-8.
+//!
+//! JSON lets a server send such a name raw (`"s":"币安人生USDT"`) or escaped
+//! (`"s":"\u5e01\u5b89\u4eba\u751fUSDT"`); both decode to the same [`Symbol`].
+//! Every string field is a [`Cow`]: borrowed from the frame when it has no
+//! backslash, an unescaped copy when it has.
+
+use std::borrow::Cow;
 
 use super::fields::Fields;
 use super::DecodeError;
@@ -27,13 +40,13 @@ use super::DecodeError;
 /// Value of `e` for a mini ticker.
 pub(crate) const EVENT_TYPE: &str = "24hrMiniTicker";
 
-/// Symbol name, stored inline (Binance symbols are far shorter than 24 bytes).
+/// Symbol name, stored inline up to 24 bytes (`币安人生USDT` is 16 bytes of UTF-8).
 pub type Symbol = compact_str::CompactString;
 
 /// One mini-ticker event with prices and volumes as `f64`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MiniTicker {
-    /// Symbol, upper case as Binance sends it (`s`), e.g. `BTCUSDT`.
+    /// Symbol as Binance sends it (`s`), e.g. `BTCUSDT` or `币安人生USDT`.
     pub symbol: Symbol,
     /// Event time in milliseconds since the Unix epoch (`E`).
     pub event_time: i64,
@@ -51,32 +64,33 @@ pub struct MiniTicker {
     pub quote_volume: f64,
 }
 
-/// Zero-copy view of one mini ticker with the exchange's exact decimal strings
-/// (for exact decimal comparisons); borrowed from the frame text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// View of one mini ticker with the exchange's exact decimal strings (for exact
+/// decimal comparisons): borrowed from the frame text, or unescaped copies of
+/// the strings that had JSON escapes.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawMiniTicker<'a> {
-    pub symbol: &'a str,
+    pub symbol: Cow<'a, str>,
     pub event_time: i64,
-    pub close: &'a str,
-    pub open: &'a str,
-    pub high: &'a str,
-    pub low: &'a str,
-    pub base_volume: &'a str,
-    pub quote_volume: &'a str,
+    pub close: Cow<'a, str>,
+    pub open: Cow<'a, str>,
+    pub high: Cow<'a, str>,
+    pub low: Cow<'a, str>,
+    pub base_volume: Cow<'a, str>,
+    pub quote_volume: Cow<'a, str>,
 }
 
 impl<'a> RawMiniTicker<'a> {
-    /// Reads the mini-ticker keys of an event whose `e` is `24hrMiniTicker`.
-    pub(crate) fn from_fields(f: &Fields<'a>) -> Result<Self, DecodeError> {
+    /// Reads (takes) the mini-ticker keys of an event whose `e` is `24hrMiniTicker`.
+    pub(crate) fn from_fields(f: &mut Fields<'a>) -> Result<Self, DecodeError> {
         Ok(RawMiniTicker {
-            symbol: f.s.borrowed_str("s")?,
+            symbol: f.s.take_text("s")?,
             event_time: f.event_time.int("E")?,
-            close: f.c.borrowed_str("c")?,
-            open: f.o.borrowed_str("o")?,
-            high: f.h.borrowed_str("h")?,
-            low: f.l.borrowed_str("l")?,
-            base_volume: f.v.borrowed_str("v")?,
-            quote_volume: f.q.borrowed_str("q")?,
+            close: f.c.take_text("c")?,
+            open: f.o.take_text("o")?,
+            high: f.h.take_text("h")?,
+            low: f.l.take_text("l")?,
+            base_volume: f.v.take_text("v")?,
+            quote_volume: f.q.take_text("q")?,
         })
     }
 }
@@ -89,8 +103,8 @@ impl RawMiniTicker<'_> {
     ///
     /// ```
     /// let raw = stream::RawMiniTicker {
-    ///     symbol: "BTCUSDT", event_time: 1, close: "2.5", open: "2", high: "3",
-    ///     low: "1", base_volume: "10", quote_volume: "25",
+    ///     symbol: "BTCUSDT".into(), event_time: 1, close: "2.5".into(), open: "2".into(),
+    ///     high: "3".into(), low: "1".into(), base_volume: "10".into(), quote_volume: "25".into(),
     /// };
     /// assert_eq!(raw.parse().unwrap().close, 2.5);
     /// ```
@@ -102,14 +116,14 @@ impl RawMiniTicker<'_> {
             });
         }
         Ok(MiniTicker {
-            symbol: Symbol::new(self.symbol),
+            symbol: Symbol::new(&self.symbol),
             event_time: self.event_time,
-            close: self.number("c", self.close)?,
-            open: self.number("o", self.open)?,
-            high: self.number("h", self.high)?,
-            low: self.number("l", self.low)?,
-            base_volume: self.number("v", self.base_volume)?,
-            quote_volume: self.number("q", self.quote_volume)?,
+            close: self.number("c", &self.close)?,
+            open: self.number("o", &self.open)?,
+            high: self.number("h", &self.high)?,
+            low: self.number("l", &self.low)?,
+            base_volume: self.number("v", &self.base_volume)?,
+            quote_volume: self.number("q", &self.quote_volume)?,
         })
     }
 

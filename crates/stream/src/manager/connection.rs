@@ -18,7 +18,7 @@ use super::supervisor::{Stop, Supervisor};
 use super::url::{redact, stream_url};
 use super::{Counters, DisconnectReason, StreamConfig, StreamItem};
 use super::{MAX_CONNECT_ATTEMPTS, MAX_CONTROL_MESSAGES_PER_SECOND};
-use crate::event::{decode, DecodeError, Message};
+use crate::event::{decode_elements, DecodeError, Decoded, Message};
 
 pub(super) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -288,8 +288,8 @@ impl Supervisor {
         Counters::bump(&self.counters.frames);
         let conn_id = conn.id;
         let received_at = SystemTime::now();
-        let message = match decode(raw.as_str()) {
-            Ok(message) => message,
+        let Decoded { message, rejected } = match decode_elements(raw.as_str()) {
+            Ok(decoded) => decoded,
             Err(error) => {
                 conn.got_data = true;
                 Counters::bump(&self.counters.malformed);
@@ -307,11 +307,21 @@ impl Supervisor {
             }
             Message::MiniTickers(_) | Message::Other { .. } => conn.got_data = true,
         }
+        if !rejected.is_empty() {
+            self.counters
+                .rejected_elements
+                .fetch_add(rejected.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            log::debug!(
+                "stream: #{conn_id} {} bad element(s) skipped",
+                rejected.len()
+            );
+        }
         let item = StreamItem::Message {
             conn_id,
             received_at,
             raw,
             message,
+            rejected,
         };
         self.deliver(item).await
     }

@@ -17,7 +17,7 @@ mod connection;
 mod control;
 mod renewal;
 mod supervisor;
-mod url;
+pub(crate) mod url;
 
 /// Log-safe URLs, shared with the REST client.
 #[cfg_attr(not(feature = "rest"), allow(unused_imports))]
@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::event::{DecodeError, Message};
+use crate::event::{DecodeError, ElementError, Message};
 
 /// Binance's cap on connection attempts per IP: this many per 5 minutes.
 pub const MAX_CONNECT_ATTEMPTS: usize = 300;
@@ -136,13 +136,18 @@ pub enum StreamItem {
     /// connections' frames interleave. Consumers that must not count an event
     /// twice de-duplicate by (symbol, event time), e.g. ignore a mini ticker
     /// whose event time is not newer than the last one seen for its symbol.
+    ///
+    /// `rejected` lists the elements of an `!miniTicker@arr` array that could
+    /// not be decoded (almost always empty): `message` holds the frame's other
+    /// elements, and `raw` is the whole frame, bad elements included.
     Message {
         conn_id: u64,
         received_at: SystemTime,
         raw: Utf8Bytes,
         message: Message,
+        rejected: Vec<ElementError>,
     },
-    /// A frame that could not be decoded; the connection is kept.
+    /// A frame that could not be decoded at all; the connection is kept.
     Malformed { conn_id: u64, error: DecodeError },
     /// A connection ended, or an attempt failed ([`DisconnectReason::ConnectFailed`]).
     ///
@@ -208,6 +213,9 @@ pub struct Stats {
     pub frames: u64,
     /// Frames that could not be decoded.
     pub malformed: u64,
+    /// Array elements skipped because they could not be decoded (their frames' other
+    /// elements were delivered).
+    pub rejected_elements: u64,
     /// Connections opened.
     pub connects: u64,
     /// Times an item found the channel full and the manager had to wait.
@@ -218,6 +226,7 @@ pub struct Stats {
 struct Counters {
     frames: AtomicU64,
     malformed: AtomicU64,
+    rejected_elements: AtomicU64,
     connects: AtomicU64,
     consumer_full: AtomicU64,
 }
@@ -310,6 +319,7 @@ impl StreamHandle {
         Stats {
             frames: c.frames.load(Ordering::Relaxed),
             malformed: c.malformed.load(Ordering::Relaxed),
+            rejected_elements: c.rejected_elements.load(Ordering::Relaxed),
             connects: c.connects.load(Ordering::Relaxed),
             consumer_full: c.consumer_full.load(Ordering::Relaxed),
         }
@@ -326,14 +336,20 @@ impl StreamHandle {
     }
 }
 
-/// Stream names go into a URL path or query and a JSON list.
+/// Stream names go into a URL path or query (percent-encoded, see `url`) and a JSON list.
+/// Non-ASCII names (`币安人生usdt@miniTicker`) are fine; blanks, control characters and the
+/// ASCII characters that separate URL parts or streams are not.
 fn validate(streams: &[String]) -> Result<(), StreamError> {
     for name in streams {
         let ok = !name.is_empty()
             && name.len() <= 200
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && !b"/?#&%\"\\".contains(&b));
+            && name.chars().all(|c| {
+                if c.is_ascii() {
+                    c.is_ascii_graphic() && !"/?#&%\"\\".contains(c)
+                } else {
+                    !c.is_control() && !c.is_whitespace()
+                }
+            });
         if !ok {
             return Err(StreamError::InvalidStreamName(name.clone()));
         }
@@ -386,7 +402,17 @@ mod tests {
     #[test]
     fn stream_names_that_would_break_the_url_are_refused() {
         assert!(validate(&["btcusdt@miniTicker".into(), "!miniTicker@arr".into()]).is_ok());
-        for bad in ["", "a b", "a/b", "a?b", "a\"b", "é"] {
+        assert!(validate(&["币安人生usdt@miniTicker".into(), "é".into()]).is_ok());
+        for bad in [
+            "",
+            "a b",
+            "a/b",
+            "a?b",
+            "a\"b",
+            "a%b",
+            "币安\u{3000}人生",
+            "a\u{85}b",
+        ] {
             assert_eq!(
                 validate(&[bad.to_owned()]),
                 Err(StreamError::InvalidStreamName(bad.to_owned()))

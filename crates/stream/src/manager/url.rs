@@ -1,14 +1,51 @@
 //! The URL of a connection, and its redacted form for logs.
+//!
+//! Stream names are percent-encoded as UTF-8 in the URL. Binance's spot changelog of
+//! 2025-12-02 (<https://developers.binance.com/docs/binance-spot-api-docs/CHANGELOG>):
+//!
+//! > WebSocket Market Streams supports URL-encoded urls.
+//!
+//! so `币安人生usdt@miniTicker` goes out as
+//! `/ws/%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9Fusdt@miniTicker`. ASCII names come out
+//! unchanged (`!` and `@` are legal in a path and a query).
 
-/// `/stream?streams=a/b` or `/ws/a` (the rest of a raw set goes by `SUBSCRIBE`).
+use std::borrow::Cow;
+
+/// `/stream?streams=a/b` or `/ws/a` (the rest of a raw set goes by `SUBSCRIBE`), each name
+/// percent-encoded.
 pub(super) fn stream_url(base: &str, streams: &[String], combined: bool) -> String {
     let base = base.trim_end_matches('/');
     match (combined, streams.first()) {
-        (true, Some(_)) => format!("{base}/stream?streams={}", streams.join("/")),
+        (true, Some(_)) => {
+            let names: Vec<Cow<'_, str>> = streams.iter().map(|s| percent_encode(s)).collect();
+            format!("{base}/stream?streams={}", names.join("/"))
+        }
         (true, None) => format!("{base}/stream"),
-        (false, Some(first)) => format!("{base}/ws/{first}"),
+        (false, Some(first)) => format!("{base}/ws/{}", percent_encode(first)),
         (false, None) => format!("{base}/ws"),
     }
+}
+
+/// Percent-encodes (as UTF-8) every byte of `text` except ASCII letters, digits and
+/// `-._~!@`, so that the result is one URL path segment or one query value. Text that
+/// needs no encoding is returned borrowed.
+///
+/// The one encoder for names in URLs: stream names here, the `symbol` query parameter of
+/// [`crate::rest`].
+pub(crate) fn percent_encode(text: &str) -> Cow<'_, str> {
+    let keep = |b: u8| b.is_ascii_alphanumeric() || b"-._~!@".contains(&b);
+    if text.bytes().all(keep) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        if keep(b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// `scheme://host:port/path` without user info, query or fragment, for logs.
@@ -40,6 +77,33 @@ mod tests {
         );
         assert_eq!(stream_url("ws://h", &[], false), "ws://h/ws");
         assert_eq!(stream_url("ws://h", &[], true), "ws://h/stream");
+        let utf8 = vec![
+            "币安人生usdt@miniTicker".to_owned(),
+            "!miniTicker@arr".to_owned(),
+        ];
+        assert_eq!(
+            stream_url("ws://h", &utf8, true),
+            "ws://h/stream?streams=%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9Fusdt@miniTicker/!miniTicker@arr"
+        );
+        assert_eq!(
+            stream_url("ws://h", &utf8, false),
+            "ws://h/ws/%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9Fusdt@miniTicker"
+        );
+    }
+
+    #[test]
+    fn percent_encoding_keeps_ascii_names_and_encodes_the_rest() {
+        let cases = [
+            ("BTCUSDT", "BTCUSDT"),
+            ("!miniTicker@arr", "!miniTicker@arr"),
+            ("币安人生USDT", "%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9FUSDT"),
+            ("a b&c=d+e/f?g#h%", "a%20b%26c%3Dd%2Be%2Ff%3Fg%23h%25"),
+            ("", ""),
+        ];
+        for (text, encoded) in cases {
+            assert_eq!(percent_encode(text), encoded, "{text}");
+        }
+        assert!(matches!(percent_encode("btcusdt"), Cow::Borrowed(_)));
     }
 
     #[test]
