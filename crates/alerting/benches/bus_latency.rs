@@ -121,6 +121,7 @@ async fn record_into_bus(
             received_at,
             raw,
             message: Message::MiniTickers(tickers),
+            ..
         } = item
         {
             {

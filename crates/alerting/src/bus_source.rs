@@ -46,6 +46,8 @@ impl BusSource {
                 received_at,
                 raw: raw.into(),
                 message,
+                // A bus message is one event the recorder already decoded: nothing to reject.
+                rejected: Vec::new(),
             }],
             BusItem::Connected { at } => vec![StreamItem::Connected {
                 conn_id: CONN_ID,

@@ -73,13 +73,13 @@ pub fn encode_ticker(t: &RawMiniTicker<'_>, out: &mut String) {
     // Writing to a String cannot fail.
     let _ = write!(out, "{}", t.event_time);
     for (key, value) in [
-        ("s", t.symbol),
-        ("c", t.close),
-        ("o", t.open),
-        ("h", t.high),
-        ("l", t.low),
-        ("v", t.base_volume),
-        ("q", t.quote_volume),
+        ("s", &*t.symbol),
+        ("c", &*t.close),
+        ("o", &*t.open),
+        ("h", &*t.high),
+        ("l", &*t.low),
+        ("v", &*t.base_volume),
+        ("q", &*t.quote_volume),
     ] {
         out.push_str(",\"");
         out.push_str(key);
@@ -166,14 +166,14 @@ mod tests {
     fn odd_symbols_are_escaped_and_read_back() {
         for symbol in ["币安人生USDT", "A.B*>", "A\"B", "A\\B", "A\nB"] {
             let raw = RawMiniTicker {
-                symbol,
+                symbol: symbol.into(),
                 event_time: 7,
-                close: "1.10",
-                open: "1",
-                high: "2",
-                low: "0.5",
-                base_volume: "3",
-                quote_volume: "4",
+                close: "1.10".into(),
+                open: "1".into(),
+                high: "2".into(),
+                low: "0.5".into(),
+                base_volume: "3".into(),
+                quote_volume: "4".into(),
             };
             let mut text = String::new();
             encode_ticker(&raw, &mut text);

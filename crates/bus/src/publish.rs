@@ -84,9 +84,9 @@ impl Batch {
         let text = &mut self.text;
         text.push_str(SUBJECT_PREFIX);
         text.push('.');
-        push_token(text, t.symbol);
+        push_token(text, &t.symbol);
         let subject_end = text.len();
-        push_token(text, t.symbol);
+        push_token(text, &t.symbol);
         text.push(':');
         // Writing to a String cannot fail.
         let _ = write!(text, "{}", t.event_time);
