@@ -77,6 +77,15 @@ struct Args {
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "LOG_LEVEL", default_value = "info")]
     log_level: log::LevelFilter,
+
+    /// Log line format: text, or json (one JSON object per line, console and file).
+    #[arg(long, env = "LOG_FORMAT", default_value = "text")]
+    log_format: logging::LogFormat,
+
+    /// Serve Prometheus metrics at /metrics and a health check at /health on HOST:PORT
+    /// (e.g. 127.0.0.1:9464); off by default.
+    #[arg(long, env = "RECORDER_METRICS_ADDR", value_name = "HOST:PORT", value_parser = ops::parse_addr)]
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 fn main() -> ExitCode {
@@ -103,6 +112,7 @@ fn main() -> ExitCode {
         file: Some(args.log_file.clone()),
         level: args.log_level,
         console: logging::Console::Stderr,
+        format: args.log_format,
     }) {
         Ok(guard) => guard,
         Err(e) => return fail(2, &format!("bad configuration: {e}")),
@@ -148,6 +158,18 @@ async fn record(args: Args) -> ExitCode {
     config.compact_after =
         (args.compact_after_secs > 0).then(|| Duration::from_secs(args.compact_after_secs));
     let extended_status = args.status;
+    // Healthy while events arrive: silence longer than the idle timeout is a dead feed.
+    let health = ops::Health::new("event", Some(Duration::from_secs(args.idle_timeout_secs)));
+    let _endpoint = match args.metrics_addr {
+        Some(addr) => match ops::start(addr, health.clone()).await {
+            Ok(endpoint) => {
+                record::metrics::describe();
+                Some(endpoint)
+            }
+            Err(e) => return fail(2, &format!("bad configuration: {e}")),
+        },
+        None => None,
+    };
 
     let mut signals = match Signals::new([SIGINT, SIGTERM]) {
         Ok(s) => s,
@@ -173,7 +195,12 @@ async fn record(args: Args) -> ExitCode {
         println!("Received exit, exiting");
     };
 
-    let result = record::run(config, shutdown, |p| show_progress(p, extended_status)).await;
+    let mut events = 0;
+    let result = record::run(config, shutdown, |p| {
+        watch_health(&health, &p, &mut events);
+        show_progress(p, extended_status)
+    })
+    .await;
     signals_handle.close();
     let _ = signal_task.await;
     match result {
@@ -269,6 +296,20 @@ fn show_progress(progress: Progress, extended: bool) {
         ),
         Progress::Malformed(e) => log::warn!("skipped a malformed frame: {e}"),
         Progress::Saving => println!("saving data"),
+    }
+}
+
+/// Keeps `/health` up to date: events arriving (seen by the status line's count, once a
+/// second) and the outcome of the last checkpoint.
+fn watch_health(health: &ops::Health, progress: &Progress, events_seen: &mut u64) {
+    match progress {
+        Progress::Status { events, .. } if *events > *events_seen => {
+            *events_seen = *events;
+            health.activity();
+        }
+        Progress::Checkpoint { .. } => health.recover("checkpoint"),
+        Progress::CheckpointFailed(e) => health.fail("checkpoint", &e.to_string()),
+        _ => {}
     }
 }
 

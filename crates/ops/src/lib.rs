@@ -25,6 +25,7 @@
 //! own `metrics` module, with a description for `# HELP`.
 
 mod health;
+pub mod probe;
 mod server;
 
 pub use health::{Health, Report};
@@ -55,6 +56,34 @@ pub enum OpsError {
         /// The underlying error.
         source: std::io::Error,
     },
+}
+
+/// Parses `--metrics-addr`: `HOST:PORT`, with a host name (`localhost:9100`) or an IP
+/// address (`0.0.0.0:9100`, `[::1]:9100`); the first address the name resolves to is used.
+///
+/// ```
+/// assert_eq!(ops::parse_addr("127.0.0.1:9100").unwrap().port(), 9100);
+/// assert!(ops::parse_addr("9100").unwrap_err().contains("HOST:PORT"));
+/// ```
+pub fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let bad = |why: String| format!("bad metrics address {text:?}: {why} (expected HOST:PORT)");
+    text.to_socket_addrs()
+        .map_err(|e| bad(e.to_string()))?
+        .next()
+        .ok_or_else(|| bad("the name resolves to no address".into()))
+}
+
+/// What a binary does for `--metrics-addr`: installs the recorder ([`install`]), then serves
+/// `/metrics` and `/health` on `addr` ([`serve`]) and logs where.
+pub async fn start(addr: SocketAddr, health: Health) -> Result<Endpoint, OpsError> {
+    let metrics = install()?;
+    let endpoint = serve(addr, metrics, health).await?;
+    log::info!(
+        "serving /metrics and /health on http://{}",
+        endpoint.local_addr()
+    );
+    Ok(endpoint)
 }
 
 /// Installs the Prometheus recorder as the process' [`metrics`] recorder and returns the

@@ -3,21 +3,15 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// A plain HTTP/1.1 GET; returns the status code and the body.
-async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
-    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    conn.write_all(request.as_bytes()).await.unwrap();
-    let mut text = String::new();
-    conn.read_to_string(&mut text).await.unwrap();
-    let status = text[9..12].parse().unwrap();
-    let body = text.split_once("\r\n\r\n").unwrap().1.to_owned();
-    (status, body)
+/// `ops::probe::get` off the runtime that serves the endpoint.
+async fn get(addr: std::net::SocketAddr, path: &'static str) -> (u16, String) {
+    tokio::task::spawn_blocking(move || ops::probe::get(addr, path, Duration::from_secs(10)))
+        .await
+        .unwrap()
+        .unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_and_health_share_one_port() {
     let handle = ops::install().unwrap();
     assert!(ops::install().is_err(), "a second recorder is refused");
@@ -28,6 +22,7 @@ async fn metrics_and_health_share_one_port() {
     let addr = endpoint.local_addr();
 
     metrics::describe_counter!("test_things_total", "things seen");
+    metrics::describe_histogram!("test_wait_seconds", metrics::Unit::Seconds, "waits");
     metrics::counter!("test_things_total", "kind" => "a").increment(3);
     metrics::histogram!("test_wait_seconds").record(0.2);
     let (status, body) = get(addr, "/metrics").await;
@@ -42,6 +37,9 @@ async fn metrics_and_health_share_one_port() {
         body.contains("test_wait_seconds_bucket{le=\"0.25\"} 1"),
         "{body}"
     );
+    // Prometheus' own parser and linter accept it; a broken exposition does not pass.
+    ops::probe::promtool_check_metrics(&body).unwrap();
+    assert!(ops::probe::promtool_check_metrics("a{ 1\n").is_err());
 
     let (status, body) = get(addr, "/health").await;
     assert_eq!(status, 200, "{body}");
