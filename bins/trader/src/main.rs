@@ -82,6 +82,13 @@ struct Cli {
     /// Log level: error, warn, info, debug, trace or off.
     #[arg(long, global = true, env = "LOG_LEVEL", default_value = "info")]
     log_level: log::LevelFilter,
+    /// Log line format: text, or json (one JSON object per line, console and file).
+    #[arg(long, global = true, env = "LOG_FORMAT", default_value = "text")]
+    log_format: logging::LogFormat,
+    /// Serve Prometheus metrics at /metrics and a health check at /health on HOST:PORT
+    /// while the long-running mode runs; off by default.
+    #[arg(long, env = "TRADER_METRICS_ADDR", value_name = "HOST:PORT", value_parser = ops::parse_addr)]
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -132,6 +139,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
         file: Some(cli.log_file.clone()),
         level: cli.log_level,
         console,
+        format: cli.log_format,
     })
     .map_err(|e| Fail::Config(e.to_string()))?;
 
@@ -175,7 +183,19 @@ fn run(cli: Cli) -> Result<(), Fail> {
             let cadence = cli
                 .every_secs
                 .map_or(Cadence::Hourly, |s| Cadence::Every(Duration::from_secs(s)));
-            hourly(&cg, db_url, cadence).await
+            // Healthy while the last cycle succeeded (no cycle yet: healthy).
+            let health = ops::Health::new("cycle", None);
+            let _endpoint = match cli.metrics_addr {
+                Some(addr) => {
+                    let endpoint = ops::start(addr, health.clone())
+                        .await
+                        .map_err(|e| Fail::Config(e.to_string()))?;
+                    trading::metrics::describe();
+                    Some(endpoint)
+                }
+                None => None,
+            };
+            hourly(&cg, db_url, cadence, health).await
         }
     })
 }
@@ -205,7 +225,12 @@ async fn once(cg: &CoinGecko, url: DbUrl) -> Result<(), Fail> {
     Ok(())
 }
 
-async fn hourly(cg: &CoinGecko, url: DbUrl, cadence: Cadence) -> Result<(), Fail> {
+async fn hourly(
+    cg: &CoinGecko,
+    url: DbUrl,
+    cadence: Cadence,
+    health: ops::Health,
+) -> Result<(), Fail> {
     let shutdown = schedule::shutdown_signal()
         .map_err(|e| Fail::Runtime(format!("cannot watch signals: {e}")))?;
     log::info!(
@@ -213,7 +238,7 @@ async fn hourly(cg: &CoinGecko, url: DbUrl, cadence: Cadence) -> Result<(), Fail
         url.redacted(),
         logging::redact_url(cg_base(cg))
     );
-    daemon::run(cg, url, cadence, shutdown).await;
+    daemon::run_with_health(cg, url, cadence, shutdown, Some(health)).await;
     Ok(())
 }
 

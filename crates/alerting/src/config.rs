@@ -23,6 +23,8 @@ pub struct Config {
     pub rest_url: String,
     /// No data for this long means the connection is dead.
     pub idle_timeout: Duration,
+    /// Told of every message of prices (the `/health` of `--metrics-addr`), if any.
+    pub health: Option<ops::Health>,
 }
 
 impl Default for Config {
@@ -37,6 +39,7 @@ impl Default for Config {
             ws_url: "wss://stream.binance.com:9443".to_owned(),
             rest_url: "https://api.binance.com".to_owned(),
             idle_timeout: Duration::from_secs(10),
+            health: None,
         }
     }
 }

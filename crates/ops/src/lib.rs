@@ -24,18 +24,27 @@
 //! in seconds, sizes are in bytes; each instrumented crate declares its names once, in its
 //! own `metrics` module, with a description for `# HELP`.
 
+//!
+//! Feature `server` (default) brings the recorder and the endpoint; without it the crate is
+//! only [`Health`], for pipelines that report their health to the binary that serves it.
+
 mod health;
 pub mod probe;
+#[cfg(feature = "server")]
 mod server;
 
 pub use health::{Health, Report};
+#[cfg(feature = "server")]
 pub use metrics_exporter_prometheus::PrometheusHandle;
+#[cfg(feature = "server")]
 pub use server::{serve, Endpoint};
 
 use std::net::SocketAddr;
 
+#[cfg(feature = "server")]
 use metrics_exporter_prometheus::PrometheusBuilder;
 
+#[cfg(feature = "server")]
 /// Histogram buckets (seconds) for every histogram: from a millisecond (a journal sync) to a
 /// minute (a large compaction).
 const BUCKETS_SECONDS: &[f64] = &[
@@ -74,6 +83,7 @@ pub fn parse_addr(text: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| bad("the name resolves to no address".into()))
 }
 
+#[cfg(feature = "server")]
 /// What a binary does for `--metrics-addr`: installs the recorder ([`install`]), then serves
 /// `/metrics` and `/health` on `addr` ([`serve`]) and logs where.
 pub async fn start(addr: SocketAddr, health: Health) -> Result<Endpoint, OpsError> {
@@ -86,6 +96,7 @@ pub async fn start(addr: SocketAddr, health: Health) -> Result<Endpoint, OpsErro
     Ok(endpoint)
 }
 
+#[cfg(feature = "server")]
 /// Installs the Prometheus recorder as the process' [`metrics`] recorder and returns the
 /// handle that renders it. Call once, early, in a binary.
 pub fn install() -> Result<PrometheusHandle, OpsError> {

@@ -179,6 +179,7 @@ pub async fn run_cycle<P: PriceSource, L: Ledger>(
     }
 
     let report = portfolio_report(block(|| store.positions())?);
+    crate::metrics::portfolio(&report);
     for h in &report.holdings {
         log::info!("PORTFOLIO {}", h.line());
     }
