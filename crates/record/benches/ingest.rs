@@ -53,30 +53,16 @@ fn bench(c: &mut Criterion) {
     });
 
     group.bench_function("recorder_path_dedup_journal_buffer", |b| {
-        b.iter_custom(|iters| {
-            let journal_dir = tempfile::tempdir().expect("temp dir");
-            let (mut rec, _) =
-                Recorder::open(journal_dir.path(), chrono::Utc::now()).expect("open");
-            let mut total = Duration::ZERO;
-            let mut now = 0;
-            for _ in 0..iters {
-                let start = Instant::now();
-                for f in &frames {
-                    // Each pass replays the same market: move it on in time so nothing is a copy.
-                    now += 1;
-                    if let Ok(stream::Message::MiniTickers(mut t)) = stream::decode(f) {
-                        t.iter_mut().for_each(|t| t.event_time += now * 1_000_000);
-                        rec.ingest_message(1, now, f, t).expect("ingest");
-                    }
-                    rec.sync_journal().expect("sync");
-                }
-                total += start.elapsed();
-                black_box(rec.pending());
-                rec.checkpoint(chrono::Utc::now()).expect("checkpoint");
-            }
-            total
-        })
+        b.iter_custom(|iters| recorder_path(iters, &frames))
     });
+    // The same path with the Prometheus recorder installed (what `--metrics-addr` does):
+    // the cost of the metrics, read against the case above in the same run.
+    let metrics = ops::install().expect("first recorder of this process");
+    record::metrics::describe();
+    group.bench_function("recorder_path_dedup_journal_buffer_metrics_on", |b| {
+        b.iter_custom(|iters| recorder_path(iters, &frames))
+    });
+    black_box(metrics.render().len());
     group.finish();
 
     let mut rec = Recorder::new(dir.path());
@@ -102,6 +88,30 @@ fn bench(c: &mut Criterion) {
         events as f64 / took.as_secs_f64() / 1e6,
         bytes as f64 / events as f64
     );
+}
+
+/// Times the recorder's own path (de-duplication, journal, buffer, a sync per frame) over
+/// every frame, `iters` times; each pass moves the market on in time so nothing is a copy.
+fn recorder_path(iters: u64, frames: &[String]) -> Duration {
+    let journal_dir = tempfile::tempdir().expect("temp dir");
+    let (mut rec, _) = Recorder::open(journal_dir.path(), chrono::Utc::now()).expect("open");
+    let mut total = Duration::ZERO;
+    let mut now = 0;
+    for _ in 0..iters {
+        let start = Instant::now();
+        for f in frames {
+            now += 1;
+            if let Ok(stream::Message::MiniTickers(mut t)) = stream::decode(f) {
+                t.iter_mut().for_each(|t| t.event_time += now * 1_000_000);
+                rec.ingest_message(1, now, f, t).expect("ingest");
+            }
+            rec.sync_journal().expect("sync");
+        }
+        total += start.elapsed();
+        black_box(rec.pending());
+        rec.checkpoint(chrono::Utc::now()).expect("checkpoint");
+    }
+    total
 }
 
 /// Times `ingest` over every frame into a recorder whose symbol table already knows the
