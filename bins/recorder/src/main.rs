@@ -6,11 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use futures::StreamExt;
 use record::journal::Damage;
 use record::{Progress, SessionConfig};
-use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook_tokio::Signals;
 
 /// Records every event of Binance's all-market mini-ticker stream (`!miniTicker@arr`) into
 /// Parquet files: DIR/date=YYYY-MM-DD/miniticker_YYYYMMDD_HHMMSS_NNNNNN.parquet.
@@ -171,27 +168,18 @@ async fn record(args: Args) -> ExitCode {
         None => None,
     };
 
-    let mut signals = match Signals::new([SIGINT, SIGTERM]) {
+    // Later signals keep being caught during the save, so a second Ctrl-C cannot interrupt it.
+    let mut signals = match logging::shutdown_signal(|_, first| {
+        if !first {
+            eprintln!("still saving, please wait");
+        }
+    }) {
         Ok(s) => s,
         Err(e) => return fail(1, &format!("cannot install signal handlers: {e}")),
     };
-    let signals_handle = signals.handle();
-    let (first_signal_tx, first_signal_rx) = tokio::sync::oneshot::channel::<()>();
-    // Signals keep being consumed during the save, so a second Ctrl-C cannot interrupt it.
-    let signal_task = tokio::spawn(async move {
-        let mut tx = Some(first_signal_tx);
-        while signals.next().await.is_some() {
-            match tx.take() {
-                Some(tx) => {
-                    let _ = tx.send(());
-                }
-                None => eprintln!("still saving, please wait"),
-            }
-        }
-    });
     // Printed from the recording loop's own task, so it cannot interleave with a status line.
-    let shutdown = async {
-        let _ = first_signal_rx.await;
+    let shutdown = async move {
+        logging::requested(&mut signals).await;
         println!("Received exit, exiting");
     };
 
@@ -201,8 +189,6 @@ async fn record(args: Args) -> ExitCode {
         show_progress(p, extended_status)
     })
     .await;
-    signals_handle.close();
-    let _ = signal_task.await;
     match result {
         Ok(summary) => {
             let path = summary.last_file.unwrap_or(summary.out_dir);

@@ -12,8 +12,8 @@ use clap::{Parser, Subcommand};
 use pricing::{ClientConfig, CoinGecko, RetryPolicy};
 use store::db::{DbUrl, Store};
 use trading::report::portfolio_report;
-use trading::schedule::{self, Cadence};
-use trading::{cycle::block, daemon, run_cycle};
+use trading::schedule::Cadence;
+use trading::{daemon, run_cycle};
 
 mod output;
 
@@ -214,7 +214,7 @@ async fn once(cg: &CoinGecko, url: DbUrl) -> Result<(), Fail> {
         url.redacted(),
         logging::redact_url(cg_base(cg))
     );
-    let mut store = block(|| Store::open_url(url)).map_err(db_fail)?;
+    let mut store = store::blocking(|| Store::open_url(url)).map_err(db_fail)?;
     let summary = run_cycle(cg, &mut store, chrono::Utc::now())
         .await
         .map_err(|e| {
@@ -231,8 +231,12 @@ async fn hourly(
     cadence: Cadence,
     health: ops::Health,
 ) -> Result<(), Fail> {
-    let shutdown = schedule::shutdown_signal()
-        .map_err(|e| Fail::Runtime(format!("cannot watch signals: {e}")))?;
+    let shutdown = logging::shutdown_signal(|signal, first| {
+        if first {
+            log::info!("{signal} received: finishing the cycle in flight, then exiting");
+        }
+    })
+    .map_err(|e| Fail::Runtime(format!("cannot watch signals: {e}")))?;
     log::info!(
         "{cadence}, from now until SIGINT/SIGTERM (database {}, CoinGecko {})",
         url.redacted(),

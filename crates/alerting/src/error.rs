@@ -46,6 +46,9 @@ pub enum Error {
     /// Alert lines cannot be written.
     #[error("cannot write to stdout: {0}")]
     Stdout(std::io::Error),
+    /// SIGINT/SIGTERM cannot be watched.
+    #[error("cannot watch SIGINT/SIGTERM: {0}")]
+    Signals(std::io::Error),
     /// The stream manager gave up.
     #[error("the price stream stopped for good")]
     StreamEnded,

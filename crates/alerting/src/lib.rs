@@ -66,10 +66,11 @@ impl CheckSymbol for RestClient {
 /// written, or a stream manager that gave up.
 pub async fn run(config: Config) -> Result<Stopped, Error> {
     let rest = RestClient::new(&config.rest_url).map_err(Error::RestUrl)?;
+    let mut shutdown = logging::shutdown_signal(|_, _| {}).map_err(Error::Signals)?;
     let levels = if config.levels.is_empty() {
         let asked = tokio::select! {
             asked = ask_interactively(&rest) => asked.map_err(Error::Prompt)?,
-            () = shutdown_signal() => return Ok(say_exit()),
+            () = logging::requested(&mut shutdown) => return Ok(say_exit()),
         };
         match asked {
             Some(level) => vec![level],
@@ -97,7 +98,7 @@ pub async fn run(config: Config) -> Result<Stopped, Error> {
             Error::StreamEnded
         } => Err(failure),
         never = subscribe_then_idle(&handle, later) => match never {},
-        () = shutdown_signal() => Ok(say_exit()),
+        () = logging::requested(&mut shutdown) => Ok(say_exit()),
     };
     handle.shutdown().await;
     outcome
@@ -190,28 +191,6 @@ async fn check_symbols(rest: &RestClient, levels: &[Level]) -> Result<(), Error>
         }
     }
     Ok(())
-}
-
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            },
-            Err(e) => {
-                log::warn!("cannot listen for SIGTERM: {e}");
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 /// Grace period for the stream manager to close its connection at exit.

@@ -25,9 +25,11 @@
 
 pub mod json;
 mod redact;
+mod shutdown;
 
 pub use json::LogFormat;
 pub use redact::{redact, redact_url};
+pub use shutdown::{requested, shutdown_signal, Signal};
 
 use std::fs::{self, OpenOptions};
 use std::path::PathBuf;

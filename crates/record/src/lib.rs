@@ -31,10 +31,12 @@ pub mod gaps;
 pub mod journal;
 pub mod metrics;
 mod recorder;
+mod row;
 mod session;
 
 pub use error::RecordError;
 pub use recorder::{Recorder, Startup};
+pub use row::as_tick;
 pub use session::{run, Progress, SessionConfig, Summary};
 
 #[cfg(test)]

@@ -88,7 +88,7 @@ impl Recorder {
     /// Buffers decoded events (no journal, no de-duplication).
     pub fn ingest(&mut self, tickers: &[MiniTicker]) {
         for t in tickers {
-            self.buffer.push(&journal::replay::as_tick(t));
+            self.buffer.push(&crate::as_tick(t));
         }
         self.events += tickers.len() as u64;
         crate::metrics::recorded(tickers.len());

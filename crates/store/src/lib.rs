@@ -7,6 +7,11 @@
 //! Both halves are behind cargo features so that a binary links only what it uses: the
 //! recorder never pulls in Diesel or the MySQL client.
 
+mod blocking;
+pub mod fs;
+
+pub use blocking::blocking;
+
 #[cfg(feature = "ticks")]
 pub mod ticks;
 

@@ -103,7 +103,7 @@ pub async fn run_cycle<P: PriceSource, L: Ledger>(
         observed.push(observation(&coin, avg));
     }
 
-    block(|| store.record_markets(&observed, now))?;
+    store::blocking(|| store.record_markets(&observed, now))?;
 
     for c in candidates {
         let verdict = decide(c.price, c.average);
@@ -138,7 +138,7 @@ pub async fn run_cycle<P: PriceSource, L: Ledger>(
             price: fill.price,
             executed_at: fill.executed_at,
         };
-        let outcome = block(|| {
+        let outcome = store::blocking(|| {
             store.record_trade(&trade, |current| {
                 let mut p = current.map_or_else(
                     || Position::empty(&fill.coin_id),
@@ -178,7 +178,7 @@ pub async fn run_cycle<P: PriceSource, L: Ledger>(
         }
     }
 
-    let report = portfolio_report(block(|| store.positions())?);
+    let report = portfolio_report(store::blocking(|| store.positions())?);
     crate::metrics::portfolio(&report);
     for h in &report.holdings {
         log::info!("PORTFOLIO {}", h.line());
@@ -202,14 +202,5 @@ fn observation(c: &CoinMarket, avg: Option<f64>) -> MarketObservation {
         total_volume: c.total_volume,
         last_updated: c.last_updated,
         avg_price_10d: avg,
-    }
-}
-
-/// Runs blocking database work without stalling the other tasks of the runtime
-/// (multi-threaded runtime), or inline on a current-thread runtime.
-pub fn block<T>(f: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
-        _ => f(),
     }
 }

@@ -7,7 +7,7 @@
 
 use tokio::sync::watch;
 
-use crate::cycle::{block, run_cycle, CycleError, CycleSummary};
+use crate::cycle::{run_cycle, CycleError, CycleSummary};
 use crate::ports::{OpenLedger, PriceSource};
 use crate::schedule::{sleep_until_next, Cadence};
 
@@ -57,7 +57,7 @@ pub async fn run_with_health<P: PriceSource, O: OpenLedger>(
     loop {
         let started = chrono::Utc::now();
         if store.is_none() {
-            match block(|| url.open()) {
+            match store::blocking(|| url.open()) {
                 Ok(s) => {
                     if report.cycles_lost_db > 0 {
                         log::info!("database {} is back", url.describe());

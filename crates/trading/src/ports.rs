@@ -57,7 +57,7 @@ impl PriceSource for CoinGecko {
 }
 
 /// Where a cycle keeps what it saw and did. Calls are blocking (Diesel); the cycle runs
-/// them through [`block`](crate::cycle::block).
+/// them through [`store::blocking`].
 pub trait Ledger {
     /// Stores the cycle's markets (coins and one snapshot each) at `now`.
     ///

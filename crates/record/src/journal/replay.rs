@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDate, Utc};
 use parquet::file::metadata::KeyValue;
 use parquet::file::reader::{FileReader, SerializedFileReader};
-use store::ticks::{DatasetWriter, Tick, TickBuffer};
+use store::ticks::{DatasetWriter, TickBuffer};
 use stream::{DecodeError, MiniTicker};
 
 use super::writer::remove_segment;
 use super::{read_segment, JournalError, SegmentId, SegmentReport};
+use crate::as_tick;
 use crate::dedup::Dedup;
 
 /// Key of the Parquet key-value metadata entry naming the journal segments a file covers:
@@ -212,18 +213,4 @@ pub fn replay(
         remove_segment(&journal, segment)?;
     }
     Ok(report)
-}
-
-/// A decoded event as a row of the tick buffer.
-pub(crate) fn as_tick(t: &MiniTicker) -> Tick<'_> {
-    Tick {
-        symbol: &t.symbol,
-        event_time: t.event_time,
-        close: t.close,
-        open: t.open,
-        high: t.high,
-        low: t.low,
-        base_volume: t.base_volume,
-        quote_volume: t.quote_volume,
-    }
 }

@@ -148,7 +148,7 @@ pub async fn run(
     let mut feed = FeedState::new(unix_ms(SystemTime::now()));
     check_out_dir(&config.out_dir)?;
     let mut rec = if config.journal {
-        let (rec, startup) = blocking(|| Recorder::open(&config.out_dir, Utc::now()))?;
+        let (rec, startup) = store::blocking(|| Recorder::open(&config.out_dir, Utc::now()))?;
         on_progress(Progress::Recovered(startup));
         rec
     } else {
@@ -172,19 +172,19 @@ pub async fn run(
             },
             _ = checkpoint.tick() => {
                 let rows = rec.pending();
-                match blocking(|| rec.checkpoint(Utc::now())) {
+                match store::blocking(|| rec.checkpoint(Utc::now())) {
                     Ok(files) if files.is_empty() => {}
                     Ok(files) => on_progress(Progress::Checkpoint { files, rows }),
                     Err(e) => on_progress(Progress::CheckpointFailed(e)),
                 }
                 if let Some(after) = config.compact_after {
                     let out_dir = &config.out_dir;
-                    match blocking(|| compact::compact_closed_hours(out_dir, Utc::now(), after)) {
+                    match store::blocking(|| compact::compact_closed_hours(out_dir, Utc::now(), after)) {
                         Ok(report) if report.merged.is_empty() => {}
                         Ok(report) => on_progress(Progress::Compacted(report)),
                         Err(e) => log::warn!("compaction postponed: {e}"),
                     }
-                    match blocking(|| gaps::compact_closed_days(out_dir, Utc::now())) {
+                    match store::blocking(|| gaps::compact_closed_days(out_dir, Utc::now())) {
                         Ok(report) if report.merged.is_empty() => {}
                         Ok(report) => log::info!(
                             "gaps: {} files of closed days merged into {}",
@@ -298,7 +298,7 @@ async fn final_save(
     let mut attempt = 1;
     loop {
         let rows = rec.pending();
-        match blocking(|| rec.checkpoint(Utc::now())) {
+        match store::blocking(|| rec.checkpoint(Utc::now())) {
             Ok(files) => {
                 if !files.is_empty() {
                     on_progress(Progress::Checkpoint { files, rows });
@@ -318,15 +318,6 @@ async fn final_save(
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
-    }
-}
-
-/// Runs blocking file work without stalling the other tasks of a multi-threaded runtime (the
-/// stream keeps reading and answering pings meanwhile).
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
-        _ => f(),
     }
 }
 
