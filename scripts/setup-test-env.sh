@@ -36,3 +36,11 @@ if mysql_up; then
 else
   echo "setup: MariaDB is NOT answering on 127.0.0.1:3306; the MySQL tests will fail" >&2
 fi
+
+# ops (metrics): Prometheus' `promtool` checks the /metrics exposition and deploy/'s rules,
+# and a real `prometheus` scrapes the recorder in bins/recorder/tests/ops.rs (Debian's
+# `prometheus` package brings both; its service is not started).
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  echo "setup: installing prometheus (promtool and the server, for the metrics tests)"
+  apt_install --no-install-recommends prometheus
+fi

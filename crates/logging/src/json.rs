@@ -105,7 +105,14 @@ mod tests {
 
     #[test]
     fn a_record_becomes_one_json_object_with_secrets_masked() {
-        let cases: &[(fmt::Arguments<'_>, &[(&str, &str)], &str, serde_json::Value)] = &[
+        /// (message, key-values, message written, fields written)
+        type Case<'a> = (
+            fmt::Arguments<'a>,
+            &'a [(&'a str, &'a str)],
+            &'a str,
+            serde_json::Value,
+        );
+        let cases: &[Case<'_>] = &[
             (format_args!("plain"), &[], "plain", serde_json::json!({})),
             (
                 format_args!("db mysql://bot:hunter2@db:3306/t down"),

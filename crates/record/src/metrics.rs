@@ -137,7 +137,7 @@ pub fn describe() {
         ),
     ];
     for (name, unit, help) in counters {
-        describe_counter!(*name, unit.clone(), *help);
+        describe_counter!(*name, *unit, *help);
     }
     let gauges: &[(&'static str, Unit, &'static str)] = &[
         (
@@ -182,7 +182,7 @@ pub fn describe() {
         ),
     ];
     for (name, unit, help) in gauges {
-        describe_gauge!(*name, unit.clone(), *help);
+        describe_gauge!(*name, *unit, *help);
     }
     let histograms: &[(&'static str, &'static str)] = &[
         (
