@@ -1,6 +1,6 @@
 //! Operations: what lets someone watch a tool that runs for months.
 //!
-//! * [`install`] installs the process-wide [`metrics`] recorder, which keeps every counter,
+//! * [`install`] installs the process-wide `metrics` recorder, which keeps every counter,
 //!   gauge and histogram the crates record with the `metrics` macros (`counter!`, `gauge!`,
 //!   `histogram!`) and renders them in Prometheus' text format. Until it is called those
 //!   macros cost next to nothing and record nothing: libraries depend only on the light
@@ -97,7 +97,7 @@ pub async fn start(addr: SocketAddr, health: Health) -> Result<Endpoint, OpsErro
 }
 
 #[cfg(feature = "server")]
-/// Installs the Prometheus recorder as the process' [`metrics`] recorder and returns the
+/// Installs the Prometheus recorder as the process' `metrics` recorder and returns the
 /// handle that renders it. Call once, early, in a binary.
 pub fn install() -> Result<PrometheusHandle, OpsError> {
     PrometheusBuilder::new()
