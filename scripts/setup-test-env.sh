@@ -74,3 +74,10 @@ if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; t
   echo "setup: installing nats-server (JetStream tests)"
   apt_install nats-server
 fi
+# ops (metrics): Prometheus' `promtool` checks the /metrics exposition and deploy/'s rules,
+# and a real `prometheus` scrapes the recorder in bins/recorder/tests/ops.rs (Debian's
+# `prometheus` package brings both; its service is not started).
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  echo "setup: installing prometheus (promtool and the server, for the metrics tests)"
+  apt_install --no-install-recommends prometheus
+fi

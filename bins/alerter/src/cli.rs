@@ -84,6 +84,13 @@ pub struct Args {
     /// Log file (appended).
     #[arg(long, env = "LOG_FILE", default_value = "storage/logs/app.log")]
     pub log_file: PathBuf,
+    /// Log line format: text, or json (one JSON object per line, console and file).
+    #[arg(long, env = "LOG_FORMAT", default_value = "text")]
+    pub log_format: logging::LogFormat,
+    /// Serve Prometheus metrics at /metrics and a health check at /health on HOST:PORT;
+    /// off by default.
+    #[arg(long, env = "ALERTER_METRICS_ADDR", value_name = "HOST:PORT", value_parser = ops::parse_addr)]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// The checked configuration.
@@ -109,6 +116,10 @@ pub struct Config {
     pub source: Option<bus::BusConfig>,
     /// Log file.
     pub log_file: PathBuf,
+    /// Log line format.
+    pub log_format: logging::LogFormat,
+    /// `--metrics-addr`.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// Why parsing stopped.
@@ -168,6 +179,8 @@ where
         rest_url: args.rest_url,
         idle_timeout: std::time::Duration::from_secs(args.idle_timeout_secs),
         log_file: args.log_file,
+        log_format: args.log_format,
+        metrics_addr: args.metrics_addr,
     })
 }
 

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         file: Some(config.log_file.clone()),
         level: log::LevelFilter::Info,
         console: logging::Console::Stderr,
+        format: config.log_format,
     }) {
         Ok(guard) => guard,
         Err(e) => return fail(2, &e.to_string()),
@@ -30,12 +31,28 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(1, &format!("cannot start the async runtime: {e}")),
     };
-    let result = runtime.block_on(alerting::run(pipeline(config)));
+    let result = runtime.block_on(async {
+        let metrics_addr = config.metrics_addr;
+        let mut pipeline = pipeline(config);
+        // Healthy while prices arrive: silence longer than the idle timeout is a dead feed.
+        let health = ops::Health::new("update", Some(pipeline.idle_timeout));
+        let _endpoint = match metrics_addr {
+            Some(addr) => {
+                let endpoint = ops::start(addr, health.clone()).await?;
+                alerting::metrics::describe();
+                pipeline.health = Some(health);
+                Some(endpoint)
+            }
+            None => None,
+        };
+        Ok::<_, ops::OpsError>(alerting::run(pipeline).await)
+    });
     runtime.shutdown_timeout(alerting::SHUTDOWN_GRACE);
     match result {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(e) if e.is_usage() => fail(2, &e.to_string()),
-        Err(e) => fail(1, &format!("{:#}", anyhow::Error::from(e))),
+        Err(e) => fail(2, &format!("bad configuration: {e}")),
+        Ok(Ok(_)) => ExitCode::SUCCESS,
+        Ok(Err(e)) if e.is_usage() => fail(2, &e.to_string()),
+        Ok(Err(e)) => fail(1, &format!("{:#}", anyhow::Error::from(e))),
     }
 }
 
@@ -51,6 +68,7 @@ fn pipeline(c: cli::Config) -> alerting::Config {
         rest_url: c.rest_url,
         idle_timeout: c.idle_timeout,
         source: c.source,
+        health: None,
     }
 }
 

@@ -151,6 +151,7 @@ async fn main() {
         file: None,
         level: log::LevelFilter::Info,
         console: logging::Console::Stderr,
+        format: logging::LogFormat::Text,
     });
     if let Err(e) = run(args.port, config).await {
         eprintln!("exchange-sim: {e:#}");

@@ -95,6 +95,15 @@ struct Args {
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "LOG_LEVEL", default_value = "info")]
     log_level: log::LevelFilter,
+
+    /// Log line format: text, or json (one JSON object per line, console and file).
+    #[arg(long, env = "LOG_FORMAT", default_value = "text")]
+    log_format: logging::LogFormat,
+
+    /// Serve Prometheus metrics at /metrics and a health check at /health on HOST:PORT
+    /// (e.g. 127.0.0.1:9464); off by default.
+    #[arg(long, env = "RECORDER_METRICS_ADDR", value_name = "HOST:PORT", value_parser = ops::parse_addr)]
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 fn main() -> ExitCode {
@@ -121,6 +130,7 @@ fn main() -> ExitCode {
         file: Some(args.log_file.clone()),
         level: args.log_level,
         console: logging::Console::Stderr,
+        format: args.log_format,
     }) {
         Ok(guard) => guard,
         Err(e) => return fail(2, &format!("bad configuration: {e}")),
@@ -175,6 +185,18 @@ async fn record(args: Args, publish: Option<bus::BusConfig>) -> ExitCode {
     config.compact_after =
         (args.compact_after_secs > 0).then(|| Duration::from_secs(args.compact_after_secs));
     let extended_status = args.status;
+    // Healthy while events arrive: silence longer than the idle timeout is a dead feed.
+    let health = ops::Health::new("event", Some(Duration::from_secs(args.idle_timeout_secs)));
+    let _endpoint = match args.metrics_addr {
+        Some(addr) => match ops::start(addr, health.clone()).await {
+            Ok(endpoint) => {
+                record::metrics::describe();
+                Some(endpoint)
+            }
+            Err(e) => return fail(2, &format!("bad configuration: {e}")),
+        },
+        None => None,
+    };
 
     // Later signals keep being caught during the save, so a second Ctrl-C cannot interrupt it.
     let mut signals = match logging::shutdown_signal(|_, first| {
@@ -205,7 +227,9 @@ async fn record(args: Args, publish: Option<bus::BusConfig>) -> ExitCode {
         }
         None => (None, None),
     };
+    let mut events = 0;
     let result = record::run_with_sink(config, sink, shutdown, |p| {
+        watch_health(&health, &p, &mut events);
         show_progress(p, extended_status)
     })
     .await;
@@ -333,6 +357,20 @@ fn show_progress(progress: Progress, extended: bool) {
             log::warn!("connection {conn_id}: kept the rest of the frame, {element}")
         }
         Progress::Saving => println!("saving data"),
+    }
+}
+
+/// Keeps `/health` up to date: events arriving (seen by the status line's count, once a
+/// second) and the outcome of the last checkpoint.
+fn watch_health(health: &ops::Health, progress: &Progress, events_seen: &mut u64) {
+    match progress {
+        Progress::Status { events, .. } if *events > *events_seen => {
+            *events_seen = *events;
+            health.activity();
+        }
+        Progress::Checkpoint { .. } => health.recover("checkpoint"),
+        Progress::CheckpointFailed(e) => health.fail("checkpoint", &e.to_string()),
+        _ => {}
     }
 }
 

@@ -85,6 +85,13 @@ struct Cli {
     /// Log level: error, warn, info, debug, trace or off.
     #[arg(long, global = true, env = "LOG_LEVEL", default_value = "info")]
     log_level: log::LevelFilter,
+    /// Log line format: text, or json (one JSON object per line, console and file).
+    #[arg(long, global = true, env = "LOG_FORMAT", default_value = "text")]
+    log_format: logging::LogFormat,
+    /// Serve Prometheus metrics at /metrics and a health check at /health on HOST:PORT
+    /// while the long-running mode runs; off by default.
+    #[arg(long, env = "TRADER_METRICS_ADDR", value_name = "HOST:PORT", value_parser = ops::parse_addr)]
+    metrics_addr: Option<std::net::SocketAddr>,
     /// Seconds allowed to connect to the database.
     #[arg(long, global = true, env = "DATABASE_CONNECT_TIMEOUT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
     db_connect_timeout_secs: u64,
@@ -220,6 +227,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
         file: Some(cli.log_file.clone()),
         level: cli.log_level,
         console,
+        format: cli.log_format,
     })
     .map_err(|e| Fail::Config(e.to_string()))?;
 
@@ -274,7 +282,19 @@ fn run(cli: Cli) -> Result<(), Fail> {
             let cadence = cli
                 .every_secs
                 .map_or(Cadence::Hourly, |s| Cadence::Every(Duration::from_secs(s)));
-            hourly(&cg, db_url, cadence, &account).await
+            // Healthy while the last cycle succeeded (no cycle yet: healthy).
+            let health = ops::Health::new("cycle", None);
+            let _endpoint = match cli.metrics_addr {
+                Some(addr) => {
+                    let endpoint = ops::start(addr, health.clone())
+                        .await
+                        .map_err(|e| Fail::Config(e.to_string()))?;
+                    trading::metrics::describe();
+                    Some(endpoint)
+                }
+                None => None,
+            };
+            hourly(&cg, db_url, cadence, &account, health).await
         }
     })
 }
@@ -310,6 +330,7 @@ async fn hourly(
     url: DbUrl,
     cadence: Cadence,
     account: &trading::Account,
+    health: ops::Health,
 ) -> Result<(), Fail> {
     let shutdown = logging::shutdown_signal(|signal, first| {
         if first {
@@ -323,7 +344,7 @@ async fn hourly(
         url.redacted(),
         logging::redact_url(cg_base(cg))
     );
-    daemon::run(cg, url, cadence, account, shutdown).await;
+    daemon::run_with_health(cg, url, cadence, account, shutdown, Some(health)).await;
     Ok(())
 }
 

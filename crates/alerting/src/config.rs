@@ -26,6 +26,8 @@ pub struct Config {
     /// `--source nats://…`: the updates from the recorder's JetStream subjects instead of a
     /// Binance connection (`None`: connect to `ws_url`).
     pub source: Option<bus::BusConfig>,
+    /// Told of every message of prices (the `/health` of `--metrics-addr`), if any.
+    pub health: Option<ops::Health>,
 }
 
 impl Default for Config {
@@ -41,6 +43,7 @@ impl Default for Config {
             rest_url: "https://api.binance.com".to_owned(),
             idle_timeout: Duration::from_secs(10),
             source: None,
+            health: None,
         }
     }
 }

@@ -42,8 +42,16 @@ impl Feed {
     /// Handles one item; returns how many lines were written to `out` (flushed).
     pub fn handle(&mut self, item: &StreamItem, out: &mut impl Write) -> std::io::Result<usize> {
         match item {
-            StreamItem::Message { raw, message, .. } => match message {
-                Message::MiniTickers(_) => return self.on_tickers(raw.as_str(), out),
+            StreamItem::Message {
+                raw,
+                message,
+                received_at,
+                ..
+            } => match message {
+                Message::MiniTickers(_) => {
+                    crate::metrics::prices_received(*received_at);
+                    return self.on_tickers(raw.as_str(), out);
+                }
                 Message::ServerShutdown { .. } => {
                     log::warn!("exchange announced a server shutdown; the feed will reconnect")
                 }
@@ -59,6 +67,7 @@ impl Feed {
                     log::info!("price feed connected");
                 }
                 self.lost = false;
+                crate::metrics::feed_up(true);
             }
             StreamItem::Disconnected {
                 reason: DisconnectReason::Renewal,
@@ -69,9 +78,13 @@ impl Feed {
                     log::warn!("price feed lost ({reason}); reconnecting");
                 }
                 self.lost = true;
+                crate::metrics::feed_up(false);
             }
             StreamItem::Gap { .. } => log::info!("no prices were received while the feed was down"),
-            StreamItem::Malformed { error, .. } => log::warn!("unreadable frame skipped: {error}"),
+            StreamItem::Malformed { error, .. } => {
+                crate::metrics::malformed();
+                log::warn!("unreadable frame skipped: {error}")
+            }
         }
         Ok(0)
     }
@@ -98,6 +111,9 @@ impl Feed {
                     return;
                 }
             };
+            if !matches!(update, Update::Unwatched) {
+                crate::metrics::update();
+            }
             let shown = match &update {
                 Update::Unwatched => return,
                 Update::Quiet if !verbose => return,
@@ -123,6 +139,7 @@ impl Feed {
         }
         if let Some((_, at)) = now {
             for alert in self.fired.drain(..) {
+                crate::metrics::alert(&alert);
                 if !self.sinks.is_empty() {
                     self.sinks.push(&Fired { alert, at });
                 }

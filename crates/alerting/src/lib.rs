@@ -26,6 +26,7 @@ pub mod bus_source;
 mod config;
 mod error;
 pub mod feed;
+pub mod metrics;
 pub mod prompt;
 pub mod sinks;
 
@@ -104,6 +105,9 @@ pub async fn run(config: Config) -> Result<Stopped, Error> {
         failure = async {
             let mut stdout = std::io::stdout();
             while let Some(item) = items.recv().await {
+                if let (Some(h), stream::StreamItem::Message { .. }) = (&config.health, &item) {
+                    h.activity();
+                }
                 if let Err(e) = feed.handle(&item, &mut stdout) {
                     return Error::Stdout(e);
                 }

@@ -89,6 +89,7 @@ impl Sinks {
     pub fn push(&self, fired: &Fired) {
         for (name, tx) in &self.queues {
             if let Err(e) = tx.try_send(fired.clone()) {
+                crate::metrics::sink_failed(name);
                 log::warn!("{name}: alert for {} dropped ({e})", fired.alert.symbol);
             }
         }
@@ -106,9 +107,18 @@ async fn run_exec(cmd: String, mut rx: mpsc::Receiver<Fired>) {
             .kill_on_drop(true);
         match tokio::time::timeout(EXEC_TIMEOUT, command.status()).await {
             Ok(Ok(status)) if status.success() => {}
-            Ok(Ok(status)) => log::warn!("--exec: command failed ({status})"),
-            Ok(Err(e)) => log::warn!("--exec: cannot run sh: {e}"),
-            Err(_) => log::warn!("--exec: command killed after {}s", EXEC_TIMEOUT.as_secs()),
+            Ok(Ok(status)) => {
+                crate::metrics::sink_failed("exec");
+                log::warn!("--exec: command failed ({status})")
+            }
+            Ok(Err(e)) => {
+                crate::metrics::sink_failed("exec");
+                log::warn!("--exec: cannot run sh: {e}")
+            }
+            Err(_) => {
+                crate::metrics::sink_failed("exec");
+                log::warn!("--exec: command killed after {}s", EXEC_TIMEOUT.as_secs())
+            }
         }
     }
 }
@@ -117,9 +127,15 @@ async fn run_webhook(client: reqwest::Client, url: String, mut rx: mpsc::Receive
     while let Some(fired) = rx.recv().await {
         match client.post(&url).json(&fired.json()).send().await {
             Ok(r) if r.status().is_success() => {}
-            Ok(r) => log::warn!("--webhook: HTTP {}", r.status()),
+            Ok(r) => {
+                crate::metrics::sink_failed("webhook");
+                log::warn!("--webhook: HTTP {}", r.status())
+            }
             // Webhook URLs often carry a secret token (Slack, Discord): never log them.
-            Err(e) => log::warn!("--webhook: POST failed: {}", describe(e)),
+            Err(e) => {
+                crate::metrics::sink_failed("webhook");
+                log::warn!("--webhook: POST failed: {}", describe(e))
+            }
         }
     }
 }

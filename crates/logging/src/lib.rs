@@ -8,6 +8,7 @@
 //!     file: Some("storage/logs/app.log".into()),
 //!     level: log::LevelFilter::Info,
 //!     console: Console::Stderr,
+//!     format: logging::LogFormat::Text,
 //! })
 //! .expect("log file can be opened");
 //! log::info!("connected to {}", logging::redact_url("mysql://bot:secret@db:3306/trader"));
@@ -22,9 +23,15 @@
 //! from the environment (`1`/`0`, `true`/`false`, `yes`/`no`).
 
 pub mod cli;
+//! With [`LogFormat::Json`] every line is instead one JSON object, for Loki, Elasticsearch
+//! and `jq` (see [`json`]):
+//! `{"time":"2026-11-23T19:06:25.123Z","level":"INFO","target":"trader","message":"bought 1 BTC at 70187.00","fields":{}}`.
+
+pub mod json;
 mod redact;
 mod shutdown;
 
+pub use json::LogFormat;
 pub use redact::{redact, redact_url};
 pub use shutdown::{requested, shutdown_signal, Signal};
 
@@ -52,6 +59,8 @@ pub struct LogConfig {
     pub level: log::LevelFilter,
     /// Where console lines go.
     pub console: Console,
+    /// How each line is written, on the console and in the file alike.
+    pub format: LogFormat,
 }
 
 impl Default for LogConfig {
@@ -60,6 +69,7 @@ impl Default for LogConfig {
             file: None,
             level: log::LevelFilter::Info,
             console: Console::Stderr,
+            format: LogFormat::Text,
         }
     }
 }
@@ -103,16 +113,24 @@ pub fn init(config: &LogConfig) -> Result<Guard, LogError> {
         .level_for("reqwest", log::LevelFilter::Warn)
         .level_for("rustls", log::LevelFilter::Warn)
         .level_for("tungstenite", log::LevelFilter::Warn)
-        .level_for("tokio_tungstenite", log::LevelFilter::Warn)
-        .format(|out, message, record| {
+        .level_for("tokio_tungstenite", log::LevelFilter::Warn);
+    root = match config.format {
+        LogFormat::Text => root.format(|out, message, record| {
             out.finish(format_args!(
                 "{} {:<5} {}: {}",
-                chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+                chrono::Utc::now().format(json::TIME_FORMAT),
                 record.level(),
                 record.target(),
                 redact(&message.to_string())
             ))
-        });
+        }),
+        LogFormat::Json => root.format(|out, message, record| {
+            out.finish(format_args!(
+                "{}",
+                json::line(chrono::Utc::now(), message, record)
+            ))
+        }),
+    };
     root = match config.console {
         Console::Stderr => root.chain(std::io::stderr()),
         Console::Stdout => root.chain(std::io::stdout()),
@@ -151,6 +169,7 @@ mod tests {
             file: Some(path.clone()),
             level: log::LevelFilter::Info,
             console: Console::Off,
+            format: LogFormat::Text,
         })
         .unwrap();
         log::info!("db at mysql://bot:hunter2@127.0.0.1:3306/trader");

@@ -176,6 +176,10 @@ impl CoinGecko {
                 Err(Failure::Retry { error, rate_limit }) => (error, rate_limit),
             };
             let error = with_attempts(error, attempt);
+            crate::metrics::retryable_failure(
+                rate_limit.is_some(),
+                attempt < self.retry.max_attempts,
+            );
             if attempt >= self.retry.max_attempts {
                 return Err(error);
             }

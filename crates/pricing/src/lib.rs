@@ -30,6 +30,7 @@ mod client;
 mod error;
 mod market_chart;
 mod markets;
+pub mod metrics;
 mod retry;
 
 pub use client::{ClientConfig, CoinGecko};

@@ -106,6 +106,14 @@ fn bench(c: &mut Criterion) {
         "publisher: {} published, {} dropped (queue full), {} failed attempts; {offered:?} while the bench ran",
         stats.published, stats.dropped, stats.failed_attempts
     );
+    // The same path with the Prometheus recorder installed (what `--metrics-addr` does):
+    // the cost of the metrics, read against the first case in the same run.
+    let metrics = ops::install().expect("first recorder of this process");
+    record::metrics::describe();
+    group.bench_function("recorder_path_dedup_journal_buffer_metrics_on", |b| {
+        b.iter_custom(|iters| recorder_path(iters, &frames, None))
+    });
+    black_box(metrics.render().len());
     group.finish();
 
     let mut rec = Recorder::new(dir.path());

@@ -131,7 +131,7 @@ pub fn compact_closed_hours(
     now: DateTime<Utc>,
     compact_after: Duration,
 ) -> Result<CompactReport, TickError> {
-    compact_closed_hours_until(out_dir, now, compact_after, None)
+    crate::metrics::compacted(|| compact_closed_hours_until(out_dir, now, compact_after, None))
 }
 
 /// [`compact_closed_hours`] that returns early after step `stop` of the first hour merged,

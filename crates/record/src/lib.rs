@@ -29,6 +29,7 @@ pub mod dedup;
 mod error;
 pub mod gaps;
 pub mod journal;
+pub mod metrics;
 mod recorder;
 mod row;
 mod session;

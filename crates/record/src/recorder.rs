@@ -97,6 +97,7 @@ impl Recorder {
             self.buffer.push(&crate::as_tick(t));
         }
         self.events += tickers.len() as u64;
+        crate::metrics::recorded(tickers.len());
     }
 
     /// Takes in one received message: drops events already seen (redundant connections, the
@@ -112,6 +113,7 @@ impl Recorder {
     ) -> Result<usize, RecordError> {
         let total = tickers.len();
         self.dedup.retain(&mut tickers);
+        crate::metrics::message(received_at_ms, total, tickers.len());
         if tickers.is_empty() {
             return Ok(0);
         }
@@ -150,7 +152,9 @@ impl Recorder {
     /// Makes the journal crash-safe up to now (call at least once a second).
     pub fn sync_journal(&mut self) -> Result<(), RecordError> {
         match self.journal.as_mut() {
-            Some(j) => j.sync().map_err(RecordError::JournalWrite),
+            Some(j) => {
+                crate::metrics::journal_synced(|| j.sync().map_err(RecordError::JournalWrite))
+            }
             None => Ok(()),
         }
     }
@@ -160,6 +164,7 @@ impl Recorder {
         if let Some(sink) = self.sink.as_mut() {
             sink.gap(&gap, true);
         }
+        crate::metrics::gap(&gap);
         self.gaps.push(gap);
     }
 
@@ -227,6 +232,11 @@ impl Recorder {
     /// journal segments those rows came from. Nothing to write: `Ok` with no paths. On error
     /// the rows stay buffered (and journaled) and the next call writes them.
     pub fn checkpoint(&mut self, now: DateTime<Utc>) -> Result<Vec<PathBuf>, RecordError> {
+        crate::metrics::checkpoint(self.buffer.len(), || self.write_checkpoint(now))
+    }
+
+    /// [`Recorder::checkpoint`] without its metrics.
+    fn write_checkpoint(&mut self, now: DateTime<Utc>) -> Result<Vec<PathBuf>, RecordError> {
         if let Some(j) = self.journal.as_mut() {
             // Rotate first, with no message in between: the buffer then holds exactly the
             // rows of the closed, unpublished segments. If rotation fails, postpone.

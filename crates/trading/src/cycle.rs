@@ -220,6 +220,7 @@ pub async fn run_cycle<P: PriceSource, L: Ledger>(
     }
 
     let report = portfolio_report(store::blocking(|| store.positions(&account.portfolio))?);
+    crate::metrics::portfolio(&report);
     for h in &report.holdings {
         log::info!("PORTFOLIO {}", h.line());
     }

@@ -61,8 +61,23 @@ pub async fn run<P: PriceSource, O: OpenLedger>(
     url: O,
     cadence: Cadence,
     account: &Account,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> DaemonReport {
+    run_with_health(cg, url, cadence, account, shutdown, None).await
+}
+
+/// [`run`] that also keeps `health` (the `/health` of `--metrics-addr`) up to date: each
+/// finished cycle is activity, a skipped or lost one fails the `cycle` check until the next
+/// one succeeds.
+pub async fn run_with_health<P: PriceSource, O: OpenLedger>(
+    cg: &P,
+    url: O,
+    cadence: Cadence,
+    account: &Account,
+    mut shutdown: watch::Receiver<bool>,
+    health: Option<ops::Health>,
+) -> DaemonReport {
+    let health = health.unwrap_or_else(|| ops::Health::new("cycle", None));
     let mut report = DaemonReport::default();
     let mut store: Option<O::Ledger> = None;
     loop {
@@ -77,6 +92,8 @@ pub async fn run<P: PriceSource, O: OpenLedger>(
                 }
                 Err(e) => {
                     report.cycles_lost_db += 1;
+                    crate::metrics::db_unavailable();
+                    health.fail("cycle", &e.to_string());
                     log::error!("{e}; trying again {}", cadence.next_attempt());
                 }
             }
@@ -94,6 +111,14 @@ pub async fn run<P: PriceSource, O: OpenLedger>(
                 log_stopped(&report);
                 return report;
             };
+            crate::metrics::cycle(&outcome);
+            match &outcome {
+                Ok(_) => {
+                    health.activity();
+                    health.recover("cycle");
+                }
+                Err(e) => health.fail("cycle", &e.to_string()),
+            }
             match outcome {
                 Ok(summary) => {
                     report.cycles_done += 1;

@@ -25,6 +25,7 @@
 
 pub mod cycle;
 pub mod daemon;
+pub mod metrics;
 pub mod ports;
 pub mod report;
 pub mod schedule;

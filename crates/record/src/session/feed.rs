@@ -52,6 +52,7 @@ impl FeedState {
         item: StreamItem,
         on_progress: &mut impl FnMut(Progress),
     ) {
+        crate::metrics::stream_item(idx, &item);
         match item {
             StreamItem::Message {
                 conn_id,
@@ -149,6 +150,11 @@ impl FeedState {
             self.start_ms,
             now_ms,
         )
+    }
+
+    /// At least one connection is live at `now_ms`.
+    pub(super) fn live(&self, now_ms: i64) -> bool {
+        self.tracker.open_gap(now_ms).is_none()
     }
 
     /// Gaps closed so far.

@@ -234,6 +234,7 @@ pub async fn run_with_sink(
                 if let Err(e) = rec.sync_journal() {
                     feed.journal_failed(e);
                 }
+                crate::metrics::status(metrics_status(&rec, &feed, &handles, rx.len()));
                 on_progress(Progress::Status {
                     symbols: rec.symbols(),
                     events: rec.events(),
@@ -288,6 +289,25 @@ pub async fn run_with_sink(
     };
     rec.close()?;
     Ok(summary)
+}
+
+/// The session's once-a-second figures for [`crate::metrics::status`].
+fn metrics_status(
+    rec: &Recorder,
+    feed: &FeedState,
+    handles: &[StreamHandle],
+    queue_depth: usize,
+) -> crate::metrics::Status {
+    let now_ms = unix_ms(SystemTime::now());
+    crate::metrics::Status {
+        now_ms,
+        symbols: rec.symbols(),
+        pending: rec.pending(),
+        coverage_pct: feed.coverage(now_ms),
+        feed_up: feed.live(now_ms),
+        queue_depth,
+        queue_full: handles.iter().map(|h| h.stats().consumer_full).sum(),
+    }
 }
 
 /// Starts one stream per configuration and merges their items, tagged with the stream's

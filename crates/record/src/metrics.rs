@@ -1,0 +1,390 @@
+//! The recorder's metrics: every name is declared here once, with its `# HELP` text in
+//! [`describe`], and recorded through the small functions below, which the pipeline calls on
+//! one line where the thing happens.
+//!
+//! They go to whatever [`metrics`] recorder the process installed (the `recorder` binary's
+//! `--metrics-addr` installs the Prometheus one, see the `ops` crate); without one they cost
+//! a relaxed load and a branch. No metric carries a symbol label: the recorder sees every
+//! symbol Binance lists, an unbounded set. Labels are small closed sets: `reason` (the kinds
+//! of [`stream::DisconnectReason`], plus `startup` and `other` for gaps), `connection`
+//! (the redundant connection's number, 0–3) and `result` (`ok`, `failed`; compaction: `merged`, `nothing`, `failed`).
+//!
+//! | name | type | what |
+//! |---|---|---|
+//! | `recorder_frames_received_total` | counter | WebSocket text frames received (decoded or not) |
+//! | `recorder_events_received_total` | counter | mini-ticker events received, copies included |
+//! | `recorder_events_recorded_total` | counter | events buffered for the dataset (copies not counted) |
+//! | `recorder_duplicates_dropped_total` | counter | copies dropped (redundant connections, renewal overlap) |
+//! | `recorder_malformed_frames_total` | counter | frames that could not be decoded |
+//! | `recorder_gaps_total{reason}` | counter | intervals without a live feed, closed |
+//! | `recorder_gap_duration_seconds` | histogram | their length (`_sum`: total seconds without feed) |
+//! | `recorder_reconnects_total{reason}` | counter | connections that ended, by why |
+//! | `recorder_connection_up{connection}` | gauge | 1 while that connection is open |
+//! | `recorder_feed_up` | gauge | 1 while at least one connection is live |
+//! | `recorder_coverage_ratio` | gauge | share of this run's time with a live feed (0–1) |
+//! | `recorder_last_event_timestamp_seconds` | gauge | Unix time the last event was received |
+//! | `recorder_last_event_age_seconds` | gauge | seconds since then (updated every second) |
+//! | `recorder_checkpoint_duration_seconds` | histogram | checkpoint writes, failed ones included |
+//! | `recorder_checkpoints_total{result}` | counter | checkpoints, by outcome |
+//! | `recorder_checkpoint_failures_total` | counter | failed checkpoints (rows kept and retried) |
+//! | `recorder_rows_written_total` | counter | rows published in Parquet files |
+//! | `recorder_bytes_written_total` | counter | bytes of the Parquet files published |
+//! | `recorder_journal_sync_duration_seconds` | histogram | journal fsyncs (once a second) |
+//! | `recorder_queue_depth` | gauge | items waiting between the connections and the recorder |
+//! | `recorder_queue_full_total` | counter | times that queue was full and reading paused (never a drop: back-pressure) |
+//! | `recorder_pending_rows` | gauge | rows waiting for the next checkpoint |
+//! | `recorder_symbols_seen` | gauge | distinct symbols recorded in this run |
+//! | `recorder_compaction_runs_total{result}` | counter | compaction passes over closed hours (`merged`, `nothing`, `failed`) |
+//! | `recorder_compaction_duration_seconds` | histogram | their duration |
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Instant;
+
+use metrics::{
+    counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit,
+};
+use stream::DisconnectReason;
+
+use store::ticks::TickError;
+use stream::StreamItem;
+
+use crate::compact::CompactReport;
+use crate::RecordError;
+
+pub const FRAMES_RECEIVED: &str = "recorder_frames_received_total";
+pub const EVENTS_RECEIVED: &str = "recorder_events_received_total";
+pub const EVENTS_RECORDED: &str = "recorder_events_recorded_total";
+pub const DUPLICATES_DROPPED: &str = "recorder_duplicates_dropped_total";
+pub const MALFORMED_FRAMES: &str = "recorder_malformed_frames_total";
+pub const GAPS: &str = "recorder_gaps_total";
+pub const GAP_DURATION: &str = "recorder_gap_duration_seconds";
+pub const RECONNECTS: &str = "recorder_reconnects_total";
+pub const CONNECTION_UP: &str = "recorder_connection_up";
+pub const FEED_UP: &str = "recorder_feed_up";
+pub const COVERAGE: &str = "recorder_coverage_ratio";
+pub const LAST_EVENT_TIMESTAMP: &str = "recorder_last_event_timestamp_seconds";
+pub const LAST_EVENT_AGE: &str = "recorder_last_event_age_seconds";
+pub const CHECKPOINT_DURATION: &str = "recorder_checkpoint_duration_seconds";
+pub const CHECKPOINTS: &str = "recorder_checkpoints_total";
+pub const CHECKPOINT_FAILURES: &str = "recorder_checkpoint_failures_total";
+pub const ROWS_WRITTEN: &str = "recorder_rows_written_total";
+pub const BYTES_WRITTEN: &str = "recorder_bytes_written_total";
+pub const JOURNAL_SYNC_DURATION: &str = "recorder_journal_sync_duration_seconds";
+pub const QUEUE_DEPTH: &str = "recorder_queue_depth";
+pub const QUEUE_FULL: &str = "recorder_queue_full_total";
+pub const PENDING_ROWS: &str = "recorder_pending_rows";
+pub const SYMBOLS_SEEN: &str = "recorder_symbols_seen";
+pub const COMPACTION_RUNS: &str = "recorder_compaction_runs_total";
+pub const COMPACTION_DURATION: &str = "recorder_compaction_duration_seconds";
+
+/// Gives every metric above its `# HELP` text and unit; call once after installing a
+/// recorder (a metric is listed from its first sample on).
+pub fn describe() {
+    let counters: &[(&'static str, Unit, &'static str)] = &[
+        (
+            FRAMES_RECEIVED,
+            Unit::Count,
+            "WebSocket text frames received, decoded or not",
+        ),
+        (
+            EVENTS_RECEIVED,
+            Unit::Count,
+            "Mini-ticker events received, copies included",
+        ),
+        (
+            EVENTS_RECORDED,
+            Unit::Count,
+            "Events buffered for the dataset (copies not counted)",
+        ),
+        (
+            DUPLICATES_DROPPED,
+            Unit::Count,
+            "Copies dropped (redundant connections, renewal overlap)",
+        ),
+        (
+            MALFORMED_FRAMES,
+            Unit::Count,
+            "Frames that could not be decoded",
+        ),
+        (
+            GAPS,
+            Unit::Count,
+            "Closed intervals without a live feed, by reason",
+        ),
+        (RECONNECTS, Unit::Count, "Connections that ended, by reason"),
+        (CHECKPOINTS, Unit::Count, "Checkpoints, by result"),
+        (
+            CHECKPOINT_FAILURES,
+            Unit::Count,
+            "Failed checkpoints (their rows are kept and retried)",
+        ),
+        (ROWS_WRITTEN, Unit::Count, "Rows published in Parquet files"),
+        (
+            BYTES_WRITTEN,
+            Unit::Bytes,
+            "Bytes of the Parquet files published",
+        ),
+        (
+            QUEUE_FULL,
+            Unit::Count,
+            "Times the queue to the recorder was full and reading paused",
+        ),
+        (
+            COMPACTION_RUNS,
+            Unit::Count,
+            "Compaction passes over closed hours, by result",
+        ),
+    ];
+    for (name, unit, help) in counters {
+        describe_counter!(*name, *unit, *help);
+    }
+    let gauges: &[(&'static str, Unit, &'static str)] = &[
+        (
+            CONNECTION_UP,
+            Unit::Count,
+            "1 while the connection is open, 0 otherwise",
+        ),
+        (
+            FEED_UP,
+            Unit::Count,
+            "1 while at least one connection is live",
+        ),
+        (
+            COVERAGE,
+            Unit::Count,
+            "Share of this run's wall time with a live feed (0 to 1)",
+        ),
+        (
+            LAST_EVENT_TIMESTAMP,
+            Unit::Seconds,
+            "Unix time the last event was received",
+        ),
+        (
+            LAST_EVENT_AGE,
+            Unit::Seconds,
+            "Seconds since the last event was received",
+        ),
+        (
+            QUEUE_DEPTH,
+            Unit::Count,
+            "Items waiting between the connections and the recorder",
+        ),
+        (
+            PENDING_ROWS,
+            Unit::Count,
+            "Rows waiting for the next checkpoint",
+        ),
+        (
+            SYMBOLS_SEEN,
+            Unit::Count,
+            "Distinct symbols recorded in this run",
+        ),
+    ];
+    for (name, unit, help) in gauges {
+        describe_gauge!(*name, *unit, *help);
+    }
+    let histograms: &[(&'static str, &'static str)] = &[
+        (
+            CHECKPOINT_DURATION,
+            "Duration of checkpoint writes, failed ones included",
+        ),
+        (JOURNAL_SYNC_DURATION, "Duration of journal syncs"),
+        (COMPACTION_DURATION, "Duration of compaction passes"),
+        (
+            GAP_DURATION,
+            "Length of the closed gaps without a live feed",
+        ),
+    ];
+    for (name, help) in histograms {
+        describe_histogram!(*name, Unit::Seconds, *help);
+    }
+}
+
+/// Unix milliseconds at which the last event was received (0: none yet).
+static LAST_EVENT_MS: AtomicI64 = AtomicI64::new(0);
+
+/// A received message of `received` events, of which `recorded` were new.
+pub(crate) fn message(received_at_ms: i64, received: usize, recorded: usize) {
+    counter!(EVENTS_RECEIVED).increment(received as u64);
+    counter!(DUPLICATES_DROPPED).increment((received - recorded.min(received)) as u64);
+    if received > 0 {
+        LAST_EVENT_MS.store(received_at_ms, Ordering::Relaxed);
+        gauge!(LAST_EVENT_TIMESTAMP).set(received_at_ms as f64 / 1000.0);
+    }
+}
+
+/// `n` events went into the buffer.
+pub(crate) fn recorded(n: usize) {
+    counter!(EVENTS_RECORDED).increment(n as u64);
+}
+
+/// What connection `idx` of the session reported: frames, bad frames, connects and
+/// disconnections.
+pub(crate) fn stream_item(idx: usize, item: &StreamItem) {
+    match item {
+        StreamItem::Message { .. } => counter!(FRAMES_RECEIVED).increment(1),
+        StreamItem::Malformed { .. } => {
+            counter!(FRAMES_RECEIVED).increment(1);
+            counter!(MALFORMED_FRAMES).increment(1);
+        }
+        StreamItem::Connected { .. } => {
+            gauge!(CONNECTION_UP, "connection" => idx.to_string()).set(1.0)
+        }
+        StreamItem::Disconnected { reason, .. } => {
+            counter!(RECONNECTS, "reason" => reason_kind(reason)).increment(1);
+            // A renewed connection's successor is already open: the connection stays up.
+            if !matches!(reason, DisconnectReason::Renewal) {
+                gauge!(CONNECTION_UP, "connection" => idx.to_string()).set(0.0);
+            }
+        }
+        StreamItem::Gap { .. } => {}
+    }
+}
+
+/// A gap of the dataset closed.
+pub(crate) fn gap(gap: &crate::gaps::Gap) {
+    counter!(GAPS, "reason" => gap_reason_kind(&gap.reason)).increment(1);
+    histogram!(GAP_DURATION).record((gap.end_ms - gap.start_ms).max(0) as f64 / 1000.0);
+}
+
+/// Runs `write`, a checkpoint of `rows` rows, and records its duration and outcome.
+pub(crate) fn checkpoint(
+    rows: usize,
+    write: impl FnOnce() -> Result<Vec<PathBuf>, RecordError>,
+) -> Result<Vec<PathBuf>, RecordError> {
+    let started = Instant::now();
+    let result = write();
+    histogram!(CHECKPOINT_DURATION).record(started.elapsed().as_secs_f64());
+    match &result {
+        Ok(paths) => {
+            counter!(CHECKPOINTS, "result" => "ok").increment(1);
+            if !paths.is_empty() {
+                counter!(ROWS_WRITTEN).increment(rows as u64);
+                let bytes: u64 = paths
+                    .iter()
+                    .filter_map(|p| std::fs::metadata(p).ok())
+                    .map(|m| m.len())
+                    .sum();
+                counter!(BYTES_WRITTEN).increment(bytes);
+            }
+        }
+        Err(_) => {
+            counter!(CHECKPOINTS, "result" => "failed").increment(1);
+            counter!(CHECKPOINT_FAILURES).increment(1);
+        }
+    }
+    result
+}
+
+/// Runs `sync`, a journal sync, and records its duration.
+pub(crate) fn journal_synced<T>(sync: impl FnOnce() -> T) -> T {
+    let started = Instant::now();
+    let result = sync();
+    histogram!(JOURNAL_SYNC_DURATION).record(started.elapsed().as_secs_f64());
+    result
+}
+
+/// Runs `compact`, a compaction pass, and records its duration and outcome.
+pub(crate) fn compacted(
+    compact: impl FnOnce() -> Result<CompactReport, TickError>,
+) -> Result<CompactReport, TickError> {
+    let started = Instant::now();
+    let result = compact();
+    histogram!(COMPACTION_DURATION).record(started.elapsed().as_secs_f64());
+    let label = match &result {
+        Ok(report) if report.merged.is_empty() => "nothing",
+        Ok(_) => "merged",
+        Err(_) => "failed",
+    };
+    counter!(COMPACTION_RUNS, "result" => label).increment(1);
+    result
+}
+
+/// The once-a-second view of the session.
+pub(crate) struct Status {
+    pub(crate) now_ms: i64,
+    pub(crate) symbols: usize,
+    pub(crate) pending: usize,
+    pub(crate) coverage_pct: f64,
+    pub(crate) feed_up: bool,
+    pub(crate) queue_depth: usize,
+    pub(crate) queue_full: u64,
+}
+
+/// Sets the gauges that describe the session as a whole.
+pub(crate) fn status(s: Status) {
+    gauge!(SYMBOLS_SEEN).set(s.symbols as f64);
+    gauge!(PENDING_ROWS).set(s.pending as f64);
+    gauge!(COVERAGE).set(s.coverage_pct / 100.0);
+    gauge!(FEED_UP).set(if s.feed_up { 1.0 } else { 0.0 });
+    gauge!(QUEUE_DEPTH).set(s.queue_depth as f64);
+    counter!(QUEUE_FULL).absolute(s.queue_full);
+    let last = LAST_EVENT_MS.load(Ordering::Relaxed);
+    if last > 0 {
+        gauge!(LAST_EVENT_AGE).set((s.now_ms - last).max(0) as f64 / 1000.0);
+    }
+}
+
+/// The `reason` label of a disconnection: a closed set, never the server's free text.
+pub fn reason_kind(reason: &DisconnectReason) -> &'static str {
+    match reason {
+        DisconnectReason::Closed { .. } => "closed",
+        DisconnectReason::Error(_) => "error",
+        DisconnectReason::IdleTimeout(_) => "idle_timeout",
+        DisconnectReason::ServerShutdown => "server_shutdown",
+        DisconnectReason::Renewal => "renewal",
+        DisconnectReason::ConnectFailed(_) => "connect_failed",
+        DisconnectReason::Shutdown => "shutdown",
+    }
+}
+
+/// The `reason` label of a gap, whose reason is stored as text (`startup`, or the
+/// [`DisconnectReason`] that opened it, as displayed).
+pub fn gap_reason_kind(reason: &str) -> &'static str {
+    const PREFIXES: &[(&str, &str)] = &[
+        ("startup", "startup"),
+        ("server closed", "closed"),
+        ("connection error", "error"),
+        ("no data for", "idle_timeout"),
+        ("server announced shutdown", "server_shutdown"),
+        ("renewed", "renewal"),
+        ("could not connect", "connect_failed"),
+        ("shut down", "shutdown"),
+    ];
+    PREFIXES
+        .iter()
+        .find(|(prefix, _)| reason.starts_with(prefix))
+        .map_or("other", |(_, kind)| kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_gap_is_labelled_like_the_disconnection_that_opened_it() {
+        let reasons = [
+            DisconnectReason::Closed {
+                code: Some(1000),
+                reason: "bye".into(),
+            },
+            DisconnectReason::Error("reset".into()),
+            DisconnectReason::IdleTimeout(Duration::from_secs(10)),
+            DisconnectReason::ServerShutdown,
+            DisconnectReason::Renewal,
+            DisconnectReason::ConnectFailed("refused".into()),
+            DisconnectReason::Shutdown,
+        ];
+        for reason in &reasons {
+            assert_eq!(
+                gap_reason_kind(&reason.to_string()),
+                reason_kind(reason),
+                "{reason}"
+            );
+        }
+        assert_eq!(gap_reason_kind("startup"), "startup");
+        assert_eq!(gap_reason_kind("something new"), "other");
+    }
+}
