@@ -13,11 +13,17 @@
 
 use metrics::{counter, describe_counter, describe_gauge, gauge, Unit};
 
+/// Counter: new price updates of watched symbols.
 pub const UPDATES: &str = "alerter_updates_total";
+/// Metric: alerter alerts total.
 pub const ALERTS: &str = "alerter_alerts_total";
+/// Metric: alerter sink failures total.
 pub const SINK_FAILURES: &str = "alerter_sink_failures_total";
+/// Counter: frames that could not be read.
 pub const MALFORMED_FRAMES: &str = "alerter_malformed_frames_total";
+/// Gauge: 1 while the price feed is connected.
 pub const FEED_UP: &str = "alerter_feed_up";
+/// Gauge: Unix time of the last update received.
 pub const LAST_UPDATE_TIMESTAMP: &str = "alerter_last_update_timestamp_seconds";
 
 /// Gives every metric above its `# HELP` text; call once after installing a recorder.

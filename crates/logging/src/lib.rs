@@ -21,12 +21,12 @@
 //!
 //! [`cli`] holds the command-line piece every binary shares: boolean flags that may be set
 //! from the environment (`1`/`0`, `true`/`false`, `yes`/`no`).
-
-pub mod cli;
+//!
 //! With [`LogFormat::Json`] every line is instead one JSON object, for Loki, Elasticsearch
 //! and `jq` (see [`json`]):
 //! `{"time":"2026-11-23T19:06:25.123Z","level":"INFO","target":"trader","message":"bought 1 BTC at 70187.00","fields":{}}`.
 
+pub mod cli;
 pub mod json;
 mod redact;
 mod shutdown;

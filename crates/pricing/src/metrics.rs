@@ -8,7 +8,9 @@
 
 use metrics::{counter, describe_counter, Unit};
 
+/// Counter: CoinGecko calls retried (5xx, network errors, rate limits).
 pub const API_RETRIES: &str = "pricing_api_retries_total";
+/// Counter: rate-limit answers (HTTP 429, or a 429 body on 200).
 pub const API_RATE_LIMITS: &str = "pricing_api_rate_limits_total";
 
 /// Gives every metric above its `# HELP` text; call once after installing a recorder.

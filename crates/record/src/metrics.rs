@@ -52,30 +52,55 @@ use stream::StreamItem;
 use crate::compact::CompactReport;
 use crate::RecordError;
 
+/// Counter: WebSocket text frames received (decoded or not).
 pub const FRAMES_RECEIVED: &str = "recorder_frames_received_total";
+/// Counter: mini-ticker events received, copies included.
 pub const EVENTS_RECEIVED: &str = "recorder_events_received_total";
+/// Counter: events buffered for the dataset (copies not counted).
 pub const EVENTS_RECORDED: &str = "recorder_events_recorded_total";
+/// Counter: copies dropped (redundant connections, renewal overlap).
 pub const DUPLICATES_DROPPED: &str = "recorder_duplicates_dropped_total";
+/// Counter: frames that could not be decoded.
 pub const MALFORMED_FRAMES: &str = "recorder_malformed_frames_total";
+/// Metric: recorder gaps total.
 pub const GAPS: &str = "recorder_gaps_total";
+/// Histogram: their length (`_sum`: total seconds without feed).
 pub const GAP_DURATION: &str = "recorder_gap_duration_seconds";
+/// Metric: recorder reconnects total.
 pub const RECONNECTS: &str = "recorder_reconnects_total";
+/// Metric: recorder connection up.
 pub const CONNECTION_UP: &str = "recorder_connection_up";
+/// Gauge: 1 while at least one connection is live.
 pub const FEED_UP: &str = "recorder_feed_up";
+/// Gauge: share of this run's time with a live feed (0–1).
 pub const COVERAGE: &str = "recorder_coverage_ratio";
+/// Gauge: Unix time the last event was received.
 pub const LAST_EVENT_TIMESTAMP: &str = "recorder_last_event_timestamp_seconds";
+/// Gauge: seconds since then (updated every second).
 pub const LAST_EVENT_AGE: &str = "recorder_last_event_age_seconds";
+/// Histogram: checkpoint writes, failed ones included.
 pub const CHECKPOINT_DURATION: &str = "recorder_checkpoint_duration_seconds";
+/// Metric: recorder checkpoints total.
 pub const CHECKPOINTS: &str = "recorder_checkpoints_total";
+/// Counter: failed checkpoints (rows kept and retried).
 pub const CHECKPOINT_FAILURES: &str = "recorder_checkpoint_failures_total";
+/// Counter: rows published in Parquet files.
 pub const ROWS_WRITTEN: &str = "recorder_rows_written_total";
+/// Counter: bytes of the Parquet files published.
 pub const BYTES_WRITTEN: &str = "recorder_bytes_written_total";
+/// Histogram: journal fsyncs (once a second).
 pub const JOURNAL_SYNC_DURATION: &str = "recorder_journal_sync_duration_seconds";
+/// Gauge: items waiting between the connections and the recorder.
 pub const QUEUE_DEPTH: &str = "recorder_queue_depth";
+/// Counter: times that queue was full and reading paused (never a drop: back-pressure).
 pub const QUEUE_FULL: &str = "recorder_queue_full_total";
+/// Gauge: rows waiting for the next checkpoint.
 pub const PENDING_ROWS: &str = "recorder_pending_rows";
+/// Gauge: distinct symbols recorded in this run.
 pub const SYMBOLS_SEEN: &str = "recorder_symbols_seen";
+/// Metric: recorder compaction runs total.
 pub const COMPACTION_RUNS: &str = "recorder_compaction_runs_total";
+/// Histogram: their duration.
 pub const COMPACTION_DURATION: &str = "recorder_compaction_duration_seconds";
 
 /// Gives every metric above its `# HELP` text and unit; call once after installing a

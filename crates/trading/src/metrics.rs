@@ -19,12 +19,19 @@ use portfolio::Report;
 
 use crate::cycle::{CycleError, CycleSummary};
 
+/// Metric: trader cycles total.
 pub const CYCLES: &str = "trader_cycles_total";
+/// Counter: simulated buys recorded.
 pub const TRADES: &str = "trader_trades_total";
+/// Gauge: Unix time the last cycle finished.
 pub const LAST_SUCCESSFUL_CYCLE: &str = "trader_last_successful_cycle_timestamp_seconds";
+/// Gauge: the holdings at their last prices.
 pub const PORTFOLIO_VALUE: &str = "trader_portfolio_value_usd";
+/// Gauge: gain/loss % of the holdings with a price.
 pub const PORTFOLIO_PNL: &str = "trader_portfolio_pnl_percent";
+/// Metric: trader holding value usd.
 pub const HOLDING_VALUE: &str = "trader_holding_value_usd";
+/// Metric: trader holding pnl percent.
 pub const HOLDING_PNL: &str = "trader_holding_pnl_percent";
 
 /// Gives every metric above (and the CoinGecko client's) its `# HELP` text; call once after
