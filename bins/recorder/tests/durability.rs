@@ -187,3 +187,112 @@ fn renewal_before_the_cutoff_loses_nothing() {
         rec.err
     );
 }
+
+/// The dataset lock holds without the journal too: a second recorder on the same directory
+/// is refused with one clear line (exit 2), and the first goes on.
+#[test]
+fn two_recorders_with_no_journal_the_second_is_refused() {
+    let sim = Sim::start(market(Duration::from_secs(86_400)));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("data");
+    let mut first = spawn_recorder(&out, &sim.h().ws_base(), &["--no-journal"]);
+    first.wait_stdout(Duration::from_secs(20), |l| {
+        l.contains("Total Symbols recorded:")
+    });
+    let mut second = spawn_recorder(&out, &sim.h().ws_base(), &["--no-journal"]);
+    let status = second.wait(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(2), "stderr: {:#?}", second.err);
+    let refusal: Vec<_> = second
+        .err
+        .iter()
+        .filter(|l| l.starts_with("recorder:"))
+        .collect();
+    assert_eq!(refusal.len(), 1, "{:#?}", second.err);
+    assert!(refusal[0].contains("another recorder"), "{refusal:?}");
+    assert!(
+        first.child.try_wait().unwrap().is_none(),
+        "the first goes on"
+    );
+    stop_cleanly(&sim, &mut first);
+    assert_exactly_once(&out, &sent_keys(&sim));
+}
+
+/// A small tmpfs of our own (we run as root in `make test`); `None` where mounting is not
+/// allowed, and the test then says so and passes without checking anything.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+        let at = dir.join("tmpfs");
+        std::fs::create_dir_all(&at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&at)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(Tmpfs(at))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Fills the file system of `dir` with one ballast file until it is full.
+fn fill(dir: &Path) -> std::path::PathBuf {
+    use std::io::Write;
+    let path = dir.join("ballast");
+    let mut f = std::fs::File::create(&path).unwrap();
+    let chunk = vec![0x55u8; 64 << 10];
+    while f.write_all(&chunk).is_ok() {}
+    while f.write_all(&chunk[..512]).is_ok() {}
+    path
+}
+
+/// The disk fills up mid-run (journal writes, segment creation and checkpoints all fail
+/// with ENOSPC), then space comes back: every event sent is on disk exactly once, after a
+/// clean stop and after a SIGKILL alike.
+#[test]
+fn disk_full_mid_run_loses_nothing_once_space_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(fs) = Tmpfs::mount(dir.path(), "24m") else {
+        eprintln!("SKIPPED: cannot mount a tmpfs here (not root?)");
+        return;
+    };
+    for kill in [false, true] {
+        let sim = Sim::start(sim::SimConfig {
+            seed: 5,
+            symbols: 200,
+            interval: Duration::from_millis(100),
+            ..sim::SimConfig::default()
+        });
+        let out = fs.0.join(format!("data-{kill}"));
+        let mut rec = spawn_recorder(&out, &sim.h().ws_base(), &[]);
+        rec.wait_stderr_count(Duration::from_secs(30), "checkpoint:", 1);
+        let ballast = fill(&fs.0);
+        // Long enough for journal writes, rotations and checkpoints to fail.
+        rec.wait_stderr_count(Duration::from_secs(30), "kept in memory, retried", 3);
+        std::fs::remove_file(&ballast).unwrap();
+        let done = rec.err.iter().filter(|l| l.contains("checkpoint:")).count();
+        rec.wait_stderr_count(Duration::from_secs(30), "checkpoint:", done + 2);
+        assert!(
+            rec.child.try_wait().unwrap().is_none(),
+            "the recorder gave up: {:#?}",
+            rec.err
+        );
+        if kill {
+            rec.child.kill().unwrap(); // SIGKILL
+            rec.wait(Duration::from_secs(10));
+            let mut again = spawn_recorder(&out, &sim.h().ws_base(), &[]);
+            again.wait_stdout(Duration::from_secs(20), |l| {
+                l.contains("Total Symbols recorded:")
+            });
+            stop_cleanly(&sim, &mut again);
+        } else {
+            stop_cleanly(&sim, &mut rec);
+        }
+        assert_exactly_once(&out, &sent_keys(&sim));
+    }
+}

@@ -66,7 +66,9 @@ fn bench(c: &mut Criterion) {
                     now += 1;
                     if let Ok(stream::Message::MiniTickers(mut t)) = stream::decode(f) {
                         t.iter_mut().for_each(|t| t.event_time += now * 1_000_000);
-                        rec.ingest_message(1, now, f, t).expect("ingest");
+                        // Received when it happened (no skew: nothing is quarantined).
+                        let received = t.first().map_or(0, |t| t.event_time);
+                        rec.ingest_message(1, received, f, t).expect("ingest");
                     }
                     rec.sync_journal().expect("sync");
                 }

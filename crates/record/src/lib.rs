@@ -29,6 +29,7 @@ pub mod dedup;
 mod error;
 pub mod gaps;
 pub mod journal;
+pub mod quarantine;
 mod recorder;
 mod session;
 

@@ -126,11 +126,15 @@ pub struct Summary {
     pub out_dir: PathBuf,
     /// Frames that could not be decoded.
     pub malformed: u64,
+    /// Events quarantined for an implausible event time ([`crate::quarantine`]).
+    pub quarantined: u64,
     /// Copies dropped (redundant connections, renewal overlaps).
     pub duplicates: u64,
-    /// Gaps in this run, start-up included.
+    /// Gaps in this run, start-up included (and the time the recorder was not running
+    /// before it, when the last run ended without a clean shutdown).
     pub gaps: usize,
-    /// Share of this run's wall time with a live feed, in %.
+    /// Share of this run's wall time with a live feed, in % (the wall time starts at the
+    /// last journaled receive of a run that ended without a clean shutdown).
     pub coverage: f64,
     /// Wall time of this run.
     pub wall: Duration,
@@ -149,10 +153,13 @@ pub async fn run(
     check_out_dir(&config.out_dir)?;
     let mut rec = if config.journal {
         let (rec, startup) = blocking(|| Recorder::open(&config.out_dir, Utc::now()))?;
+        if let Some(gap) = &startup.not_running {
+            feed.not_running(gap);
+        }
         on_progress(Progress::Recovered(startup));
         rec
     } else {
-        Recorder::new(&config.out_dir)
+        Recorder::new_locked(&config.out_dir)?
     };
     let (handles, mut rx) = connect_all(config.streams);
     let start = Instant::now();
@@ -236,6 +243,7 @@ pub async fn run(
         last_file: rec.last_file().map(PathBuf::from),
         out_dir: config.out_dir,
         malformed: feed.malformed,
+        quarantined: rec.quarantined(),
         duplicates: rec.duplicates(),
         gaps: feed.gaps(),
         coverage: feed.coverage(end_ms),
@@ -316,6 +324,9 @@ fn check_out_dir(path: &std::path::Path) -> Result<(), RecordError> {
         path: path.to_path_buf(),
         reason,
     };
+    if path.is_file() {
+        return Err(err("it is a file, not a directory".into()));
+    }
     std::fs::create_dir_all(path).map_err(|e| err(e.to_string()))?;
     let probe = path.join(format!(".write-test-{}", std::process::id()));
     std::fs::write(&probe, b"").map_err(|e| err(format!("not writable: {e}")))?;
