@@ -257,7 +257,8 @@ impl Recorder {
         if let Some(j) = self.journal.as_mut() {
             // Rotate first, with no message in between: the buffer then holds exactly the
             // rows of the closed, unpublished segments. If rotation fails, postpone.
-            self.unpublished.push(j.rotate()?);
+            let closed = j.rotate().map_err(RecordError::CheckpointPostponed)?;
+            self.unpublished.push(closed);
         }
         let tags = match self.journal {
             Some(_) => vec![journal::segments_metadata(&self.unpublished)],
