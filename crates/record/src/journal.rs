@@ -47,7 +47,9 @@
 //! 1. Live: every frame is [`JournalWriter::append`]ed (written to the segment file with
 //!    write(2) at once: from then on a process kill cannot lose it), then buffered;
 //!    [`JournalWriter::sync`] asks for an fdatasync (on a thread) at least once a second,
-//!    so a power cut loses at most that second.
+//!    so a power cut loses at most that second. (Frames the stream tasks have read while
+//!    the loop is busy with a checkpoint wait in the stream's channel until the loop takes
+//!    them: a kill in that moment loses them, as it loses what the kernel still holds.)
 //! 2. Checkpoint: [`JournalWriter::rotate`] closes the current segment *S* (on the same
 //!    thread as ingest, with no frame in between, so the buffer holds exactly the rows of
 //!    the closed segments not yet published). The buffer is written with
