@@ -45,8 +45,8 @@ bench:
 	$(CARGO) bench -p record --bench ingest
 	$(CARGO) bench -p record --bench journal
 	$(CARGO) bench -p record --bench compact
-	$(CARGO) bench -p alerter --bench latency
-	$(CARGO) bench -p trader --bench cycle
+	$(CARGO) bench -p alerting --bench latency
+	$(CARGO) bench -p trading --bench cycle
 
 ## Docker (needs a Docker engine): build images, start MySQL + the tools, stop them.
 init:

@@ -1,9 +1,9 @@
 //! `alerter`: alerts when a Binance spot symbol's last price goes beyond a level.
-//! See `alerter --help` and the README; the logic lives in the `alert` crate and `lib.rs`.
+//! See `alerter --help` and the README; the logic lives in the `alerting` and `alert` crates.
+
+mod cli;
 
 use std::process::ExitCode;
-
-use alerter::{cli, Failure};
 
 fn main() -> ExitCode {
     let config = match cli::parse(std::env::args_os()) {
@@ -30,12 +30,26 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(1, &format!("cannot start the async runtime: {e}")),
     };
-    let result = runtime.block_on(alerter::run(config));
-    runtime.shutdown_timeout(alerter::SHUTDOWN_GRACE);
+    let result = runtime.block_on(alerting::run(pipeline(config)));
+    runtime.shutdown_timeout(alerting::SHUTDOWN_GRACE);
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Usage(msg)) => fail(2, &msg),
-        Err(Failure::Runtime(e)) => fail(1, &format!("{e:#}")),
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) if e.is_usage() => fail(2, &e.to_string()),
+        Err(e) => fail(1, &format!("{:#}", anyhow::Error::from(e))),
+    }
+}
+
+/// The flags the pipeline needs (the log file is this binary's business).
+fn pipeline(c: cli::Config) -> alerting::Config {
+    alerting::Config {
+        levels: c.levels,
+        mode: c.mode,
+        verbose: c.verbose,
+        exec: c.exec,
+        webhook: c.webhook,
+        ws_url: c.ws_url,
+        rest_url: c.rest_url,
+        idle_timeout: c.idle_timeout,
     }
 }
 

@@ -11,9 +11,13 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use pricing::{ClientConfig, CoinGecko, RetryPolicy};
 use store::db::{DbUrl, Store};
-use trader::output::{portfolio_report, render_portfolio, render_trades};
-use trader::schedule::{self, Cadence};
-use trader::{cycle::block, daemon, run_cycle};
+use trading::report::portfolio_report;
+use trading::schedule::{self, Cadence};
+use trading::{cycle::block, daemon, run_cycle};
+
+mod output;
+
+use output::{render_portfolio, render_trades};
 
 #[derive(Parser, Debug)]
 #[command(

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 /// ```
 /// use chrono::{TimeZone, Utc};
 /// let now = Utc.with_ymd_and_hms(2026, 11, 23, 19, 59, 30).unwrap();
-/// assert_eq!(trader::schedule::until_next_hour(now).as_secs(), 30);
+/// assert_eq!(trading::schedule::until_next_hour(now).as_secs(), 30);
 /// ```
 pub fn until_next_hour(now: DateTime<Utc>) -> Duration {
     let next = store::db::hour_slot(now).and_utc() + chrono::Duration::hours(1);
@@ -56,7 +56,7 @@ impl Cadence {
     /// ```
     /// use chrono::{TimeZone, Utc};
     /// use std::time::Duration;
-    /// use trader::schedule::Cadence;
+    /// use trading::schedule::Cadence;
     /// let now = Utc.with_ymd_and_hms(2026, 11, 23, 19, 59, 30).unwrap();
     /// assert_eq!(Cadence::Hourly.wait(now, now).as_secs(), 30);
     /// let every = Cadence::Every(Duration::from_secs(5));

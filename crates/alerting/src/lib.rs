@@ -1,10 +1,35 @@
-//! The `alerter` program: wiring of prompts, flags, the price stream and output around the
-//! decisions of the [`alert`] crate. `main.rs` only maps [`run`]'s result to an exit code.
+//! The alerting pipeline: a Binance mini-ticker stream in, alert lines and sink deliveries
+//! out, around the decisions of the [`alert`] crate.
+//!
+//! ```text
+//! stream::rest (symbol exists and trades?) ─▶ stream::manager ─▶ Feed ─▶ alert::Watcher
+//!                                                                 └─▶ stdout · Sinks (--exec, --webhook)
+//! ```
+//!
+//! The `alerter` binary only parses flags into a [`Config`], calls [`run`] and maps its
+//! result to an exit code; [`feed::Feed`], [`sinks::Sinks`] and [`prompt::ask_level`] can be
+//! used on their own.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), alerting::Error> {
+//! use alert::{Direction, Level, Mode};
+//! let level = Level::parse("BTCUSDT".parse().unwrap(), Direction::Above, "70000").unwrap();
+//! let config = alerting::Config {
+//!     levels: vec![level],
+//!     ..alerting::Config::default()
+//! };
+//! alerting::run(config).await?; // prints alert lines on stdout until SIGINT/SIGTERM
+//! # Ok(()) }
+//! ```
 
-pub mod cli;
+mod config;
+mod error;
 pub mod feed;
 pub mod prompt;
 pub mod sinks;
+
+pub use config::Config;
+pub use error::{Error, Stopped};
 
 use std::convert::Infallible;
 use std::io::Write;
@@ -13,22 +38,12 @@ use std::time::Duration;
 use alert::{Level, Symbol, Watcher};
 use stream::rest::{RestClient, RestError};
 
-use crate::cli::Config;
 use crate::feed::Feed;
 use crate::prompt::{CheckSymbol, SymbolCheck};
 use crate::sinks::Sinks;
 
 /// Printed on stdout on SIGINT/SIGTERM, as the original did.
 pub const EXIT_LINE: &str = "Received exit, exiting";
-
-/// Why the alerter stopped with an error.
-#[derive(Debug)]
-pub enum Failure {
-    /// Bad usage or configuration (exit 2).
-    Usage(String),
-    /// A runtime failure (exit 1).
-    Runtime(anyhow::Error),
-}
 
 impl CheckSymbol for RestClient {
     async fn check(&self, symbol: &Symbol) -> SymbolCheck {
@@ -41,25 +56,29 @@ impl CheckSymbol for RestClient {
     }
 }
 
-/// Runs until a signal (`Ok`, after printing [`EXIT_LINE`]), end of input at a prompt
-/// (`Ok`), or a failure.
-pub async fn run(config: Config) -> Result<(), Failure> {
-    let rest = RestClient::new(&config.rest_url).map_err(|e| Failure::Usage(e.to_string()))?;
+/// Runs until a signal (after printing [`EXIT_LINE`]), end of input at a prompt, or a
+/// failure. Alert lines (and the prompts, when no level is given) go to stdout.
+///
+/// # Errors
+/// A bad REST URL, a symbol that is unknown or not trading, or a symbol check that fails
+/// (before anything is watched); a prompt that cannot be read, stdout that cannot be
+/// written, or a stream manager that gave up.
+pub async fn run(config: Config) -> Result<Stopped, Error> {
+    let rest = RestClient::new(&config.rest_url).map_err(Error::RestUrl)?;
     let levels = if config.levels.is_empty() {
         let asked = tokio::select! {
-            asked = ask_interactively(&rest) => asked.map_err(|e| Failure::Runtime(e.into()))?,
-            () = shutdown_signal() => return say_exit(),
+            asked = ask_interactively(&rest) => asked.map_err(Error::Prompt)?,
+            () = shutdown_signal() => return Ok(say_exit()),
         };
         match asked {
             Some(level) => vec![level],
-            None => return Ok(()),
+            None => return Ok(Stopped::EndOfInput),
         }
     } else {
         check_symbols(&rest, &config.levels).await?;
         config.levels
     };
-    let sinks =
-        Sinks::start(config.exec, config.webhook).map_err(|e| Failure::Runtime(e.into()))?;
+    let sinks = Sinks::start(config.exec, config.webhook).map_err(Error::Sinks)?;
     let watcher = Watcher::new(levels, config.mode);
     let (handle, mut items, later) = open_stream(&config.ws_url, &watcher, config.idle_timeout);
     let mut feed = Feed::new(watcher, config.verbose, sinks);
@@ -68,13 +87,13 @@ pub async fn run(config: Config) -> Result<(), Failure> {
             let mut stdout = std::io::stdout();
             while let Some(item) = items.recv().await {
                 if let Err(e) = feed.handle(&item, &mut stdout) {
-                    return Failure::Runtime(anyhow::anyhow!("cannot write to stdout: {e}"));
+                    return Error::Stdout(e);
                 }
             }
-            Failure::Runtime(anyhow::anyhow!("the price stream stopped for good"))
+            Error::StreamEnded
         } => Err(failure),
         never = subscribe_then_idle(&handle, later) => match never {},
-        () = shutdown_signal() => say_exit(),
+        () = shutdown_signal() => Ok(say_exit()),
     };
     handle.shutdown().await;
     outcome
@@ -124,11 +143,11 @@ pub async fn subscribe_then_idle(
 }
 
 /// Prints [`EXIT_LINE`]; a clean exit follows.
-fn say_exit() -> Result<(), Failure> {
+fn say_exit() -> Stopped {
     let mut stdout = std::io::stdout();
     // Nothing useful to do if stdout is gone while exiting.
     let _ = writeln!(stdout, "{EXIT_LINE}").and_then(|()| stdout.flush());
-    Ok(())
+    Stopped::Signal
 }
 
 async fn ask_interactively(rest: &RestClient) -> std::io::Result<Option<Level>> {
@@ -144,23 +163,25 @@ async fn ask_with<R: tokio::io::AsyncBufRead + Unpin>(
 }
 
 /// Every symbol must exist and trade; otherwise a usage error naming it.
-async fn check_symbols(rest: &RestClient, levels: &[Level]) -> Result<(), Failure> {
+async fn check_symbols(rest: &RestClient, levels: &[Level]) -> Result<(), Error> {
     let mut symbols: Vec<&Symbol> = levels.iter().map(|l| &l.symbol).collect();
     symbols.sort();
     symbols.dedup();
     for symbol in symbols {
         match rest.check(symbol).await {
             SymbolCheck::Trading => {}
-            SymbolCheck::Unknown => return Err(Failure::Usage(format!("unknown symbol {symbol}"))),
+            SymbolCheck::Unknown => return Err(Error::UnknownSymbol(symbol.clone())),
             SymbolCheck::NotTrading(status) => {
-                return Err(Failure::Usage(format!(
-                    "symbol {symbol} is not trading now (status {status})"
-                )))
+                return Err(Error::NotTrading {
+                    symbol: symbol.clone(),
+                    status,
+                })
             }
             SymbolCheck::Failed(why) => {
-                return Err(Failure::Runtime(anyhow::anyhow!(
-                    "could not check symbol {symbol}: {why}"
-                )))
+                return Err(Error::CheckFailed {
+                    symbol: symbol.clone(),
+                    why,
+                })
             }
         }
     }

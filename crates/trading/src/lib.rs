@@ -1,6 +1,6 @@
-//! The trader's cycle, its long-running loop, schedule and output, behind the thin
-//! `trader` binary (a library, so that other tools and the bench can run a cycle or the
-//! whole loop).
+//! The trading pipeline: the trader's cycle, its long-running loop and schedule, behind the
+//! thin `trader` binary (a library, so that other tools and the bench can run a cycle or
+//! the whole loop).
 //!
 //! A cycle: the top 3 coins by market cap are fetched and stored; each coin whose current
 //! price is strictly below the average of its last 10 daily prices (the live 11th point
@@ -13,18 +13,23 @@
 //! let cg = CoinGecko::new(ClientConfig::new("https://api.coingecko.com/api/v3"))?;
 //! let mut store = store::db::Store::open("sqlite://storage/trader.db")?;
 //! // One cycle now (what `trader --once` does) ...
-//! let summary = trader::run_cycle(&cg, &mut store, chrono::Utc::now()).await?;
+//! let summary = trading::run_cycle(&cg, &mut store, chrono::Utc::now()).await?;
 //! println!("{} bought, {} held", summary.bought.len(), summary.held);
 //! // ... or the long-running loop until the watch channel turns true.
 //! let (_stop, shutdown) = tokio::sync::watch::channel(false);
 //! let url = store::db::DbUrl::parse("sqlite://storage/trader.db")?;
-//! trader::daemon::run(&cg, url, trader::schedule::Cadence::Hourly, shutdown).await;
+//! trading::daemon::run(&cg, url, trading::schedule::Cadence::Hourly, shutdown).await;
 //! # Ok(()) }
 //! ```
 
 pub mod cycle;
 pub mod daemon;
-pub mod output;
+pub mod ports;
+pub mod report;
 pub mod schedule;
 
 pub use cycle::{run_cycle, CycleError, CycleSummary};
+pub use ports::{Ledger, OpenLedger, PriceSource};
+
+#[cfg(test)]
+mod tests;

@@ -3,10 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use portfolio::{decide, submit_order, Decision, Fill, Order, Position};
-use pricing::{daily_average, CoinGecko, CoinMarket};
-use store::db::{MarketObservation, NewTrade, Store, TradeOutcome};
+use pricing::{daily_average, CoinMarket};
+use store::db::{MarketObservation, NewTrade, TradeOutcome};
 
-use crate::output::{fmt_price, portfolio_report};
+use crate::ports::{Ledger, PriceSource};
+use crate::report::{fmt_price, portfolio_report};
 
 /// Coins looked at per cycle.
 pub const TOP_N: u32 = 3;
@@ -52,9 +53,13 @@ struct Candidate {
 /// their retries writes nothing. A coin with a `null` price, or too short a history, is
 /// skipped with a warning. Each buy commits its trade and position in one transaction;
 /// a buy refused by the (coin, hour) unique key is "already bought this hour".
-pub async fn run_cycle(
-    cg: &CoinGecko,
-    store: &mut Store,
+///
+/// # Errors
+/// [`CycleError::Api`] when a price call fails (nothing written); [`CycleError::Db`] when
+/// the ledger fails (the markets, and the trades before the failure, may be stored).
+pub async fn run_cycle<P: PriceSource, L: Ledger>(
+    cg: &P,
+    store: &mut L,
     now: DateTime<Utc>,
 ) -> Result<CycleSummary, CycleError> {
     let mut summary = CycleSummary::default();

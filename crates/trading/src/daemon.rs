@@ -5,11 +5,10 @@
 //! written), and a database that cannot be opened or fails mid-cycle is logged and
 //! reconnected at the next period, so an outage costs the cycles it spans and no more.
 
-use pricing::CoinGecko;
-use store::db::{DbUrl, Store};
 use tokio::sync::watch;
 
 use crate::cycle::{block, run_cycle, CycleError, CycleSummary};
+use crate::ports::{OpenLedger, PriceSource};
 use crate::schedule::{sleep_until_next, Cadence};
 
 /// What the loop did, returned when it stops (for logs and tests).
@@ -29,25 +28,25 @@ pub struct DaemonReport {
 /// ```no_run
 /// # async fn demo(cg: pricing::CoinGecko, url: store::db::DbUrl) {
 /// let (_stop, shutdown) = tokio::sync::watch::channel(false);
-/// let report = trader::daemon::run(&cg, url, trader::schedule::Cadence::Hourly, shutdown).await;
+/// let report = trading::daemon::run(&cg, url, trading::schedule::Cadence::Hourly, shutdown).await;
 /// println!("{} cycles", report.cycles_done);
 /// # }
 /// ```
-pub async fn run(
-    cg: &CoinGecko,
-    url: DbUrl,
+pub async fn run<P: PriceSource, O: OpenLedger>(
+    cg: &P,
+    url: O,
     cadence: Cadence,
     mut shutdown: watch::Receiver<bool>,
 ) -> DaemonReport {
     let mut report = DaemonReport::default();
-    let mut store: Option<Store> = None;
+    let mut store: Option<O::Ledger> = None;
     loop {
         let started = chrono::Utc::now();
         if store.is_none() {
-            match block(|| Store::open_url(url.clone())) {
+            match block(|| url.open()) {
                 Ok(s) => {
                     if report.cycles_lost_db > 0 {
-                        log::info!("database {} is back", url.redacted());
+                        log::info!("database {} is back", url.describe());
                     }
                     store = Some(s);
                 }

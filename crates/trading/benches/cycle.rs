@@ -6,7 +6,7 @@
 //! The time includes the simulator's own work on loopback (an upper bound for "a cycle
 //! excluding server latency"). Target: under 50 ms.
 //!
-//! `cargo bench -p trader --bench cycle`
+//! `cargo bench -p trading --bench cycle`
 
 use std::time::{Duration, Instant};
 
@@ -43,7 +43,7 @@ fn bench_cycle(c: &mut Criterion) {
                 hour += 1;
                 let now = start + chrono::Duration::hours(hour);
                 let t = Instant::now();
-                rt.block_on(trader::run_cycle(&cg, &mut store, now))
+                rt.block_on(trading::run_cycle(&cg, &mut store, now))
                     .expect("cycle");
                 total += t.elapsed();
             }

@@ -2,14 +2,14 @@
 //! to its alert line being written, 100 watched symbols on ONE connection to the simulated
 //! exchange, through the same code the binary runs (`open_stream`, `Feed::handle`).
 //!
-//! Run: `cargo bench -p alerter --bench latency` (release). Prints p50/p90/p99/p99.9/max.
+//! Run: `cargo bench -p alerting --bench latency` (release). Prints p50/p90/p99/p99.9/max.
 //! Lines are written to `/dev/null`, so terminal speed is not measured.
 
 use std::time::{Duration, SystemTime};
 
 use alert::{Direction, Level, Mode, Watcher};
-use alerter::feed::Feed;
-use alerter::sinks::Sinks;
+use alerting::feed::Feed;
+use alerting::sinks::Sinks;
 use stream::StreamItem;
 
 const SYMBOLS: usize = 100;
@@ -65,7 +65,7 @@ async fn measure() -> Vec<Duration> {
         .map(|n| Level::parse(n.parse().expect("symbol"), Direction::Above, "100").expect("level"));
     let watcher = Watcher::new(levels, Mode::EveryUpdate);
     let (handle, mut items, later) =
-        alerter::open_stream(&sim.ws_base(), &watcher, std::time::Duration::from_secs(10));
+        alerting::open_stream(&sim.ws_base(), &watcher, std::time::Duration::from_secs(10));
     let mut feed = Feed::new(watcher, false, Sinks::default());
     let mut out = std::fs::File::create("/dev/null").expect("/dev/null");
     let expected = SYMBOLS * TICKS / 2;
@@ -84,7 +84,7 @@ async fn measure() -> Vec<Duration> {
     };
     tokio::select! {
         () = collect => {}
-        never = alerter::subscribe_then_idle(&handle, later) => match never {},
+        never = alerting::subscribe_then_idle(&handle, later) => match never {},
         () = tokio::time::sleep(Duration::from_secs(120)) => eprintln!("timed out"),
     }
     handle.shutdown().await;

@@ -1,0 +1,148 @@
+//! What a cycle talks to, as traits: a [`PriceSource`] (CoinGecko in production) and a
+//! [`Ledger`] (the database), opened by an [`OpenLedger`] (a `DATABASE_URL`).
+//!
+//! The production implementations delegate to [`pricing::CoinGecko`] and
+//! [`store::db::Store`]; a test implements the traits on an in-memory fake and runs
+//! [`run_cycle`](crate::run_cycle) or [`daemon::run`](crate::daemon::run) without a
+//! simulator or a database (see this crate's unit tests).
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use pricing::{CoinGecko, CoinMarket, MarketChart};
+use store::db::TradeOutcome;
+use store::db::{DbError, DbUrl, MarketObservation, NewTrade, PositionRow, PositionView, Store};
+
+/// Where prices come from.
+pub trait PriceSource {
+    /// The `n` largest coins by market cap, priced in `vs_currency`.
+    ///
+    /// # Errors
+    /// The source failed after its own retries; the cycle is skipped, nothing is written.
+    fn top_markets(
+        &self,
+        vs_currency: &str,
+        n: u32,
+    ) -> impl Future<Output = Result<Vec<CoinMarket>, pricing::Error>> + Send;
+
+    /// `days` daily prices of coin `id` followed by one live point.
+    ///
+    /// # Errors
+    /// As [`PriceSource::top_markets`].
+    fn market_chart_daily(
+        &self,
+        id: &str,
+        vs_currency: &str,
+        days: u32,
+    ) -> impl Future<Output = Result<MarketChart, pricing::Error>> + Send;
+}
+
+impl PriceSource for CoinGecko {
+    fn top_markets(
+        &self,
+        vs_currency: &str,
+        n: u32,
+    ) -> impl Future<Output = Result<Vec<CoinMarket>, pricing::Error>> + Send {
+        CoinGecko::top_markets(self, vs_currency, n)
+    }
+
+    fn market_chart_daily(
+        &self,
+        id: &str,
+        vs_currency: &str,
+        days: u32,
+    ) -> impl Future<Output = Result<MarketChart, pricing::Error>> + Send {
+        CoinGecko::market_chart_daily(self, id, vs_currency, days)
+    }
+}
+
+/// Where a cycle keeps what it saw and did. Calls are blocking (Diesel); the cycle runs
+/// them through [`block`](crate::cycle::block).
+pub trait Ledger {
+    /// Stores the cycle's markets (coins and one snapshot each) at `now`.
+    ///
+    /// # Errors
+    /// The database failed; the daemon reconnects at the next period.
+    fn record_markets(
+        &mut self,
+        observed: &[MarketObservation],
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError>;
+
+    /// Records `trade` and the position `update` computes from the current one, together;
+    /// a second trade of the coin in the same hourly slot is
+    /// [`TradeOutcome::AlreadyTradedThisSlot`] and writes nothing.
+    ///
+    /// # Errors
+    /// As [`Ledger::record_markets`].
+    fn record_trade<F>(&mut self, trade: &NewTrade, update: F) -> Result<TradeOutcome, DbError>
+    where
+        F: FnOnce(Option<&PositionRow>) -> (f64, f64);
+
+    /// The held positions with their last known prices.
+    ///
+    /// # Errors
+    /// As [`Ledger::record_markets`].
+    fn positions(&mut self) -> Result<Vec<PositionView>, DbError>;
+}
+
+impl Ledger for Store {
+    fn record_markets(
+        &mut self,
+        observed: &[MarketObservation],
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        Store::record_markets(self, observed, now)
+    }
+
+    fn record_trade<F>(&mut self, trade: &NewTrade, update: F) -> Result<TradeOutcome, DbError>
+    where
+        F: FnOnce(Option<&PositionRow>) -> (f64, f64),
+    {
+        Store::record_trade(self, trade, update)
+    }
+
+    fn positions(&mut self) -> Result<Vec<PositionView>, DbError> {
+        Store::positions(self)
+    }
+}
+
+/// Opens (and, after an outage, re-opens) the [`Ledger`] of the long-running loop.
+pub trait OpenLedger {
+    /// The ledger it opens.
+    type Ledger: Ledger;
+
+    /// Connects (blocking).
+    ///
+    /// # Errors
+    /// The ledger cannot be reached; the daemon tries again at the next period.
+    fn open(&self) -> Result<Self::Ledger, DbError>;
+
+    /// How the ledger is named in log lines (no password).
+    fn describe(&self) -> &str;
+}
+
+impl OpenLedger for DbUrl {
+    type Ledger = Store;
+
+    fn open(&self) -> Result<Store, DbError> {
+        Store::open_url(self.clone())
+    }
+
+    fn describe(&self) -> &str {
+        self.redacted()
+    }
+}
+
+/// A borrowed opener opens the same ledger (the loop takes its opener by value).
+impl<T: OpenLedger> OpenLedger for &T {
+    type Ledger = T::Ledger;
+
+    fn open(&self) -> Result<T::Ledger, DbError> {
+        T::open(self)
+    }
+
+    fn describe(&self) -> &str {
+        T::describe(self)
+    }
+}

@@ -1,0 +1,357 @@
+//! A cycle and the loop against in-memory fakes of [`PriceSource`] and [`Ledger`]: no
+//! simulator, no database.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use pricing::{ApiErrorBody, CoinMarket, MarketChart, PricePoint};
+use store::db::{
+    hour_slot, DbError, MarketObservation, NewTrade, PositionRow, PositionView, TradeOutcome,
+};
+
+use crate::daemon::{self, DaemonReport};
+use crate::ports::{Ledger, OpenLedger, PriceSource};
+use crate::schedule::Cadence;
+use crate::{run_cycle, CycleError};
+
+/// Coins with a current price and the ten daily prices that make its average.
+struct FakePrices {
+    coins: Vec<(CoinMarket, Vec<f64>)>,
+    /// `market_chart` of this coin id fails.
+    failing_chart: Option<&'static str>,
+    chart_calls: AtomicU32,
+}
+
+fn coin(id: &str, price: Option<f64>) -> CoinMarket {
+    CoinMarket {
+        id: id.to_owned(),
+        symbol: id[..3].to_owned(),
+        name: id.to_owned(),
+        current_price: price,
+        market_cap: Some(1e9),
+        market_cap_rank: Some(1),
+        total_volume: None,
+        last_updated: None,
+    }
+}
+
+fn api_error(endpoint: &str) -> pricing::Error {
+    pricing::Error::Api {
+        endpoint: endpoint.to_owned(),
+        status: 404,
+        body: ApiErrorBody::parse(br#"{"error":"coin not found"}"#),
+    }
+}
+
+impl FakePrices {
+    /// bitcoin is below its average (buy), ethereum above (hold), tether has no price.
+    fn standard() -> FakePrices {
+        FakePrices {
+            coins: vec![
+                (coin("bitcoin", Some(90.0)), vec![100.0; 10]),
+                (coin("ethereum", Some(110.0)), vec![100.0; 10]),
+                (coin("tether", None), vec![1.0; 10]),
+            ],
+            failing_chart: None,
+            chart_calls: AtomicU32::new(0),
+        }
+    }
+}
+
+impl PriceSource for FakePrices {
+    fn top_markets(
+        &self,
+        _vs: &str,
+        n: u32,
+    ) -> impl Future<Output = Result<Vec<CoinMarket>, pricing::Error>> + Send {
+        let coins = self.coins.iter().take(n as usize).map(|(c, _)| c.clone());
+        std::future::ready(Ok(coins.collect()))
+    }
+
+    fn market_chart_daily(
+        &self,
+        id: &str,
+        _vs: &str,
+        days: u32,
+    ) -> impl Future<Output = Result<MarketChart, pricing::Error>> + Send {
+        self.chart_calls.fetch_add(1, Ordering::SeqCst);
+        let answer = if self.failing_chart == Some(id) {
+            Err(api_error(&format!("/coins/{id}/market_chart")))
+        } else {
+            let (c, daily) = self
+                .coins
+                .iter()
+                .find(|(c, _)| c.id == id)
+                .expect("the cycle asks only for listed coins");
+            let day = 86_400_000;
+            let mut prices: Vec<PricePoint> = daily
+                .iter()
+                .take(days as usize)
+                .enumerate()
+                .map(|(i, p)| PricePoint {
+                    timestamp_ms: i as i64 * day,
+                    price: Some(*p),
+                })
+                .collect();
+            prices.push(PricePoint {
+                timestamp_ms: days as i64 * day,
+                price: c.current_price,
+            });
+            Ok(MarketChart { prices })
+        };
+        std::future::ready(answer)
+    }
+}
+
+/// The ledger in memory, with the database's (coin, hourly slot) unique key.
+#[derive(Debug, Default)]
+struct FakeLedger {
+    markets: Vec<(DateTime<Utc>, Vec<MarketObservation>)>,
+    trades: Vec<NewTrade>,
+    slots: HashSet<(String, chrono::NaiveDateTime)>,
+    positions: HashMap<String, PositionRow>,
+    names: HashMap<String, (String, String)>,
+    /// Every call fails (an outage).
+    down: bool,
+}
+
+fn outage() -> DbError {
+    DbError::Connect {
+        url: "fake".into(),
+        message: "the fake database is down".into(),
+    }
+}
+
+impl Ledger for FakeLedger {
+    fn record_markets(
+        &mut self,
+        observed: &[MarketObservation],
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        if self.down {
+            return Err(outage());
+        }
+        for o in observed {
+            self.names
+                .insert(o.coin_id.clone(), (o.symbol.clone(), o.name.clone()));
+        }
+        self.markets.push((now, observed.to_vec()));
+        Ok(())
+    }
+
+    fn record_trade<F>(&mut self, trade: &NewTrade, update: F) -> Result<TradeOutcome, DbError>
+    where
+        F: FnOnce(Option<&PositionRow>) -> (f64, f64),
+    {
+        if self.down {
+            return Err(outage());
+        }
+        if !self
+            .slots
+            .insert((trade.coin_id.clone(), hour_slot(trade.executed_at)))
+        {
+            return Ok(TradeOutcome::AlreadyTradedThisSlot);
+        }
+        let (quantity, avg_cost) = update(self.positions.get(&trade.coin_id));
+        let row = PositionRow {
+            coin_id: trade.coin_id.clone(),
+            quantity,
+            avg_cost,
+            updated_at: trade.executed_at.naive_utc(),
+        };
+        self.positions.insert(trade.coin_id.clone(), row.clone());
+        self.trades.push(trade.clone());
+        Ok(TradeOutcome::Recorded(row))
+    }
+
+    fn positions(&mut self) -> Result<Vec<PositionView>, DbError> {
+        if self.down {
+            return Err(outage());
+        }
+        let mut views: Vec<PositionView> = self
+            .positions
+            .values()
+            .map(|p| {
+                let (symbol, name) = self.names[&p.coin_id].clone();
+                PositionView {
+                    coin_id: p.coin_id.clone(),
+                    symbol,
+                    name,
+                    quantity: p.quantity,
+                    avg_cost: p.avg_cost,
+                    last_price: None,
+                }
+            })
+            .collect();
+        views.sort_by(|a, b| a.coin_id.cmp(&b.coin_id));
+        Ok(views)
+    }
+}
+
+fn at(h: u32, m: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, h, m, 0)
+        .single()
+        .expect("a valid time")
+}
+
+#[tokio::test]
+async fn a_cycle_buys_below_the_average_holds_above_and_skips_no_price() {
+    let prices = FakePrices::standard();
+    let mut ledger = FakeLedger::default();
+    let summary = run_cycle(&prices, &mut ledger, at(19, 5)).await.unwrap();
+    assert_eq!(
+        (summary.bought.len(), summary.held, summary.skipped),
+        (1, 1, 1)
+    );
+    assert_eq!(summary.bought[0].coin_id, "bitcoin");
+    assert_eq!(summary.bought[0].price, 90.0);
+    // Every coin's market is stored, with its average when it has one.
+    let (when, observed) = &ledger.markets[0];
+    assert_eq!(*when, at(19, 5));
+    let averages: Vec<(&str, Option<f64>)> = observed
+        .iter()
+        .map(|o| (o.coin_id.as_str(), o.avg_price_10d))
+        .collect();
+    assert_eq!(
+        averages,
+        [
+            ("bitcoin", Some(100.0)),
+            ("ethereum", Some(100.0)),
+            ("tether", None)
+        ]
+    );
+    // No chart is asked for a coin without a price.
+    assert_eq!(prices.chart_calls.load(Ordering::SeqCst), 2);
+    let trade = &ledger.trades[0];
+    assert_eq!(
+        (trade.coin_id.as_str(), trade.quantity, trade.price),
+        ("bitcoin", 1.0, 90.0)
+    );
+    let pos = &ledger.positions["bitcoin"];
+    assert_eq!((pos.quantity, pos.avg_cost), (1.0, 90.0));
+}
+
+#[tokio::test]
+async fn a_coin_is_bought_once_per_hourly_slot() {
+    let prices = FakePrices::standard();
+    let mut ledger = FakeLedger::default();
+    run_cycle(&prices, &mut ledger, at(19, 5)).await.unwrap();
+    let again = run_cycle(&prices, &mut ledger, at(19, 45)).await.unwrap();
+    assert_eq!((again.bought.len(), again.already_bought), (0, 1));
+    let next_hour = run_cycle(&prices, &mut ledger, at(20, 0)).await.unwrap();
+    assert_eq!(next_hour.bought.len(), 1);
+    let pos = &ledger.positions["bitcoin"];
+    assert_eq!((pos.quantity, pos.avg_cost), (2.0, 90.0));
+    assert_eq!(ledger.trades.len(), 2);
+}
+
+#[tokio::test]
+async fn a_failed_price_call_writes_nothing() {
+    let mut prices = FakePrices::standard();
+    prices.failing_chart = Some("ethereum");
+    let mut ledger = FakeLedger::default();
+    let err = run_cycle(&prices, &mut ledger, at(19, 5))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CycleError::Api(_)), "{err}");
+    assert!(ledger.markets.is_empty() && ledger.trades.is_empty());
+}
+
+#[tokio::test]
+async fn a_ledger_failure_is_a_database_error() {
+    let prices = FakePrices::standard();
+    let mut ledger = FakeLedger {
+        down: true,
+        ..FakeLedger::default()
+    };
+    let err = run_cycle(&prices, &mut ledger, at(19, 5))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CycleError::Db(_)), "{err}");
+}
+
+/// Opens a shared [`FakeLedger`] that is unreachable for the first `down_opens` attempts;
+/// asks the loop to stop after `stop_after` opens.
+struct FakeOpener {
+    ledger: Arc<Mutex<FakeLedger>>,
+    opens: AtomicU32,
+    down_opens: u32,
+    stop_after: u32,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+/// A handle on the shared fake ledger.
+struct Shared(Arc<Mutex<FakeLedger>>);
+
+impl Ledger for Shared {
+    fn record_markets(
+        &mut self,
+        observed: &[MarketObservation],
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        self.0.lock().unwrap().record_markets(observed, now)
+    }
+
+    fn record_trade<F>(&mut self, trade: &NewTrade, update: F) -> Result<TradeOutcome, DbError>
+    where
+        F: FnOnce(Option<&PositionRow>) -> (f64, f64),
+    {
+        self.0.lock().unwrap().record_trade(trade, update)
+    }
+
+    fn positions(&mut self) -> Result<Vec<PositionView>, DbError> {
+        self.0.lock().unwrap().positions()
+    }
+}
+
+impl OpenLedger for FakeOpener {
+    type Ledger = Shared;
+
+    fn open(&self) -> Result<Shared, DbError> {
+        let n = self.opens.fetch_add(1, Ordering::SeqCst) + 1;
+        if n >= self.stop_after {
+            let _ = self.stop.send(true);
+        }
+        if n <= self.down_opens {
+            return Err(outage());
+        }
+        Ok(Shared(Arc::clone(&self.ledger)))
+    }
+
+    fn describe(&self) -> &str {
+        "fake"
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_loop_survives_an_outage_and_reconnects() {
+    let prices = FakePrices::standard();
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let opener = FakeOpener {
+        ledger: Arc::default(),
+        opens: AtomicU32::new(0),
+        down_opens: 2,
+        stop_after: 3,
+        stop,
+    };
+    let report = daemon::run(
+        &prices,
+        &opener,
+        Cadence::Every(Duration::from_secs(60)),
+        shutdown,
+    )
+    .await;
+    assert_eq!(
+        report,
+        DaemonReport {
+            cycles_done: 1,
+            cycles_skipped_api: 0,
+            cycles_lost_db: 2,
+        }
+    );
+    assert_eq!(opener.ledger.lock().unwrap().trades.len(), 1);
+}
