@@ -6,10 +6,10 @@ DEMO_DIR ?= demo-data
 DEMO_SECS ?= 8
 SIM_PORT ?= 18765
 
-.PHONY: test setup fmt-check clippy doc-check unit link-check demo demo-live bench init up down clean
+.PHONY: test setup fmt-check clippy doc-check unit link-check demo demo-live bench init up down clean db-reset
 
 ## Everything CI runs: set-up, formatting, lints, API docs, the whole test suite, the link check.
-test: setup fmt-check clippy doc-check unit link-check
+test: setup fmt-check clippy doc-check unit link-check layer-check docs-check
 
 setup:
 	@bash scripts/setup-test-env.sh
@@ -31,6 +31,16 @@ unit:
 link-check:
 	@bash scripts/link-check.sh
 
+.PHONY: layer-check docs-check
+
+## The layering rules of ARCHITECTURE.md, on the resolved dependency graph.
+layer-check:
+	@bash scripts/layer-check.sh
+
+## The docs point at nothing outside the repository and state the Rust the workspace needs.
+docs-check:
+	@bash scripts/docs-check.sh
+
 ## The recorder against the local simulated exchange for a few seconds, then the files it wrote.
 demo:
 	@bash scripts/demo.sh "$(DEMO_DIR)" "$(DEMO_SECS)" "$(SIM_PORT)"
@@ -46,7 +56,13 @@ bench:
 	$(CARGO) bench -p record --bench journal
 	$(CARGO) bench -p record --bench compact
 	$(CARGO) bench -p alerting --bench latency
+	$(CARGO) bench -p alerting --bench bus_latency
 	$(CARGO) bench -p trading --bench cycle
+
+## The trader's database from scratch: every table emptied (DATABASE_URL, default the SQLite
+## file storage/trader.db; schema and migrations kept). PORTFOLIO=name empties only that one.
+db-reset:
+	$(CARGO) run -q -p trader -- db reset --yes $(if $(PORTFOLIO),--portfolio $(PORTFOLIO))
 
 ## Docker (needs a Docker engine): build images, start MySQL + the tools, stop them.
 init:
@@ -59,4 +75,4 @@ down:
 	docker compose -f docker/docker-compose.yml down
 
 clean:
-	rm -rf $(DEMO_DIR)
+	rm -rf $(DEMO_DIR) $(DEMO_DIR).recorder.log

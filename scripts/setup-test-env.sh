@@ -36,3 +36,41 @@ if mysql_up; then
 else
   echo "setup: MariaDB is NOT answering on 127.0.0.1:3306; the MySQL tests will fail" >&2
 fi
+
+# --- PostgreSQL (trader's postgres backend and its tests; issue 15) -------------------------
+# Diesel's postgres backend links libpq (libpq-dev to build). The tests use the server on
+# 127.0.0.1:5432 as user postgres with trust authentication; start the installed cluster if
+# it does not answer, install one if there is none.
+if ! pkg-config --exists libpq 2>/dev/null; then
+  echo "setup: installing libpq-dev (PostgreSQL client library for Diesel)"
+  apt_install libpq-dev pkg-config
+fi
+pg_up() { psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -Atc 'select 1' >/dev/null 2>&1; }
+if ! pg_up; then
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    echo "setup: installing postgresql"
+    apt_install postgresql postgresql-client
+  fi
+  pg_version=$(ls /etc/postgresql | sort -V | tail -1)
+  pg_conf=/etc/postgresql/$pg_version/main
+  # Trust for local TCP connections (a test machine; nothing listens beyond loopback).
+  if ! grep -Eq '^host\s+all\s+all\s+127\.0\.0\.1/32\s+trust' "$pg_conf/pg_hba.conf"; then
+    as_root sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$pg_conf/pg_hba.conf"
+  fi
+  echo "setup: starting PostgreSQL $pg_version"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$pg_version" main start || \
+    as_root pg_ctlcluster --skip-systemctl-redirect "$pg_version" main reload || true
+  for _ in $(seq 1 60); do pg_up && break; sleep 1; done
+fi
+if pg_up; then
+  echo "setup: PostgreSQL answering on 127.0.0.1:5432"
+else
+  echo "setup: PostgreSQL is NOT answering on 127.0.0.1:5432; the PostgreSQL tests will fail" >&2
+fi
+# NATS with JetStream (the bus crate, `recorder --publish`, `alerter --source`): the tests
+# start their own `nats-server -js` on a free port with a fresh store directory, so only the
+# binary must be there (Debian's nats-server, /usr/sbin/nats-server).
+if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
+  echo "setup: installing nats-server (JetStream tests)"
+  apt_install nats-server
+fi

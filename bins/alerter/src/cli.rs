@@ -62,6 +62,16 @@ pub struct Args {
         default_value = "https://api.binance.com"
     )]
     pub rest_url: String,
+    /// Take the updates from the recorder's NATS JetStream subjects at this URL
+    /// (nats://[user:pass@|token@]HOST:PORT; NATS_CREDS / NATS_TOKEN add credentials)
+    /// instead of connecting to Binance.
+    #[arg(
+        long,
+        env = "ALERTER_SOURCE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub source: Option<String>,
     /// Seconds without any data after which the connection is considered dead and replaced.
     #[arg(long, env = "ALERTER_IDLE_TIMEOUT_SECS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3_600))]
@@ -90,6 +100,8 @@ pub struct Config {
     pub rest_url: String,
     /// No data for this long means the connection is dead.
     pub idle_timeout: std::time::Duration,
+    /// `--source`: updates from NATS JetStream instead of Binance.
+    pub source: Option<bus::BusConfig>,
     /// Log file.
     pub log_file: PathBuf,
 }
@@ -129,7 +141,15 @@ where
             "--webhook must be an http:// or https:// URL".into(),
         ));
     }
+    let source = match args.source.as_deref() {
+        Some(url) => Some(
+            bus::BusConfig::from_url_and_env(url)
+                .map_err(|e| CliExit::Usage(format!("--source: {e}")))?,
+        ),
+        None => None,
+    };
     Ok(Config {
+        source,
         levels,
         mode: if args.on_cross {
             Mode::OnCross

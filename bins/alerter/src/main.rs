@@ -50,6 +50,7 @@ fn pipeline(c: cli::Config) -> alerting::Config {
         ws_url: c.ws_url,
         rest_url: c.rest_url,
         idle_timeout: c.idle_timeout,
+        source: c.source,
     }
 }
 

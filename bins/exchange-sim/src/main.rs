@@ -157,12 +157,9 @@ async fn run(port: u16, config: SimConfig) -> anyhow::Result<()> {
 }
 
 async fn wait_for_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.context("cannot watch SIGINT")?,
-        _ = term.recv() => {}
-    }
+    let mut shutdown =
+        logging::shutdown_signal(|_, _| {}).context("cannot watch SIGINT/SIGTERM")?;
+    logging::requested(&mut shutdown).await;
     Ok(())
 }
 

@@ -6,11 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use futures::StreamExt;
 use record::journal::Damage;
 use record::{Progress, SessionConfig};
-use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook_tokio::Signals;
 
 /// Records every event of Binance's all-market mini-ticker stream (`!miniTicker@arr`) into
 /// Parquet files: DIR/date=YYYY-MM-DD/miniticker_YYYYMMDD_HHMMSS_NNNNNN.parquet.
@@ -70,6 +67,27 @@ struct Args {
           value_parser = clap::value_parser!(u64).range(1..=3_600))]
     idle_timeout_secs: u64,
 
+    /// Also publish every recorded event to NATS JetStream at this URL
+    /// (nats://[user:pass@|token@]HOST:PORT; NATS_CREDS / NATS_TOKEN add credentials),
+    /// stream BINANCE_MINITICKER, subjects binance.spot.miniticker.<SYMBOL>.
+    #[arg(long, env = "RECORDER_PUBLISH_URL", hide_env_values = true)]
+    publish: Option<String>,
+
+    /// Stream limit: messages older than this many seconds are removed (0: no limit).
+    #[arg(long, env = "RECORDER_PUBLISH_MAX_AGE_SECS", default_value_t = 86_400)]
+    publish_max_age_secs: u64,
+
+    /// Stream limit: at most this many bytes, oldest messages removed first (-1: no limit).
+    #[arg(long, env = "RECORDER_PUBLISH_MAX_BYTES", default_value_t = 1 << 30,
+          value_parser = clap::value_parser!(i64).range(-1..))]
+    publish_max_bytes: i64,
+
+    /// Events waiting to be published at most; beyond it (NATS down or slow) events are
+    /// dropped from the bus and counted, never from the dataset.
+    #[arg(long, env = "RECORDER_PUBLISH_QUEUE", default_value_t = 65_536,
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    publish_queue: u64,
+
     /// Log file (appended); diagnostics also go to stderr.
     #[arg(long, env = "LOG_FILE", default_value = "storage/logs/app.log")]
     log_file: PathBuf,
@@ -116,6 +134,15 @@ fn main() -> ExitCode {
             ),
         );
     }
+    let publish = match args
+        .publish
+        .as_deref()
+        .map(bus::BusConfig::from_url_and_env)
+    {
+        None => None,
+        Some(Ok(config)) => Some(config),
+        Some(Err(e)) => return fail(2, &format!("bad configuration: RECORDER_PUBLISH_URL: {e}")),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -124,10 +151,10 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(1, &format!("cannot start the async runtime: {e}")),
     };
-    runtime.block_on(record(args))
+    runtime.block_on(record(args, publish))
 }
 
-async fn record(args: Args) -> ExitCode {
+async fn record(args: Args, publish: Option<bus::BusConfig>) -> ExitCode {
     let stream_config = |url: &str| {
         let mut s =
             stream::StreamConfig::new(url.trim_end_matches('/'), vec!["!miniTicker@arr".into()]);
@@ -149,33 +176,49 @@ async fn record(args: Args) -> ExitCode {
         (args.compact_after_secs > 0).then(|| Duration::from_secs(args.compact_after_secs));
     let extended_status = args.status;
 
-    let mut signals = match Signals::new([SIGINT, SIGTERM]) {
+    // Later signals keep being caught during the save, so a second Ctrl-C cannot interrupt it.
+    let mut signals = match logging::shutdown_signal(|_, first| {
+        if !first {
+            eprintln!("still saving, please wait");
+        }
+    }) {
         Ok(s) => s,
         Err(e) => return fail(1, &format!("cannot install signal handlers: {e}")),
     };
-    let signals_handle = signals.handle();
-    let (first_signal_tx, first_signal_rx) = tokio::sync::oneshot::channel::<()>();
-    // Signals keep being consumed during the save, so a second Ctrl-C cannot interrupt it.
-    let signal_task = tokio::spawn(async move {
-        let mut tx = Some(first_signal_tx);
-        while signals.next().await.is_some() {
-            match tx.take() {
-                Some(tx) => {
-                    let _ = tx.send(());
-                }
-                None => eprintln!("still saving, please wait"),
-            }
-        }
-    });
     // Printed from the recording loop's own task, so it cannot interleave with a status line.
-    let shutdown = async {
-        let _ = first_signal_rx.await;
+    let shutdown = async move {
+        logging::requested(&mut signals).await;
         println!("Received exit, exiting");
     };
 
-    let result = record::run(config, shutdown, |p| show_progress(p, extended_status)).await;
-    signals_handle.close();
-    let _ = signal_task.await;
+    let (sink, publisher_task) = match publish {
+        Some(bus_config) => {
+            let limits = bus::StreamLimits {
+                max_age: Duration::from_secs(args.publish_max_age_secs),
+                max_bytes: args.publish_max_bytes,
+                ..bus::StreamLimits::default()
+            };
+            let queue = usize::try_from(args.publish_queue).unwrap_or(usize::MAX);
+            let (publisher, task) = bus::Publisher::start(bus_config, limits, queue);
+            let sink: Box<dyn record::EventSink> = Box::new(publisher);
+            (Some(sink), Some(task))
+        }
+        None => (None, None),
+    };
+    let result = record::run_with_sink(config, sink, shutdown, |p| {
+        show_progress(p, extended_status)
+    })
+    .await;
+    if let Some(task) = publisher_task {
+        let s = task.finish(Duration::from_secs(5)).await;
+        log::info!(
+            "NATS: {} messages published ({} copies the stream already had), {} dropped, {} failed attempts retried",
+            s.published,
+            s.duplicates,
+            s.dropped,
+            s.failed_attempts
+        );
+    }
     match result {
         Ok(summary) => {
             let path = summary.last_file.unwrap_or(summary.out_dir);

@@ -3,6 +3,7 @@
 //! Exit codes: 0 clean finish (or SIGINT/SIGTERM); 2 bad usage or configuration; 1 a
 //! runtime failure (with `--once`: the cycle was skipped because CoinGecko failed after
 //! its retries, or the database failed; `portfolio`/`trades`: the database failed).
+//! Usage errors are one line on stderr.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,9 +13,10 @@ use clap::{Parser, Subcommand};
 use pricing::{ClientConfig, CoinGecko, RetryPolicy};
 use store::db::{DbUrl, Store};
 use trading::report::portfolio_report;
-use trading::schedule::{self, Cadence};
-use trading::{cycle::block, daemon, run_cycle};
+use trading::schedule::Cadence;
+use trading::{daemon, run_cycle};
 
+mod db_cmd;
 mod output;
 
 use output::{render_portfolio, render_trades};
@@ -35,7 +37,8 @@ struct Cli {
     /// a coin is still bought at most once per hourly slot).
     #[arg(long, env = "TRADER_EVERY_SECS", conflicts_with = "once", value_parser = clap::value_parser!(u64).range(1..))]
     every_secs: Option<u64>,
-    /// Database: a path or sqlite://path (SQLite file), or mysql://user:pass@host:port/db.
+    /// Database: a path or sqlite://path (SQLite file), mysql://user:pass@host:port/db, or
+    /// postgres://user:pass@host:port/db.
     #[arg(long, global = true, env = "DATABASE_URL", default_value = store::db::DEFAULT_DATABASE_URL, hide_env_values = true)]
     database_url: String,
     /// CoinGecko REST base URL.
@@ -82,6 +85,33 @@ struct Cli {
     /// Log level: error, warn, info, debug, trace or off.
     #[arg(long, global = true, env = "LOG_LEVEL", default_value = "info")]
     log_level: log::LevelFilter,
+    /// Seconds allowed to connect to the database.
+    #[arg(long, global = true, env = "DATABASE_CONNECT_TIMEOUT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    db_connect_timeout_secs: u64,
+    /// Seconds allowed to each database query or transaction (also the lock waits).
+    #[arg(long, global = true, env = "DATABASE_TIMEOUT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    db_timeout_secs: u64,
+    /// The portfolio to trade in and show [default: default]; `db reset` without it: all.
+    #[arg(long, global = true, env = "TRADER_PORTFOLIO", value_parser = portfolio_name)]
+    portfolio: Option<String>,
+    /// Fee of simulated fills in basis points of the notional (10 = 0.1 %).
+    #[arg(long, global = true, env = "TRADER_FEE_BPS", default_value_t = 0.0, value_parser = fee_bps)]
+    fee_bps: f64,
+}
+
+fn portfolio_name(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.is_empty() || s.chars().count() > 100 || s.chars().any(char::is_control) {
+        return Err("a portfolio name is 1 to 100 printable characters".into());
+    }
+    Ok(s.to_owned())
+}
+
+fn fee_bps(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=10_000.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a fee in basis points (0 to 10000)")),
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -94,20 +124,46 @@ enum Command {
     },
     /// Print the trades, oldest first.
     Trades {
-        /// JSON array of {symbol, side, quantity, price, executed_at}.
+        /// JSON array of {symbol, side, quantity, price, executed_at, fee, price_source, price_at}.
         #[arg(long)]
         json: bool,
+    },
+    /// List the portfolios with their trade and open position counts.
+    Portfolios {
+        /// JSON array of {name, created_at, trades, open_positions}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The database: status, reset.
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DbAction {
+    /// Print the backend (password redacted), the applied migrations and the row counts.
+    Status,
+    /// Empty every table, or with --portfolio one portfolio's trades and positions.
+    Reset {
+        /// Do not ask for confirmation (needed when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
     },
 }
 
 /// A failure and its exit code.
-enum Fail {
+pub(crate) enum Fail {
     Config(String),
     Runtime(String),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Fail::Config(msg)) => {
@@ -121,8 +177,40 @@ fn main() -> ExitCode {
     }
 }
 
+/// `--help`/`--version` as clap prints them; any other usage error as one line on stderr
+/// (clap's first line, without its usage block and hint), exit 2.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let rendered = e.render().to_string();
+    let line = rendered
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("invalid arguments");
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    eprintln!("trader: usage error: {line} (see --help)");
+    ExitCode::from(2)
+}
+
 fn run(cli: Cli) -> Result<(), Fail> {
-    let db_url = DbUrl::parse(&cli.database_url).map_err(|e| Fail::Config(e.to_string()))?;
+    let timeouts = store::db::DbTimeouts {
+        connect: Duration::from_secs(cli.db_connect_timeout_secs),
+        statement: Duration::from_secs(cli.db_timeout_secs),
+    };
+    let db_url = DbUrl::parse(&cli.database_url)
+        .map_err(|e| Fail::Config(e.to_string()))?
+        .with_timeouts(timeouts);
+    let account = trading::Account {
+        portfolio: cli
+            .portfolio
+            .clone()
+            .unwrap_or_else(|| store::db::DEFAULT_PORTFOLIO.to_owned()),
+        fee_bps: cli.fee_bps,
+    };
     let console = if cli.command.is_some() {
         logging::Console::Stderr
     } else {
@@ -139,12 +227,23 @@ fn run(cli: Cli) -> Result<(), Fail> {
         let mut store = Store::open_url(db_url).map_err(db_fail)?;
         let text = match command {
             Command::Portfolio { json } => {
-                let report = portfolio_report(store.positions().map_err(db_fail)?);
+                let report =
+                    portfolio_report(store.positions(&account.portfolio).map_err(db_fail)?);
                 render_portfolio(&report, *json)
+                    .map_err(|e| Fail::Runtime(format!("cannot format the output: {e}")))?
             }
-            Command::Trades { json } => render_trades(store.trades().map_err(db_fail)?, *json),
-        }
-        .map_err(|e| Fail::Runtime(format!("cannot format the output: {e}")))?;
+            Command::Trades { json } => {
+                render_trades(store.trades(&account.portfolio).map_err(db_fail)?, *json)
+                    .map_err(|e| Fail::Runtime(format!("cannot format the output: {e}")))?
+            }
+            Command::Portfolios { json } => db_cmd::portfolios(&mut store, *json)?,
+            Command::Db { action } => match action {
+                DbAction::Status => db_cmd::status(&mut store)?,
+                DbAction::Reset { yes } => {
+                    db_cmd::reset(&mut store, cli.portfolio.as_deref(), *yes)?
+                }
+            },
+        };
         println!("{}", text.trim_end());
         return Ok(());
     }
@@ -170,17 +269,17 @@ fn run(cli: Cli) -> Result<(), Fail> {
         .map_err(|e| Fail::Runtime(format!("cannot start the async runtime: {e}")))?;
     rt.block_on(async move {
         if cli.once {
-            once(&cg, db_url).await
+            once(&cg, db_url, &account).await
         } else {
             let cadence = cli
                 .every_secs
                 .map_or(Cadence::Hourly, |s| Cadence::Every(Duration::from_secs(s)));
-            hourly(&cg, db_url, cadence).await
+            hourly(&cg, db_url, cadence, &account).await
         }
     })
 }
 
-fn db_fail(e: store::db::DbError) -> Fail {
+pub(crate) fn db_fail(e: store::db::DbError) -> Fail {
     if e.is_config() {
         Fail::Config(e.to_string())
     } else {
@@ -188,14 +287,15 @@ fn db_fail(e: store::db::DbError) -> Fail {
     }
 }
 
-async fn once(cg: &CoinGecko, url: DbUrl) -> Result<(), Fail> {
+async fn once(cg: &CoinGecko, url: DbUrl, account: &trading::Account) -> Result<(), Fail> {
     log::info!(
-        "one cycle (database {}, CoinGecko {})",
+        "one cycle (portfolio '{}', database {}, CoinGecko {})",
+        account.portfolio,
         url.redacted(),
         logging::redact_url(cg_base(cg))
     );
-    let mut store = block(|| Store::open_url(url)).map_err(db_fail)?;
-    let summary = run_cycle(cg, &mut store, chrono::Utc::now())
+    let mut store = store::blocking(|| Store::open_url(url)).map_err(db_fail)?;
+    let summary = run_cycle(cg, &mut store, account, chrono::Utc::now())
         .await
         .map_err(|e| {
             log::error!("{e}");
@@ -205,15 +305,25 @@ async fn once(cg: &CoinGecko, url: DbUrl) -> Result<(), Fail> {
     Ok(())
 }
 
-async fn hourly(cg: &CoinGecko, url: DbUrl, cadence: Cadence) -> Result<(), Fail> {
-    let shutdown = schedule::shutdown_signal()
-        .map_err(|e| Fail::Runtime(format!("cannot watch signals: {e}")))?;
+async fn hourly(
+    cg: &CoinGecko,
+    url: DbUrl,
+    cadence: Cadence,
+    account: &trading::Account,
+) -> Result<(), Fail> {
+    let shutdown = logging::shutdown_signal(|signal, first| {
+        if first {
+            log::info!("{signal} received: finishing the cycle in flight, then exiting");
+        }
+    })
+    .map_err(|e| Fail::Runtime(format!("cannot watch signals: {e}")))?;
     log::info!(
-        "{cadence}, from now until SIGINT/SIGTERM (database {}, CoinGecko {})",
+        "{cadence}, from now until SIGINT/SIGTERM (portfolio '{}', database {}, CoinGecko {})",
+        account.portfolio,
         url.redacted(),
         logging::redact_url(cg_base(cg))
     );
-    daemon::run(cg, url, cadence, shutdown).await;
+    daemon::run(cg, url, cadence, account, shutdown).await;
     Ok(())
 }
 

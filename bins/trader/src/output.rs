@@ -5,7 +5,8 @@ use portfolio::Report;
 use store::db::TradeView;
 use trading::report::fmt_price;
 
-/// One trade as printed: keys `symbol`, `side`, `quantity`, `price`, `executed_at`.
+/// One trade as printed: keys `symbol`, `side`, `quantity`, `price`, `executed_at`, and
+/// how it was filled: `fee`, `price_source`, `price_at` (RFC 3339 or null).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TradeOut {
     /// Ticker, upper case.
@@ -18,6 +19,12 @@ pub struct TradeOut {
     pub price: f64,
     /// RFC 3339 UTC, e.g. `2026-11-23T19:05:00Z`.
     pub executed_at: String,
+    /// Fee paid (USD).
+    pub fee: f64,
+    /// Where the price came from.
+    pub price_source: String,
+    /// When that price was current (RFC 3339 UTC), if known.
+    pub price_at: Option<String>,
 }
 
 impl From<TradeView> for TradeOut {
@@ -28,6 +35,9 @@ impl From<TradeView> for TradeOut {
             quantity: t.quantity,
             price: t.price,
             executed_at: rfc3339(t.executed_at),
+            fee: t.fee,
+            price_source: t.price_source,
+            price_at: t.price_at.map(rfc3339),
         }
     }
 }
@@ -51,17 +61,18 @@ pub fn render_trades(trades: Vec<TradeView>, json: bool) -> Result<String, serde
         return serde_json::to_string_pretty(&trades);
     }
     let mut out = format!(
-        "{:<20} {:<5} {:<8} {:>12} {:>16}\n",
-        "EXECUTED AT", "SIDE", "SYMBOL", "QUANTITY", "PRICE"
+        "{:<20} {:<5} {:<8} {:>12} {:>16} {:>12}\n",
+        "EXECUTED AT", "SIDE", "SYMBOL", "QUANTITY", "PRICE", "FEE"
     );
     for t in &trades {
         out.push_str(&format!(
-            "{:<20} {:<5} {:<8} {:>12} {:>16}\n",
+            "{:<20} {:<5} {:<8} {:>12} {:>16} {:>12}\n",
             t.executed_at,
             t.side,
             t.symbol,
             t.quantity,
-            fmt_price(t.price)
+            fmt_price(t.price),
+            fmt_price(t.fee)
         ));
     }
     Ok(out)
@@ -85,12 +96,15 @@ mod tests {
             executed_at: chrono::DateTime::from_timestamp(1_700_000_000, 0)
                 .expect("ts")
                 .naive_utc(),
+            fee: 0.0,
+            price_source: "coingecko:markets.current_price".into(),
+            price_at: None,
         };
         let json = render_trades(vec![t.clone()], true).expect("json");
         let v: serde_json::Value = serde_json::from_str(&json).expect("parse");
         assert_eq!(
             v,
-            serde_json::json!([{"symbol":"BTC","side":"buy","quantity":1.0,"price":5.5,"executed_at":"2023-11-14T22:13:20Z"}])
+            serde_json::json!([{"symbol":"BTC","side":"buy","quantity":1.0,"price":5.5,"executed_at":"2023-11-14T22:13:20Z","fee":0.0,"price_source":"coingecko:markets.current_price","price_at":null}])
         );
         let text = render_trades(vec![t], false).expect("text");
         assert!(

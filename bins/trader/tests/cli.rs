@@ -12,7 +12,7 @@ use common::*;
 fn bad_configuration_exits_2_without_secrets() {
     let env = Env::new(false, scenario(Some(1.0)));
     let out = Command::new(env!("CARGO_BIN_EXE_trader"))
-        .args(["--once", "--database-url", "postgres://bot:hunter2@db/x"])
+        .args(["--once", "--database-url", "oracle://bot:hunter2@db/x"])
         .current_dir(env.dir.path())
         .env("LOG_FILE", env.log_path())
         .output()
@@ -34,6 +34,66 @@ fn bad_configuration_exits_2_without_secrets() {
     );
     let out = env.trader(&["--bogus"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// Usage errors are one line on stderr, exit 2 (before: clap's error, usage and hint).
+#[test]
+fn usage_errors_are_one_line() {
+    let env = Env::new(false, scenario(Some(1.0)));
+    for args in [
+        &["--bogus"][..],
+        &["--every-secs", "0"],
+        &["--once", "--every-secs", "5"],
+        &["--fee-bps=-1", "--once"],
+        &["--portfolio", "", "portfolio"],
+        &["db"],
+        &["db", "nope"],
+        &["trades", "--json", "extra"],
+    ] {
+        let stderr = one_line_failure(&env.trader(args), 2);
+        assert!(stderr.starts_with("trader: "), "{args:?}: {stderr}");
+    }
+    let help = env.trader(&["db", "--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("reset"));
+}
+
+/// Issue 10: URLs that used to leak their password, or be taken as an SQLite file.
+#[test]
+fn malformed_database_urls_exit_2_and_never_show_the_password() {
+    let env = Env::new(false, scenario(Some(1.0)));
+    for url in [
+        "mysql:/root:SECRET@host/x",
+        "mysql:root:SECRET@host/x",
+        "oracle://root:SECRET@host/x",
+        "mysql://root:SECRET@:3306/x",
+        "postgres://root:SECRET@host:notaport/x",
+    ] {
+        let out = env.trader(&["--once", "--database-url", url]);
+        let stderr = one_line_failure(&out, 2);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        for text in [&*stdout, &*stderr, &env.log()] {
+            assert!(!text.contains("SECRET"), "{url}: {text}");
+        }
+    }
+    // Nothing was created under the password's name.
+    assert!(!env.dir.path().join("mysql:").exists());
+    // An unencoded `@` or a password parameter: the error names the host, hides the rest.
+    for url in [
+        "mysql://bot:pa@ss/w0rd@127.0.0.1:1/trader",
+        "mysql://bot@127.0.0.1:1/trader?password=w0rd",
+    ] {
+        let out = env.trader(&["--once", "--database-url", url]);
+        assert_eq!(out.status.code(), Some(1), "{url}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("@127.0.0.1:1/trader"), "{url}: {stderr}");
+        for text in [&*stderr, &env.log()] {
+            assert!(
+                !text.contains("w0rd") && !text.contains("ss/"),
+                "{url}: {text}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -74,6 +134,11 @@ fn help_lists_every_option_with_its_env_variable() {
         "--once",
         "--every-secs",
         "TRADER_EVERY_SECS",
+        "TRADER_PORTFOLIO",
+        "TRADER_FEE_BPS",
+        "DATABASE_TIMEOUT_SECS",
+        "DATABASE_CONNECT_TIMEOUT_SECS",
+        "portfolios",
     ] {
         assert!(help.contains(var), "{var} missing from --help:\n{help}");
     }

@@ -1,15 +1,16 @@
 //! End to end, one cycle (`trader --once`) with the real binary against the simulated
-//! CoinGecko, on SQLite and on MariaDB (127.0.0.1:3306; these tests FAIL when it is not
-//! reachable). Exit code of a skipped cycle with `--once`: 1.
+//! CoinGecko, on SQLite, on MariaDB (127.0.0.1:3306) and on PostgreSQL (127.0.0.1:5432);
+//! the server tests FAIL when their server is not reachable. Exit code of a skipped cycle
+//! with `--once`: 1.
 
 mod common;
 
 use common::*;
 use serde_json::json;
 
-fn buys_below_average_once_per_hour(mysql: bool) {
+fn buys_below_average_once_per_hour(backend: Backend) {
     avoid_hour_boundary();
-    let env = Env::new(mysql, scenario(Some(120.0)));
+    let env = Env::on(backend, scenario(Some(120.0)));
     let stdout = ok(&env.once());
 
     let trades = env.json("trades");
@@ -40,6 +41,7 @@ fn buys_below_average_once_per_hour(mysql: bool) {
     assert_eq!(
         env.counts(),
         store::db::RowCounts {
+            portfolios: 1,
             coins: 3,
             snapshots: 3,
             trades: 1,
@@ -75,6 +77,7 @@ fn buys_below_average_once_per_hour(mysql: bool) {
     assert_eq!(
         env.counts(),
         store::db::RowCounts {
+            portfolios: 1,
             coins: 3,
             snapshots: 6,
             trades: 1,
@@ -85,17 +88,22 @@ fn buys_below_average_once_per_hour(mysql: bool) {
 
 #[test]
 fn sqlite_buys_below_average_once_per_hour() {
-    buys_below_average_once_per_hour(false);
+    buys_below_average_once_per_hour(Backend::Sqlite);
 }
 
 #[test]
 fn mysql_buys_below_average_once_per_hour() {
-    buys_below_average_once_per_hour(true);
+    buys_below_average_once_per_hour(Backend::Mysql);
 }
 
-fn server_errors_leave_the_database_unchanged(mysql: bool) {
+#[test]
+fn postgres_buys_below_average_once_per_hour() {
+    buys_below_average_once_per_hour(Backend::Postgres);
+}
+
+fn server_errors_leave_the_database_unchanged(backend: Backend) {
     avoid_hour_boundary();
-    let env = Env::new(mysql, scenario(Some(120.0)));
+    let env = Env::on(backend, scenario(Some(120.0)));
     ok(&env.once());
     let (before_counts, before_trades, before_portfolio) =
         (env.counts(), env.json("trades"), env.json("portfolio"));
@@ -129,16 +137,21 @@ fn server_errors_leave_the_database_unchanged(mysql: bool) {
 
 #[test]
 fn sqlite_server_errors_leave_the_database_unchanged() {
-    server_errors_leave_the_database_unchanged(false);
+    server_errors_leave_the_database_unchanged(Backend::Sqlite);
 }
 
 #[test]
 fn mysql_server_errors_leave_the_database_unchanged() {
-    server_errors_leave_the_database_unchanged(true);
+    server_errors_leave_the_database_unchanged(Backend::Mysql);
 }
 
-fn rate_limit_then_success(mysql: bool) {
-    let env = Env::new(mysql, scenario(Some(120.0)));
+#[test]
+fn postgres_server_errors_leave_the_database_unchanged() {
+    server_errors_leave_the_database_unchanged(Backend::Postgres);
+}
+
+fn rate_limit_then_success(backend: Backend) {
+    let env = Env::on(backend, scenario(Some(120.0)));
     env.sim.handle.set_http_faults(1, 0);
     ok(&env.once());
     assert_eq!(trades_without_time(&env.json("trades")).len(), 1);
@@ -155,12 +168,17 @@ fn rate_limit_then_success(mysql: bool) {
 
 #[test]
 fn sqlite_rate_limit_then_success() {
-    rate_limit_then_success(false);
+    rate_limit_then_success(Backend::Sqlite);
 }
 
 #[test]
 fn mysql_rate_limit_then_success() {
-    rate_limit_then_success(true);
+    rate_limit_then_success(Backend::Mysql);
+}
+
+#[test]
+fn postgres_rate_limit_then_success() {
+    rate_limit_then_success(Backend::Postgres);
 }
 
 #[test]

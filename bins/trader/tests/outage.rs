@@ -66,3 +66,40 @@ fn mysql_outage_costs_the_cycles_it_spans_and_nothing_else() {
     assert_eq!(trades[0]["symbol"], "ALP");
     assert_eq!(env.counts().trades, 1);
 }
+
+/// Issue 10: MariaDB freezes mid-run (the connection stays open, nothing answers). Before
+/// the fix the daemon logged nothing more and SIGINT no longer stopped it. Now the stuck
+/// cycle is abandoned with a clear error, the loop goes on, and SIGINT stops it (exit 0).
+#[test]
+fn mysql_freeze_mid_run_is_a_timeout_and_sigint_still_stops() {
+    avoid_hour_boundary();
+    let env = Env::new(true, scenario(Some(120.0)));
+    let mut proxy = Proxy::down_on_free_port("127.0.0.1:3306".parse().expect("addr"));
+    proxy.up();
+    let url = env
+        .db
+        .url()
+        .replace(":3306/", &format!(":{}/", proxy.port()));
+    let mut child = env
+        .command()
+        .env("DATABASE_URL", &url)
+        .env("TRADER_EVERY_SECS", "1")
+        .env("DATABASE_CONNECT_TIMEOUT_SECS", "1")
+        .env("DATABASE_TIMEOUT_SECS", "1")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("daemon starts");
+    wait_for_log_count(&env, "cycle done: 1 bought", 1, PATIENCE);
+
+    proxy.freeze();
+    // The open connection hangs: that cycle ends with a timeout; later opens hang too.
+    wait_for_log_count(&env, "did not answer within", 2, PATIENCE);
+    assert!(child.try_wait().expect("wait").is_none(), "daemon exited");
+    send_signal(&child, "INT");
+    assert_eq!(child.wait().expect("exits").code(), Some(0));
+    let log = env.log();
+    assert!(log.contains("SIGINT received"), "{log}");
+    assert!(log.contains("stopped after"), "{log}");
+    proxy.thaw();
+    assert_eq!(env.counts().trades, 1);
+}

@@ -7,14 +7,12 @@
 
 use std::time::{Duration, SystemTime};
 
-use alert::{Direction, Level, Mode, Watcher};
+mod common;
+
 use alerting::feed::Feed;
 use alerting::sinks::Sinks;
+use common::{alternating_market, print_percentiles, watcher, SYMBOLS, TICKS};
 use stream::StreamItem;
-
-const SYMBOLS: usize = 100;
-const TICKS: usize = 200;
-const INTERVAL: Duration = Duration::from_millis(20);
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -22,48 +20,19 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let mut samples = runtime.block_on(measure());
-    samples.sort_unstable();
-    let pick = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-    let us = |d: Duration| d.as_secs_f64() * 1e6;
-    println!(
-        "alert latency, {SYMBOLS} symbols on one connection, {} alert frames: p50 {:.1} us, p90 {:.1} us, p99 {:.1} us, p99.9 {:.1} us, max {:.1} us",
-        samples.len(),
-        us(pick(0.50)),
-        us(pick(0.90)),
-        us(pick(0.99)),
-        us(pick(0.999)),
-        us(*samples.last().expect("samples")),
+    let samples = runtime.block_on(measure());
+    print_percentiles(
+        &format!("alert latency, {SYMBOLS} symbols on one connection"),
+        samples,
     );
 }
 
 async fn measure() -> Vec<Duration> {
-    let names: Vec<String> = (0..SYMBOLS).map(|i| format!("LAT{i:03}USDT")).collect();
-    // Alternate above / below the level: half the updates alert, half are quiet.
-    let path: Vec<String> = (0..TICKS)
-        .map(|t| {
-            if t % 2 == 0 {
-                "101.00000000"
-            } else {
-                "99.00000000"
-            }
-            .to_owned()
-        })
-        .collect();
-    let config = sim::SimConfig {
-        interval: INTERVAL,
-        symbols: 10,
-        record_sent: false,
-        price_paths: names.iter().map(|n| (n.clone(), path.clone())).collect(),
-        ..sim::SimConfig::default()
-    };
+    let (names, config) = alternating_market();
     let sim = sim::start("127.0.0.1:0".parse().expect("addr"), config)
         .await
         .expect("sim starts");
-    let levels = names
-        .iter()
-        .map(|n| Level::parse(n.parse().expect("symbol"), Direction::Above, "100").expect("level"));
-    let watcher = Watcher::new(levels, Mode::EveryUpdate);
+    let watcher = watcher(&names);
     let (handle, mut items, later) =
         alerting::open_stream(&sim.ws_base(), &watcher, std::time::Duration::from_secs(10));
     let mut feed = Feed::new(watcher, false, Sinks::default());

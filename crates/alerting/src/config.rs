@@ -23,6 +23,9 @@ pub struct Config {
     pub rest_url: String,
     /// No data for this long means the connection is dead.
     pub idle_timeout: Duration,
+    /// `--source nats://…`: the updates from the recorder's JetStream subjects instead of a
+    /// Binance connection (`None`: connect to `ws_url`).
+    pub source: Option<bus::BusConfig>,
 }
 
 impl Default for Config {
@@ -37,6 +40,7 @@ impl Default for Config {
             ws_url: "wss://stream.binance.com:9443".to_owned(),
             rest_url: "https://api.binance.com".to_owned(),
             idle_timeout: Duration::from_secs(10),
+            source: None,
         }
     }
 }

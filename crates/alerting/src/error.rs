@@ -46,6 +46,12 @@ pub enum Error {
     /// Alert lines cannot be written.
     #[error("cannot write to stdout: {0}")]
     Stdout(std::io::Error),
+    /// `--source`: the NATS server cannot be reached or JetStream refused the subscription.
+    #[error(transparent)]
+    Bus(bus::BusError),
+    /// SIGINT/SIGTERM cannot be watched.
+    #[error("cannot watch SIGINT/SIGTERM: {0}")]
+    Signals(std::io::Error),
     /// The stream manager gave up.
     #[error("the price stream stopped for good")]
     StreamEnded,

@@ -22,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod bus_source;
 mod config;
 mod error;
 pub mod feed;
@@ -38,6 +39,7 @@ use std::time::Duration;
 use alert::{Level, Symbol, Watcher};
 use stream::rest::{RestClient, RestError};
 
+use crate::bus_source::BusSource;
 use crate::feed::Feed;
 use crate::prompt::{CheckSymbol, SymbolCheck};
 use crate::sinks::Sinks;
@@ -65,10 +67,11 @@ impl CheckSymbol for RestClient {
 /// written, or a stream manager that gave up.
 pub async fn run(config: Config) -> Result<Stopped, Error> {
     let rest = RestClient::new(&config.rest_url).map_err(Error::RestUrl)?;
+    let mut shutdown = logging::shutdown_signal(|_, _| {}).map_err(Error::Signals)?;
     let levels = if config.levels.is_empty() {
         let asked = tokio::select! {
             asked = ask_interactively(&rest) => asked.map_err(Error::Prompt)?,
-            () = shutdown_signal() => return Ok(say_exit()),
+            () = logging::requested(&mut shutdown) => return Ok(say_exit()),
         };
         match asked {
             Some(level) => vec![level],
@@ -80,6 +83,17 @@ pub async fn run(config: Config) -> Result<Stopped, Error> {
     };
     let sinks = Sinks::start(config.exec, config.webhook).map_err(Error::Sinks)?;
     let watcher = Watcher::new(levels, config.mode);
+    if let Some(source) = &config.source {
+        let symbols: Vec<String> = watcher.symbols().iter().map(|s| s.to_string()).collect();
+        log::info!(
+            "watching {} symbol(s) on {}",
+            symbols.len(),
+            source.server()
+        );
+        let items = bus::subscribe(source, &symbols).await.map_err(Error::Bus)?;
+        let feed = Feed::new(watcher, config.verbose, sinks);
+        return follow_bus(items, BusSource::new(source.server()), feed, &mut shutdown).await;
+    }
     let (handle, mut items, later) = open_stream(&config.ws_url, &watcher, config.idle_timeout);
     let mut feed = Feed::new(watcher, config.verbose, sinks);
     let outcome = tokio::select! {
@@ -93,10 +107,33 @@ pub async fn run(config: Config) -> Result<Stopped, Error> {
             Error::StreamEnded
         } => Err(failure),
         never = subscribe_then_idle(&handle, later) => match never {},
-        () = shutdown_signal() => Ok(say_exit()),
+        () = logging::requested(&mut shutdown) => Ok(say_exit()),
     };
     handle.shutdown().await;
     outcome
+}
+
+/// The bus version of [`run`]'s loop: bus items, as stream items, through the same feed.
+async fn follow_bus(
+    mut items: tokio::sync::mpsc::Receiver<bus::BusItem>,
+    mut source: BusSource,
+    mut feed: Feed,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+) -> Result<Stopped, Error> {
+    tokio::select! {
+        failure = async {
+            let mut stdout = std::io::stdout();
+            while let Some(item) = items.recv().await {
+                for item in source.items(item) {
+                    if let Err(e) = feed.handle(&item, &mut stdout) {
+                        return Error::Stdout(e);
+                    }
+                }
+            }
+            Error::StreamEnded
+        } => Err(failure),
+        () = logging::requested(shutdown) => Ok(say_exit()),
+    }
 }
 
 /// Opens ONE combined-stream connection (`/stream?streams=<first>`) for the watcher's
@@ -186,28 +223,6 @@ async fn check_symbols(rest: &RestClient, levels: &[Level]) -> Result<(), Error>
         }
     }
     Ok(())
-}
-
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            },
-            Err(e) => {
-                log::warn!("cannot listen for SIGTERM: {e}");
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 /// Grace period for the stream manager to close its connection at exit.

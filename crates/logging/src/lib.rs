@@ -19,8 +19,10 @@
 //! message is masked before it is written.
 
 mod redact;
+mod shutdown;
 
 pub use redact::{redact, redact_url};
+pub use shutdown::{requested, shutdown_signal, Signal};
 
 use std::fs::{self, OpenOptions};
 use std::path::PathBuf;

@@ -22,4 +22,4 @@ mod report;
 pub use decision::{decide, Decision};
 pub use order::{submit_order, Fill, Order, OrderError, Side};
 pub use position::{Position, PositionError};
-pub use report::{pnl_pct, round2, Holding, Report};
+pub use report::{fmt_price, pnl_pct, round2, Holding, Report};

@@ -1,4 +1,6 @@
-//! The simulated order: fills immediately, in full, at the current price.
+//! The simulated order: fills immediately, in full, at the current price, with an
+//! optional fee in basis points of the notional (default 0: the seed's "filled at the
+//! current price" holds exactly).
 
 use chrono::{DateTime, Utc};
 
@@ -42,16 +44,25 @@ pub struct Order {
     pub side: Side,
     /// Quantity in coins.
     pub quantity: f64,
+    /// Fee in basis points of the notional (1 bp = 0.01 %).
+    pub fee_bps: f64,
 }
 
 impl Order {
-    /// A market buy of `quantity` coins.
+    /// A market buy of `quantity` coins, without fee.
     pub fn buy(coin_id: impl Into<String>, quantity: f64) -> Order {
         Order {
             coin_id: coin_id.into(),
             side: Side::Buy,
             quantity,
+            fee_bps: 0.0,
         }
+    }
+
+    /// The same order with a fee of `bps` basis points of the notional.
+    pub fn with_fee_bps(mut self, bps: f64) -> Order {
+        self.fee_bps = bps;
+        self
     }
 }
 
@@ -66,6 +77,8 @@ pub struct Fill {
     pub quantity: f64,
     /// Fill price.
     pub price: f64,
+    /// Fee paid, in the quote currency: `quantity × price × fee_bps / 10 000`.
+    pub fee: f64,
     /// Execution time.
     pub executed_at: DateTime<Utc>,
 }
@@ -79,17 +92,24 @@ pub enum OrderError {
     /// Price zero, negative or not finite.
     #[error("invalid price {0}")]
     BadPrice(f64),
+    /// Fee negative or not finite.
+    #[error("invalid fee {0} bps")]
+    BadFee(f64),
     /// A stored side that is neither `buy` nor `sell`.
     #[error("unknown order side {0:?}")]
     UnknownSide(String),
 }
 
-/// Simulated execution: the whole order fills at `current_price`, at time `now`.
+/// Simulated execution: the whole order fills at `current_price`, at time `now`, and
+/// pays the order's fee on the notional.
 ///
 /// ```
 /// use portfolio::{submit_order, Order};
 /// let fill = submit_order(&Order::buy("bitcoin", 1.0), 70_187.0, chrono::Utc::now()).unwrap();
-/// assert_eq!((fill.quantity, fill.price), (1.0, 70_187.0));
+/// assert_eq!((fill.quantity, fill.price, fill.fee), (1.0, 70_187.0, 0.0));
+/// let order = Order::buy("bitcoin", 2.0).with_fee_bps(10.0); // 0.1 %
+/// let fill = submit_order(&order, 100.0, chrono::Utc::now()).unwrap();
+/// assert!((fill.fee - 0.2).abs() < 1e-12);
 /// ```
 pub fn submit_order(
     order: &Order,
@@ -102,11 +122,17 @@ pub fn submit_order(
     if !(current_price.is_finite() && current_price > 0.0) {
         return Err(OrderError::BadPrice(current_price));
     }
+    if !(order.fee_bps.is_finite() && order.fee_bps >= 0.0) {
+        return Err(OrderError::BadFee(order.fee_bps));
+    }
+    // Rate first: quantity × price may overflow where the fee does not.
+    let fee = order.quantity * (current_price * (order.fee_bps / 10_000.0));
     Ok(Fill {
         coin_id: order.coin_id.clone(),
         side: order.side,
         quantity: order.quantity,
         price: current_price,
+        fee,
         executed_at: now,
     })
 }
@@ -126,9 +152,14 @@ mod tests {
                 side: Side::Buy,
                 quantity: 1.0,
                 price: 3000.5,
+                fee: 0.0,
                 executed_at: now
             }
         );
+        let fill =
+            submit_order(&Order::buy("eth", 2.0).with_fee_bps(25.0), 1000.0, now).expect("fill");
+        assert!((fill.fee - 5.0).abs() < 1e-9, "{}", fill.fee);
+        assert_eq!(fill.price, 1000.0, "the fee does not move the price");
     }
 
     #[test]
@@ -151,6 +182,12 @@ mod tests {
             submit_order(&Order::buy("x", 1.0), f64::NAN, now),
             Err(OrderError::BadPrice(_))
         ));
+        for f in [-1.0, f64::INFINITY] {
+            assert_eq!(
+                submit_order(&Order::buy("x", 1.0).with_fee_bps(f), 1.0, now),
+                Err(OrderError::BadFee(f))
+            );
+        }
     }
 
     #[test]

@@ -65,9 +65,13 @@ impl Position {
         }
         match fill.side {
             Side::Buy => {
+                // The fee is part of the cost. Weighted mean of the old average and the
+                // fill's cost per coin, written so that it cannot overflow where the
+                // prices themselves do not (q × avg + qty × price would for 1e308).
                 let quantity = self.quantity + fill.quantity;
-                self.avg_cost =
-                    (self.quantity * self.avg_cost + fill.quantity * fill.price) / quantity;
+                let unit_cost = fill.price + fill.fee / fill.quantity;
+                self.avg_cost = self.avg_cost * (self.quantity / quantity)
+                    + unit_cost * (fill.quantity / quantity);
                 self.quantity = quantity;
             }
             Side::Sell => {
@@ -98,8 +102,28 @@ mod tests {
             side,
             quantity,
             price,
+            fee: 0.0,
             executed_at: Utc::now(),
         }
+    }
+
+    #[test]
+    fn huge_prices_average_without_overflow() {
+        let mut p = Position::empty("c");
+        for _ in 0..3 {
+            p.apply(&fill("c", Side::Buy, 1.0, 1e308)).expect("apply");
+        }
+        assert!(p.avg_cost.is_finite(), "{}", p.avg_cost);
+        assert!((p.avg_cost - 1e308).abs() / 1e308 < 1e-12, "{}", p.avg_cost);
+    }
+
+    #[test]
+    fn the_fee_is_part_of_the_cost() {
+        let mut p = Position::empty("c");
+        let mut f = fill("c", Side::Buy, 2.0, 100.0);
+        f.fee = 1.0;
+        p.apply(&f).expect("apply");
+        assert_eq!((p.quantity, p.avg_cost), (2.0, 100.5));
     }
 
     #[test]

@@ -127,8 +127,31 @@ impl Report {
 }
 
 /// Formats a price/amount with 2 decimals, `-` when unknown.
+/// A price or amount for people: 2 decimals from 1 up, 8 decimals down to 0.0001, and
+/// below that (or from 1e15 up) scientific notation with 5 significant digits, so that
+/// a price of 1e-300 never prints as `0.00000000`.
+///
+/// ```
+/// use portfolio::fmt_price;
+/// assert_eq!(fmt_price(57_000.0), "57000.00");
+/// assert_eq!(fmt_price(0.000123), "0.00012300");
+/// assert_eq!(fmt_price(1e-300), "1.0000e-300");
+/// assert_eq!(fmt_price(1e308), "1.0000e308");
+/// assert_eq!(fmt_price(0.0), "0.00");
+/// ```
+pub fn fmt_price(p: f64) -> String {
+    let a = p.abs();
+    if a == 0.0 || !a.is_finite() || (1.0..1e15).contains(&a) {
+        format!("{p:.2}")
+    } else if (1e-4..1.0).contains(&a) {
+        format!("{p:.8}")
+    } else {
+        format!("{p:.4e}")
+    }
+}
+
 fn money(v: Option<f64>) -> String {
-    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"))
+    v.map_or_else(|| "-".to_owned(), fmt_price)
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -140,11 +163,11 @@ impl Holding {
     /// `BTC (Bitcoin) qty 2 avg_cost 85.00 price 90.00 P&L +5.88%`.
     pub fn line(&self) -> String {
         format!(
-            "{} ({}) qty {} avg_cost {:.2} price {} P&L {}",
+            "{} ({}) qty {} avg_cost {} price {} P&L {}",
             self.symbol,
             self.name,
             self.quantity,
-            self.avg_cost,
+            fmt_price(self.avg_cost),
             money(self.current_price),
             pct(self.pnl_pct)
         )
@@ -155,9 +178,9 @@ impl Report {
     /// The total line: `TOTAL cost 200.00 value 210.00 P&L +5.00%`.
     pub fn total_line(&self) -> String {
         format!(
-            "TOTAL cost {:.2} value {:.2} P&L {}",
-            self.total_cost,
-            self.total_value,
+            "TOTAL cost {} value {} P&L {}",
+            fmt_price(self.total_cost),
+            fmt_price(self.total_value),
             pct(self.total_pnl_pct)
         )
     }
@@ -174,21 +197,21 @@ impl fmt::Display for Report {
         for h in &self.holdings {
             writeln!(
                 f,
-                "{:<8} {:>14} {:>16.2} {:>16} {:>10}",
+                "{:<8} {:>14} {:>16} {:>16} {:>10}",
                 h.symbol,
                 h.quantity,
-                h.avg_cost,
+                fmt_price(h.avg_cost),
                 money(h.current_price),
                 pct(h.pnl_pct)
             )?;
         }
         writeln!(
             f,
-            "{:<8} {:>14} {:>16.2} {:>16.2} {:>10}",
+            "{:<8} {:>14} {:>16} {:>16} {:>10}",
             "TOTAL",
             "",
-            self.total_cost,
-            self.total_value,
+            fmt_price(self.total_cost),
+            fmt_price(self.total_value),
             pct(self.total_pnl_pct)
         )
     }
@@ -267,6 +290,20 @@ mod tests {
             .lines()
             .last()
             .is_some_and(|l| l.starts_with("TOTAL") && l.ends_with("+5.88%")));
+    }
+
+    #[test]
+    fn tiny_and_huge_prices_keep_their_digits() {
+        let r = Report::new(vec![Holding::new("t", "Tiny", 1.0, 1e-300, Some(2e-300))]);
+        assert_eq!(
+            r.holdings[0].line(),
+            "T (Tiny) qty 1 avg_cost 1.0000e-300 price 2.0000e-300 P&L +100.00%"
+        );
+        assert!(r.to_string().contains("1.0000e-300"), "{r}");
+        assert_eq!(
+            Report::new(vec![Holding::new("h", "Huge", 1.0, 1e308, Some(1e308))]).total_line(),
+            "TOTAL cost 1.0000e308 value 1.0000e308 P&L +0.00%"
+        );
     }
 
     #[test]

@@ -121,7 +121,8 @@ impl CoinGecko {
     }
 
     /// `GET /coins/markets?vs_currency=<vs>&order=market_cap_desc&per_page=<n>&page=1`:
-    /// the `n` largest coins by market cap.
+    /// the `n` largest coins by market cap, at most `n` whatever the server sends
+    /// ([`select_top`](crate::select_top)).
     pub async fn top_markets(&self, vs_currency: &str, n: u32) -> Result<Vec<CoinMarket>, Error> {
         let url = self.url(
             &["coins", "markets"],
@@ -132,7 +133,8 @@ impl CoinGecko {
                 ("page", "1"),
             ],
         );
-        self.get_json(url, "/coins/markets").await
+        let coins: Vec<CoinMarket> = self.get_json(url, "/coins/markets").await?;
+        Ok(crate::markets::select_top(coins, n as usize))
     }
 
     /// `GET /coins/{id}/market_chart?vs_currency=<vs>&days=<days>&interval=daily`:

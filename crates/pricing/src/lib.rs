@@ -34,6 +34,8 @@ mod retry;
 
 pub use client::{ClientConfig, CoinGecko};
 pub use error::{ApiErrorBody, Error};
-pub use market_chart::{daily_average, AverageError, MarketChart, PricePoint};
-pub use markets::CoinMarket;
+pub use market_chart::{
+    daily_average, daily_average_before, AverageError, MarketChart, PricePoint,
+};
+pub use markets::{select_top, CoinMarket};
 pub use retry::RetryPolicy;

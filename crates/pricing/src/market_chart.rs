@@ -66,9 +66,10 @@ pub enum AverageError {
 /// Average of the last `days` **daily** prices of a `market_chart?interval=daily` answer.
 ///
 /// The last point of the answer is the live price, not a daily close, so it is always
-/// left out; the `days` points before it are averaged (arithmetic mean). Extra older
-/// points, if CoinGecko sends any, are ignored. Every averaged price must be present,
-/// finite and positive.
+/// left out; the `days` points before it are averaged (arithmetic mean). Points are
+/// sorted by time first (an answer out of order changes nothing). Extra older points, if
+/// CoinGecko sends any, are ignored. Every averaged price must be present, finite and
+/// positive. Same as [`daily_average_before`] without a known live time.
 ///
 /// ```
 /// use pricing::{daily_average, PricePoint};
@@ -80,20 +81,59 @@ pub enum AverageError {
 /// assert_eq!(daily_average(&points, 10), Ok(104.5));
 /// ```
 pub fn daily_average(points: &[PricePoint], days: usize) -> Result<f64, AverageError> {
+    daily_average_before(points, days, None)
+}
+
+/// Average of the last `days` daily prices strictly before the live price.
+///
+/// The points are sorted by time; every point at or after the live price's time is left
+/// out: `live_at_ms` (CoinGecko's `last_updated` of the coin) when known, or the latest
+/// point's time, whichever is earlier. So neither the live point nor an extra point
+/// after it can reach the average. The mean is computed incrementally, so prices near
+/// `f64::MAX` do not overflow to infinity.
+///
+/// ```
+/// use pricing::{daily_average_before, PricePoint};
+/// let day = 86_400_000;
+/// let mut points: Vec<PricePoint> = (0..10)
+///     .map(|i| PricePoint { timestamp_ms: i * day, price: Some(100.0 + i as f64) })
+///     .collect();
+/// let live = 9 * day + 3_600_000;
+/// points.push(PricePoint { timestamp_ms: live + 60_000, price: Some(1.0) }); // later still
+/// points.push(PricePoint { timestamp_ms: live, price: Some(1.0) }); // the live point
+/// assert_eq!(daily_average_before(&points, 10, Some(live)), Ok(104.5));
+/// ```
+pub fn daily_average_before(
+    points: &[PricePoint],
+    days: usize,
+    live_at_ms: Option<i64>,
+) -> Result<f64, AverageError> {
     if days == 0 {
         return Err(AverageError::ZeroDays);
     }
-    let daily = &points[..points.len().saturating_sub(1)];
+    let mut sorted = points.to_vec();
+    sorted.sort_by_key(|p| p.timestamp_ms);
+    let latest = sorted.last().map(|p| p.timestamp_ms);
+    let cutoff = match (live_at_ms, latest) {
+        (Some(live), Some(last)) => live.min(last),
+        (None, Some(last)) => last,
+        (_, None) => i64::MIN,
+    };
+    let daily: Vec<PricePoint> = sorted
+        .into_iter()
+        .filter(|p| p.timestamp_ms < cutoff)
+        .collect();
     if daily.len() < days {
         return Err(AverageError::NotEnoughHistory {
             got: daily.len(),
             need: days,
         });
     }
-    let mut sum = 0.0;
-    for p in &daily[daily.len() - days..] {
+    let mut mean = 0.0;
+    for (i, p) in daily[daily.len() - days..].iter().enumerate() {
         match p.price {
-            Some(v) if v.is_finite() && v > 0.0 => sum += v,
+            // Incremental mean: never larger than the largest price, so never infinite.
+            Some(v) if v.is_finite() && v > 0.0 => mean += (v - mean) / (i as f64 + 1.0),
             _ => {
                 return Err(AverageError::BadPrice {
                     timestamp_ms: p.timestamp_ms,
@@ -101,7 +141,7 @@ pub fn daily_average(points: &[PricePoint], days: usize) -> Result<f64, AverageE
             }
         }
     }
-    Ok(sum / days as f64)
+    Ok(mean)
 }
 
 #[cfg(test)]
@@ -182,6 +222,56 @@ mod tests {
         prices.extend((0..10).map(|_| Some(2.0)));
         prices.push(Some(7.0));
         assert_eq!(daily_average(&pts(&prices), 10), Ok(2.0));
+    }
+
+    #[test]
+    fn huge_prices_do_not_overflow() {
+        let mut prices: Vec<Option<f64>> = (0..10).map(|_| Some(1e308)).collect();
+        prices.push(Some(1e308));
+        let avg = daily_average(&pts(&prices), 10).expect("average");
+        assert!(
+            avg.is_finite() && (avg - 1e308).abs() / 1e308 < 1e-12,
+            "{avg}"
+        );
+        let mut mixed: Vec<Option<f64>> = (0..10).map(|_| Some(f64::MAX)).collect();
+        mixed.push(Some(1.0));
+        assert_eq!(daily_average(&pts(&mixed), 10), Ok(f64::MAX));
+    }
+
+    #[test]
+    fn out_of_order_and_later_points_never_reach_the_average() {
+        let day = 86_400_000;
+        let live = 10 * day + 3_600_000;
+        let point = |t: i64, p: f64| PricePoint {
+            timestamp_ms: t,
+            price: Some(p),
+        };
+        // (points, live time, want)
+        let mut daily: Vec<PricePoint> = (0..10).map(|i| point(i * day, 2.0)).collect();
+        let mut reversed = daily.clone();
+        reversed.push(point(live, 1000.0));
+        reversed.reverse();
+        let mut extra = daily.clone();
+        extra.push(point(live, 1000.0));
+        extra.push(point(live + 1000, 5000.0));
+        let mut shuffled = extra.clone();
+        shuffled.swap(0, 11);
+        shuffled.swap(3, 10);
+        daily.push(point(live, 1000.0));
+        type Case<'a> = (&'a [PricePoint], Option<i64>, Result<f64, AverageError>);
+        let cases: &[Case] = &[
+            (&daily, None, Ok(2.0)),
+            (&daily, Some(live), Ok(2.0)),
+            (&reversed, None, Ok(2.0)),
+            (&reversed, Some(live), Ok(2.0)),
+            (&extra, Some(live), Ok(2.0)),
+            (&shuffled, Some(live), Ok(2.0)),
+            // The live time is earlier than the chart's live point: still left out.
+            (&daily, Some(live + 60_000), Ok(2.0)),
+        ];
+        for (i, (points, at, want)) in cases.iter().enumerate() {
+            assert_eq!(&daily_average_before(points, 10, *at), want, "case {i}");
+        }
     }
 
     #[test]

@@ -41,6 +41,65 @@ pub struct CoinMarket {
     pub last_updated: Option<DateTime<Utc>>,
 }
 
+/// The `n` largest coins of an answer, whatever the server sent: sorted by
+/// `market_cap_rank` (then market cap, largest first), at most `n`.
+///
+/// A coin without a rank, and the second and later entries of one id, are dropped with a
+/// warning (the first kept is the best ranked). Coins without a price are kept: the cycle
+/// skips them with a warning of its own, so they still count among the `n`.
+///
+/// ```
+/// use pricing::{select_top, CoinMarket};
+/// let coin = |id: &str, rank: Option<u32>| CoinMarket {
+///     id: id.into(), symbol: id.into(), name: id.into(), current_price: Some(1.0),
+///     market_cap: Some(1.0), market_cap_rank: rank, total_volume: None, last_updated: None,
+/// };
+/// let got = select_top(vec![coin("c", Some(3)), coin("x", None), coin("a", Some(1)),
+///                           coin("a", Some(7)), coin("b", Some(2)), coin("d", Some(4))], 3);
+/// let ids: Vec<&str> = got.iter().map(|c| c.id.as_str()).collect();
+/// assert_eq!(ids, ["a", "b", "c"]);
+/// ```
+pub fn select_top(coins: Vec<CoinMarket>, n: usize) -> Vec<CoinMarket> {
+    let received = coins.len();
+    let mut ranked: Vec<(u32, CoinMarket)> = Vec::with_capacity(received);
+    for c in coins {
+        match c.market_cap_rank {
+            Some(rank) => ranked.push((rank, c)),
+            None => log::warn!(
+                "/coins/markets: dropping {} ({}): no market_cap_rank",
+                c.id,
+                c.symbol.to_uppercase()
+            ),
+        }
+    }
+    // Best rank first; equal ranks by market cap, largest first, unknown caps last.
+    ranked.sort_by(|(ra, a), (rb, b)| {
+        ra.cmp(rb).then_with(|| {
+            let cap = |c: &CoinMarket| c.market_cap.filter(|m| m.is_finite());
+            cap(b)
+                .partial_cmp(&cap(a))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
+    });
+    let mut out: Vec<CoinMarket> = Vec::with_capacity(n);
+    for (rank, c) in ranked {
+        if out.iter().any(|o| o.id == c.id) {
+            log::warn!(
+                "/coins/markets: dropping a duplicate of {} (rank {rank})",
+                c.id
+            );
+            continue;
+        }
+        if out.len() < n {
+            out.push(c);
+        }
+    }
+    if received > n {
+        log::debug!("/coins/markets sent {received} coins, {n} asked for: kept the top {n}");
+    }
+    out
+}
+
 /// Accepts an RFC 3339 string, `null`, or anything else (which becomes `None`: a bad
 /// timestamp is no reason to drop the prices).
 fn lenient_datetime<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
@@ -77,6 +136,59 @@ mod tests {
             c.last_updated.map(|t| t.timestamp_millis()),
             Some(1_712_508_571_736)
         );
+    }
+
+    fn coin(id: &str, rank: Option<u32>, cap: Option<f64>) -> CoinMarket {
+        CoinMarket {
+            id: id.into(),
+            symbol: id.into(),
+            name: id.into(),
+            current_price: Some(1.0),
+            market_cap: cap,
+            market_cap_rank: rank,
+            total_volume: None,
+            last_updated: None,
+        }
+    }
+
+    #[test]
+    fn selection_table() {
+        let many: Vec<CoinMarket> = (1..=503)
+            .rev()
+            .map(|i| coin(&format!("c{i}"), Some(i), Some(1e9 / f64::from(i))))
+            .collect();
+        // (answer, want ids)
+        let cases: Vec<(Vec<CoinMarket>, Vec<&str>)> = vec![
+            // A server that sends 503 coins (reversed): still exactly the top 3.
+            (many, vec!["c1", "c2", "c3"]),
+            (vec![], vec![]),
+            (vec![coin("a", Some(1), None)], vec!["a"]),
+            // Duplicates and coins without a rank are dropped.
+            (
+                vec![
+                    coin("a", Some(2), Some(5.0)),
+                    coin("a", Some(1), Some(5.0)),
+                    coin("x", None, Some(1e12)),
+                    coin("b", Some(3), None),
+                    coin("c", Some(9), None),
+                    coin("d", Some(10), None),
+                ],
+                vec!["a", "b", "c"],
+            ),
+            // Equal ranks: the larger market cap first; an unknown cap last.
+            (
+                vec![
+                    coin("small", Some(1), Some(1.0)),
+                    coin("none", Some(1), None),
+                    coin("big", Some(1), Some(2.0)),
+                ],
+                vec!["big", "small", "none"],
+            ),
+        ];
+        for (answer, want) in cases {
+            let got: Vec<String> = select_top(answer, 3).into_iter().map(|c| c.id).collect();
+            assert_eq!(got, want);
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! `cargo bench -p record --bench ingest`
 
 use std::hint::black_box;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -53,32 +54,34 @@ fn bench(c: &mut Criterion) {
     });
 
     group.bench_function("recorder_path_dedup_journal_buffer", |b| {
-        b.iter_custom(|iters| {
-            let journal_dir = tempfile::tempdir().expect("temp dir");
-            let (mut rec, _) =
-                Recorder::open(journal_dir.path(), chrono::Utc::now()).expect("open");
-            let mut total = Duration::ZERO;
-            let mut now = 0;
-            for _ in 0..iters {
-                let start = Instant::now();
-                for f in &frames {
-                    // Each pass replays the same market: move it on in time so nothing is a copy.
-                    now += 1;
-                    if let Ok(stream::Message::MiniTickers(mut t)) = stream::decode(f) {
-                        t.iter_mut().for_each(|t| t.event_time += now * 1_000_000);
-                        // Received when it happened (no skew: nothing is quarantined).
-                        let received = t.first().map_or(0, |t| t.event_time);
-                        rec.ingest_message(1, received, f, t).expect("ingest");
-                    }
-                    rec.sync_journal().expect("sync");
-                }
-                total += start.elapsed();
-                black_box(rec.pending());
-                rec.checkpoint(chrono::Utc::now()).expect("checkpoint");
-            }
-            total
-        })
+        b.iter_custom(|iters| recorder_path(iters, &frames, None))
     });
+
+    // The same path with `recorder --publish`: every new event also handed to a
+    // bus::Publisher on a local nats-server -js (publishing itself runs on the runtime's
+    // threads, as in the recorder).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let nats =
+        sim::nats::NatsServer::start().expect("nats-server starts (apt-get install nats-server)");
+    let bus_config = bus::BusConfig::from_url(&nats.url()).expect("url");
+    let (publisher, publisher_task) = {
+        let _enter = runtime.enter();
+        bus::Publisher::start(bus_config, bus::StreamLimits::default(), 65_536)
+    };
+    group.bench_function("recorder_path_dedup_journal_buffer_publish", |b| {
+        b.iter_custom(|iters| recorder_path(iters, &frames, Some(&publisher)))
+    });
+    let offered = publisher.stats();
+    drop(publisher);
+    let stats = runtime.block_on(publisher_task.finish(Duration::from_secs(30)));
+    println!(
+        "publisher: {} published, {} dropped (queue full), {} failed attempts; {offered:?} while the bench ran",
+        stats.published, stats.dropped, stats.failed_attempts
+    );
     group.finish();
 
     let mut rec = Recorder::new(dir.path());
@@ -104,6 +107,53 @@ fn bench(c: &mut Criterion) {
         events as f64 / took.as_secs_f64() / 1e6,
         bytes as f64 / events as f64
     );
+}
+
+/// The recorder's ingest path (de-duplication, journal, buffer, and the bus when
+/// `publisher` is given) over every frame, `iters` times.
+fn recorder_path(iters: u64, frames: &[String], publisher: Option<&bus::Publisher>) -> Duration {
+    let journal_dir = tempfile::tempdir().expect("temp dir");
+    let (mut rec, _) = Recorder::open(journal_dir.path(), chrono::Utc::now()).expect("open");
+    if let Some(p) = publisher {
+        rec.set_sink(Box::new(p.clone()));
+    }
+    let mut total = Duration::ZERO;
+    for pass in 0..iters {
+        // Each pass replays the same market moved on in time, so nothing is a copy (and
+        // message ids do not repeat); shifted outside the timed part, exact text kept.
+        static PASSES: AtomicI64 = AtomicI64::new(1);
+        let offset = PASSES.fetch_add(1, Ordering::Relaxed) * 1_000_000_000 + pass as i64;
+        let shifted: Vec<String> = frames.iter().map(|f| shift(f, offset)).collect();
+        let start = Instant::now();
+        for (n, f) in shifted.iter().enumerate() {
+            if let Ok(stream::Message::MiniTickers(t)) = stream::decode(f) {
+                // Received when it happened: no skew, nothing quarantined.
+                let received = t.first().map_or(n as i64, |t| t.event_time);
+                rec.ingest_message(1, received, f, t).expect("ingest");
+            }
+            rec.sync_journal().expect("sync");
+        }
+        total += start.elapsed();
+        black_box(rec.pending());
+        rec.checkpoint(chrono::Utc::now()).expect("checkpoint");
+    }
+    total
+}
+
+/// `frame` with every event time moved on by `offset` ms, decimal strings untouched.
+fn shift(frame: &str, offset: i64) -> String {
+    let mut out = String::with_capacity(frame.len() + 64);
+    out.push('[');
+    stream::for_each_raw_mini_ticker(frame, |mut t| {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        t.event_time += offset;
+        bus::payload::encode_ticker(&t, &mut out);
+    })
+    .expect("valid frame");
+    out.push(']');
+    out
 }
 
 /// Times `ingest` over every frame into a recorder whose symbol table already knows the

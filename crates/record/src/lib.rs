@@ -31,11 +31,15 @@ pub mod gaps;
 pub mod journal;
 pub mod quarantine;
 mod recorder;
+mod row;
 mod session;
+pub mod sink;
 
 pub use error::RecordError;
 pub use recorder::{Recorder, Startup};
-pub use session::{run, Progress, SessionConfig, Summary};
+pub use row::as_tick;
+pub use session::{run, run_with_sink, Progress, SessionConfig, Summary};
+pub use sink::EventSink;
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,7 @@ use stream::{DecodeError, MiniTicker};
 use crate::dedup::Dedup;
 use crate::gaps::{self, Gap, GapWriter};
 use crate::journal::{self, JournalWriter, ReplayReport, SegmentId, GAP_CONN_ID};
-use crate::{compact, quarantine, RecordError};
+use crate::{compact, quarantine, EventSink, RecordError};
 
 /// Buffers mini-ticker events in columns and writes them as Parquet checkpoints.
 ///
@@ -37,6 +37,8 @@ pub struct Recorder {
     quarantine: quarantine::Counter,
     /// Held for the recorder's life: a second recorder on the same directory is refused.
     _lock: Option<std::fs::File>,
+    /// Gets every new event and gap as it is recorded (e.g. the NATS bus).
+    sink: Option<Box<dyn EventSink>>,
 }
 
 /// What [`Recorder::open`] found and repaired from an earlier run.
@@ -71,6 +73,7 @@ impl Recorder {
             gaps: Vec::new(),
             quarantine: quarantine::Counter::default(),
             _lock: None,
+            sink: None,
         }
     }
 
@@ -120,7 +123,7 @@ impl Recorder {
         for t in tickers {
             match quarantine::check(t.event_time, None) {
                 Ok(()) => {
-                    self.buffer.push(&journal::replay::as_tick(t));
+                    self.buffer.push(&crate::as_tick(t));
                     new += 1;
                 }
                 Err(why) => self.quarantine.note(&[(t.clone(), why)], "ingest"),
@@ -165,6 +168,9 @@ impl Recorder {
             None => Ok(()),
         };
         self.ingest(&tickers);
+        if let Some(sink) = self.sink.as_mut() {
+            sink.events(raw, &tickers);
+        }
         journaled.map_err(RecordError::JournalWrite)?;
         Ok(tickers.len())
     }
@@ -194,14 +200,31 @@ impl Recorder {
     }
 
     /// Keeps a closed gap, journaled like the ticks (a crash loses none); it is written to
-    /// the gaps dataset with the next checkpoint.
+    /// the gaps dataset with the next checkpoint (and handed to the sink).
     pub fn record_gap(&mut self, gap: Gap) {
+        if let Some(sink) = self.sink.as_mut() {
+            sink.gap(&gap, true);
+        }
         if let Some(j) = self.journal.as_mut() {
             if let Err(e) = j.append(GAP_CONN_ID, gap.end_ms, &gap.to_journal()) {
                 log::warn!("journal write of a gap failed (kept in memory): {e}");
             }
         }
         self.gaps.push(gap);
+    }
+
+    /// Tells the sink that the feed is lost since `gap.start_ms` (the gap is recorded once
+    /// it closes, with [`Recorder::record_gap`]).
+    pub fn feed_lost(&mut self, gap: &Gap) {
+        if let Some(sink) = self.sink.as_mut() {
+            sink.gap(gap, false);
+        }
+    }
+
+    /// Hands every event recorded from now on (after de-duplication) and every gap to
+    /// `sink` as well.
+    pub fn set_sink(&mut self, sink: Box<dyn EventSink>) {
+        self.sink = Some(sink);
     }
 
     /// Events quarantined so far for an implausible event time ([`crate::quarantine`]).

@@ -9,7 +9,7 @@ use record::journal::{
     self, decode_frame, read_segment, recover, replay, segments_metadata, Damage, JournalWriter,
     SegmentId,
 };
-use store::ticks::{read_dataset, rows, DatasetWriter, OwnedTick, Tick, TickBuffer};
+use store::ticks::{read_dataset, rows, DatasetWriter, OwnedTick, TickBuffer};
 
 /// Realistic `!miniTicker@arr` frames from the simulated market, one per second from `start_ms`.
 fn frames(start_ms: i64, n: usize) -> Vec<String> {
@@ -276,16 +276,7 @@ fn ingest(j: &mut JournalWriter, buf: &mut TickBuffer, frames: &[String]) -> usi
         j.append(1, received(f), f).unwrap();
         decode_frame(f, &mut scratch).unwrap();
         for t in &scratch {
-            buf.push(&Tick {
-                symbol: &t.symbol,
-                event_time: t.event_time,
-                close: t.close,
-                open: t.open,
-                high: t.high,
-                low: t.low,
-                base_volume: t.base_volume,
-                quote_volume: t.quote_volume,
-            });
+            buf.push(&record::as_tick(t));
         }
     }
     buf.len()

@@ -22,6 +22,7 @@ mod coingecko;
 mod config;
 mod faults;
 pub mod market;
+pub mod nats;
 mod server;
 mod ws;
 

@@ -2,10 +2,15 @@
 //!
 //! * feature `ticks`: Parquet tick snapshots (Arrow column buffers, atomic checkpoint files,
 //!   a reader for the Hive-partitioned dataset).
-//! * feature `db`: the Diesel schema, models and embedded migrations (SQLite or MySQL).
+//! * feature `db`: the Diesel schema, models and embedded migrations (SQLite, MySQL or PostgreSQL).
 //!
 //! Both halves are behind cargo features so that a binary links only what it uses: the
-//! recorder never pulls in Diesel or the MySQL client.
+//! recorder never pulls in Diesel or a database client library.
+
+mod blocking;
+pub mod fs;
+
+pub use blocking::blocking;
 
 #[cfg(feature = "ticks")]
 pub mod ticks;

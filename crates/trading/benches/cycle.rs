@@ -43,8 +43,13 @@ fn bench_cycle(c: &mut Criterion) {
                 hour += 1;
                 let now = start + chrono::Duration::hours(hour);
                 let t = Instant::now();
-                rt.block_on(trading::run_cycle(&cg, &mut store, now))
-                    .expect("cycle");
+                rt.block_on(trading::run_cycle(
+                    &cg,
+                    &mut store,
+                    &trading::Account::default(),
+                    now,
+                ))
+                .expect("cycle");
                 total += t.elapsed();
             }
             total

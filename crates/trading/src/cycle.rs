@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use portfolio::{decide, submit_order, Decision, Fill, Order, Position};
-use pricing::{daily_average, CoinMarket};
-use store::db::{MarketObservation, NewTrade, TradeOutcome};
+use pricing::{daily_average_before, CoinMarket};
+use store::db::{MarketObservation, NewTrade, TradeOutcome, DEFAULT_PORTFOLIO};
 
 use crate::ports::{Ledger, PriceSource};
 use crate::report::{fmt_price, portfolio_report};
@@ -40,6 +40,28 @@ pub struct CycleSummary {
     pub already_bought: usize,
 }
 
+/// Who trades, and what a simulated fill costs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    /// The portfolio the cycle's trades and positions belong to.
+    pub portfolio: String,
+    /// Fee of a simulated fill, in basis points of the notional (0: none).
+    pub fee_bps: f64,
+}
+
+impl Default for Account {
+    /// The `default` portfolio, without fee.
+    fn default() -> Self {
+        Account {
+            portfolio: DEFAULT_PORTFOLIO.to_owned(),
+            fee_bps: 0.0,
+        }
+    }
+}
+
+/// Where a simulated fill's price comes from, as stored with each trade.
+pub const PRICE_SOURCE: &str = "coingecko:markets.current_price";
+
 /// A coin with everything needed for the decision.
 struct Candidate {
     coin: CoinMarket,
@@ -52,7 +74,9 @@ struct Candidate {
 /// Every API call is made before anything is written, so a cycle whose calls fail after
 /// their retries writes nothing. A coin with a `null` price, or too short a history, is
 /// skipped with a warning. Each buy commits its trade and position in one transaction;
-/// a buy refused by the (coin, hour) unique key is "already bought this hour".
+/// a buy refused by the (portfolio, coin, hour) unique key (possibly taken a moment ago by
+/// another process) is "already bought this hour". Trades go to `account.portfolio`,
+/// fills pay `account.fee_bps` and say where their price came from.
 ///
 /// # Errors
 /// [`CycleError::Api`] when a price call fails (nothing written); [`CycleError::Db`] when
@@ -60,6 +84,7 @@ struct Candidate {
 pub async fn run_cycle<P: PriceSource, L: Ledger>(
     cg: &P,
     store: &mut L,
+    account: &Account,
     now: DateTime<Utc>,
 ) -> Result<CycleSummary, CycleError> {
     let mut summary = CycleSummary::default();
@@ -73,7 +98,9 @@ pub async fn run_cycle<P: PriceSource, L: Ledger>(
                 let chart = cg
                     .market_chart_daily(&coin.id, VS_CURRENCY, AVERAGE_DAYS)
                     .await?;
-                match daily_average(&chart.prices, AVERAGE_DAYS as usize) {
+                // Nothing at or after the live price's time reaches the average.
+                let live_at = coin.last_updated.map(|t| t.timestamp_millis());
+                match daily_average_before(&chart.prices, AVERAGE_DAYS as usize, live_at) {
                     Ok(a) => {
                         avg = Some(a);
                         candidates.push(Candidate {
@@ -103,7 +130,7 @@ pub async fn run_cycle<P: PriceSource, L: Ledger>(
         observed.push(observation(&coin, avg));
     }
 
-    block(|| store.record_markets(&observed, now))?;
+    store::blocking(|| store.record_markets(&observed, now))?;
 
     for c in candidates {
         let verdict = decide(c.price, c.average);
@@ -123,7 +150,8 @@ pub async fn run_cycle<P: PriceSource, L: Ledger>(
             continue;
         }
         // The price was checked finite and positive above, the quantity is 1.
-        let fill = match submit_order(&Order::buy(&c.coin.id, 1.0), c.price, now) {
+        let order = Order::buy(&c.coin.id, 1.0).with_fee_bps(account.fee_bps);
+        let fill = match submit_order(&order, c.price, now) {
             Ok(f) => f,
             Err(e) => {
                 log::warn!("order for {} refused: {e}", label(&c.coin));
@@ -132,14 +160,20 @@ pub async fn run_cycle<P: PriceSource, L: Ledger>(
             }
         };
         let trade = NewTrade {
+            portfolio: account.portfolio.clone(),
             coin_id: fill.coin_id.clone(),
             side: fill.side.as_str().into(),
             quantity: fill.quantity,
             price: fill.price,
             executed_at: fill.executed_at,
+            fee: fill.fee,
+            price_source: PRICE_SOURCE.into(),
+            price_at: c.coin.last_updated,
         };
-        let outcome = block(|| {
-            store.record_trade(&trade, |current| {
+        let applied = fill.clone();
+        let outcome = store::blocking(|| {
+            store.record_trade(&trade, move |current| {
+                let fill = applied;
                 let mut p = current.map_or_else(
                     || Position::empty(&fill.coin_id),
                     |row| Position {
@@ -157,8 +191,13 @@ pub async fn run_cycle<P: PriceSource, L: Ledger>(
         })?;
         match outcome {
             TradeOutcome::Recorded(pos) => {
+                let fee = if fill.fee > 0.0 {
+                    format!(", fee {} USD", fmt_price(fill.fee))
+                } else {
+                    String::new()
+                };
                 log::info!(
-                    "TRADE buy {} {} at {} USD (position {} @ avg cost {})",
+                    "TRADE buy {} {} at {} USD (position {} @ avg cost {}){fee}",
                     fill.quantity,
                     c.coin.symbol.to_uppercase(),
                     fmt_price(fill.price),
@@ -169,16 +208,18 @@ pub async fn run_cycle<P: PriceSource, L: Ledger>(
             }
             TradeOutcome::AlreadyTradedThisSlot => {
                 log::info!(
-                    "{}: already bought in the {} UTC slot, no new order",
+                    "{}: already bought in the {} UTC slot of portfolio '{}' (by this or \
+                     another run), no new order",
                     label(&c.coin),
-                    store::db::hour_slot(now).format("%Y-%m-%d %H:00")
+                    store::db::hour_slot(now).format("%Y-%m-%d %H:00"),
+                    account.portfolio
                 );
                 summary.already_bought += 1;
             }
         }
     }
 
-    let report = portfolio_report(block(|| store.positions())?);
+    let report = portfolio_report(store::blocking(|| store.positions(&account.portfolio))?);
     for h in &report.holdings {
         log::info!("PORTFOLIO {}", h.line());
     }
@@ -201,14 +242,5 @@ fn observation(c: &CoinMarket, avg: Option<f64>) -> MarketObservation {
         total_volume: c.total_volume,
         last_updated: c.last_updated,
         avg_price_10d: avg,
-    }
-}
-
-/// Runs blocking database work without stalling the other tasks of the runtime
-/// (multi-threaded runtime), or inline on a current-thread runtime.
-pub fn block<T>(f: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
-        _ => f(),
     }
 }

@@ -4,12 +4,33 @@
 //! Failures never end the loop: a cycle whose CoinGecko calls fail is skipped (nothing
 //! written), and a database that cannot be opened or fails mid-cycle is logged and
 //! reconnected at the next period, so an outage costs the cycles it spans and no more.
+//! A database that stops answering costs one timeout per operation (the store's
+//! deadlines): the stuck cycle ends with that error and the loop goes on.
+//!
+//! SIGINT/SIGTERM let the cycle in flight finish, but wait for it at most
+//! [`SHUTDOWN_GRACE`] (plus the database operation under way, itself bounded by its
+//! timeout): then the cycle is abandoned and the loop returns.
+
+use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::cycle::{block, run_cycle, CycleError, CycleSummary};
+use crate::cycle::{run_cycle, Account, CycleError, CycleSummary};
 use crate::ports::{OpenLedger, PriceSource};
 use crate::schedule::{sleep_until_next, Cadence};
+
+/// How long a shutdown waits for the cycle in flight.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Resolves [`SHUTDOWN_GRACE`] after `shutdown` turned true (never if it cannot).
+async fn grace_after_shutdown(shutdown: &mut watch::Receiver<bool>) {
+    while !*shutdown.borrow_and_update() {
+        if shutdown.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+    tokio::time::sleep(SHUTDOWN_GRACE).await;
+}
 
 /// What the loop did, returned when it stops (for logs and tests).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -23,12 +44,15 @@ pub struct DaemonReport {
 }
 
 /// Runs cycles at `cadence` until `shutdown` turns true; the cycle in flight is finished
-/// first.
+/// first (waited for at most [`SHUTDOWN_GRACE`]).
 ///
 /// ```no_run
 /// # async fn demo(cg: pricing::CoinGecko, url: store::db::DbUrl) {
 /// let (_stop, shutdown) = tokio::sync::watch::channel(false);
-/// let report = trading::daemon::run(&cg, url, trading::schedule::Cadence::Hourly, shutdown).await;
+/// let account = trading::Account::default();
+/// let report =
+///     trading::daemon::run(&cg, url, trading::schedule::Cadence::Hourly, &account, shutdown)
+///         .await;
 /// println!("{} cycles", report.cycles_done);
 /// # }
 /// ```
@@ -36,6 +60,7 @@ pub async fn run<P: PriceSource, O: OpenLedger>(
     cg: &P,
     url: O,
     cadence: Cadence,
+    account: &Account,
     mut shutdown: watch::Receiver<bool>,
 ) -> DaemonReport {
     let mut report = DaemonReport::default();
@@ -43,7 +68,7 @@ pub async fn run<P: PriceSource, O: OpenLedger>(
     loop {
         let started = chrono::Utc::now();
         if store.is_none() {
-            match block(|| url.open()) {
+            match store::blocking(|| url.open()) {
                 Ok(s) => {
                     if report.cycles_lost_db > 0 {
                         log::info!("database {} is back", url.describe());
@@ -57,7 +82,19 @@ pub async fn run<P: PriceSource, O: OpenLedger>(
             }
         }
         if let Some(s) = store.as_mut() {
-            match run_cycle(cg, s, started).await {
+            let outcome = tokio::select! {
+                r = run_cycle(cg, s, account, started) => Some(r),
+                () = grace_after_shutdown(&mut shutdown) => None,
+            };
+            let Some(outcome) = outcome else {
+                log::error!(
+                    "the cycle in flight did not finish within {}s of the signal: abandoned",
+                    SHUTDOWN_GRACE.as_secs()
+                );
+                log_stopped(&report);
+                return report;
+            };
+            match outcome {
                 Ok(summary) => {
                     report.cycles_done += 1;
                     log_summary(&summary);
@@ -74,15 +111,19 @@ pub async fn run<P: PriceSource, O: OpenLedger>(
             }
         }
         if !sleep_until_next(cadence, started, &mut shutdown).await {
-            log::info!(
-                "stopped after {} cycles ({} skipped: CoinGecko, {} lost: database)",
-                report.cycles_done,
-                report.cycles_skipped_api,
-                report.cycles_lost_db
-            );
+            log_stopped(&report);
             return report;
         }
     }
+}
+
+fn log_stopped(report: &DaemonReport) {
+    log::info!(
+        "stopped after {} cycles ({} skipped: CoinGecko, {} lost: database)",
+        report.cycles_done,
+        report.cycles_skipped_api,
+        report.cycles_lost_db
+    );
 }
 
 /// The one-line summary of a finished cycle.

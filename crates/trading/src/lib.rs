@@ -13,12 +13,13 @@
 //! let cg = CoinGecko::new(ClientConfig::new("https://api.coingecko.com/api/v3"))?;
 //! let mut store = store::db::Store::open("sqlite://storage/trader.db")?;
 //! // One cycle now (what `trader --once` does) ...
-//! let summary = trading::run_cycle(&cg, &mut store, chrono::Utc::now()).await?;
+//! let account = trading::Account::default(); // portfolio `default`, no fee
+//! let summary = trading::run_cycle(&cg, &mut store, &account, chrono::Utc::now()).await?;
 //! println!("{} bought, {} held", summary.bought.len(), summary.held);
 //! // ... or the long-running loop until the watch channel turns true.
 //! let (_stop, shutdown) = tokio::sync::watch::channel(false);
 //! let url = store::db::DbUrl::parse("sqlite://storage/trader.db")?;
-//! trading::daemon::run(&cg, url, trading::schedule::Cadence::Hourly, shutdown).await;
+//! trading::daemon::run(&cg, url, trading::schedule::Cadence::Hourly, &account, shutdown).await;
 //! # Ok(()) }
 //! ```
 
@@ -28,7 +29,7 @@ pub mod ports;
 pub mod report;
 pub mod schedule;
 
-pub use cycle::{run_cycle, CycleError, CycleSummary};
+pub use cycle::{run_cycle, Account, CycleError, CycleSummary};
 pub use ports::{Ledger, OpenLedger, PriceSource};
 
 #[cfg(test)]

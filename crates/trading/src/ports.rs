@@ -57,7 +57,7 @@ impl PriceSource for CoinGecko {
 }
 
 /// Where a cycle keeps what it saw and did. Calls are blocking (Diesel); the cycle runs
-/// them through [`block`](crate::cycle::block).
+/// them through [`store::blocking`].
 pub trait Ledger {
     /// Stores the cycle's markets (coins and one snapshot each) at `now`.
     ///
@@ -70,20 +70,22 @@ pub trait Ledger {
     ) -> Result<(), DbError>;
 
     /// Records `trade` and the position `update` computes from the current one, together;
-    /// a second trade of the coin in the same hourly slot is
+    /// a second trade of the coin in the same hourly slot and portfolio is
     /// [`TradeOutcome::AlreadyTradedThisSlot`] and writes nothing.
     ///
     /// # Errors
     /// As [`Ledger::record_markets`].
+    /// `update` is `Send + 'static`: the database runs it on its own thread (where every
+    /// operation has a deadline).
     fn record_trade<F>(&mut self, trade: &NewTrade, update: F) -> Result<TradeOutcome, DbError>
     where
-        F: FnOnce(Option<&PositionRow>) -> (f64, f64);
+        F: FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static;
 
-    /// The held positions with their last known prices.
+    /// The portfolio's held positions with their last known prices.
     ///
     /// # Errors
     /// As [`Ledger::record_markets`].
-    fn positions(&mut self) -> Result<Vec<PositionView>, DbError>;
+    fn positions(&mut self, portfolio: &str) -> Result<Vec<PositionView>, DbError>;
 }
 
 impl Ledger for Store {
@@ -97,13 +99,13 @@ impl Ledger for Store {
 
     fn record_trade<F>(&mut self, trade: &NewTrade, update: F) -> Result<TradeOutcome, DbError>
     where
-        F: FnOnce(Option<&PositionRow>) -> (f64, f64),
+        F: FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static,
     {
         Store::record_trade(self, trade, update)
     }
 
-    fn positions(&mut self) -> Result<Vec<PositionView>, DbError> {
-        Store::positions(self)
+    fn positions(&mut self, portfolio: &str) -> Result<Vec<PositionView>, DbError> {
+        Store::positions(self, portfolio)
     }
 }
 

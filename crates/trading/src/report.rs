@@ -4,14 +4,7 @@
 use portfolio::{Holding, Report};
 use store::db::PositionView;
 
-/// A price for people: 2 decimals from 1 up, 8 significant decimals below.
-pub fn fmt_price(p: f64) -> String {
-    if p.abs() >= 1.0 || p == 0.0 {
-        format!("{p:.2}")
-    } else {
-        format!("{p:.8}")
-    }
-}
+pub use portfolio::fmt_price;
 
 /// The report of the stored positions; the current price is the latest stored one.
 pub fn portfolio_report(positions: Vec<PositionView>) -> Report {

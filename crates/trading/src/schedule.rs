@@ -1,5 +1,5 @@
-//! When cycles run: at every top of the hour (or every fixed period), and the
-//! SIGINT/SIGTERM flag that ends the loop once the cycle in flight is finished.
+//! When cycles run: at every top of the hour (or every fixed period), until the shutdown
+//! flag ([`logging::shutdown_signal`] in the binary) turns true.
 
 use std::time::Duration;
 
@@ -16,28 +16,6 @@ use tokio::sync::watch;
 pub fn until_next_hour(now: DateTime<Utc>) -> Duration {
     let next = store::db::hour_slot(now).and_utc() + chrono::Duration::hours(1);
     (next - now).to_std().unwrap_or(Duration::ZERO)
-}
-
-/// A flag that turns true on SIGINT or SIGTERM.
-pub fn shutdown_signal() -> std::io::Result<watch::Receiver<bool>> {
-    let (tx, rx) = watch::channel(false);
-    #[cfg(unix)]
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::spawn(async move {
-        #[cfg(unix)]
-        let name = tokio::select! {
-            _ = tokio::signal::ctrl_c() => "SIGINT",
-            _ = term.recv() => "SIGTERM",
-        };
-        #[cfg(not(unix))]
-        let name = {
-            let _ = tokio::signal::ctrl_c().await;
-            "Ctrl-C"
-        };
-        log::info!("{name} received: finishing the cycle in flight, then exiting");
-        let _ = tx.send(true);
-    });
-    Ok(rx)
 }
 
 /// When the long-running mode starts its cycles.

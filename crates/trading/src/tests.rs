@@ -16,7 +16,7 @@ use store::db::{
 use crate::daemon::{self, DaemonReport};
 use crate::ports::{Ledger, OpenLedger, PriceSource};
 use crate::schedule::Cadence;
-use crate::{run_cycle, CycleError};
+use crate::{run_cycle, Account, CycleError};
 
 /// Coins with a current price and the ten daily prices that make its average.
 struct FakePrices {
@@ -107,13 +107,14 @@ impl PriceSource for FakePrices {
     }
 }
 
-/// The ledger in memory, with the database's (coin, hourly slot) unique key.
+/// The ledger in memory, with the database's (portfolio, coin, hourly slot) unique key.
 #[derive(Debug, Default)]
 struct FakeLedger {
     markets: Vec<(DateTime<Utc>, Vec<MarketObservation>)>,
     trades: Vec<NewTrade>,
-    slots: HashSet<(String, chrono::NaiveDateTime)>,
-    positions: HashMap<String, PositionRow>,
+    slots: HashSet<(String, String, chrono::NaiveDateTime)>,
+    /// By (portfolio, coin).
+    positions: HashMap<(String, String), PositionRow>,
     names: HashMap<String, (String, String)>,
     /// Every call fails (an outage).
     down: bool,
@@ -145,36 +146,40 @@ impl Ledger for FakeLedger {
 
     fn record_trade<F>(&mut self, trade: &NewTrade, update: F) -> Result<TradeOutcome, DbError>
     where
-        F: FnOnce(Option<&PositionRow>) -> (f64, f64),
+        F: FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static,
     {
         if self.down {
             return Err(outage());
         }
-        if !self
-            .slots
-            .insert((trade.coin_id.clone(), hour_slot(trade.executed_at)))
-        {
+        if !self.slots.insert((
+            trade.portfolio.clone(),
+            trade.coin_id.clone(),
+            hour_slot(trade.executed_at),
+        )) {
             return Ok(TradeOutcome::AlreadyTradedThisSlot);
         }
-        let (quantity, avg_cost) = update(self.positions.get(&trade.coin_id));
+        let key = (trade.portfolio.clone(), trade.coin_id.clone());
+        let (quantity, avg_cost) = update(self.positions.get(&key));
         let row = PositionRow {
+            portfolio: trade.portfolio.clone(),
             coin_id: trade.coin_id.clone(),
             quantity,
             avg_cost,
             updated_at: trade.executed_at.naive_utc(),
         };
-        self.positions.insert(trade.coin_id.clone(), row.clone());
+        self.positions.insert(key, row.clone());
         self.trades.push(trade.clone());
         Ok(TradeOutcome::Recorded(row))
     }
 
-    fn positions(&mut self) -> Result<Vec<PositionView>, DbError> {
+    fn positions(&mut self, portfolio: &str) -> Result<Vec<PositionView>, DbError> {
         if self.down {
             return Err(outage());
         }
         let mut views: Vec<PositionView> = self
             .positions
             .values()
+            .filter(|p| p.portfolio == portfolio)
             .map(|p| {
                 let (symbol, name) = self.names[&p.coin_id].clone();
                 PositionView {
@@ -202,7 +207,9 @@ fn at(h: u32, m: u32) -> DateTime<Utc> {
 async fn a_cycle_buys_below_the_average_holds_above_and_skips_no_price() {
     let prices = FakePrices::standard();
     let mut ledger = FakeLedger::default();
-    let summary = run_cycle(&prices, &mut ledger, at(19, 5)).await.unwrap();
+    let summary = run_cycle(&prices, &mut ledger, &Account::default(), at(19, 5))
+        .await
+        .unwrap();
     assert_eq!(
         (summary.bought.len(), summary.held, summary.skipped),
         (1, 1, 1)
@@ -231,7 +238,7 @@ async fn a_cycle_buys_below_the_average_holds_above_and_skips_no_price() {
         (trade.coin_id.as_str(), trade.quantity, trade.price),
         ("bitcoin", 1.0, 90.0)
     );
-    let pos = &ledger.positions["bitcoin"];
+    let pos = &ledger.positions[&("default".to_owned(), "bitcoin".to_owned())];
     assert_eq!((pos.quantity, pos.avg_cost), (1.0, 90.0));
 }
 
@@ -239,14 +246,55 @@ async fn a_cycle_buys_below_the_average_holds_above_and_skips_no_price() {
 async fn a_coin_is_bought_once_per_hourly_slot() {
     let prices = FakePrices::standard();
     let mut ledger = FakeLedger::default();
-    run_cycle(&prices, &mut ledger, at(19, 5)).await.unwrap();
-    let again = run_cycle(&prices, &mut ledger, at(19, 45)).await.unwrap();
+    run_cycle(&prices, &mut ledger, &Account::default(), at(19, 5))
+        .await
+        .unwrap();
+    let again = run_cycle(&prices, &mut ledger, &Account::default(), at(19, 45))
+        .await
+        .unwrap();
     assert_eq!((again.bought.len(), again.already_bought), (0, 1));
-    let next_hour = run_cycle(&prices, &mut ledger, at(20, 0)).await.unwrap();
+    let next_hour = run_cycle(&prices, &mut ledger, &Account::default(), at(20, 0))
+        .await
+        .unwrap();
     assert_eq!(next_hour.bought.len(), 1);
-    let pos = &ledger.positions["bitcoin"];
+    let pos = &ledger.positions[&("default".to_owned(), "bitcoin".to_owned())];
     assert_eq!((pos.quantity, pos.avg_cost), (2.0, 90.0));
     assert_eq!(ledger.trades.len(), 2);
+}
+
+#[tokio::test]
+async fn two_portfolios_buy_in_the_same_hour_and_the_fee_is_a_cost() {
+    let prices = FakePrices::standard();
+    let mut ledger = FakeLedger::default();
+    let alice = Account {
+        portfolio: "alice".into(),
+        fee_bps: 100.0, // 1 %
+    };
+    let first = run_cycle(&prices, &mut ledger, &Account::default(), at(19, 5))
+        .await
+        .unwrap();
+    let second = run_cycle(&prices, &mut ledger, &alice, at(19, 6))
+        .await
+        .unwrap();
+    assert_eq!((first.bought.len(), second.bought.len()), (1, 1));
+    let again = run_cycle(&prices, &mut ledger, &alice, at(19, 50))
+        .await
+        .unwrap();
+    assert_eq!((again.bought.len(), again.already_bought), (0, 1));
+    let fees: Vec<(&str, f64, &str)> = ledger
+        .trades
+        .iter()
+        .map(|t| (t.portfolio.as_str(), t.fee, t.price_source.as_str()))
+        .collect();
+    assert_eq!(
+        fees,
+        [
+            ("default", 0.0, crate::cycle::PRICE_SOURCE),
+            ("alice", 0.9, crate::cycle::PRICE_SOURCE)
+        ]
+    );
+    let pos = &ledger.positions[&("alice".to_owned(), "bitcoin".to_owned())];
+    assert_eq!((pos.quantity, pos.avg_cost), (1.0, 90.9));
 }
 
 #[tokio::test]
@@ -254,7 +302,7 @@ async fn a_failed_price_call_writes_nothing() {
     let mut prices = FakePrices::standard();
     prices.failing_chart = Some("ethereum");
     let mut ledger = FakeLedger::default();
-    let err = run_cycle(&prices, &mut ledger, at(19, 5))
+    let err = run_cycle(&prices, &mut ledger, &Account::default(), at(19, 5))
         .await
         .unwrap_err();
     assert!(matches!(err, CycleError::Api(_)), "{err}");
@@ -268,7 +316,7 @@ async fn a_ledger_failure_is_a_database_error() {
         down: true,
         ..FakeLedger::default()
     };
-    let err = run_cycle(&prices, &mut ledger, at(19, 5))
+    let err = run_cycle(&prices, &mut ledger, &Account::default(), at(19, 5))
         .await
         .unwrap_err();
     assert!(matches!(err, CycleError::Db(_)), "{err}");
@@ -298,13 +346,13 @@ impl Ledger for Shared {
 
     fn record_trade<F>(&mut self, trade: &NewTrade, update: F) -> Result<TradeOutcome, DbError>
     where
-        F: FnOnce(Option<&PositionRow>) -> (f64, f64),
+        F: FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static,
     {
         self.0.lock().unwrap().record_trade(trade, update)
     }
 
-    fn positions(&mut self) -> Result<Vec<PositionView>, DbError> {
-        self.0.lock().unwrap().positions()
+    fn positions(&mut self, portfolio: &str) -> Result<Vec<PositionView>, DbError> {
+        self.0.lock().unwrap().positions(portfolio)
     }
 }
 
@@ -342,6 +390,7 @@ async fn the_loop_survives_an_outage_and_reconnects() {
         &prices,
         &opener,
         Cadence::Every(Duration::from_secs(60)),
+        &Account::default(),
         shutdown,
     )
     .await;
@@ -354,4 +403,54 @@ async fn the_loop_survives_an_outage_and_reconnects() {
         }
     );
     assert_eq!(opener.ledger.lock().unwrap().trades.len(), 1);
+}
+
+/// A price source whose calls never end (a server that never answers).
+struct StuckPrices;
+
+impl PriceSource for StuckPrices {
+    fn top_markets(
+        &self,
+        _vs: &str,
+        _n: u32,
+    ) -> impl Future<Output = Result<Vec<CoinMarket>, pricing::Error>> + Send {
+        std::future::pending()
+    }
+
+    fn market_chart_daily(
+        &self,
+        _id: &str,
+        _vs: &str,
+        _days: u32,
+    ) -> impl Future<Output = Result<MarketChart, pricing::Error>> + Send {
+        std::future::pending()
+    }
+}
+
+/// Issue 10: a shutdown during a cycle that never ends stops the loop after the grace
+/// period (before, the loop waited for the cycle forever).
+#[tokio::test(start_paused = true)]
+async fn a_shutdown_abandons_a_stuck_cycle_after_the_grace_period() {
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let opener = FakeOpener {
+        ledger: Arc::default(),
+        opens: AtomicU32::new(0),
+        down_opens: 0,
+        stop_after: u32::MAX,
+        stop,
+    };
+    let account = Account::default();
+    let started = tokio::time::Instant::now();
+    let run = daemon::run(&StuckPrices, &opener, Cadence::Hourly, &account, shutdown);
+    let signal = async {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        let _ = opener.stop.send(true);
+    };
+    let (report, ()) = tokio::join!(run, signal);
+    assert_eq!(report, DaemonReport::default());
+    // Paused time: exactly the signal's moment plus the grace.
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(30) + daemon::SHUTDOWN_GRACE
+    );
 }

@@ -37,9 +37,15 @@ pub struct Alerter {
 }
 
 pub fn spawn_alerter(sim: &sim::SimHandle, args: &[&str]) -> Alerter {
+    spawn_alerter_env(sim, args, &[])
+}
+
+/// [`spawn_alerter`] with extra environment variables.
+pub fn spawn_alerter_env(sim: &sim::SimHandle, args: &[&str], env: &[(&str, &str)]) -> Alerter {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_alerter"))
         .args(args)
+        .envs(env.iter().copied())
         .env("BINANCE_WS_URL", sim.ws_base())
         .env("BINANCE_REST_URL", sim.rest_base())
         .env("LOG_FILE", dir.path().join("app.log"))
@@ -55,6 +61,21 @@ pub fn spawn_alerter(sim: &sim::SimHandle, args: &[&str]) -> Alerter {
 }
 
 impl Alerter {
+    /// The stderr (log) lines from now on, as they come.
+    pub fn stderr_lines(&mut self) -> tokio::sync::mpsc::UnboundedReceiver<String> {
+        let stderr = self.child.stderr.take().expect("stderr not taken yet");
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        rx
+    }
+
     /// The next `n` stdout lines, with the `HH:MM:SS ` prefix checked and removed.
     pub async fn lines(&mut self, n: usize) -> Vec<String> {
         let mut out = Vec::new();
@@ -117,4 +138,23 @@ pub fn below(symbol: &str, level: &str, last: &str) -> String {
 }
 pub fn quiet(symbol: &str, last: &str) -> String {
     format!("Last price for symbol {symbol} : {last}")
+}
+
+/// Waits until a line of `lines` contains `needle`; returns the lines read (that one last).
+pub async fn wait_line(
+    lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+    needle: &str,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    loop {
+        let line = tokio::time::timeout(PATIENCE, lines.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no line with {needle:?} in {seen:#?}"))
+            .unwrap_or_else(|| panic!("closed before {needle:?}: {seen:#?}"));
+        let done = line.contains(needle);
+        seen.push(line);
+        if done {
+            return seen;
+        }
+    }
 }

@@ -1,7 +1,9 @@
 //! Shared helpers of the end-to-end tests: the real `trader` binary against the simulated
-//! CoinGecko (in-process, on 127.0.0.1) with SQLite in a temp dir, and with the MariaDB server on 127.0.0.1:3306
-//! (root, empty password; a fresh database per test, dropped afterwards). The MySQL tests
-//! FAIL when MariaDB is not reachable: CI starts it.
+//! CoinGecko (in-process, on 127.0.0.1) with SQLite in a temp dir, with the MariaDB server
+//! on 127.0.0.1:3306 (root, empty password) and with the PostgreSQL server on
+//! 127.0.0.1:5432 (postgres, trust), a fresh database with a unique name per test, dropped
+//! afterwards. The server tests FAIL when their server is not reachable: `make test`'s
+//! set-up starts them.
 
 // Each test binary uses a part of the helpers.
 #![allow(dead_code)]
@@ -14,7 +16,7 @@ use std::time::Duration;
 
 use chrono::{Timelike, Utc};
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, MysqlConnection};
+use diesel::{Connection, MysqlConnection, PgConnection};
 use serde_json::{json, Value};
 use sim::{CoinScenario, Faults, SimConfig, SimHandle};
 use store::db::Store;
@@ -75,6 +77,14 @@ pub fn start_sim(coins: Vec<CoinScenario>) -> Sim {
     Sim { handle, _rt: rt }
 }
 
+/// The backends every end-to-end scenario runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Mysql,
+    Postgres,
+}
+
 /// Where the data goes.
 pub enum Db {
     Sqlite(PathBuf),
@@ -82,6 +92,17 @@ pub enum Db {
         admin: MysqlConnection,
         name: String,
     },
+    Postgres {
+        admin: PgConnection,
+        name: String,
+    },
+}
+
+fn unique_db_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("trader_e2e_{}_{nanos}", std::process::id())
 }
 
 impl Db {
@@ -89,17 +110,26 @@ impl Db {
         match self {
             Db::Sqlite(p) => format!("sqlite://{}", p.display()),
             Db::Mysql { name, .. } => format!("mysql://root@127.0.0.1:3306/{name}"),
+            Db::Postgres { name, .. } => format!("postgres://postgres@127.0.0.1:5432/{name}"),
         }
+    }
+
+    pub fn postgres() -> Db {
+        let mut admin = PgConnection::establish("postgres://postgres@127.0.0.1:5432/postgres").unwrap_or_else(|e| {
+            panic!("PostgreSQL must be running on 127.0.0.1:5432 (postgres, trust) for the PostgreSQL end-to-end tests; make test starts it. Error: {e}")
+        });
+        let name = unique_db_name();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create database");
+        Db::Postgres { admin, name }
     }
 
     pub fn mysql() -> Db {
         let mut admin = MysqlConnection::establish("mysql://root@127.0.0.1:3306/mysql").unwrap_or_else(|e| {
             panic!("MariaDB must be running on 127.0.0.1:3306 (root, empty password) for the MySQL end-to-end tests; .ci/run starts it. Error: {e}")
         });
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let name = format!("trader_e2e_{}_{nanos}", std::process::id());
+        let name = unique_db_name();
         admin
             .batch_execute(&format!("CREATE DATABASE `{name}`"))
             .expect("create database");
@@ -109,8 +139,15 @@ impl Db {
 
 impl Drop for Db {
     fn drop(&mut self) {
-        if let Db::Mysql { admin, name } = self {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS `{name}`"));
+        match self {
+            Db::Mysql { admin, name } => {
+                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS `{name}`"));
+            }
+            Db::Postgres { admin, name } => {
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+            Db::Sqlite(_) => {}
         }
     }
 }
@@ -122,12 +159,24 @@ pub struct Env {
 }
 
 impl Env {
+    /// SQLite (`mysql` false) or MariaDB (`mysql` true).
     pub fn new(mysql: bool, coins: Vec<CoinScenario>) -> Env {
+        Env::on(
+            if mysql {
+                Backend::Mysql
+            } else {
+                Backend::Sqlite
+            },
+            coins,
+        )
+    }
+
+    pub fn on(backend: Backend, coins: Vec<CoinScenario>) -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db = if mysql {
-            Db::mysql()
-        } else {
-            Db::Sqlite(dir.path().join("db/trader.db"))
+        let db = match backend {
+            Backend::Sqlite => Db::Sqlite(dir.path().join("db/trader.db")),
+            Backend::Mysql => Db::mysql(),
+            Backend::Postgres => Db::postgres(),
         };
         Env {
             db,
@@ -150,6 +199,8 @@ impl Env {
             .env("COINGECKO_RETRY_DELAY_MS", "1")
             .env("COINGECKO_MAX_ATTEMPTS", "3")
             .env_remove("COINGECKO_API_KEY")
+            .env_remove("TRADER_PORTFOLIO")
+            .env_remove("TRADER_FEE_BPS")
             .env_remove("LOG_LEVEL");
         cmd
     }
@@ -176,6 +227,18 @@ impl Env {
                 String::from_utf8_lossy(&out.stdout)
             )
         })
+    }
+
+    /// `trades --json` / `portfolio --json` of one portfolio.
+    pub fn json_of(&self, what: &str, portfolio: &str) -> Value {
+        let out = self.trader(&[what, "--json", "--portfolio", portfolio]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("json")
     }
 
     pub fn log(&self) -> String {
@@ -208,6 +271,18 @@ pub fn ok(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     stdout
+}
+
+/// The contract's failure shape: exit `code` and exactly one line on stderr, returned.
+pub fn one_line_failure(out: &Output, code: i32) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
+    assert_eq!(
+        stderr.trim().lines().count(),
+        1,
+        "one line on stderr: {stderr}"
+    );
+    stderr
 }
 
 /// The "same hour" checks need both runs inside one hour: never start them in the last

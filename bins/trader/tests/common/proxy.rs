@@ -1,5 +1,6 @@
 //! A TCP proxy in front of the MariaDB server that the tests switch off and on: "the
-//! database is down" without stopping the shared server.
+//! database is down" without stopping the shared server; or freeze: connections stay
+//! open and are accepted, but not a byte goes through (a server that hangs).
 
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -13,6 +14,7 @@ pub struct Proxy {
     port: u16,
     upstream: SocketAddr,
     running: Option<Running>,
+    frozen: Arc<AtomicBool>,
 }
 
 struct Running {
@@ -32,7 +34,19 @@ impl Proxy {
             port,
             upstream,
             running: None,
+            frozen: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// From now on nothing is forwarded (open connections stay open, new ones are
+    /// accepted and held): the database hangs.
+    pub fn freeze(&self) {
+        self.frozen.store(true, Ordering::SeqCst);
+    }
+
+    /// Forwards again.
+    pub fn thaw(&self) {
+        self.frozen.store(false, Ordering::SeqCst);
     }
 
     pub fn port(&self) -> u16 {
@@ -47,11 +61,12 @@ impl Proxy {
         let stop = Arc::new(AtomicBool::new(false));
         let open = Arc::new(Mutex::new(Vec::new()));
         let (stop2, open2, upstream) = (stop.clone(), open.clone(), self.upstream);
+        let frozen = self.frozen.clone();
         let accept = std::thread::spawn(move || {
             while !stop2.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((client, _)) => {
-                        if let Err(e) = forward(client, upstream, &open2) {
+                        if let Err(e) = forward(client, upstream, &open2, &frozen) {
                             eprintln!("proxy: {e}");
                         }
                     }
@@ -98,6 +113,7 @@ fn forward(
     client: TcpStream,
     upstream: SocketAddr,
     open: &Mutex<Vec<TcpStream>>,
+    frozen: &Arc<AtomicBool>,
 ) -> io::Result<()> {
     client.set_nonblocking(false)?;
     let server = TcpStream::connect(upstream)?;
@@ -107,10 +123,31 @@ fn forward(
         open.push(server.try_clone()?);
     }
     for (mut from, mut to) in [(client.try_clone()?, server.try_clone()?), (server, client)] {
+        let frozen = frozen.clone();
         std::thread::spawn(move || {
-            let _ = io::copy(&mut from, &mut to);
+            let _ = copy_unless_frozen(&mut from, &mut to, &frozen);
             let _ = to.shutdown(Shutdown::Write);
         });
     }
     Ok(())
+}
+
+/// `io::copy`, except that while `frozen` what was read is held back.
+fn copy_unless_frozen(
+    from: &mut TcpStream,
+    to: &mut TcpStream,
+    frozen: &AtomicBool,
+) -> io::Result<()> {
+    use std::io::{Read, Write};
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let n = from.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        while frozen.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        to.write_all(&buf[..n])?;
+    }
 }

@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDate, Utc};
 use parquet::file::metadata::KeyValue;
 use parquet::file::reader::{FileReader, SerializedFileReader};
-use store::ticks::{DatasetWriter, Tick, TickBuffer};
+use store::ticks::{DatasetWriter, TickBuffer};
 use stream::{DecodeError, MiniTicker};
 
 use super::reader::read_bytes;
 use super::writer::remove_segment;
 use super::{Damage, JournalError, SegmentId, SegmentReport, GAP_CONN_ID};
+use crate::as_tick;
 use crate::dedup::Dedup;
 use crate::gaps::{Gap, GapWriter};
 use crate::quarantine;
@@ -305,18 +306,4 @@ fn keep_corrupt_bytes(
         files.push(path);
     }
     Ok(files)
-}
-
-/// A decoded event as a row of the tick buffer.
-pub(crate) fn as_tick(t: &MiniTicker) -> Tick<'_> {
-    Tick {
-        symbol: &t.symbol,
-        event_time: t.event_time,
-        close: t.close,
-        open: t.open,
-        high: t.high,
-        low: t.low,
-        base_volume: t.base_volume,
-        quote_volume: t.quote_volume,
-    }
 }

@@ -293,12 +293,7 @@ fn create_segment(dir: &Path, id: SegmentId, faults: &mut u32) -> Result<Arc<Fil
     Ok(Arc::new(file))
 }
 
+/// Makes the directory entries of `dir` durable ([`store::fs::sync_dir`]).
 fn sync_dir(dir: &Path) -> Result<(), JournalError> {
-    #[cfg(unix)]
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(JournalError::io(dir))?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+    store::fs::sync_dir(dir).map_err(JournalError::io(dir))
 }

@@ -105,7 +105,11 @@ impl FeedState {
                 };
                 let id = global_conn_id(idx, conn_id);
                 let text = reason.to_string();
+                let was_live = self.tracker.is_live();
                 self.tracker.disconnected(id, unix_ms(lost_at), &text);
+                if let Some(open) = self.tracker.open_gap(unix_ms(at)).filter(|_| was_live) {
+                    rec.feed_lost(&open);
+                }
                 if !matches!(reason, DisconnectReason::Renewal) {
                     on_progress(Progress::FeedLost {
                         conn_id: id,

@@ -14,7 +14,7 @@ use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
 use crate::compact::{self, CompactReport};
 use crate::gaps::{self, Gap};
-use crate::{RecordError, Recorder, Startup};
+use crate::{EventSink, RecordError, Recorder, Startup};
 use feed::{unix_ms, FeedState};
 
 /// What [`run`] records, where, and how often it checkpoints.
@@ -146,13 +146,24 @@ pub struct Summary {
 pub async fn run(
     config: SessionConfig,
     shutdown: impl Future<Output = ()>,
+    on_progress: impl FnMut(Progress),
+) -> Result<Summary, RecordError> {
+    run_with_sink(config, None, shutdown, on_progress).await
+}
+
+/// [`run`], also handing every recorded event and gap to `sink` (e.g. [`bus::Publisher`]);
+/// the sink is dropped when the session ends.
+pub async fn run_with_sink(
+    config: SessionConfig,
+    sink: Option<Box<dyn EventSink>>,
+    shutdown: impl Future<Output = ()>,
     mut on_progress: impl FnMut(Progress),
 ) -> Result<Summary, RecordError> {
     let wall_start = Instant::now();
     let mut feed = FeedState::new(unix_ms(SystemTime::now()));
     check_out_dir(&config.out_dir)?;
     let mut rec = if config.journal {
-        let (rec, startup) = blocking(|| Recorder::open(&config.out_dir, Utc::now()))?;
+        let (rec, startup) = store::blocking(|| Recorder::open(&config.out_dir, Utc::now()))?;
         if let Some(gap) = &startup.not_running {
             feed.not_running(gap);
         }
@@ -161,6 +172,9 @@ pub async fn run(
     } else {
         Recorder::new_locked(&config.out_dir)?
     };
+    if let Some(sink) = sink {
+        rec.set_sink(sink);
+    }
     let (handles, mut rx) = connect_all(config.streams);
     let start = Instant::now();
     let mut status = interval_at(start + config.status_every, config.status_every);
@@ -179,19 +193,19 @@ pub async fn run(
             },
             _ = checkpoint.tick() => {
                 let rows = rec.pending();
-                match blocking(|| rec.checkpoint(Utc::now())) {
+                match store::blocking(|| rec.checkpoint(Utc::now())) {
                     Ok(files) if files.is_empty() => {}
                     Ok(files) => on_progress(Progress::Checkpoint { files, rows }),
                     Err(e) => on_progress(Progress::CheckpointFailed(e)),
                 }
                 if let Some(after) = config.compact_after {
                     let out_dir = &config.out_dir;
-                    match blocking(|| compact::compact_closed_hours(out_dir, Utc::now(), after)) {
+                    match store::blocking(|| compact::compact_closed_hours(out_dir, Utc::now(), after)) {
                         Ok(report) if report.merged.is_empty() => {}
                         Ok(report) => on_progress(Progress::Compacted(report)),
                         Err(e) => log::warn!("compaction postponed: {e}"),
                     }
-                    match blocking(|| gaps::compact_closed_days(out_dir, Utc::now())) {
+                    match store::blocking(|| gaps::compact_closed_days(out_dir, Utc::now())) {
                         Ok(report) if report.merged.is_empty() => {}
                         Ok(report) => log::info!(
                             "gaps: {} files of closed days merged into {}",
@@ -218,6 +232,14 @@ pub async fn run(
     }
 
     on_progress(Progress::Saving);
+    // Subscribers (alerters on the bus) learn that this feed stops here.
+    let stop_ms = unix_ms(SystemTime::now());
+    rec.feed_lost(&Gap {
+        start_ms: stop_ms,
+        end_ms: stop_ms,
+        reason: "recorder stopped".into(),
+        connection_id: 0,
+    });
     // Close the sockets, then take in what the streams had already received.
     futures::future::join_all(handles.into_iter().map(StreamHandle::shutdown)).await;
     let drain = async {
@@ -286,7 +308,7 @@ async fn final_save(
     let mut attempt = 1;
     loop {
         let rows = rec.pending();
-        match blocking(|| rec.checkpoint(Utc::now())) {
+        match store::blocking(|| rec.checkpoint(Utc::now())) {
             Ok(files) => {
                 if !files.is_empty() {
                     on_progress(Progress::Checkpoint { files, rows });
@@ -306,15 +328,6 @@ async fn final_save(
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
-    }
-}
-
-/// Runs blocking file work without stalling the other tasks of a multi-threaded runtime (the
-/// stream keeps reading and answering pings meanwhile).
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
-        _ => f(),
     }
 }
 

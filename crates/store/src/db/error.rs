@@ -45,6 +45,22 @@ pub enum DbError {
         /// Diesel's error.
         source: diesel::result::Error,
     },
+    /// The database did not answer in time; the operation was abandoned.
+    #[error("database {url} did not answer within {}s ({what}): operation abandoned", after.as_secs_f64())]
+    Timeout {
+        /// The URL, redacted.
+        url: String,
+        /// What was being done.
+        what: &'static str,
+        /// The deadline that passed.
+        after: std::time::Duration,
+    },
+    /// The store was closed by an earlier timeout (or its thread ended): open a new one.
+    #[error("database connection to {url} was abandoned after an earlier failure")]
+    Closed {
+        /// The URL, redacted.
+        url: String,
+    },
 }
 
 impl DbError {

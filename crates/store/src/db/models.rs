@@ -3,7 +3,10 @@
 use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 use diesel::prelude::*;
 
-use super::schema::{coins, market_snapshots, positions, trades};
+use super::schema::{coins, market_snapshots, portfolios, positions, trades};
+
+/// The portfolio used when none is named.
+pub const DEFAULT_PORTFOLIO: &str = "default";
 
 /// A time as stored: UTC, whole seconds (MySQL `DATETIME` would round fractions).
 pub fn db_time(t: DateTime<Utc>) -> NaiveDateTime {
@@ -13,7 +16,7 @@ pub fn db_time(t: DateTime<Utc>) -> NaiveDateTime {
 }
 
 /// The hourly slot of `t`: `t` truncated to the hour (UTC). Trades are unique per
-/// (coin, slot).
+/// (portfolio, coin, slot).
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
@@ -102,9 +105,32 @@ pub struct Snapshot {
     pub avg_price_10d: Option<f64>,
 }
 
+/// A `portfolios` row.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = portfolios)]
+pub(crate) struct PortfolioRow {
+    pub name: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// A portfolio as `trader portfolios` lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortfolioView {
+    /// Its name.
+    pub name: String,
+    /// First use (UTC).
+    pub created_at: NaiveDateTime,
+    /// Trades recorded.
+    pub trades: i64,
+    /// Positions with a non-zero quantity.
+    pub open_positions: i64,
+}
+
 /// A trade to record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewTrade {
+    /// The portfolio (created on its first trade).
+    pub portfolio: String,
     /// The coin (must be in `coins`: record the cycle's markets first).
     pub coin_id: String,
     /// `buy` or `sell`.
@@ -115,21 +141,32 @@ pub struct NewTrade {
     pub price: f64,
     /// Fill time; its hour is the slot.
     pub executed_at: DateTime<Utc>,
+    /// Fee paid, in the quote currency.
+    pub fee: f64,
+    /// Where the fill price came from.
+    pub price_source: String,
+    /// When that price was current, if known.
+    pub price_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = trades)]
 pub(crate) struct TradeInsert<'a> {
+    pub portfolio: &'a str,
     pub coin_id: &'a str,
     pub side: &'a str,
     pub quantity: f64,
     pub price: f64,
     pub executed_at: NaiveDateTime,
     pub slot: NaiveDateTime,
+    pub fee: f64,
+    pub price_source: &'a str,
+    pub price_at: Option<NaiveDateTime>,
 }
 
-/// A stored trade with its coin.
-#[derive(Debug, Clone, PartialEq)]
+/// A stored trade with its coin (fields in the order [`Store::trades`](super::Store::trades)
+/// selects them).
+#[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct TradeView {
     /// Row id.
     pub id: i64,
@@ -145,12 +182,20 @@ pub struct TradeView {
     pub price: f64,
     /// Fill time (UTC).
     pub executed_at: NaiveDateTime,
+    /// Fee paid, in the quote currency.
+    pub fee: f64,
+    /// Where the fill price came from.
+    pub price_source: String,
+    /// When that price was current, if known (UTC).
+    pub price_at: Option<NaiveDateTime>,
 }
 
 /// A `positions` row.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = positions)]
 pub struct PositionRow {
+    /// The portfolio.
+    pub portfolio: String,
     /// The coin.
     pub coin_id: String,
     /// Coins held.
@@ -178,9 +223,11 @@ pub struct PositionView {
     pub last_price: Option<f64>,
 }
 
-/// Row counts of every table (diagnostics and tests).
+/// Row counts of every table (diagnostics, `trader db status`, `trader db reset`, tests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RowCounts {
+    /// `portfolios`.
+    pub portfolios: i64,
     /// `coins`.
     pub coins: i64,
     /// `market_snapshots`.
@@ -189,6 +236,29 @@ pub struct RowCounts {
     pub trades: i64,
     /// `positions`.
     pub positions: i64,
+}
+
+/// What `trader db status` prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbStatus {
+    /// The backend.
+    pub backend: super::Backend,
+    /// The URL, password redacted.
+    pub url: String,
+    /// Applied migrations, oldest first.
+    pub migrations: Vec<String>,
+    /// Rows per table.
+    pub rows: RowCounts,
+}
+
+/// What `trader db reset` empties.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResetScope {
+    /// Every table (the schema and the migration history stay).
+    All,
+    /// The trades, positions and row of one portfolio; coins, snapshots and the other
+    /// portfolios stay.
+    Portfolio(String),
 }
 
 #[cfg(test)]

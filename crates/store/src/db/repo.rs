@@ -1,45 +1,34 @@
-//! [`Store`]: the trader's reads and writes, one code path for both backends.
+//! The trader's reads and writes on one open connection, one code path for the three
+//! backends. [`Store`](super::Store) runs them on its own thread, with a deadline.
+//!
+//! Writes are race-free against another process writing the same rows at the same
+//! moment: a row that may already exist is inserted inside a savepoint and, when the key
+//! is taken, updated instead (no "check, then insert" window); a trade whose
+//! (portfolio, coin, slot) is taken is [`TradeOutcome::AlreadyTradedThisSlot`]. The first
+//! statement of every write transaction is a write, so SQLite takes its write lock (and
+//! waits for it, busy timeout) before it has read anything.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use super::connection::{connect, Backend, DbConnection, DbUrl};
+use super::connection::{applied_migrations, DbConnection};
 use super::error::DbError;
 use super::models::{
-    db_time, hour_slot, Coin, MarketObservation, NewSnapshot, NewTrade, PositionRow, PositionView,
-    RowCounts, TradeInsert, TradeView,
+    db_time, hour_slot, Coin, DbStatus, MarketObservation, NewSnapshot, NewTrade, PortfolioRow,
+    PortfolioView, PositionRow, PositionView, ResetScope, RowCounts, TradeInsert, TradeView,
 };
-use super::schema::{coins, market_snapshots, positions, trades};
+use super::schema::{coins, market_snapshots, portfolios, positions, trades};
+use super::url::DbUrl;
 
-/// What became of a trade handed to [`Store::record_trade`].
+/// What became of a trade handed to [`Store::record_trade`](super::Store::record_trade).
 #[derive(Debug, Clone, PartialEq)]
 pub enum TradeOutcome {
     /// The trade and the new position were committed.
     Recorded(PositionRow),
-    /// The coin already has a trade in this hourly slot; nothing was written.
+    /// The portfolio already has a trade of this coin in this hourly slot (possibly
+    /// committed a moment ago by another process); nothing was written.
     AlreadyTradedThisSlot,
-}
-
-/// The trader's database: markets, trades and positions.
-///
-/// ```no_run
-/// # fn demo() -> Result<(), store::db::DbError> {
-/// let mut store = store::db::Store::open("storage/trader.db")?; // migrations run here
-/// for p in store.positions()? {
-///     println!("{} {} @ {}", p.symbol, p.quantity, p.avg_cost);
-/// }
-/// # Ok(()) }
-/// ```
-pub struct Store {
-    conn: DbConnection,
-    url: DbUrl,
-}
-
-impl std::fmt::Debug for Store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Store({})", self.url.redacted())
-    }
 }
 
 /// Rolls a transaction back while remembering why.
@@ -54,29 +43,23 @@ impl From<DieselError> for TxError {
     }
 }
 
-impl Store {
-    /// Opens `DATABASE_URL` (see [`DbUrl::parse`]) and runs the migrations.
-    pub fn open(database_url: &str) -> Result<Store, DbError> {
-        let url = DbUrl::parse(database_url)?;
-        Self::open_url(url)
-    }
+fn is_duplicate<T>(r: &Result<T, DieselError>) -> bool {
+    matches!(
+        r,
+        Err(DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            _
+        ))
+    )
+}
 
-    /// Opens an already parsed URL and runs the migrations.
-    pub fn open_url(url: DbUrl) -> Result<Store, DbError> {
-        let conn = connect(&url)?;
-        Ok(Store { conn, url })
-    }
+/// An open connection and the URL it came from.
+pub(crate) struct Session {
+    pub(crate) conn: DbConnection,
+    pub(crate) url: DbUrl,
+}
 
-    /// The backend in use.
-    pub fn backend(&self) -> Backend {
-        self.url.backend()
-    }
-
-    /// The URL, redacted (safe to log).
-    pub fn redacted_url(&self) -> &str {
-        self.url.redacted()
-    }
-
+impl Session {
     fn query_err(&self, source: DieselError) -> DbError {
         DbError::Query {
             url: self.url.redacted().to_owned(),
@@ -84,9 +67,7 @@ impl Store {
         }
     }
 
-    /// Stores one cycle's view of the markets in one transaction: coins are inserted or
-    /// updated (symbol, name), and one snapshot per coin is added.
-    pub fn record_markets(
+    pub(crate) fn record_markets(
         &mut self,
         observed: &[MarketObservation],
         at: DateTime<Utc>,
@@ -94,16 +75,8 @@ impl Store {
         let now = db_time(at);
         let res = self.conn.transaction::<_, DieselError, _>(|c| {
             for o in observed {
-                let exists = coins::table.find(&o.coin_id).count().get_result::<i64>(c)? > 0;
-                if exists {
-                    diesel::update(coins::table.find(&o.coin_id))
-                        .set((
-                            coins::symbol.eq(&o.symbol),
-                            coins::name.eq(&o.name),
-                            coins::updated_at.eq(now),
-                        ))
-                        .execute(c)?;
-                } else {
+                // Insert in a savepoint; if another run inserted the coin first, update.
+                let inserted = c.transaction(|c| {
                     diesel::insert_into(coins::table)
                         .values(Coin {
                             id: o.coin_id.clone(),
@@ -112,7 +85,18 @@ impl Store {
                             first_seen_at: now,
                             updated_at: now,
                         })
+                        .execute(c)
+                });
+                if is_duplicate(&inserted) {
+                    diesel::update(coins::table.find(&o.coin_id))
+                        .set((
+                            coins::symbol.eq(&o.symbol),
+                            coins::name.eq(&o.name),
+                            coins::updated_at.eq(now),
+                        ))
                         .execute(c)?;
+                } else {
+                    inserted?;
                 }
                 diesel::insert_into(market_snapshots::table)
                     .values(NewSnapshot {
@@ -132,48 +116,50 @@ impl Store {
         res.map_err(|e| self.query_err(e))
     }
 
-    /// Records a trade and updates the coin's position, in one transaction.
-    ///
-    /// `update` gets the current position (`None` if the coin was never held) and returns
-    /// the new `(quantity, avg_cost)`. If the coin already has a trade in the hourly slot of
-    /// `trade.executed_at` (UNIQUE (coin_id, slot)), nothing is written and
-    /// [`TradeOutcome::AlreadyTradedThisSlot`] is returned.
-    pub fn record_trade<F>(&mut self, trade: &NewTrade, update: F) -> Result<TradeOutcome, DbError>
-    where
-        F: FnOnce(Option<&PositionRow>) -> (f64, f64),
-    {
+    pub(crate) fn record_trade(
+        &mut self,
+        trade: &NewTrade,
+        update: impl FnOnce(Option<&PositionRow>) -> (f64, f64),
+    ) -> Result<TradeOutcome, DbError> {
         let executed_at = db_time(trade.executed_at);
         let res = self.conn.transaction::<_, TxError, _>(|c| {
+            ensure_portfolio(c, &trade.portfolio, executed_at)?;
             let inserted = diesel::insert_into(trades::table)
                 .values(TradeInsert {
+                    portfolio: &trade.portfolio,
                     coin_id: &trade.coin_id,
                     side: &trade.side,
                     quantity: trade.quantity,
                     price: trade.price,
                     executed_at,
                     slot: hour_slot(trade.executed_at),
+                    fee: trade.fee,
+                    price_source: &trade.price_source,
+                    price_at: trade.price_at.map(db_time),
                 })
                 .execute(c);
-            match inserted {
-                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                    return Err(TxError::Duplicate)
-                }
-                other => other?,
-            };
+            if is_duplicate(&inserted) {
+                return Err(TxError::Duplicate);
+            }
+            inserted?;
+            let key = (trade.portfolio.as_str(), trade.coin_id.as_str());
             let current = positions::table
-                .find(&trade.coin_id)
+                .find(key)
                 .select(PositionRow::as_select())
                 .first(c)
                 .optional()?;
             let (quantity, avg_cost) = update(current.as_ref());
             let row = PositionRow {
+                portfolio: trade.portfolio.clone(),
                 coin_id: trade.coin_id.clone(),
                 quantity,
                 avg_cost,
                 updated_at: executed_at,
             };
+            // The trade row above is unique per (portfolio, coin, slot), and each
+            // transaction inserts one first: two transactions never race on one position.
             if current.is_some() {
-                diesel::update(positions::table.find(&trade.coin_id))
+                diesel::update(positions::table.find(key))
                     .set(&row)
                     .execute(c)?;
             } else {
@@ -190,12 +176,11 @@ impl Store {
         }
     }
 
-    /// Positions with a non-zero quantity, by coin id, each with its coin and the price of
-    /// the latest snapshot that had one.
-    pub fn positions(&mut self) -> Result<Vec<PositionView>, DbError> {
+    pub(crate) fn positions(&mut self, portfolio: &str) -> Result<Vec<PositionView>, DbError> {
         let res = (|| {
             let rows = positions::table
                 .inner_join(coins::table)
+                .filter(positions::portfolio.eq(portfolio))
                 .filter(positions::quantity.ne(0.0))
                 .order(positions::coin_id.asc())
                 .select((PositionRow::as_select(), coins::symbol, coins::name))
@@ -227,11 +212,12 @@ impl Store {
         res.map_err(|e| self.query_err(e))
     }
 
-    /// Every trade, oldest first.
-    pub fn trades(&mut self) -> Result<Vec<TradeView>, DbError> {
-        let rows = trades::table
+    pub(crate) fn trades(&mut self, portfolio: &str) -> Result<Vec<TradeView>, DbError> {
+        trades::table
             .inner_join(coins::table)
+            .filter(trades::portfolio.eq(portfolio))
             .order((trades::executed_at.asc(), trades::id.asc()))
+            // In the field order of TradeView.
             .select((
                 trades::id,
                 trades::coin_id,
@@ -240,29 +226,47 @@ impl Store {
                 trades::quantity,
                 trades::price,
                 trades::executed_at,
+                trades::fee,
+                trades::price_source,
+                trades::price_at,
             ))
-            .load::<(i64, String, String, String, f64, f64, chrono::NaiveDateTime)>(&mut self.conn)
-            .map_err(|e| self.query_err(e))?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(id, coin_id, symbol, side, quantity, price, executed_at)| TradeView {
-                    id,
-                    coin_id,
-                    symbol,
-                    side,
-                    quantity,
-                    price,
-                    executed_at,
-                },
-            )
-            .collect())
+            .load::<TradeView>(&mut self.conn)
+            .map_err(|e| self.query_err(e))
     }
 
-    /// Row counts of every table.
-    pub fn row_counts(&mut self) -> Result<RowCounts, DbError> {
+    pub(crate) fn portfolios(&mut self) -> Result<Vec<PortfolioView>, DbError> {
+        let res = (|| {
+            let rows = portfolios::table
+                .order(portfolios::name.asc())
+                .select(PortfolioRow::as_select())
+                .load(&mut self.conn)?;
+            let mut out = Vec::with_capacity(rows.len());
+            for p in rows {
+                let trades = trades::table
+                    .filter(trades::portfolio.eq(&p.name))
+                    .count()
+                    .get_result(&mut self.conn)?;
+                let open_positions = positions::table
+                    .filter(positions::portfolio.eq(&p.name))
+                    .filter(positions::quantity.ne(0.0))
+                    .count()
+                    .get_result(&mut self.conn)?;
+                out.push(PortfolioView {
+                    name: p.name,
+                    created_at: p.created_at,
+                    trades,
+                    open_positions,
+                });
+            }
+            Ok(out)
+        })();
+        res.map_err(|e| self.query_err(e))
+    }
+
+    pub(crate) fn row_counts(&mut self) -> Result<RowCounts, DbError> {
         let res = (|| {
             Ok(RowCounts {
+                portfolios: portfolios::table.count().get_result(&mut self.conn)?,
                 coins: coins::table.count().get_result(&mut self.conn)?,
                 snapshots: market_snapshots::table.count().get_result(&mut self.conn)?,
                 trades: trades::table.count().get_result(&mut self.conn)?,
@@ -271,4 +275,64 @@ impl Store {
         })();
         res.map_err(|e| self.query_err(e))
     }
+
+    pub(crate) fn status(&mut self) -> Result<DbStatus, DbError> {
+        let migrations = applied_migrations(&mut self.conn).map_err(|m| DbError::Migration {
+            url: self.url.redacted().to_owned(),
+            message: self.url.scrub(&m),
+        })?;
+        Ok(DbStatus {
+            backend: self.url.backend(),
+            url: self.url.redacted().to_owned(),
+            migrations,
+            rows: self.row_counts()?,
+        })
+    }
+
+    /// Deletes what `scope` names in one transaction; returns the rows deleted per table.
+    pub(crate) fn reset(&mut self, scope: &ResetScope) -> Result<RowCounts, DbError> {
+        let res = self.conn.transaction::<_, DieselError, _>(|c| {
+            Ok(match scope {
+                ResetScope::All => RowCounts {
+                    // Children first (foreign keys).
+                    trades: diesel::delete(trades::table).execute(c)? as i64,
+                    positions: diesel::delete(positions::table).execute(c)? as i64,
+                    snapshots: diesel::delete(market_snapshots::table).execute(c)? as i64,
+                    coins: diesel::delete(coins::table).execute(c)? as i64,
+                    portfolios: diesel::delete(portfolios::table).execute(c)? as i64,
+                },
+                ResetScope::Portfolio(name) => RowCounts {
+                    trades: diesel::delete(trades::table.filter(trades::portfolio.eq(name)))
+                        .execute(c)? as i64,
+                    positions: diesel::delete(
+                        positions::table.filter(positions::portfolio.eq(name)),
+                    )
+                    .execute(c)? as i64,
+                    portfolios: diesel::delete(portfolios::table.find(name)).execute(c)? as i64,
+                    ..RowCounts::default()
+                },
+            })
+        });
+        res.map_err(|e| self.query_err(e))
+    }
+}
+
+/// Creates the portfolio on its first use (race-free: a savepoint, a taken key is fine).
+fn ensure_portfolio(
+    c: &mut DbConnection,
+    name: &str,
+    at: chrono::NaiveDateTime,
+) -> Result<(), DieselError> {
+    let inserted = c.transaction(|c| {
+        diesel::insert_into(portfolios::table)
+            .values(PortfolioRow {
+                name: name.to_owned(),
+                created_at: at,
+            })
+            .execute(c)
+    });
+    if is_duplicate(&inserted) {
+        return Ok(());
+    }
+    inserted.map(drop)
 }

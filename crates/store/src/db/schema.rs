@@ -1,5 +1,16 @@
-//! Diesel table definitions, written by hand to match both migration flavours
-//! (`migrations/sqlite/` and `migrations/mysql/`). Times are UTC `NaiveDateTime`s.
+//! Diesel table definitions, written by hand to match the three migration flavours
+//! (`migrations/sqlite/`, `migrations/mysql/`, `migrations/postgres/`). Times are UTC
+//! `NaiveDateTime`s.
+
+diesel::table! {
+    /// Named portfolios; every trade and position belongs to one.
+    portfolios (name) {
+        /// The name given with `--portfolio` (`default` unless told otherwise).
+        name -> Varchar,
+        /// When it was first used.
+        created_at -> Timestamp,
+    }
+}
 
 diesel::table! {
     /// Coins seen in a top-N answer.
@@ -42,10 +53,12 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Executed (simulated) orders; UNIQUE (coin_id, slot).
+    /// Executed (simulated) orders; UNIQUE (portfolio, coin_id, slot).
     trades (id) {
         /// Row id.
         id -> BigInt,
+        /// The portfolio.
+        portfolio -> Varchar,
         /// The coin.
         coin_id -> Varchar,
         /// `buy` or `sell`.
@@ -58,12 +71,20 @@ diesel::table! {
         executed_at -> Timestamp,
         /// `executed_at` truncated to the hour.
         slot -> Timestamp,
+        /// Fee paid, in the quote currency (part of the cost).
+        fee -> Double,
+        /// Where the fill price came from, e.g. `coingecko:markets.current_price`.
+        price_source -> Varchar,
+        /// When that price was current (null for trades recorded before it was stored).
+        price_at -> Nullable<Timestamp>,
     }
 }
 
 diesel::table! {
-    /// Current holdings.
-    positions (coin_id) {
+    /// Current holdings, one row per (portfolio, coin).
+    positions (portfolio, coin_id) {
+        /// The portfolio.
+        portfolio -> Varchar,
         /// The coin.
         coin_id -> Varchar,
         /// Coins held.
@@ -78,4 +99,10 @@ diesel::table! {
 diesel::joinable!(market_snapshots -> coins (coin_id));
 diesel::joinable!(trades -> coins (coin_id));
 diesel::joinable!(positions -> coins (coin_id));
-diesel::allow_tables_to_appear_in_same_query!(coins, market_snapshots, trades, positions);
+diesel::allow_tables_to_appear_in_same_query!(
+    portfolios,
+    coins,
+    market_snapshots,
+    trades,
+    positions
+);

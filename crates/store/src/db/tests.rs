@@ -1,10 +1,16 @@
-//! Round trips against real databases: SQLite in a temp dir, and the MariaDB server on
-//! 127.0.0.1:3306 (root, empty password) in a fresh database dropped afterwards.
+//! Round trips against real databases: SQLite in a temp dir, the MariaDB server on
+//! 127.0.0.1:3306 (root, empty password) and the PostgreSQL server on 127.0.0.1:5432
+//! (postgres, trust), each in a fresh database dropped afterwards. The server tests FAIL
+//! when the server is not reachable: `make test`'s set-up starts them.
+
+use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, MysqlConnection};
+use diesel::{Connection, MysqlConnection, PgConnection};
+use diesel_migrations::MigrationHarness;
 
+use super::connection::{establish, MYSQL_MIGRATIONS, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 use super::*;
 
 fn obs(id: &str, price: Option<f64>) -> MarketObservation {
@@ -21,23 +27,37 @@ fn obs(id: &str, price: Option<f64>) -> MarketObservation {
     }
 }
 
-fn buy(coin: &str, price: f64, at: chrono::DateTime<Utc>) -> NewTrade {
+fn buy(portfolio: &str, coin: &str, price: f64, at: chrono::DateTime<Utc>) -> NewTrade {
     NewTrade {
+        portfolio: portfolio.into(),
         coin_id: coin.into(),
         side: "buy".into(),
         quantity: 1.0,
         price,
         executed_at: at,
+        fee: 0.5,
+        price_source: "coingecko:markets.current_price".into(),
+        price_at: Some(at - chrono::Duration::seconds(30)),
     }
 }
 
-fn add(p: Option<&PositionRow>, price: f64) -> (f64, f64) {
-    match p {
+fn add(price: f64) -> impl FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static {
+    move |p| match p {
         Some(p) => (
             p.quantity + 1.0,
             (p.quantity * p.avg_cost + price) / (p.quantity + 1.0),
         ),
         None => (1.0, price),
+    }
+}
+
+fn counts(portfolios: i64, coins: i64, snapshots: i64, trades: i64, positions: i64) -> RowCounts {
+    RowCounts {
+        portfolios,
+        coins,
+        snapshots,
+        trades,
+        positions,
     }
 }
 
@@ -47,18 +67,11 @@ fn scenario(store: &mut Store) {
     store
         .record_markets(&[obs("bitcoin", Some(90.0)), obs("ethereum", None)], t0)
         .expect("markets");
-    assert_eq!(
-        store.row_counts().expect("counts"),
-        RowCounts {
-            coins: 2,
-            snapshots: 2,
-            trades: 0,
-            positions: 0
-        }
-    );
+    // The migration created 'default'.
+    assert_eq!(store.row_counts().expect("counts"), counts(1, 2, 2, 0, 0));
 
     let r = store
-        .record_trade(&buy("bitcoin", 90.0, t0), |p| add(p, 90.0))
+        .record_trade(&buy("default", "bitcoin", 90.0, t0), add(90.0))
         .expect("trade");
     assert!(
         matches!(&r, TradeOutcome::Recorded(p) if p.quantity == 1.0 && p.avg_cost == 90.0),
@@ -66,14 +79,30 @@ fn scenario(store: &mut Store) {
     );
     // Same hour, later: refused by the unique key, nothing written.
     let again = store.record_trade(
-        &buy("bitcoin", 80.0, t0 + chrono::Duration::minutes(50)),
-        |p| add(p, 80.0),
+        &buy(
+            "default",
+            "bitcoin",
+            80.0,
+            t0 + chrono::Duration::minutes(50),
+        ),
+        add(80.0),
     );
     assert_eq!(
         again.expect("dup is not an error"),
         TradeOutcome::AlreadyTradedThisSlot
     );
     assert_eq!(store.row_counts().expect("counts").trades, 1);
+    // Another portfolio may buy the same coin in the same hour, once.
+    let other = store
+        .record_trade(&buy("other", "bitcoin", 85.0, t0), add(85.0))
+        .expect("other");
+    assert!(matches!(other, TradeOutcome::Recorded(_)), "{other:?}");
+    assert_eq!(
+        store
+            .record_trade(&buy("other", "bitcoin", 85.0, t0), add(85.0))
+            .expect("dup"),
+        TradeOutcome::AlreadyTradedThisSlot
+    );
 
     // Next hour: a second buy moves the average cost.
     let t1 = t0 + chrono::Duration::hours(1);
@@ -81,10 +110,10 @@ fn scenario(store: &mut Store) {
         .record_markets(&[obs("bitcoin", Some(70.0))], t1)
         .expect("markets");
     store
-        .record_trade(&buy("bitcoin", 70.0, t1), |p| add(p, 70.0))
+        .record_trade(&buy("default", "bitcoin", 70.0, t1), add(70.0))
         .expect("trade");
 
-    let pos = store.positions().expect("positions");
+    let pos = store.positions("default").expect("positions");
     assert_eq!(pos.len(), 1);
     assert_eq!(
         (
@@ -95,31 +124,73 @@ fn scenario(store: &mut Store) {
         ),
         ("bit", 2.0, 80.0, Some(70.0))
     );
-    let trades = store.trades().expect("trades");
-    let got: Vec<(String, f64, String)> = trades
+    let other_pos = store.positions("other").expect("positions");
+    assert_eq!((other_pos[0].quantity, other_pos[0].avg_cost), (1.0, 85.0));
+    let trades = store.trades("default").expect("trades");
+    let got: Vec<(String, f64, String, f64, Option<String>)> = trades
         .iter()
-        .map(|t| (t.coin_id.clone(), t.price, t.executed_at.to_string()))
+        .map(|t| {
+            (
+                t.coin_id.clone(),
+                t.price,
+                t.executed_at.to_string(),
+                t.fee,
+                t.price_at.map(|p| p.to_string()),
+            )
+        })
         .collect();
     assert_eq!(
         got,
         [
-            ("bitcoin".to_owned(), 90.0, "2026-11-23 19:05:00".to_owned()),
-            ("bitcoin".to_owned(), 70.0, "2026-11-23 20:05:00".to_owned())
+            (
+                "bitcoin".to_owned(),
+                90.0,
+                "2026-11-23 19:05:00".to_owned(),
+                0.5,
+                Some("2026-11-23 19:04:30".to_owned())
+            ),
+            (
+                "bitcoin".to_owned(),
+                70.0,
+                "2026-11-23 20:05:00".to_owned(),
+                0.5,
+                Some("2026-11-23 20:04:30".to_owned())
+            )
         ]
     );
+    assert_eq!(trades[0].price_source, "coingecko:markets.current_price");
+    assert_eq!(store.row_counts().expect("counts"), counts(2, 2, 3, 3, 2));
+    let names: Vec<(String, i64, i64)> = store
+        .portfolios()
+        .expect("portfolios")
+        .into_iter()
+        .map(|p| (p.name, p.trades, p.open_positions))
+        .collect();
     assert_eq!(
-        store.row_counts().expect("counts"),
-        RowCounts {
-            coins: 2,
-            snapshots: 3,
-            trades: 2,
-            positions: 1
-        }
+        names,
+        [("default".to_owned(), 2, 1), ("other".to_owned(), 1, 1)]
     );
     // A trade for an unknown coin violates the foreign key: an error, not a duplicate.
-    let bad = store.record_trade(&buy("nope", 1.0, t1), |p| add(p, 1.0));
+    let bad = store.record_trade(&buy("default", "nope", 1.0, t1), add(1.0));
     assert!(matches!(bad, Err(DbError::Query { .. })), "{bad:?}");
-    assert_eq!(store.row_counts().expect("counts").trades, 2);
+    assert_eq!(store.row_counts().expect("counts").trades, 3);
+
+    // Status: both migrations, the same counts.
+    let status = store.status().expect("status");
+    assert_eq!(status.migrations.len(), 2, "{status:?}");
+    assert_eq!(status.rows, counts(2, 2, 3, 3, 2));
+
+    // Reset one portfolio: its trades, positions and row, nothing else.
+    let deleted = store
+        .reset(&ResetScope::Portfolio("other".into()))
+        .expect("reset other");
+    assert_eq!(deleted, counts(1, 0, 0, 1, 1));
+    assert_eq!(store.row_counts().expect("counts"), counts(1, 2, 3, 2, 1));
+    assert_eq!(store.trades("default").expect("trades").len(), 2);
+    // Reset everything.
+    let deleted = store.reset(&ResetScope::All).expect("reset all");
+    assert_eq!(deleted, counts(1, 2, 3, 2, 1));
+    assert_eq!(store.row_counts().expect("counts"), RowCounts::default());
 }
 
 #[test]
@@ -131,45 +202,244 @@ fn sqlite_round_trip() {
     scenario(&mut store);
 }
 
-/// A fresh MariaDB database, dropped on drop.
-struct TempMysql {
-    admin: MysqlConnection,
-    name: String,
+fn unique_name(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{prefix}_{}_{nanos}", std::process::id())
 }
 
-impl TempMysql {
-    fn new() -> TempMysql {
+/// A fresh server database, dropped on drop.
+enum TempDb {
+    Mysql(MysqlConnection, String),
+    Postgres(PgConnection, String),
+}
+
+impl TempDb {
+    fn mysql() -> TempDb {
         let mut admin = MysqlConnection::establish("mysql://root@127.0.0.1:3306/mysql").unwrap_or_else(|e| {
-            panic!("MariaDB is required on 127.0.0.1:3306 (root, empty password) for this test; .ci/run starts it: {e}")
+            panic!("MariaDB is required on 127.0.0.1:3306 (root, empty password) for this test; make test starts it: {e}")
         });
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let name = format!("store_test_{}_{nanos}", std::process::id());
+        let name = unique_name("store_test");
         admin
             .batch_execute(&format!("CREATE DATABASE `{name}`"))
             .expect("create database");
-        TempMysql { admin, name }
+        TempDb::Mysql(admin, name)
+    }
+
+    fn postgres() -> TempDb {
+        let mut admin = PgConnection::establish("postgres://postgres@127.0.0.1:5432/postgres").unwrap_or_else(|e| {
+            panic!("PostgreSQL is required on 127.0.0.1:5432 (postgres, trust) for this test; make test starts it: {e}")
+        });
+        let name = unique_name("store_test");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create database");
+        TempDb::Postgres(admin, name)
+    }
+
+    fn url(&self) -> String {
+        match self {
+            TempDb::Mysql(_, n) => format!("mysql://root@127.0.0.1:3306/{n}"),
+            TempDb::Postgres(_, n) => format!("postgres://postgres@127.0.0.1:5432/{n}"),
+        }
     }
 }
 
-impl Drop for TempMysql {
+impl Drop for TempDb {
     fn drop(&mut self) {
-        let _ = self
-            .admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS `{}`", self.name));
+        let _ = match self {
+            TempDb::Mysql(a, n) => a.batch_execute(&format!("DROP DATABASE IF EXISTS `{n}`")),
+            TempDb::Postgres(a, n) => {
+                a.batch_execute(&format!("DROP DATABASE IF EXISTS {n} WITH (FORCE)"))
+            }
+        };
     }
 }
 
 #[test]
 fn mysql_round_trip() {
-    let db = TempMysql::new();
-    let mut store = Store::open(&format!("mysql://root@127.0.0.1:3306/{}", db.name)).expect("open");
+    let db = TempDb::mysql();
+    let mut store = Store::open(&db.url()).expect("open");
     assert_eq!(store.backend(), Backend::Mysql);
     scenario(&mut store);
     drop(store);
     // Reopening runs no migration twice.
-    let mut again =
-        Store::open(&format!("mysql://root:@127.0.0.1:3306/{}", db.name)).expect("reopen");
-    assert_eq!(again.row_counts().expect("counts").trades, 2);
+    let mut again = Store::open(&db.url().replace("root@", "root:@")).expect("reopen");
+    assert_eq!(again.status().expect("status").migrations.len(), 2);
+}
+
+#[test]
+fn postgres_round_trip() {
+    let db = TempDb::postgres();
+    let mut store = Store::open(&db.url()).expect("open");
+    assert_eq!(store.backend(), Backend::Postgres);
+    scenario(&mut store);
+    drop(store);
+    let mut again = Store::open(&db.url()).expect("reopen");
+    assert_eq!(again.status().expect("status").migrations.len(), 2);
+}
+
+/// A database made by the first schema (the release before portfolios), with a trade and
+/// a position, is migrated in place: every row is kept, under `default`.
+fn migrates_in_place(url: &str) {
+    let url = DbUrl::parse(url).expect("url");
+    let mut raw = establish(&url).expect("establish");
+    match &mut raw {
+        DbConnection::Sqlite(c) => c.run_next_migration(SQLITE_MIGRATIONS).map(drop),
+        DbConnection::Mysql(c) => c.run_next_migration(MYSQL_MIGRATIONS).map(drop),
+        DbConnection::Postgres(c) => c.run_next_migration(POSTGRES_MIGRATIONS).map(drop),
+    }
+    .expect("first migration");
+    raw.batch_execute(
+        "INSERT INTO coins (id, symbol, name, first_seen_at, updated_at) \
+             VALUES ('bitcoin', 'btc', 'Bitcoin', '2026-11-23 19:05:00', '2026-11-23 19:05:00'); \
+         INSERT INTO market_snapshots (coin_id, fetched_at, current_price) \
+             VALUES ('bitcoin', '2026-11-23 19:05:00', 90.0); \
+         INSERT INTO trades (coin_id, side, quantity, price, executed_at, slot) \
+             VALUES ('bitcoin', 'buy', 1, 90.0, '2026-11-23 19:05:00', '2026-11-23 19:00:00'); \
+         INSERT INTO trades (coin_id, side, quantity, price, executed_at, slot) \
+             VALUES ('bitcoin', 'buy', 1, 70.0, '2026-11-23 20:05:00', '2026-11-23 20:00:00'); \
+         INSERT INTO positions (coin_id, quantity, avg_cost, updated_at) \
+             VALUES ('bitcoin', 2, 80.0, '2026-11-23 20:05:00');",
+    )
+    .expect("rows of the old schema");
+    drop(raw);
+
+    let mut store = Store::open_url(url).expect("migrate");
+    assert_eq!(store.row_counts().expect("counts"), counts(1, 1, 1, 2, 1));
+    let trades = store.trades("default").expect("trades");
+    assert_eq!(
+        trades
+            .iter()
+            .map(|t| (t.price, t.fee, t.price_at))
+            .collect::<Vec<_>>(),
+        [(90.0, 0.0, None), (70.0, 0.0, None)]
+    );
+    let pos = store.positions("default").expect("positions");
+    assert_eq!((pos[0].quantity, pos[0].avg_cost), (2.0, 80.0));
+    // The new key: the old slot is still taken for 'default', free for another portfolio.
+    let t = Utc.with_ymd_and_hms(2026, 11, 23, 20, 30, 0).unwrap();
+    assert_eq!(
+        store
+            .record_trade(&buy("default", "bitcoin", 60.0, t), add(60.0))
+            .expect("dup"),
+        TradeOutcome::AlreadyTradedThisSlot
+    );
+    assert!(matches!(
+        store
+            .record_trade(&buy("b", "bitcoin", 60.0, t), add(60.0))
+            .expect("other portfolio"),
+        TradeOutcome::Recorded(_)
+    ));
+}
+
+#[test]
+fn sqlite_migrates_in_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    migrates_in_place(dir.path().join("old.db").to_str().expect("utf8"));
+}
+
+#[test]
+fn mysql_migrates_in_place() {
+    let db = TempDb::mysql();
+    migrates_in_place(&db.url());
+}
+
+#[test]
+fn postgres_migrates_in_place() {
+    let db = TempDb::postgres();
+    migrates_in_place(&db.url());
+}
+
+/// Several stores opened at once on a fresh database: the migrations run once, and of
+/// the same trade exactly one is recorded.
+fn concurrent_opens_and_trades(url: &str) {
+    let t = Utc::now();
+    let handles: Vec<_> = (0..3)
+        .map(|_| {
+            let url = url.to_owned();
+            std::thread::spawn(move || {
+                let timeouts = DbTimeouts {
+                    connect: Duration::from_secs(20),
+                    statement: Duration::from_secs(20),
+                };
+                let mut s =
+                    Store::open_url(DbUrl::parse(&url).expect("url").with_timeouts(timeouts))
+                        .expect("open");
+                s.record_markets(&[obs("bitcoin", Some(1.0))], t)
+                    .expect("markets");
+                s.record_trade(&buy("default", "bitcoin", 1.0, t), add(1.0))
+                    .expect("trade")
+            })
+        })
+        .collect();
+    let outcomes: Vec<TradeOutcome> = handles
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .collect();
+    let recorded = outcomes
+        .iter()
+        .filter(|o| matches!(o, TradeOutcome::Recorded(_)))
+        .count();
+    assert_eq!(recorded, 1, "{outcomes:?}");
+    let mut s = Store::open(url).expect("open");
+    assert_eq!(s.row_counts().expect("counts"), counts(1, 1, 3, 1, 1));
+}
+
+#[test]
+fn sqlite_concurrent_opens_and_trades() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    concurrent_opens_and_trades(dir.path().join("c.db").to_str().expect("utf8"));
+}
+
+#[test]
+fn mysql_concurrent_opens_and_trades() {
+    let db = TempDb::mysql();
+    concurrent_opens_and_trades(&db.url());
+}
+
+#[test]
+fn postgres_concurrent_opens_and_trades() {
+    let db = TempDb::postgres();
+    concurrent_opens_and_trades(&db.url());
+}
+
+/// A server that accepts TCP and never says a word: opening gives up after the timeouts.
+fn silent_server_times_out(scheme: &str) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let held = std::thread::spawn(move || {
+        // Keep the accepted sockets open (never answered) until the test ends.
+        let mut keep = Vec::new();
+        for s in listener.incoming().take(2) {
+            keep.push(s);
+        }
+        std::thread::sleep(Duration::from_secs(5));
+    });
+    let url = DbUrl::parse(&format!("{scheme}://u:hunter2@127.0.0.1:{port}/x"))
+        .expect("url")
+        .with_timeouts(DbTimeouts {
+            connect: Duration::from_millis(300),
+            statement: Duration::from_millis(300),
+        });
+    // Before the fix this call never returned.
+    let err = Store::open_url(url).expect_err("must time out");
+    assert!(
+        matches!(err, DbError::Timeout { .. } | DbError::Connect { .. }),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(!text.contains("hunter2"), "{text}");
+    drop(held);
+}
+
+#[test]
+fn silent_mysql_server_times_out() {
+    silent_server_times_out("mysql");
+}
+
+#[test]
+fn silent_postgres_server_times_out() {
+    silent_server_times_out("postgres");
 }

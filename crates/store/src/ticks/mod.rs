@@ -1,7 +1,8 @@
 //! Parquet tick store: buffer mini-ticker events in memory, write them as atomic checkpoint
 //! files of a Hive-partitioned dataset, read the dataset back.
 //!
-//! Layout and schema follow the recorder contract (`/work/shared/interface.md`):
+//! Layout and schema follow the recorder's contract (the repository's `README.md`, section
+//! "Recording from the real Binance"):
 //! `DIR/date=YYYY-MM-DD/miniticker_YYYYMMDD_HHMMSS_<seq>.parquet` (UTC), one row per event,
 //! rows sorted by (`symbol`, `event_time`), columns as in [`schema`].
 //!

@@ -12,7 +12,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use super::TickError;
 
-/// Column names in schema order (see `/work/shared/interface.md`, section recorder).
+/// Column names in schema order (the Parquet schema table of the repository's `README.md`).
 pub const COLUMNS: [&str; 8] = [
     "symbol",
     "event_time",

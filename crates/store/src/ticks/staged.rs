@@ -227,13 +227,7 @@ impl Drop for StagedWriter {
     }
 }
 
-/// Makes the directory entries of `dir` durable.
+/// Makes the directory entries of `dir` durable ([`crate::fs::sync_dir`]).
 fn sync_dir(dir: &Path) -> Result<(), TickError> {
-    #[cfg(unix)]
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(TickError::io(dir))?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+    crate::fs::sync_dir(dir).map_err(TickError::io(dir))
 }

@@ -1,0 +1,177 @@
+//! `alerter --source nats://…`: the simulated exchange → ONE real `recorder --publish` → a
+//! real `nats-server -js` of the test's own → three real alerters, compared line for line
+//! with a direct-mode alerter on the same price path.
+//!
+//! The recorder binary is the one `cargo test --workspace` (`make test`) builds next to the
+//! alerter's (`target/<profile>/recorder`).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use common::*;
+use sim::nats::NatsServer;
+use tokio::process::{Child, Command};
+
+const BTC_PATH: [&str; 7] = [
+    "43679.99000000",
+    "43680.00000000",
+    "43680.01000000",
+    "43700.00000000",
+    "43680.00000000",
+    "43650.00000000",
+    "43681.00000000",
+];
+const ETH_PATH: [&str; 5] = [
+    "0.03100000",
+    "0.02999999",
+    "0.02990000",
+    "0.03000000",
+    "0.02900000",
+];
+const ARGS: [&str; 10] = [
+    "--symbol",
+    "BTCUSDT",
+    "--above",
+    "43680",
+    "--symbol",
+    "ethbtc",
+    "--below",
+    "0.03",
+    "--on-cross",
+    "-v",
+];
+
+fn recorder_binary() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_BIN_EXE_alerter")).with_file_name("recorder");
+    assert!(
+        path.is_file(),
+        "{} is missing: build it first (cargo build -p recorder, or cargo test --workspace)",
+        path.display()
+    );
+    path
+}
+
+fn spawn_recorder(sim: &sim::SimHandle, nats: &NatsServer, dir: &tempfile::TempDir) -> Child {
+    Command::new(recorder_binary())
+        .args([
+            "--checkpoint-secs",
+            "1",
+            "--publish",
+            &nats.url(),
+            "--out-dir",
+        ])
+        .arg(dir.path().join("data"))
+        .env("BINANCE_WS_URL", sim.ws_base())
+        .env("LOG_FILE", dir.path().join("recorder.log"))
+        .env_remove("RECORDER_OUT_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("recorder starts")
+}
+
+/// The lines of `alerter`, per symbol, once both paths are through.
+async fn lines_per_symbol(alerter: &mut Alerter) -> (Vec<String>, Vec<String>) {
+    let lines = alerter.lines(BTC_PATH.len() + ETH_PATH.len()).await;
+    let of = |s: &str| lines.iter().filter(|l| l.contains(s)).cloned().collect();
+    (of("BTCUSDT"), of("ETHBTC"))
+}
+
+fn paths() -> Vec<(&'static str, Vec<String>)> {
+    vec![("BTCUSDT", path(&BTC_PATH)), ("ETHBTC", path(&ETH_PATH))]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_alerters_on_the_bus_print_what_a_direct_alerter_prints_over_one_connection() {
+    // The reference: a direct-mode alerter on its own simulated exchange.
+    let direct_sim = start_sim(paths()).await;
+    let mut direct = spawn_alerter(&direct_sim, &ARGS);
+    let want = lines_per_symbol(&mut direct).await;
+    direct.stop().await;
+    assert_eq!(want.0.len(), BTC_PATH.len(), "{want:?}");
+
+    let sim = start_sim(paths()).await;
+    let nats = NatsServer::start().unwrap();
+    let url = nats.url();
+    let mut alerters = Vec::new();
+    for _ in 0..3 {
+        let mut a = spawn_alerter_env(&sim, &ARGS, &[("ALERTER_SOURCE", &url)]);
+        let mut log = a.stderr_lines();
+        // Subscribed before the recorder starts: the paths only advance once it watches.
+        wait_line(&mut log, "price feed connected").await;
+        alerters.push((a, log));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut recorder = spawn_recorder(&sim, &nats, &dir);
+    for (a, _) in &mut alerters {
+        assert_eq!(
+            lines_per_symbol(a).await,
+            want,
+            "the same lines as direct mode"
+        );
+    }
+    assert_eq!(
+        sim.connection_count_total(),
+        1,
+        "one Binance connection (the recorder's) for all three alerters"
+    );
+    for (a, _) in alerters {
+        a.stop().await;
+    }
+    recorder.kill().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerters_report_a_nats_restart_and_resume() {
+    let prices: Vec<String> = (1..=1500)
+        .map(|i| format!("{}.00000000", 100 + i))
+        .collect();
+    let sim = start_sim(vec![("BTCUSDT", prices.clone())]).await;
+    let mut nats = NatsServer::start().unwrap();
+    let url = nats.url();
+    let args = ["--symbol", "BTCUSDT", "--above", "100"];
+    let mut alerters = Vec::new();
+    for _ in 0..3 {
+        let mut a = spawn_alerter_env(&sim, &args, &[("ALERTER_SOURCE", &url)]);
+        let mut log = a.stderr_lines();
+        wait_line(&mut log, "price feed connected").await;
+        alerters.push((a, log));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut recorder = spawn_recorder(&sim, &nats, &dir);
+    let mut before = Vec::new();
+    for (a, _) in &mut alerters {
+        before.push(a.lines(3).await);
+    }
+    nats.stop();
+    for (_, log) in &mut alerters {
+        wait_line(log, "price feed lost").await;
+    }
+    nats.restart().unwrap();
+    for (_, log) in &mut alerters {
+        wait_line(log, "price feed regained").await;
+    }
+    // Alerts go on after the restart, newer than any before it.
+    for ((a, _), seen) in alerters.iter_mut().zip(&before) {
+        let after = a.lines(3).await;
+        let price = |line: &str| -> f64 { line.rsplit(' ').next().unwrap().parse().unwrap() };
+        assert!(
+            after
+                .iter()
+                .all(|l| l.starts_with("BTCUSDT price has gone above 100 ")),
+            "{after:?}"
+        );
+        assert!(
+            price(&after[0]) > price(seen.last().unwrap()),
+            "{seen:?} then {after:?}"
+        );
+    }
+    for (a, _) in alerters {
+        a.stop().await;
+    }
+    recorder.kill().await.unwrap();
+}

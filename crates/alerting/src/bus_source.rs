@@ -1,0 +1,166 @@
+//! `--source nats://…`: the watched symbols' updates from the recorder's JetStream subjects
+//! instead of a Binance connection.
+//!
+//! [`BusSource`] turns [`bus::BusItem`]s into the [`StreamItem`]s a direct connection
+//! yields, so the same [`Feed`](crate::feed::Feed) and [`alert::Watcher`] make the same
+//! decisions and print the same lines. "Feed lost / regained" come from two places:
+//!
+//! * the NATS connection itself (lost → `Disconnected`, back → `Connected`);
+//! * the recorder's gap messages: an open gap (the recorder lost Binance, or stopped) →
+//!   `Disconnected`; the gap closed → `Connected` and a `Gap`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bus::{BusItem, GapMessage};
+use stream::{DisconnectReason, StreamItem};
+
+/// Connection number the bus items carry (there is no Binance connection).
+const CONN_ID: u64 = 0;
+
+/// Maps bus items to stream items (see the module docs).
+#[derive(Debug)]
+pub struct BusSource {
+    server: String,
+    /// The recorder reported its feed lost and not yet back.
+    recorder_lost: bool,
+}
+
+impl BusSource {
+    /// A source on `server` (`nats://host:port`, as shown in the log lines).
+    pub fn new(server: String) -> Self {
+        BusSource {
+            server,
+            recorder_lost: false,
+        }
+    }
+
+    /// The stream items `item` stands for (none, one or two).
+    pub fn items(&mut self, item: BusItem) -> Vec<StreamItem> {
+        match item {
+            BusItem::Tickers {
+                raw,
+                message,
+                received_at,
+            } => vec![StreamItem::Message {
+                conn_id: CONN_ID,
+                received_at,
+                raw: raw.into(),
+                message,
+            }],
+            BusItem::Connected { at } => vec![StreamItem::Connected {
+                conn_id: CONN_ID,
+                at,
+            }],
+            BusItem::Disconnected { at } => vec![StreamItem::Disconnected {
+                conn_id: CONN_ID,
+                at,
+                reason: DisconnectReason::Error(format!("NATS connection to {} lost", self.server)),
+            }],
+            BusItem::Gap(gap) => self.on_gap(gap),
+        }
+    }
+
+    fn on_gap(&mut self, gap: GapMessage) -> Vec<StreamItem> {
+        let from = at_ms(gap.start);
+        match gap.end {
+            None if self.recorder_lost => Vec::new(),
+            None => {
+                self.recorder_lost = true;
+                vec![StreamItem::Disconnected {
+                    conn_id: CONN_ID,
+                    at: from,
+                    reason: DisconnectReason::Error(format!(
+                        "the recorder has no live feed: {}",
+                        gap.reason
+                    )),
+                }]
+            }
+            // A closed gap of which no open one came (e.g. the recorder's start-up): the
+            // feed was never reported lost here.
+            Some(_) if !self.recorder_lost => Vec::new(),
+            Some(end) => {
+                self.recorder_lost = false;
+                let to = at_ms(end);
+                vec![
+                    StreamItem::Connected {
+                        conn_id: CONN_ID,
+                        at: to,
+                    },
+                    StreamItem::Gap {
+                        from,
+                        to,
+                        reason: DisconnectReason::Error(gap.reason),
+                    },
+                ]
+            }
+        }
+    }
+}
+
+fn at_ms(ms: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gap(end: Option<i64>, reason: &str) -> BusItem {
+        BusItem::Gap(GapMessage {
+            start: 1_000,
+            end,
+            reason: reason.into(),
+            connection_id: 1,
+        })
+    }
+
+    /// The kinds of stream items, in order.
+    fn kinds(items: &[StreamItem]) -> Vec<&'static str> {
+        items
+            .iter()
+            .map(|i| match i {
+                StreamItem::Connected { .. } => "connected",
+                StreamItem::Disconnected { .. } => "disconnected",
+                StreamItem::Gap { .. } => "gap",
+                StreamItem::Message { .. } => "message",
+                StreamItem::Malformed { .. } => "malformed",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn bus_items_become_the_stream_items_of_a_direct_connection() {
+        let now = SystemTime::now();
+        let frame = r#"{"e":"24hrMiniTicker","E":1,"s":"BTCUSDT","c":"1.5","o":"1","h":"2","l":"1","v":"3","q":"4"}"#;
+        let message = stream::decode(frame).unwrap();
+        let cases: Vec<(BusItem, Vec<&str>)> = vec![
+            (BusItem::Connected { at: now }, vec!["connected"]),
+            (gap(Some(2_000), "startup"), vec![]), // never reported lost: nothing
+            (gap(None, "reconnect: reset"), vec!["disconnected"]),
+            (gap(None, "reconnect: reset"), vec![]), // still lost: said once
+            (
+                gap(Some(2_000), "reconnect: reset"),
+                vec!["connected", "gap"],
+            ),
+            (BusItem::Disconnected { at: now }, vec!["disconnected"]),
+            (BusItem::Connected { at: now }, vec!["connected"]),
+            (
+                BusItem::Tickers {
+                    raw: frame.into(),
+                    message,
+                    received_at: now,
+                },
+                vec!["message"],
+            ),
+        ];
+        let mut source = BusSource::new("nats://127.0.0.1:4222".into());
+        for (item, want) in cases {
+            let shown = format!("{item:?}");
+            let got = source.items(item);
+            assert_eq!(kinds(&got), want, "{shown}");
+            if let [StreamItem::Message { raw, .. }] = got.as_slice() {
+                assert_eq!(raw.as_str(), frame);
+            }
+        }
+    }
+}

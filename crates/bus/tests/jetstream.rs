@@ -1,0 +1,159 @@
+//! The bus against a real `nats-server -js` of each test's own (sim::nats::NatsServer).
+
+use std::time::Duration;
+
+use bus::{BusConfig, BusItem, GapMessage, Publisher, StreamLimits};
+use sim::nats::NatsServer;
+use stream::{Message, MiniTicker};
+
+const PATIENCE: Duration = Duration::from_secs(60);
+const FRAME: &str =
+    include_str!("../../../fixtures/binance_spot_miniTicker_arr_raw_2020-06-19.json");
+
+fn tickers(frame: &str) -> Vec<MiniTicker> {
+    match stream::decode(frame) {
+        Ok(Message::MiniTickers(t)) => t,
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn stream_messages(url: &str) -> Vec<bus::StoredMessage> {
+    let config = BusConfig::from_url(url).unwrap();
+    tokio::time::timeout(PATIENCE, bus::read_stream(&config))
+        .await
+        .expect("the stream is read")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn two_publishers_of_one_feed_store_each_event_once() {
+    let server = NatsServer::start().unwrap();
+    let config = BusConfig::from_url(&server.url()).unwrap();
+    let events = tickers(FRAME);
+    let (a, task_a) = Publisher::start(config.clone(), StreamLimits::default(), 10_000);
+    let (b, task_b) = Publisher::start(config, StreamLimits::default(), 10_000);
+    a.publish_frame(FRAME, &events);
+    // The second recorder saw the same frame, and a de-duplicated half of it once more.
+    b.publish_frame(FRAME, &events);
+    b.publish_frame(FRAME, &events[events.len() / 2..]);
+    drop((a, b));
+    let stats_a = task_a.finish(PATIENCE).await;
+    let stats_b = task_b.finish(PATIENCE).await;
+    let n = events.len() as u64;
+    assert_eq!(stats_a.published + stats_b.published, 2 * n + n - n / 2);
+    assert_eq!(stats_a.dropped + stats_b.dropped, 0);
+    assert_eq!(
+        stats_a.duplicates + stats_b.duplicates,
+        n + n - n / 2,
+        "the server dropped the copies: {stats_a:?} {stats_b:?}"
+    );
+
+    let stored = stream_messages(&server.url()).await;
+    let mut keys: Vec<(String, i64)> = stored
+        .iter()
+        .map(|m| {
+            let Ok((_, Message::MiniTickers(t))) = bus::payload::decode_ticker(&m.payload) else {
+                panic!("{:?}", m.payload)
+            };
+            assert_eq!(m.subject.as_str(), bus::subject_for(&t[0].symbol));
+            let want = bus::payload::msg_id(&t[0].symbol, t[0].event_time);
+            assert_eq!(m.msg_id.as_deref(), Some(want.as_str()));
+            (t[0].symbol.to_string(), t[0].event_time)
+        })
+        .collect();
+    let mut want: Vec<(String, i64)> = events
+        .iter()
+        .map(|t| (t.symbol.to_string(), t.event_time))
+        .collect();
+    keys.sort();
+    want.sort();
+    assert_eq!(keys, want, "each (symbol, event time) once");
+}
+
+#[tokio::test]
+async fn a_subscriber_gets_new_events_with_their_exact_text_and_the_gaps() {
+    let server = NatsServer::start().unwrap();
+    let config = BusConfig::from_url(&server.url()).unwrap();
+    let (publisher, task) = Publisher::start(config.clone(), StreamLimits::default(), 1_000);
+    let event = |symbol: &str, time: i64, close: &str| {
+        format!(
+            r#"{{"e":"24hrMiniTicker","E":{time},"s":"{symbol}","c":"{close}","o":"1.0","h":"2.0","l":"0.5","v":"10","q":"20"}}"#
+        )
+    };
+    // Published before anyone subscribed: not delivered (new messages only).
+    let early = event("BTCUSDT", 1, "1.00000000");
+    publisher.publish_frame(&early, &tickers(&early));
+    while publisher.stats().published < 1 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let symbols = ["BTCUSDT".to_owned(), "币安人生USDT".to_owned()];
+    let mut items = bus::subscribe(&config, &symbols).await.unwrap();
+    assert!(matches!(next(&mut items).await, BusItem::Connected { .. }));
+    let frames = [
+        event("ETHBTC", 2, "0.5"), // not watched
+        event("BTCUSDT", 2, "43680.01000000"),
+        event("币安人生USDT", 2, "0.10"),
+    ];
+    for f in &frames {
+        publisher.publish_frame(f, &tickers(f));
+    }
+    let gap = GapMessage {
+        start: 5,
+        end: None,
+        reason: "reconnect: test".into(),
+        connection_id: 1,
+    };
+    publisher.publish_gap(&gap);
+    let mut got_events = Vec::new();
+    let mut got_gap = None;
+    while got_events.len() < 2 || got_gap.is_none() {
+        match next(&mut items).await {
+            BusItem::Tickers { raw, .. } => got_events.push(raw),
+            BusItem::Gap(g) => got_gap = Some(g),
+            other => panic!("{other:?}"),
+        }
+    }
+    got_events.sort();
+    let mut want = vec![frames[1].clone(), frames[2].clone()];
+    want.sort();
+    assert_eq!(got_events, want, "exact text, watched symbols only");
+    assert_eq!(got_gap, Some(gap));
+    drop(publisher);
+    task.finish(PATIENCE).await;
+}
+
+#[tokio::test]
+async fn a_full_queue_drops_and_counts_and_an_outage_is_retried() {
+    let mut server = NatsServer::start().unwrap();
+    let config = BusConfig::from_url(&server.url()).unwrap();
+    server.stop();
+    let (publisher, task) = Publisher::start(config, StreamLimits::default(), 10);
+    let events = tickers(FRAME);
+    for t in events.iter().take(15) {
+        let one = [t.clone()];
+        publisher.publish_frame(FRAME, &one);
+    }
+    // NATS is down: the queue holds 10, the other 5 are dropped at once, nothing blocks.
+    assert_eq!(publisher.stats().dropped, 5);
+    server.restart().unwrap();
+    while publisher.stats().published < 10 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // An outage in the middle: publishing goes on after the restart.
+    server.stop();
+    publisher.publish_frame(FRAME, &events[20..22]);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.restart().unwrap();
+    drop(publisher);
+    let stats = task.finish(PATIENCE).await;
+    assert_eq!(stats.published, 12, "{stats:?}");
+    assert_eq!(stats.dropped, 5, "{stats:?}");
+    assert_eq!(stream_messages(&server.url()).await.len(), 12);
+}
+
+async fn next(items: &mut tokio::sync::mpsc::Receiver<BusItem>) -> BusItem {
+    tokio::time::timeout(PATIENCE, items.recv())
+        .await
+        .expect("an item comes")
+        .expect("open")
+}

@@ -1,0 +1,108 @@
+//! [`EventSink`]: where the recorder hands on what it records, as it records it — e.g. the
+//! NATS JetStream bus ([`bus::Publisher`] implements it), so that one recorder's connection
+//! feeds any number of alerters.
+//!
+//! The recorder calls the sink on its ingest path, after de-duplication and after the events
+//! are journaled and buffered: a sink sees each event once, and whatever it does cannot cost
+//! the dataset an event. A sink must therefore return at once (queue, never wait).
+
+use stream::MiniTicker;
+
+use crate::gaps::Gap;
+
+/// Receives every recorded event and every change of the recorder's feed.
+pub trait EventSink: Send {
+    /// The new events of one received frame (copies already dropped), in frame order, with
+    /// the frame's text (for the exchange's exact decimal strings).
+    fn events(&mut self, raw: &str, new: &[MiniTicker]);
+
+    /// The recorder lost its live feed (`closed == false`: `gap.end_ms` is only "now") or has
+    /// it back (`closed == true`: the gap as the gaps dataset records it).
+    fn gap(&mut self, gap: &Gap, closed: bool);
+}
+
+impl EventSink for bus::Publisher {
+    fn events(&mut self, raw: &str, new: &[MiniTicker]) {
+        self.publish_frame(raw, new);
+    }
+
+    fn gap(&mut self, gap: &Gap, closed: bool) {
+        self.publish_gap(&bus::GapMessage {
+            start: gap.start_ms,
+            end: closed.then_some(gap.end_ms),
+            reason: gap.reason.clone(),
+            connection_id: gap.connection_id,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::Recorder;
+
+    /// What a sink was handed: (symbol, event time, close text) per event, then the gaps.
+    #[derive(Default)]
+    struct Seen {
+        events: Vec<(String, i64, String)>,
+        gaps: Vec<(Gap, bool)>,
+    }
+
+    struct Collect(Arc<Mutex<Seen>>);
+
+    impl EventSink for Collect {
+        fn events(&mut self, raw: &str, new: &[MiniTicker]) {
+            let mut seen = self.0.lock().unwrap();
+            bus::payload::for_each_kept(raw, new, |t| {
+                seen.events
+                    .push((t.symbol.into(), t.event_time, t.close.into()))
+            });
+        }
+        fn gap(&mut self, gap: &Gap, closed: bool) {
+            self.0.lock().unwrap().gaps.push((gap.clone(), closed));
+        }
+    }
+
+    fn decoded(frame: &str) -> Vec<MiniTicker> {
+        match stream::decode(frame) {
+            Ok(stream::Message::MiniTickers(t)) => t,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_sink_sees_each_recorded_event_once_with_its_exact_text_and_the_gaps() {
+        let dir = tempfile::tempdir().unwrap();
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let mut rec = Recorder::new(dir.path());
+        rec.set_sink(Box::new(Collect(seen.clone())));
+        let a = r#"[{"e":"24hrMiniTicker","E":1,"s":"BTCUSDT","c":"1.10","o":"1","h":"2","l":"1","v":"3","q":"4"},{"e":"24hrMiniTicker","E":1,"s":"ETHBTC","c":"0.050","o":"1","h":"2","l":"0.01","v":"3","q":"4"}]"#;
+        let b = r#"[{"e":"24hrMiniTicker","E":1,"s":"ETHBTC","c":"0.050","o":"1","h":"2","l":"0.01","v":"3","q":"4"},{"e":"24hrMiniTicker","E":2,"s":"BTCUSDT","c":"1.20","o":"1","h":"2","l":"1","v":"3","q":"4"}]"#;
+        assert_eq!(rec.ingest_message(1, 0, a, decoded(a)).unwrap(), 2);
+        // The same frame from a redundant connection, then one that is half copy.
+        assert_eq!(rec.ingest_message(2, 0, a, decoded(a)).unwrap(), 0);
+        assert_eq!(rec.ingest_message(2, 0, b, decoded(b)).unwrap(), 1);
+        let gap = Gap {
+            start_ms: 5,
+            end_ms: 6,
+            reason: "stall".into(),
+            connection_id: 1,
+        };
+        rec.feed_lost(&gap);
+        rec.record_gap(gap.clone());
+        let seen = seen.lock().unwrap();
+        let e = |s: &str, t, c: &str| (s.to_owned(), t, c.to_owned());
+        assert_eq!(
+            seen.events,
+            vec![
+                e("BTCUSDT", 1, "1.10"),
+                e("ETHBTC", 1, "0.050"),
+                e("BTCUSDT", 2, "1.20")
+            ]
+        );
+        assert_eq!(seen.gaps, vec![(gap.clone(), false), (gap, true)]);
+        assert_eq!(rec.pending(), 3, "the dataset got the same events");
+    }
+}

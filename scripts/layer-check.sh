@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The layering rules of ARCHITECTURE.md ("Layers"), checked on the dependency graph that
+# cargo resolves (normal dependencies only; dev-dependencies may point anywhere):
+#   1. a crate depends only on workspace crates of lower layers (0 < 1 < 2 < 3 binaries);
+#   2. no layer-0 crate depends, even indirectly, on tokio, reqwest, diesel, arrow, parquet
+#      or another outside client;
+#   3. only exchange-sim depends on `sim` (everyone else: dev-dependencies only).
+# The recorder and the alerter linking no database client is scripts/link-check.sh.
+# A new crate must be given its layer below (the check fails until it is).
+set -euo pipefail
+
+layer_of() {
+  case $1 in
+    alert | portfolio) echo 0 ;;
+    stream | pricing | store | logging | bus | ops | metrics) echo 1 ;;
+    record | alerting | trading) echo 2 ;;
+    recorder | alerter | trader | exchange-sim) echo 3 ;;
+    sim) echo sim ;;
+    *) echo unknown ;;
+  esac
+}
+
+# Crates a layer-0 crate must never reach.
+outside='^(tokio|tokio-tungstenite|tungstenite|reqwest|hyper|diesel|diesel_migrations|mysqlclient-sys|libsqlite3-sys|pq-sys|arrow-[a-z]+|arrow|parquet|object_store|async-nats|rustls)$'
+
+tree() { cargo tree -e normal --prefix none "$@" 2>/dev/null | awk '{print $1}'; }
+
+members=$(cargo tree --workspace -e normal --depth 0 --prefix none 2>/dev/null | awk 'NF {print $1}' | sort -u)
+status=0
+bad() { echo "layer-check: $*" >&2; status=1; }
+
+for m in $members; do
+  l=$(layer_of "$m")
+  if [ "$l" = unknown ]; then
+    bad "crate '$m' has no layer: add it to scripts/layer-check.sh and ARCHITECTURE.md"
+    continue
+  fi
+  [ "$l" = sim ] && continue
+  # Rule 1: direct workspace dependencies are of lower layers (sim only for exchange-sim).
+  for d in $(tree -p "$m" --depth 1 | tail -n +2 | sort -u); do
+    grep -qx "$d" <<<"$members" || continue
+    dl=$(layer_of "$d")
+    if [ "$dl" = sim ]; then
+      [ "$m" = exchange-sim ] || bad "$m (layer $l) depends on sim; only dev-dependencies may"
+    elif [ "$dl" = unknown ] || [ "$dl" -ge "$l" ]; then
+      bad "$m (layer $l) depends on $d (layer $dl): a crate depends only on lower layers"
+    fi
+  done
+  all=$(tree -p "$m" | sort -u)
+  # Rule 2: layer 0 is pure.
+  if [ "$l" = 0 ]; then
+    hits=$(grep -E "$outside" <<<"$all" | tr '\n' ' ' || true)
+    [ -z "$hits" ] || bad "$m is layer 0 (pure) but depends on: $hits"
+  fi
+  # Rule 3: not even indirectly on sim.
+  if [ "$m" != exchange-sim ] && grep -qx sim <<<"$all"; then
+    bad "$m depends on sim through a normal dependency; only dev-dependencies may"
+  fi
+done
+[ $status = 0 ] && echo "layer-check: $(wc -w <<<"$members") crates follow the layering rules"
+exit $status
