@@ -254,12 +254,13 @@ async fn record(args: Args, publish: Option<bus::BusConfig>) -> ExitCode {
                 summary.duplicates
             );
             log::info!(
-                "recorded {} events of {} symbols into {} files ({} malformed frames and {} bad elements skipped)",
+                "recorded {} events of {} symbols into {} files ({} malformed frames and {} bad elements skipped, {} events quarantined)",
                 summary.events,
                 summary.symbols,
                 summary.files,
                 summary.malformed,
-                summary.rejected
+                summary.rejected,
+                summary.quarantined
             );
             ExitCode::SUCCESS
         }
@@ -314,7 +315,7 @@ fn show_progress(progress: Progress, extended: bool) {
                     display_paths(&r.files)
                 );
             }
-            for damage in r.segments.iter().filter_map(|s| s.damage.as_ref()) {
+            for damage in r.segments.iter().flat_map(|s| &s.damage) {
                 match damage {
                     Damage::TornTail { segment, offset, bytes_dropped } => log::warn!(
                         "journal segment {segment}: torn last record at byte {offset} ({bytes_dropped} bytes dropped)"
@@ -323,6 +324,13 @@ fn show_progress(progress: Progress, extended: bool) {
                         "journal segment {segment}: {reason} at byte {offset} ({bytes_dropped} bytes dropped)"
                     ),
                 }
+            }
+            if let Some(gap) = &startup.not_running {
+                log::warn!(
+                    "no feed for {:.1} s before this start ({})",
+                    (gap.end_ms - gap.start_ms) as f64 / 1000.0,
+                    gap.reason
+                );
             }
             let c = &startup.compaction;
             if c.tmp_removed + c.parts_removed > 0 {

@@ -228,7 +228,7 @@ fn bad_configuration_exits_2_with_one_line() {
         (vec!["--checkpoint-secs", "0"], "checkpoint-secs"),
         (
             vec!["--out-dir", file.to_str().unwrap()],
-            "output directory",
+            "is a file, not a directory",
         ),
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_recorder"))
@@ -240,6 +240,7 @@ fn bad_configuration_exits_2_with_one_line() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }

@@ -163,7 +163,9 @@ fn recorder_path(iters: u64, frames: &[String], publisher: Option<&bus::Publishe
                 ..
             }) = stream::decode_elements(f)
             {
-                rec.ingest_message(1, n as i64, f, t).expect("ingest");
+                // Received when it happened: no skew, nothing quarantined.
+                let received = t.first().map_or(n as i64, |t| t.event_time);
+                rec.ingest_message(1, received, f, t).expect("ingest");
             }
             rec.sync_journal().expect("sync");
         }

@@ -97,7 +97,7 @@ fn bench(c: &mut Criterion) {
     j.sync_now().expect("sync");
     println!(
         "journal: {events} events, {bytes} frame bytes (+{} header bytes) written and fdatasynced in {:.1} ms",
-        24 * frames.len(),
+        28 * frames.len(),
         start.elapsed().as_secs_f64() * 1e3
     );
 }

@@ -1,24 +1,32 @@
-//! De-duplication of events delivered by redundant connections, by (symbol, event_time).
+//! De-duplication of events delivered by redundant connections, by exact
+//! (symbol, event_time).
 //!
 //! With `--redundant 2` every event arrives twice, from two connections, in either order and
 //! with some lag between them. [`Dedup`] keeps the first copy and drops the later ones.
 //!
-//! Memory is bounded: per symbol it remembers the [`WINDOW`] most recent event times it let
-//! through (a fixed array, no allocation per event; a new symbol allocates its name once).
-//! Binance event times per symbol increase on each connection, so a copy arrives while its
-//! original is still in the window unless one connection lags the other by more than
-//! [`WINDOW`] events of that symbol (16 s for a symbol that changes every second). An event
-//! older than everything remembered cannot be told apart from a copy and is dropped
-//! (counted in [`Dedup::too_old`]): with redundant feeds the other connection delivered it.
-//! An older event that is not in the window but newer than its oldest entry (a connection
-//! that missed it, then a lagging one that did not) is kept.
+//! A copy is only ever an event whose (symbol, event_time) was let through before: an
+//! event never seen is kept, however old or new its time. What is remembered is bounded by
+//! the receive time, a local clock no peer controls: per symbol, every event time let
+//! through that is not older than [`HORIZON_MS`] before the latest receive time (and at
+//! least the [`WINDOW`] most recent ones; at most [`MAX_TIMES`]). An event older than the
+//! horizon that is not remembered cannot be told apart from a forgotten copy and is dropped
+//! (counted in [`Dedup::too_old`]); the recorder quarantines such times before they get
+//! here ([`crate::quarantine`], whose [`MAX_SKEW_MS`](crate::quarantine::MAX_SKEW_MS) is
+//! the horizon). So a burst of event times in the future can neither make later real events
+//! "copies" nor push real times out of memory.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use stream::MiniTicker;
 
-/// Event times remembered per symbol.
+/// Event times remembered per symbol at least, whatever their age.
 pub const WINDOW: usize = 16;
+
+/// How far before the receive time event times are remembered (5 minutes).
+pub const HORIZON_MS: i64 = crate::quarantine::MAX_SKEW_MS;
+
+/// Event times remembered per symbol at most (the oldest go first).
+pub const MAX_TIMES: usize = 4096;
 
 /// Keeps the first copy of each (symbol, event_time); see the [module docs](self).
 ///
@@ -32,16 +40,9 @@ pub const WINDOW: usize = 16;
 /// ```
 #[derive(Debug, Default)]
 pub struct Dedup {
-    symbols: HashMap<Box<str>, Window>,
+    symbols: HashMap<Box<str>, VecDeque<i64>>,
     duplicates: u64,
     too_old: u64,
-}
-
-/// The most recent event times let through for one symbol (unordered, `len` used).
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    times: [i64; WINDOW],
-    len: u8,
 }
 
 impl Dedup {
@@ -50,40 +51,47 @@ impl Dedup {
         Self::default()
     }
 
-    /// True for the first copy of (`symbol`, `event_time`), false for a later copy or an
-    /// event older than the window. O([`WINDOW`]) and allocation-free for known symbols.
+    /// True for the first copy of (`symbol`, `event_time`), false for a later copy. Without
+    /// a receive time the event's own time is the clock (see
+    /// [`first_seen_at`](Self::first_seen_at)).
     pub fn first_seen(&mut self, symbol: &str, event_time: i64) -> bool {
-        let window = match self.symbols.get_mut(symbol) {
-            Some(w) => w,
-            None => self.symbols.entry(symbol.into()).or_insert(Window {
-                times: [0; WINDOW],
-                len: 0,
-            }),
+        self.first_seen_at(symbol, event_time, event_time)
+    }
+
+    /// True for the first copy of (`symbol`, `event_time`) received at `received_at_ms`;
+    /// false for a later copy, or for an event older than [`HORIZON_MS`] before
+    /// `received_at_ms` that is not remembered. O(log n), allocation-free for known symbols
+    /// in the steady state.
+    pub fn first_seen_at(&mut self, symbol: &str, event_time: i64, received_at_ms: i64) -> bool {
+        let times = match self.symbols.get_mut(symbol) {
+            Some(t) => t,
+            None => self
+                .symbols
+                .entry(symbol.into())
+                .or_insert_with(|| VecDeque::with_capacity(WINDOW)),
         };
-        let used = &mut window.times[..usize::from(window.len)];
-        if used.contains(&event_time) {
-            self.duplicates += 1;
-            return false;
+        let cutoff = received_at_ms.saturating_sub(HORIZON_MS);
+        while times.len() > WINDOW && times.front().is_some_and(|&t| t < cutoff) {
+            times.pop_front();
         }
-        if used.len() < WINDOW {
-            window.times[usize::from(window.len)] = event_time;
-            window.len += 1;
-            return true;
+        match times.binary_search(&event_time) {
+            Ok(_) => {
+                self.duplicates += 1;
+                false
+            }
+            Err(0) if event_time < cutoff && times.len() >= WINDOW => {
+                self.duplicates += 1;
+                self.too_old += 1;
+                false
+            }
+            Err(at) => {
+                times.insert(at, event_time);
+                if times.len() > MAX_TIMES {
+                    times.pop_front();
+                }
+                true
+            }
         }
-        // Full: the new time replaces the oldest, unless it is older still.
-        let (slot, oldest) = used
-            .iter_mut()
-            .enumerate()
-            .min_by_key(|(_, t)| **t)
-            .map(|(i, t)| (i, *t))
-            .unwrap_or((0, i64::MIN)); // never empty: len == WINDOW > 0
-        if event_time < oldest {
-            self.duplicates += 1;
-            self.too_old += 1;
-            return false;
-        }
-        window.times[slot] = event_time;
-        true
     }
 
     /// Removes from `ticks` every event that is not a first copy (order kept).
@@ -91,13 +99,18 @@ impl Dedup {
         ticks.retain(|t| self.first_seen(&t.symbol, t.event_time));
     }
 
-    /// Events dropped so far (copies and events older than the window).
+    /// Like [`retain`](Self::retain), for events received at `received_at_ms`.
+    pub fn retain_at(&mut self, ticks: &mut Vec<MiniTicker>, received_at_ms: i64) {
+        ticks.retain(|t| self.first_seen_at(&t.symbol, t.event_time, received_at_ms));
+    }
+
+    /// Events dropped so far (copies and unremembered events older than the horizon).
     pub fn duplicates(&self) -> u64 {
         self.duplicates
     }
 
     /// Of [`duplicates`](Self::duplicates), those dropped only for being older than the
-    /// window (a lagging connection; a non-zero count suggests a larger window).
+    /// horizon and not remembered (a connection lagging by minutes).
     pub fn too_old(&self) -> u64 {
         self.too_old
     }
@@ -183,25 +196,65 @@ mod tests {
     }
 
     #[test]
-    fn memory_is_bounded_and_old_events_are_dropped() {
+    fn memory_is_bounded_by_the_horizon_and_old_events_are_dropped() {
         let mut d = Dedup::new();
+        let second = 1000;
         for t in 0..10_000 {
-            assert!(d.first_seen("A", t));
+            assert!(d.first_seen_at("A", t * second, t * second));
         }
         assert_eq!(d.symbols(), 1);
-        let oldest_kept = 10_000 - WINDOW as i64;
-        assert!(!d.first_seen("A", oldest_kept), "still remembered: a copy");
-        assert!(!d.first_seen("A", oldest_kept - 1), "older than the window");
-        assert_eq!((d.duplicates(), d.too_old()), (2, 1));
-        // A hole inside the window is still fillable.
-        let mut d = Dedup::new();
-        for t in (0..2 * WINDOW as i64).step_by(2) {
-            assert!(d.first_seen("A", t));
-        }
+        let remembered = d.symbols["A"].len() as i64;
+        assert_eq!(remembered, HORIZON_MS / second + 1);
+        let now = 9_999 * second;
+        let oldest_kept = now - HORIZON_MS;
         assert!(
-            d.first_seen("A", 2 * WINDOW as i64 - 3),
-            "missed by the leader, inside the window"
+            !d.first_seen_at("A", oldest_kept, now),
+            "still remembered: a copy"
         );
+        assert!(
+            !d.first_seen_at("A", oldest_kept - second, now),
+            "older than the horizon"
+        );
+        assert_eq!((d.duplicates(), d.too_old()), (2, 1));
+        // A hole inside the horizon is still fillable.
+        assert!(
+            d.first_seen_at("A", now - 1500, now),
+            "missed by the leader"
+        );
+        // A hard cap holds whatever the times.
+        let mut d = Dedup::new();
+        for t in 0..2 * MAX_TIMES as i64 {
+            d.first_seen("B", t);
+        }
+        assert!(d.symbols["B"].len() <= MAX_TIMES);
+    }
+
+    #[test]
+    fn a_burst_of_future_times_does_not_make_later_real_events_copies() {
+        let mut d = Dedup::new();
+        let now = 1_700_000_000_000;
+        for i in 0..2 * WINDOW as i64 {
+            assert!(d.first_seen("A", now + 3_600_000 + i));
+        }
+        for t in (now..now + 10_000).step_by(1000) {
+            assert!(d.first_seen("A", t), "real event at {t} taken for a copy");
+            assert!(!d.first_seen("A", t), "its copy is still dropped");
+        }
+        // With receive times, too (what the recorder uses).
+        let mut d = Dedup::new();
+        for i in 0..2 * WINDOW as i64 {
+            assert!(d.first_seen_at("A", now + 3_600_000 + i, now));
+        }
+        for t in (now..now + 10_000).step_by(1000) {
+            assert!(
+                d.first_seen_at("A", t, t + 5),
+                "real event at {t} taken for a copy"
+            );
+            assert!(
+                !d.first_seen_at("A", t, t + 50),
+                "its copy is still dropped"
+            );
+        }
     }
 
     #[test]

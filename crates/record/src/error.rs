@@ -14,6 +14,10 @@ pub enum RecordError {
     /// The gaps recorded since the last checkpoint could not be written (kept, retried).
     #[error("writing the gaps dataset failed (kept, retried at the next checkpoint): {0}")]
     Gaps(store::ticks::TickError),
+    /// The journal could not start its next segment (a full disk): the checkpoint waits,
+    /// its rows stay in memory.
+    #[error("checkpoint postponed (rows kept in memory, retried at the next checkpoint): {0}")]
+    CheckpointPostponed(crate::journal::JournalError),
     /// Opening, rotating or replaying the journal failed.
     #[error(transparent)]
     Journal(#[from] crate::journal::JournalError),

@@ -55,10 +55,43 @@ pub struct Gap {
     pub connection_id: u64,
 }
 
+/// Reason of the gap recovery records for the time the recorder was not running.
+pub const NOT_RUNNING: &str = "not running (previous run ended without a clean shutdown)";
+
 impl Gap {
     /// The interval `(start_ms, end_ms)`, as [`coverage`] takes it.
     pub fn interval(&self) -> (i64, i64) {
         (self.start_ms, self.end_ms)
+    }
+
+    /// The text of the gap's journal record (conn_id
+    /// [`GAP_CONN_ID`](crate::journal::GAP_CONN_ID)):
+    /// `gap <start_ms> <end_ms> <connection_id> <reason>`, tab-separated.
+    ///
+    /// ```
+    /// use record::gaps::Gap;
+    /// let gap = Gap { start_ms: 1, end_ms: 2, reason: "stall\tand more".into(), connection_id: 3 };
+    /// assert_eq!(Gap::from_journal(&gap.to_journal()), Some(gap));
+    /// assert_eq!(Gap::from_journal("[{}]"), None);
+    /// ```
+    pub fn to_journal(&self) -> String {
+        format!(
+            "gap\t{}\t{}\t{}\t{}",
+            self.start_ms, self.end_ms, self.connection_id, self.reason
+        )
+    }
+
+    /// The gap of a journal record's text; `None` if it is not one.
+    pub fn from_journal(text: &str) -> Option<Gap> {
+        let mut fields = text.strip_prefix("gap\t")?.splitn(4, '\t');
+        let mut number = || fields.next()?.parse::<i64>().ok();
+        let (start_ms, end_ms, connection_id) = (number()?, number()?, number()?);
+        Some(Gap {
+            start_ms,
+            end_ms,
+            connection_id: u64::try_from(connection_id).ok()?,
+            reason: fields.next()?.to_owned(),
+        })
     }
 }
 
@@ -108,6 +141,17 @@ impl GapWriter {
     /// Writes `gaps` (one file per UTC date of their starts) named after `now`; returns the
     /// published paths (none for no gaps). Each file is atomic and never overwrites another.
     pub fn write(&mut self, gaps: &[Gap], now: DateTime<Utc>) -> Result<Vec<PathBuf>, TickError> {
+        self.write_with(gaps, now, &[])
+    }
+
+    /// Like [`write`](Self::write), with `metadata` in each file's key-value metadata (the
+    /// journal segments the gaps came from, for an exactly-once replay).
+    pub fn write_with(
+        &mut self,
+        gaps: &[Gap],
+        now: DateTime<Utc>,
+        metadata: &[parquet::file::metadata::KeyValue],
+    ) -> Result<Vec<PathBuf>, TickError> {
         let stamp = now.format("%Y%m%d_%H%M%S").to_string();
         let mut by_date: Vec<(NaiveDate, Vec<&Gap>)> = Vec::new();
         for gap in gaps {
@@ -129,7 +173,7 @@ impl GapWriter {
                 *seq += 1;
                 format!("gaps_{stamp}_{:06}.parquet", *seq - 1)
             };
-            files.push(write_new_file(&dir, name, &batch, &props, &[])?);
+            files.push(write_new_file(&dir, name, &batch, &props, metadata)?);
         }
         Ok(files)
     }

@@ -11,33 +11,45 @@
 //! [`store::ticks::list_files`] skip `_`/`.` names). A segment is:
 //!
 //! ```text
-//! "MTJRNL1\n"                                         8-byte magic
+//! "MTJRNL2\n"                                         8-byte magic
 //! record*                                             appended, never rewritten
-//! record = [u32 LE len][u32 LE crc][payload; len bytes]
+//! record = [FF 'R' 'E' 'C'][u32 LE len][u32 LE crc][payload; len bytes]
 //! payload = [i64 LE received_at_ms][u64 LE conn_id][frame text, UTF-8]
 //! crc = CRC-32C (Castagnoli) of the 4 length bytes followed by the payload
 //! ```
 //!
 //! The CRC covers the length too, so a damaged length is detected rather than trusted.
-//! `len` is at least 16 and at most [`MAX_PAYLOAD`].
+//! `len` is at least 16 and at most [`MAX_PAYLOAD`]. The 4-byte [`RECORD_MARK`] (its first
+//! byte never occurs in UTF-8 text) lets a reader find the next record after damage.
+//! Segments of the first format (magic `"MTJRNL1\n"`, [`MAGIC_V1`], records without the
+//! marker) are still read; they are no longer written.
+//!
+//! A record with conn_id [`GAP_CONN_ID`] holds a gap of the feed instead of a frame (see
+//! [`crate::gaps::Gap::to_journal`]): gaps are journaled like ticks, so a crash loses none.
 //!
 //! # Reading back
 //!
 //! [`read_segment`] hands every whole record to a callback, in order. It never panics on
-//! garbage: the first bad record ends the segment and is reported as a [`Damage`]:
+//! garbage, and every stretch without a valid record is reported as a [`Damage`]:
 //! [`Damage::TornTail`] when it is the tail of the file (a short header or payload, a CRC
 //! mismatch on the last record, or only zero bytes left: what a crash or power cut leaves),
-//! [`Damage::Corrupt`] otherwise (a bad record with data after it: bit rot or a foreign file).
-//! After corruption the rest of that segment is dropped rather than re-synchronised on a
-//! guessed boundary: a record accepted by a guessed resync would be a guess too.
+//! [`Damage::Corrupt`] otherwise (bit rot, a foreign file). After corruption, reading
+//! resumes at the next marker that starts a whole record with a valid CRC, so a flipped
+//! byte costs one record; a resynchronisation never accepts a record its CRC rejects.
+//! [`replay()`] copies the corrupt bytes to `_journal/quarantine/` before it deletes a
+//! segment.
 //!
 //! # Exactly-once protocol (journal ↔ Parquet checkpoints)
 //!
 //! Rows reach the dataset either from the live buffer (a checkpoint) or, after a crash, from
 //! the journal ([`replay()`]); never from both:
 //!
-//! 1. Live: every frame is [`JournalWriter::append`]ed, then decoded into the tick buffer;
-//!    [`JournalWriter::sync`] runs at least once a second.
+//! 1. Live: every frame is [`JournalWriter::append`]ed (written to the segment file with
+//!    write(2) at once: from then on a process kill cannot lose it), then buffered;
+//!    [`JournalWriter::sync`] asks for an fdatasync (on a thread) at least once a second,
+//!    so a power cut loses at most that second. (Frames the stream tasks have read while
+//!    the loop is busy with a checkpoint wait in the stream's channel until the loop takes
+//!    them: a kill in that moment loses them, as it loses what the kernel still holds.)
 //! 2. Checkpoint: [`JournalWriter::rotate`] closes the current segment *S* (on the same
 //!    thread as ingest, with no frame in between, so the buffer holds exactly the rows of
 //!    the closed segments not yet published). The buffer is written with
@@ -55,7 +67,7 @@
 
 mod reader;
 pub(crate) mod replay;
-mod worker;
+mod syncer;
 mod writer;
 
 use std::fmt;
@@ -63,7 +75,8 @@ use std::path::{Path, PathBuf};
 
 pub use reader::{read_segment, recover, segments, Damage, Record, SegmentReport};
 pub use replay::{
-    decode_frame, published_segments, replay, segments_metadata, ReplayReport, SEGMENTS_KEY,
+    decode_frame, published_segments, replay, segments_metadata, ReplayReport, QUARANTINE_DIR,
+    SEGMENTS_KEY,
 };
 pub use writer::JournalWriter;
 
@@ -71,13 +84,22 @@ pub use writer::JournalWriter;
 pub const DIR_NAME: &str = "_journal";
 
 /// The magic bytes every segment starts with.
-pub const MAGIC: &[u8; 8] = b"MTJRNL1\n";
+pub const MAGIC: &[u8; 8] = b"MTJRNL2\n";
+
+/// The magic of first-format segments (records without [`RECORD_MARK`]): read, not written.
+pub const MAGIC_V1: &[u8; 8] = b"MTJRNL1\n";
+
+/// The bytes every record of a current-format segment starts with.
+pub const RECORD_MARK: &[u8; 4] = b"\xFFREC";
+
+/// The conn_id of a journal record that holds a gap, not a frame.
+pub const GAP_CONN_ID: u64 = u64::MAX;
 
 /// Largest accepted payload (64 MiB): a bigger length field is damage, not a frame.
 pub const MAX_PAYLOAD: u32 = 64 << 20;
 
-/// Bytes of a record before the frame text: length, CRC, received_at_ms, conn_id.
-pub(crate) const RECORD_HEADER: usize = 24;
+/// Bytes of a record before the frame text: marker, length, CRC, received_at_ms, conn_id.
+pub(crate) const RECORD_HEADER: usize = 28;
 
 /// The journal directory of the dataset directory `out_dir`.
 pub fn dir(out_dir: &Path) -> PathBuf {

@@ -30,6 +30,7 @@ mod error;
 pub mod gaps;
 pub mod journal;
 pub mod metrics;
+pub mod quarantine;
 mod recorder;
 mod row;
 mod session;

@@ -9,9 +9,9 @@ use store::ticks::{DatasetWriter, TickBuffer};
 use stream::{DecodeError, MiniTicker};
 
 use crate::dedup::Dedup;
-use crate::gaps::{Gap, GapWriter};
-use crate::journal::{self, JournalWriter, ReplayReport, SegmentId};
-use crate::{compact, EventSink, RecordError};
+use crate::gaps::{self, Gap, GapWriter};
+use crate::journal::{self, JournalWriter, ReplayReport, SegmentId, GAP_CONN_ID};
+use crate::{compact, quarantine, EventSink, RecordError};
 
 /// Buffers mini-ticker events in columns and writes them as Parquet checkpoints.
 ///
@@ -36,6 +36,7 @@ pub struct Recorder {
     unpublished: Vec<SegmentId>,
     gaps: Vec<Gap>,
     gap_writer: GapWriter,
+    quarantine: quarantine::Counter,
     /// Held for the recorder's life: a second recorder on the same directory is refused.
     _lock: Option<std::fs::File>,
     /// Gets every new event and gap as it is recorded (e.g. the NATS bus).
@@ -49,6 +50,10 @@ pub struct Startup {
     pub replay: ReplayReport,
     /// Compaction clean-up (a compaction interrupted by a crash).
     pub compaction: compact::RecoverReport,
+    /// The interval the recorder was not running, when the journal shows that the last run
+    /// ended without a clean shutdown: from its last journaled receive time to this start
+    /// (reason [`gaps::NOT_RUNNING`]); recorded like any gap.
+    pub not_running: Option<Gap>,
 }
 
 impl Recorder {
@@ -69,9 +74,19 @@ impl Recorder {
             journal: None,
             unpublished: Vec::new(),
             gaps: Vec::new(),
+            quarantine: quarantine::Counter::default(),
             _lock: None,
             sink: None,
         }
+    }
+
+    /// Like [`Recorder::new`], holding the dataset directory's lock (as
+    /// [`Recorder::open`] does): a second recorder on the same directory, with or without
+    /// a journal, is refused.
+    pub fn new_locked(out_dir: impl Into<PathBuf>) -> Result<Self, RecordError> {
+        let mut rec = Recorder::new(out_dir);
+        rec._lock = Some(lock_dataset(&rec.out_dir)?);
+        Ok(rec)
     }
 
     /// A crash-safe recorder: finishes an interrupted compaction, replays the journal an
@@ -80,30 +95,54 @@ impl Recorder {
         out_dir: impl Into<PathBuf>,
         now: DateTime<Utc>,
     ) -> Result<(Self, Startup), RecordError> {
-        let mut rec = Recorder::new(out_dir);
-        rec._lock = Some(lock_dataset(&rec.out_dir)?);
+        let mut rec = Recorder::new_locked(out_dir)?;
         let compaction = compact::recover(&rec.out_dir).map_err(RecordError::Compact)?;
         let (journal, leftovers) = JournalWriter::open(journal::dir(&rec.out_dir))?;
         // The journal holds exactly the rows that were buffered (copies were never journaled),
         // so the replay needs no de-duplication.
         let replay = journal::replay(&rec.out_dir, &leftovers, now, false)?;
         rec.journal = Some(journal);
-        Ok((rec, Startup { replay, compaction }))
-    }
-
-    /// Buffers decoded events (no journal, no de-duplication).
-    pub fn ingest(&mut self, tickers: &[MiniTicker]) {
-        for t in tickers {
-            self.buffer.push(&crate::as_tick(t));
+        let not_running = replay.last_received_ms.map(|last| Gap {
+            start_ms: last,
+            end_ms: now.timestamp_millis().max(last),
+            reason: gaps::NOT_RUNNING.into(),
+            connection_id: 0,
+        });
+        if let Some(gap) = &not_running {
+            rec.record_gap(gap.clone());
         }
-        self.events += tickers.len() as u64;
-        crate::metrics::recorded(tickers.len());
+        let startup = Startup {
+            replay,
+            compaction,
+            not_running,
+        };
+        Ok((rec, startup))
     }
 
-    /// Takes in one received message: drops events already seen (redundant connections, the
-    /// overlap of a connection renewal), journals what is left, then buffers it. Returns the
-    /// number of new events. A journal write error is returned after the events are
-    /// buffered: they are not lost, only no longer crash-safe until the next checkpoint.
+    /// Buffers decoded events (no journal, no de-duplication). An event time outside the
+    /// representable range is quarantined ([`crate::quarantine`]), not buffered.
+    pub fn ingest(&mut self, tickers: &[MiniTicker]) {
+        let mut new = 0;
+        for t in tickers {
+            match quarantine::check(t.event_time, None) {
+                Ok(()) => {
+                    self.buffer.push(&crate::as_tick(t));
+                    new += 1;
+                }
+                Err(why) => self.quarantine.note(&[(t.clone(), why)], "ingest"),
+            }
+        }
+        self.events += new;
+        crate::metrics::recorded(new as usize);
+    }
+
+    /// Takes in one received message: quarantines the elements whose event time is not
+    /// believed ([`crate::quarantine`], against `received_at_ms`), drops events already seen
+    /// (redundant connections, the overlap of a connection renewal), journals what is left
+    /// (quarantined elements included: the journal keeps what was received), then buffers
+    /// the new events. Returns their number. A journal write error is returned after the
+    /// events are buffered: they are not lost (the writer keeps the record until the disk
+    /// takes it).
     pub fn ingest_message(
         &mut self,
         conn_id: u64,
@@ -112,15 +151,25 @@ impl Recorder {
         mut tickers: Vec<MiniTicker>,
     ) -> Result<usize, RecordError> {
         let total = tickers.len();
-        self.dedup.retain(&mut tickers);
+        let quarantined = quarantine::split(&mut tickers, Some(received_at_ms));
+        self.quarantine
+            .note(&quarantined, &format!("connection {conn_id}"));
+        self.dedup.retain_at(&mut tickers, received_at_ms);
         crate::metrics::message(received_at_ms, total, tickers.len());
-        if tickers.is_empty() {
+        if tickers.is_empty() && quarantined.is_empty() {
             return Ok(0);
         }
         let journaled = match self.journal.as_mut() {
-            // Journal exactly what is buffered: the frame itself, or only its new events.
-            Some(j) if tickers.len() == total => j.append(conn_id, received_at_ms, raw),
-            Some(j) => j.append(conn_id, received_at_ms, &encode_frame(&tickers)),
+            // Journal exactly what replay must see: the frame itself, or only its new and
+            // quarantined elements.
+            Some(j) if tickers.len() + quarantined.len() == total => {
+                j.append(conn_id, received_at_ms, raw)
+            }
+            Some(j) => {
+                let mut kept: Vec<MiniTicker> = tickers.clone();
+                kept.extend(quarantined.into_iter().map(|(t, _)| t));
+                j.append(conn_id, received_at_ms, &encode_frame(&kept))
+            }
             None => Ok(()),
         };
         self.ingest(&tickers);
@@ -159,12 +208,18 @@ impl Recorder {
         }
     }
 
-    /// Keeps a closed gap; it is written with the next checkpoint (and handed to the sink).
+    /// Keeps a closed gap, journaled like the ticks (a crash loses none); it is written to
+    /// the gaps dataset with the next checkpoint (and handed to the sink).
     pub fn record_gap(&mut self, gap: Gap) {
         if let Some(sink) = self.sink.as_mut() {
             sink.gap(&gap, true);
         }
         crate::metrics::gap(&gap);
+        if let Some(j) = self.journal.as_mut() {
+            if let Err(e) = j.append(GAP_CONN_ID, gap.end_ms, &gap.to_journal()) {
+                log::warn!("journal write of a gap failed (kept in memory): {e}");
+            }
+        }
         self.gaps.push(gap);
     }
 
@@ -180,6 +235,11 @@ impl Recorder {
     /// `sink` as well.
     pub fn set_sink(&mut self, sink: Box<dyn EventSink>) {
         self.sink = Some(sink);
+    }
+
+    /// Events quarantined so far for an implausible event time ([`crate::quarantine`]).
+    pub fn quarantined(&self) -> u64 {
+        self.quarantine.count()
     }
 
     /// Rows buffered since the last successful checkpoint.
@@ -240,15 +300,16 @@ impl Recorder {
         if let Some(j) = self.journal.as_mut() {
             // Rotate first, with no message in between: the buffer then holds exactly the
             // rows of the closed, unpublished segments. If rotation fails, postpone.
-            self.unpublished.push(j.rotate()?);
+            let closed = j.rotate().map_err(RecordError::CheckpointPostponed)?;
+            self.unpublished.push(closed);
         }
+        let tags = match self.journal {
+            Some(_) => vec![journal::segments_metadata(&self.unpublished)],
+            None => Vec::new(),
+        };
         let mut paths = Vec::new();
         if !self.buffer.is_empty() {
             let rows = self.buffer.len();
-            let tags = match self.journal {
-                Some(_) => vec![journal::segments_metadata(&self.unpublished)],
-                None => Vec::new(),
-            };
             paths = self
                 .writer
                 .write_checkpoint_with(&self.buffer, now, &tags)
@@ -260,6 +321,13 @@ impl Recorder {
                 self.last_file = Some(last.clone());
             }
         }
+        // The gaps go out, tagged like the ticks, before the segments holding them go.
+        if !self.gaps.is_empty() {
+            self.gap_writer
+                .write_with(&self.gaps, now, &tags)
+                .map_err(RecordError::Gaps)?;
+            self.gaps.clear();
+        }
         if let Some(j) = self.journal.as_ref() {
             for segment in self.unpublished.drain(..) {
                 // Published: a leftover segment would only be skipped by the next replay.
@@ -267,12 +335,6 @@ impl Recorder {
                     log::warn!("{e}");
                 }
             }
-        }
-        if !self.gaps.is_empty() {
-            self.gap_writer
-                .write(&self.gaps, now)
-                .map_err(RecordError::Gaps)?;
-            self.gaps.clear();
         }
         Ok(paths)
     }
@@ -294,6 +356,9 @@ fn lock_dataset(out_dir: &Path) -> Result<std::fs::File, RecordError> {
         path: out_dir.to_path_buf(),
         reason,
     };
+    if out_dir.is_file() {
+        return Err(err("it is a file, not a directory".to_string()));
+    }
     std::fs::create_dir_all(&dir).map_err(|e| err(e.to_string()))?;
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -348,6 +413,148 @@ mod tests {
             Recorder::open(dir.path(), Utc::now()).is_ok(),
             "lock released with the first"
         );
+    }
+
+    /// `!miniTicker@arr` elements for `(symbol, event_time)`.
+    fn frame(events: &[(&str, i64)]) -> String {
+        let items: Vec<String> = events
+            .iter()
+            .map(|(s, e)| {
+                format!(
+                    r#"{{"e":"24hrMiniTicker","E":{e},"s":"{s}","c":"1.5","o":"1.0","h":"2.0","l":"0.5","v":"10","q":"15"}}"#
+                )
+            })
+            .collect();
+        format!("[{}]", items.join(","))
+    }
+
+    fn decoded(text: &str) -> Vec<MiniTicker> {
+        match stream::decode(text) {
+            Ok(stream::Message::MiniTickers(t)) => t,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn rows(dir: &Path) -> Vec<(String, i64)> {
+        let mut keys: Vec<_> = store::ticks::read_dataset(dir)
+            .unwrap()
+            .iter()
+            .flat_map(|b| store::ticks::rows(b).unwrap())
+            .map(|r| (r.symbol, r.event_time))
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn out_of_range_event_times_are_quarantined_and_checkpoints_go_on() {
+        let now = 1_764_547_200_000; // 2025-12-01
+        let year_10000 = 253_402_300_800_000;
+        let text = frame(&[
+            ("GOODUSDT", now - 500),
+            ("MAXUSDT", i64::MAX),
+            ("Y10KUSDT", year_10000),
+            ("FARUSDT", now + 86_400_000),
+            ("OTHERUSDT", now - 400),
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let (mut rec, _) = Recorder::open(dir.path(), Utc::now()).unwrap();
+        rec.ingest_message(1, now, &text, decoded(&text)).unwrap();
+        rec.checkpoint(Utc::now())
+            .expect("a bad event time does not stop checkpoints");
+        let good = vec![
+            ("GOODUSDT".to_string(), now - 500),
+            ("OTHERUSDT".to_string(), now - 400),
+        ];
+        assert_eq!(rows(dir.path()), good);
+        assert_eq!(rec.quarantined(), 3);
+        drop(rec);
+        // Journal replay after a crash agrees with the live path.
+        let crashed = tempfile::tempdir().unwrap();
+        let (mut rec, _) = Recorder::open(crashed.path(), Utc::now()).unwrap();
+        rec.ingest_message(1, now, &text, decoded(&text)).unwrap();
+        drop(rec); // no checkpoint: only the journal has the rows
+        let (_rec, startup) = Recorder::open(crashed.path(), Utc::now()).unwrap();
+        assert_eq!(rows(crashed.path()), good);
+        assert_eq!(startup.replay.quarantined, 3);
+    }
+
+    /// Feeds one frame of two symbols at `t` (received then); returns its keys.
+    fn feed(rec: &mut Recorder, t: i64) -> (Vec<(String, i64)>, Result<usize, RecordError>) {
+        let text = frame(&[("AUSDT", t), ("BUSDT", t)]);
+        let keys = vec![("AUSDT".to_string(), t), ("BUSDT".to_string(), t)];
+        (keys, rec.ingest_message(1, t, &text, decoded(&text)))
+    }
+
+    #[test]
+    fn a_full_disk_loses_nothing_once_space_is_back() {
+        let now = 1_764_547_200_000;
+        let dir = tempfile::tempdir().unwrap();
+        let jdir = journal::dir(dir.path());
+        let (mut rec, _) = Recorder::open(dir.path(), Utc::now()).unwrap();
+        let mut sent = Vec::new();
+        let (keys, ok) = feed(&mut rec, now);
+        sent.extend(keys);
+        ok.unwrap();
+        // The next segment cannot be created: the checkpoint is postponed, nothing is left
+        // in the way of the next rotation.
+        rec.journal.as_mut().unwrap().inject_disk_full(1);
+        assert!(rec.checkpoint(Utc::now()).is_err());
+        assert_eq!(
+            journal::segments(&jdir).unwrap().len(),
+            1,
+            "no empty segment left"
+        );
+        assert_eq!(rec.pending(), 2);
+        rec.checkpoint(Utc::now()).expect("space is back");
+        // Journal writes fail: the events are buffered and their records kept in memory.
+        rec.journal.as_mut().unwrap().inject_disk_full(2);
+        for i in 1..3 {
+            let (keys, failed) = feed(&mut rec, now + 1000 * i);
+            sent.extend(keys);
+            assert!(failed.is_err());
+        }
+        rec.checkpoint(Utc::now()).expect("space is back");
+        rec.journal.as_mut().unwrap().inject_disk_full(2);
+        for i in 3..6 {
+            let (keys, result) = feed(&mut rec, now + 1000 * i);
+            sent.extend(keys);
+            assert_eq!(result.is_ok(), i == 5, "frame {i}");
+        }
+        drop(rec); // a crash once space is back: the journal has everything
+        let (_rec, startup) = Recorder::open(dir.path(), Utc::now()).unwrap();
+        assert_eq!(startup.replay.rows_written, 6);
+        sent.sort();
+        assert_eq!(rows(dir.path()), sent, "every event exactly once");
+    }
+
+    #[test]
+    fn gaps_are_journaled_and_a_crash_becomes_a_not_running_gap() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut rec, _) = Recorder::open(dir.path(), Utc::now()).unwrap();
+        let now = Utc::now().timestamp_millis();
+        let (_, ok) = feed(&mut rec, now);
+        ok.unwrap();
+        let gap = Gap {
+            start_ms: now - 2000,
+            end_ms: now - 1000,
+            reason: "reconnect: reset".into(),
+            connection_id: 2,
+        };
+        rec.record_gap(gap.clone());
+        drop(rec); // killed: nothing checkpointed
+        let restart = Utc::now() + chrono::Duration::seconds(5);
+        let (mut rec, startup) = Recorder::open(dir.path(), restart).unwrap();
+        let down = startup.not_running.expect("a not-running gap");
+        assert_eq!(
+            (down.start_ms, down.end_ms, down.reason.as_str()),
+            (now, restart.timestamp_millis(), gaps::NOT_RUNNING)
+        );
+        rec.checkpoint(restart).unwrap();
+        assert_eq!(gaps::read_gaps(dir.path()).unwrap(), [gap, down]);
+        rec.close().unwrap();
+        let (_rec, startup) = Recorder::open(dir.path(), Utc::now()).unwrap();
+        assert!(startup.not_running.is_none(), "a clean stop is no gap");
     }
 
     #[test]

@@ -27,7 +27,7 @@ fn at(ms: i64) -> DateTime<Utc> {
 type Owned = (u64, i64, String);
 
 /// Every record of every segment, and the damage found per segment.
-fn read_all(dir: &Path) -> (Vec<Owned>, Vec<Option<Damage>>) {
+fn read_all(dir: &Path) -> (Vec<Owned>, Vec<Vec<Damage>>) {
     let mut out = Vec::new();
     let reports = recover(dir, |r| {
         out.push((r.conn_id, r.received_at_ms, r.frame.to_owned()))
@@ -64,7 +64,7 @@ fn roundtrip_across_rotations_and_reopen() {
     }
     let (got, damage) = read_all(dir.path());
     assert_eq!(got, expected);
-    assert_eq!(damage, vec![None; 4]);
+    assert_eq!(damage, vec![Vec::<Damage>::new(); 4]);
     let (j, leftovers) = JournalWriter::open(dir.path()).unwrap();
     assert_eq!(leftovers, (0..4).map(SegmentId).collect::<Vec<_>>());
     assert_eq!(j.current(), SegmentId(4));
@@ -91,7 +91,7 @@ fn truncation_at_every_offset_of_the_last_record_keeps_the_whole_ones() {
     drop(j);
     let path = dir.path().join(seg.file_name());
     let full = fs::read(&path).unwrap();
-    let last_start = full.len() - (24 + frames[2].len());
+    let last_start = full.len() - (28 + frames[2].len());
     for cut in last_start..full.len() {
         fs::write(&path, &full[..cut]).unwrap();
         let mut got = Vec::new();
@@ -102,18 +102,18 @@ fn truncation_at_every_offset_of_the_last_record_keeps_the_whole_ones() {
             offset: last_start as u64,
             bytes_dropped: (cut - last_start) as u64,
         });
-        assert_eq!(report.damage, expected, "cut at {cut}");
+        assert_eq!(report.damage, Vec::from_iter(expected), "cut at {cut}");
     }
     // Cut inside the magic: nothing, reported as torn (a crash right after creation).
     fs::write(&path, &full[..3]).unwrap();
     let report = read_segment(dir.path(), seg, |_| panic!("no record")).unwrap();
     assert!(matches!(
-        report.damage,
-        Some(Damage::TornTail {
+        report.damage.as_slice(),
+        [Damage::TornTail {
             offset: 0,
             bytes_dropped: 3,
             ..
-        })
+        }]
     ));
     // A power cut can leave zeros after the last whole record.
     let mut zeros = full.clone();
@@ -123,11 +123,11 @@ fn truncation_at_every_offset_of_the_last_record_keeps_the_whole_ones() {
     let report = read_segment(dir.path(), seg, |_| {}).unwrap();
     assert_eq!(report.records, 2);
     assert!(matches!(
-        report.damage,
-        Some(Damage::TornTail {
+        report.damage.as_slice(),
+        [Damage::TornTail {
             bytes_dropped: 4096,
             ..
-        })
+        }]
     ));
 }
 
@@ -142,37 +142,63 @@ fn a_flipped_bit_is_detected_and_never_accepted() {
     drop(j);
     let path = dir.path().join(seg.file_name());
     let full = fs::read(&path).unwrap();
-    let second = 8 + 24 + "first".len();
-    let third = second + 24 + "second".len();
-    for (byte, kept, damage_at, corrupt) in [
-        (second + 25, 1, second, true), // payload of a middle record
-        (second + 4, 1, second, true),  // its CRC
-        (second + 10, 1, second, true), // its received_at
-        (third + 26, 2, third, false),  // the last record: indistinguishable from a torn write
+    let second = 8 + 28 + "first".len();
+    let third = second + 28 + "second".len();
+    for (byte, last) in [
+        (second + 29, false), // payload of a middle record
+        (second + 1, false),  // its marker
+        (second + 5, false),  // its length
+        (second + 9, false),  // its CRC
+        (second + 14, false), // its received_at
+        (third + 30, true),   // the last record: indistinguishable from a torn write
     ] {
         let mut bad = full.clone();
         bad[byte] ^= 0x04;
         fs::write(&path, &bad).unwrap();
         let mut got = Vec::new();
         let report = read_segment(dir.path(), seg, |r| got.push(r.frame.to_owned())).unwrap();
-        assert_eq!(got.len(), kept, "flip at {byte}");
-        match report.damage {
-            Some(Damage::Corrupt {
-                offset,
-                bytes_dropped,
-                ..
-            }) if corrupt => {
+        match (last, report.damage.as_slice()) {
+            (
+                false,
+                [Damage::Corrupt {
+                    offset,
+                    bytes_dropped,
+                    ..
+                }],
+            ) => {
+                assert_eq!(got, ["first", "third"], "flip at {byte}");
                 assert_eq!(
-                    (offset, bytes_dropped),
-                    (damage_at as u64, (full.len() - damage_at) as u64)
-                )
+                    (*offset, *bytes_dropped),
+                    (second as u64, (third - second) as u64)
+                );
             }
-            Some(Damage::TornTail { offset, .. }) if !corrupt => {
-                assert_eq!(offset, damage_at as u64)
+            (true, [Damage::TornTail { offset, .. }]) => {
+                assert_eq!(got, ["first", "second"], "flip at {byte}");
+                assert_eq!(*offset, third as u64)
             }
             other => panic!("flip at {byte}: {other:?}"),
         }
     }
+}
+
+#[test]
+fn first_format_segments_are_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut data = journal::MAGIC_V1.to_vec();
+    for (conn, frame) in [(1u64, "one"), (2, "two")] {
+        let len = (16 + frame.len()) as u32;
+        let mut payload = 7i64.to_le_bytes().to_vec();
+        payload.extend(conn.to_le_bytes());
+        payload.extend(frame.as_bytes());
+        let crc = crc32c::crc32c_append(crc32c::crc32c(&len.to_le_bytes()), &payload);
+        data.extend(len.to_le_bytes());
+        data.extend(crc.to_le_bytes());
+        data.extend(payload);
+    }
+    fs::write(dir.path().join(SegmentId(0).file_name()), &data).unwrap();
+    let (got, damage) = read_all(dir.path());
+    assert_eq!(got, [(1, 7, "one".to_owned()), (2, 7, "two".to_owned())]);
+    assert_eq!(damage, [Vec::<Damage>::new()]);
 }
 
 #[test]
@@ -201,24 +227,28 @@ fn garbage_never_panics() {
     fs::write(&path, b"not a journal at all").unwrap();
     let report = read_segment(dir.path(), seg, |_| {}).unwrap();
     assert!(matches!(
-        report.damage,
-        Some(Damage::Corrupt { offset: 0, .. })
+        report.damage.as_slice(),
+        [Damage::Corrupt { offset: 0, .. }]
     ));
 }
 
 #[test]
-fn a_kill_loses_only_what_was_not_synced() {
+fn a_kill_loses_nothing_appended() {
     let dir = tempfile::tempdir().unwrap();
     let (mut j, _) = JournalWriter::open(dir.path()).unwrap();
-    j.append(1, 1, "kept").unwrap();
-    j.sync().unwrap();
-    j.sync_now().unwrap(); // a kill comes later than the I/O thread's write (milliseconds)
-    j.append(1, 2, "lost: still in the process's buffer")
-        .unwrap();
-    std::mem::forget(j); // SIGKILL: no destructor, the buffer is gone
+    j.append(1, 1, "synced").unwrap();
+    j.sync_now().unwrap();
+    j.append(1, 2, "appended, never synced").unwrap();
+    std::mem::forget(j); // SIGKILL: no destructor runs
     let (got, damage) = read_all(dir.path());
-    assert_eq!(got, [(1, 1, "kept".to_owned())]);
-    assert_eq!(damage, [None]);
+    assert_eq!(
+        got,
+        [
+            (1, 1, "synced".to_owned()),
+            (1, 2, "appended, never synced".to_owned())
+        ]
+    );
+    assert_eq!(damage, [Vec::<Damage>::new()]);
 }
 
 /// The rows of the dataset as a sorted multiset.
@@ -232,11 +262,18 @@ fn dataset(out: &Path) -> Vec<OwnedTick> {
     all
 }
 
+/// A plausible receive time for a frame: its first event's time.
+fn received(frame: &str) -> i64 {
+    let mut scratch = Vec::new();
+    decode_frame(frame, &mut scratch).unwrap();
+    scratch[0].event_time
+}
+
 /// What the live recorder does with frames: journal, decode, buffer.
 fn ingest(j: &mut JournalWriter, buf: &mut TickBuffer, frames: &[String]) -> usize {
     let mut scratch = Vec::new();
     for f in frames {
-        j.append(1, 0, f).unwrap();
+        j.append(1, received(f), f).unwrap();
         decode_frame(f, &mut scratch).unwrap();
         for t in &scratch {
             buf.push(&record::as_tick(t));
@@ -297,7 +334,7 @@ fn crash_between_publish_and_delete_duplicates_nothing() {
     assert_eq!(report.rows_already_published as usize, events + half.len());
     assert_eq!(report.rows_written, total - events - half.len());
     assert_eq!(report.malformed_frames, 0);
-    assert!(report.segments.iter().all(|s| s.damage.is_none()));
+    assert!(report.segments.iter().all(|s| s.damage.is_empty()));
     assert_eq!(
         journal::segments(&jdir).unwrap(),
         [j.current()],
@@ -336,7 +373,7 @@ fn replay_after_a_crash_before_publish_writes_everything_once() {
     let events = ingest(&mut j, &mut live, &frames);
     // A redundant connection delivered the same frames again.
     for f in &frames {
-        j.append(2, 0, f).unwrap();
+        j.append(2, received(f), f).unwrap();
     }
     j.append(2, 0, "[{\"broken").unwrap();
     drop(j); // crash: nothing published
@@ -370,4 +407,46 @@ fn close_deletes_an_empty_segment_and_keeps_a_written_one() {
     let (got, _) = read_all(dir.path());
     assert_eq!(got, [(1, 2, "not yet published".to_owned())]);
     assert_eq!(journal::segments(dir.path()).unwrap(), [current]);
+}
+
+#[test]
+fn a_flipped_byte_mid_segment_loses_only_that_record_and_is_quarantined() {
+    let out = tempfile::tempdir().unwrap();
+    let jdir = journal::dir(out.path());
+    let (mut j, _) = JournalWriter::open(&jdir).unwrap();
+    let frames = frames(1_700_000_000_000, 5);
+    for (i, f) in frames.iter().enumerate() {
+        j.append(1, 1_700_000_000_000 + 1000 * i as i64, f).unwrap();
+    }
+    j.sync_now().unwrap();
+    let seg = j.rotate().unwrap();
+    drop(j);
+    let mut offsets = Vec::new();
+    read_segment(&jdir, seg, |r| offsets.push(r.offset as usize)).unwrap();
+    let path = jdir.join(seg.file_name());
+    let mut data = fs::read(&path).unwrap();
+    // One byte in the middle of the third record's frame text.
+    let (start, end) = (offsets[2], offsets[3]);
+    data[(start + end) / 2] ^= 0x20;
+    fs::write(&path, &data).unwrap();
+
+    let mut got = Vec::new();
+    read_segment(&jdir, seg, |r| got.push(r.frame.to_owned())).unwrap();
+    let expected: Vec<String> = [0, 1, 3, 4].iter().map(|&i| frames[i].clone()).collect();
+    assert_eq!(got, expected, "only the damaged record is lost");
+
+    // Replay writes the other four and keeps the damaged bytes aside.
+    let (_j, leftovers) = JournalWriter::open(&jdir).unwrap();
+    let report = replay(out.path(), &leftovers, Utc::now(), false).unwrap();
+    let mut scratch = Vec::new();
+    let want: usize = expected
+        .iter()
+        .map(|f| decode_frame(f, &mut scratch).unwrap())
+        .sum();
+    assert_eq!(report.rows_written, want);
+    let quarantine: Vec<_> = fs::read_dir(jdir.join("quarantine"))
+        .expect("a quarantine directory")
+        .map(|e| fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(quarantine, [data[start..end].to_vec()]);
 }

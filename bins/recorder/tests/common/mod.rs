@@ -237,8 +237,13 @@ pub fn sent_keys(sim: &Sim) -> HashSet<(String, i64)> {
 /// Every distinct event sent is in the dataset exactly once, and nothing else is.
 pub fn assert_exactly_once(out: &Path, sent: &HashSet<(String, i64)>) {
     let keys = dataset_keys(out);
-    let dups = keys.values().filter(|&&n| n > 1).count();
-    assert_eq!(dups, 0, "duplicated rows");
+    let dups: Vec<_> = keys.iter().filter(|(_, &n)| n > 1).collect();
+    assert!(
+        dups.is_empty(),
+        "{} duplicated rows, e.g. {:?}",
+        dups.len(),
+        dups.first()
+    );
     let missing = sent.iter().filter(|k| !keys.contains_key(*k)).count();
     assert_eq!(
         missing,

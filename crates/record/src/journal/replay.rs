@@ -12,10 +12,16 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 use store::ticks::{DatasetWriter, TickBuffer};
 use stream::{DecodeError, ElementError, MiniTicker};
 
+use super::reader::read_bytes;
 use super::writer::remove_segment;
-use super::{read_segment, JournalError, SegmentId, SegmentReport};
+use super::{Damage, JournalError, SegmentId, SegmentReport, GAP_CONN_ID};
 use crate::as_tick;
 use crate::dedup::Dedup;
+use crate::gaps::{Gap, GapWriter};
+use crate::quarantine;
+
+/// Directory inside the journal directory where the bytes of damaged records are kept.
+pub const QUARANTINE_DIR: &str = "quarantine";
 
 /// Key of the Parquet key-value metadata entry naming the journal segments a file covers:
 /// decimal ids separated by commas.
@@ -136,6 +142,8 @@ pub struct ReplayReport {
     /// Array elements that did not decode (skipped, as the live recorder does; the other
     /// elements of their frames were replayed).
     pub rejected_elements: u64,
+    /// Events whose time was not believed ([`crate::quarantine`]): not written, as live.
+    pub quarantined: u64,
     /// Events dropped as copies from a redundant connection.
     pub duplicates: u64,
     /// Rows skipped because a published file already covers their segment and date.
@@ -144,13 +152,22 @@ pub struct ReplayReport {
     pub rows_written: usize,
     /// Files published.
     pub files: Vec<PathBuf>,
+    /// Gaps the journaled run had recorded, written to the gaps dataset now.
+    pub gaps: Vec<Gap>,
+    /// The latest receive time journaled (frames and gaps), if any record was read.
+    pub last_received_ms: Option<i64>,
+    /// Files holding the bytes of damaged records, kept aside in `_journal/quarantine/`.
+    pub quarantine_files: Vec<PathBuf>,
 }
 
 /// Replays the journal `segments` (as returned by
 /// [`JournalWriter::open`](super::JournalWriter::open)) of the dataset in `out_dir`: decodes
-/// their frames (de-duplicated by (symbol, event_time) when `dedup`), writes every row whose
-/// UTC date partition has no file tagged with its segment as new checkpoint file(s) named
-/// after `now` and tagged with all `segments`, then deletes the segments.
+/// their frames (quarantining the elements whose time is not believed, with the journaled
+/// receive time, as the live recorder does; de-duplicated by (symbol, event_time) when
+/// `dedup`), writes every row whose UTC date partition has no file tagged with its segment
+/// as new checkpoint file(s) named after `now` and tagged with all `segments`, does the
+/// same for the journaled gaps in the gaps dataset, copies the bytes of corrupt records to
+/// `_journal/quarantine/`, then deletes the segments.
 ///
 /// On error nothing is deleted: the next start replays the same segments, and the tags make
 /// that idempotent.
@@ -163,12 +180,32 @@ pub fn replay(
     let journal = super::dir(out_dir);
     let mut report = ReplayReport::default();
     let mut buf = TickBuffer::new();
-    let mut covered: HashMap<NaiveDate, HashSet<SegmentId>> = HashMap::new();
+    let mut covered = Covered::default();
+    let mut gap_covered = Covered::default();
+    let gaps_root = out_dir.join(crate::gaps::DIR_NAME);
     let mut dedup = dedup.then(Dedup::new);
+    let mut quarantine = quarantine::Counter::default();
     let mut scratch = Vec::new();
     let mut failure = None;
     for &segment in segments {
-        let seg_report = read_segment(&journal, segment, |record| {
+        let path = journal.join(segment.file_name());
+        let data = fs::read(&path).map_err(JournalError::io(&path))?;
+        let seg_report = read_bytes(&data, segment, |record| {
+            report.last_received_ms = report.last_received_ms.max(Some(record.received_at_ms));
+            if record.conn_id == GAP_CONN_ID {
+                let Some(gap) = Gap::from_journal(record.frame) else {
+                    report.malformed_frames += 1;
+                    return;
+                };
+                match gap_covered.contains(&gaps_root, gap.start_ms, segment) {
+                    Ok(true) => {}
+                    Ok(false) => report.gaps.push(gap),
+                    Err(e) => {
+                        failure.get_or_insert(e);
+                    }
+                }
+                return;
+            }
             report.frames += 1;
             match decode_frame(record.frame, &mut scratch) {
                 Ok(rejected) => report.rejected_elements += rejected.len() as u64,
@@ -177,53 +214,109 @@ pub fn replay(
                     return;
                 }
             }
+            let bad = quarantine::split(&mut scratch, Some(record.received_at_ms));
+            quarantine.note(&bad, &format!("journal segment {segment}"));
             if let Some(d) = dedup.as_mut() {
-                d.retain(&mut scratch);
+                d.retain_at(&mut scratch, record.received_at_ms);
             }
             for t in &scratch {
-                let Some(date) =
-                    DateTime::from_timestamp_millis(t.event_time).map(|d| d.date_naive())
-                else {
-                    log::warn!(
-                        "journal {segment}: {} event_time {} out of range, skipped",
-                        t.symbol,
-                        t.event_time
-                    );
-                    continue;
-                };
-                let published = match covered.entry(date) {
-                    Entry::Occupied(e) => e.into_mut(),
-                    Entry::Vacant(e) => {
-                        let partition = out_dir.join(format!("date={}", date.format("%Y-%m-%d")));
-                        match published_segments(&partition) {
-                            Ok(set) => e.insert(set),
-                            Err(err) => {
-                                failure.get_or_insert(err);
-                                return;
-                            }
-                        }
+                match covered.contains(out_dir, t.event_time, segment) {
+                    Ok(true) => report.rows_already_published += 1,
+                    Ok(false) => buf.push(&as_tick(t)),
+                    Err(e) => {
+                        failure.get_or_insert(e);
                     }
-                };
-                if published.contains(&segment) {
-                    report.rows_already_published += 1;
-                } else {
-                    buf.push(&as_tick(t));
                 }
             }
-        })?;
+        });
         if let Some(e) = failure.take() {
             return Err(e);
         }
+        report
+            .quarantine_files
+            .extend(keep_corrupt_bytes(&journal, &data, &seg_report)?);
         report.segments.push(seg_report);
     }
     report.duplicates = dedup.map_or(0, |d| d.duplicates());
+    report.quarantined = quarantine.count();
+    let tag = segments_metadata(segments);
     if !buf.is_empty() {
-        let tag = segments_metadata(segments);
-        report.files = DatasetWriter::new(out_dir).write_checkpoint_with(&buf, now, &[tag])?;
+        report.files = DatasetWriter::new(out_dir).write_checkpoint_with(
+            &buf,
+            now,
+            std::slice::from_ref(&tag),
+        )?;
         report.rows_written = buf.len();
+    }
+    if !report.gaps.is_empty() {
+        GapWriter::new(out_dir).write_with(&report.gaps, now, &[tag])?;
     }
     for &segment in segments {
         remove_segment(&journal, segment)?;
     }
     Ok(report)
+}
+
+/// The journal segments already published per date partition of one dataset root, read
+/// once per partition.
+#[derive(Default)]
+struct Covered(HashMap<NaiveDate, HashSet<SegmentId>>);
+
+impl Covered {
+    /// Whether the partition of `time_ms` under `root` holds a file tagged with `segment`.
+    /// (Times are in range: the caller quarantined the others.)
+    fn contains(
+        &mut self,
+        root: &Path,
+        time_ms: i64,
+        segment: SegmentId,
+    ) -> Result<bool, JournalError> {
+        let Some(date) = DateTime::from_timestamp_millis(time_ms).map(|d| d.date_naive()) else {
+            return Ok(true); // no partition can hold it: never written
+        };
+        let published = match self.0.entry(date) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                let partition = root.join(format!("date={}", date.format("%Y-%m-%d")));
+                e.insert(published_segments(&partition)?)
+            }
+        };
+        Ok(published.contains(&segment))
+    }
+}
+
+/// Copies the corrupt stretches of one segment's bytes to
+/// `<journal>/quarantine/segment_<id>_at_<offset>.bad` (torn tails are what a crash leaves,
+/// not kept). Returns the files written.
+fn keep_corrupt_bytes(
+    journal: &Path,
+    data: &[u8],
+    report: &SegmentReport,
+) -> Result<Vec<PathBuf>, JournalError> {
+    let mut files = Vec::new();
+    for damage in &report.damage {
+        let Damage::Corrupt {
+            segment,
+            offset,
+            bytes_dropped,
+            reason,
+        } = damage
+        else {
+            continue;
+        };
+        let dir = journal.join(QUARANTINE_DIR);
+        fs::create_dir_all(&dir).map_err(JournalError::io(&dir))?;
+        let path = dir.join(format!("segment_{:020}_at_{offset}.bad", segment.0));
+        let start = usize::try_from(*offset)
+            .unwrap_or(usize::MAX)
+            .min(data.len());
+        let end = start.saturating_add(usize::try_from(*bytes_dropped).unwrap_or(0));
+        fs::write(&path, &data[start..end.min(data.len())]).map_err(JournalError::io(&path))?;
+        log::warn!(
+            "journal segment {segment}: {reason}: {bytes_dropped} bytes at {offset} kept in {}",
+            path.display()
+        );
+        files.push(path);
+    }
+    Ok(files)
 }

@@ -1,29 +1,29 @@
-//! [`JournalWriter`]: appends into memory, writes and fdatasyncs on an I/O thread, rotation.
+//! [`JournalWriter`]: every record written at once, fdatasync on a thread, rotation, and
+//! what a full disk leaves behind.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::worker::Worker;
-use super::{record_crc, segments, JournalError, SegmentId, MAGIC, MAX_PAYLOAD, RECORD_HEADER};
-
-/// Bytes appended in memory before they are handed to the I/O thread without waiting for
-/// the next [`JournalWriter::sync`].
-const SPILL_BYTES: usize = 4 << 20;
+use super::syncer::Syncer;
+use super::{
+    record_crc, segments, JournalError, SegmentId, MAGIC, MAX_PAYLOAD, RECORD_HEADER, RECORD_MARK,
+};
 
 /// Appends received frames to the current journal segment.
 ///
-/// [`append`](Self::append) only copies the record into memory (no syscall).
-/// [`sync`](Self::sync) hands the appended records to an I/O thread, which writes them to
-/// the segment (from then on they survive a process kill, normally within milliseconds) and
-/// fdatasyncs it (they survive a power cut); the caller's loop never waits for the disk,
-/// only for queue room if the disk falls behind. [`sync_now`](Self::sync_now) waits.
+/// [`append`](Self::append) writes the record to the segment file at once (one write(2):
+/// from then on the record survives a kill of the process).
+/// [`sync`](Self::sync) asks a thread to fdatasync the segment (the records then survive a
+/// power cut); the caller's loop never waits for the disk. [`sync_now`](Self::sync_now)
+/// waits.
 ///
-/// A failed write leaves a torn record at the end of the segment; the I/O thread then drops
-/// the rest of that segment, the next [`sync`](Self::sync) returns the error, and
-/// [`rotate`](Self::rotate) starts a clean segment. Journal errors cost durability only:
-/// the rows are still in the caller's memory and still checkpointed.
+/// A failed write (a full disk) is cut back off the file, so the segment holds only whole
+/// records; the record is kept in memory and written before the next one, once the disk
+/// takes it again: nothing appended is lost while the process lives. Until then
+/// [`append`](Self::append) and [`sync`](Self::sync) return the error and
+/// [`rotate`](Self::rotate) refuses (postpone the checkpoint).
 ///
 /// ```
 /// use record::journal::{read_segment, JournalWriter};
@@ -37,7 +37,7 @@ const SPILL_BYTES: usize = 4 << 20;
 /// let mut frames = Vec::new();
 /// let report = read_segment(dir.path(), closed, |r| frames.push((r.conn_id, r.frame.to_owned()))).unwrap();
 /// assert_eq!(frames, [(7, r#"[{"e":"24hrMiniTicker"}]"#.to_owned())]);
-/// assert!(report.damage.is_none());
+/// assert!(report.damage.is_empty());
 /// journal.remove(closed).unwrap();
 /// ```
 #[derive(Debug)]
@@ -45,12 +45,17 @@ pub struct JournalWriter {
     dir: PathBuf,
     current: SegmentId,
     file: Arc<File>,
-    buf: Vec<u8>,
-    /// Records appended to the current segment.
+    /// Bytes of the current segment file that are whole records (a failed write is cut
+    /// back to this length).
+    len: u64,
+    /// Records appended to the current segment (written or waiting in `backlog`).
     records: u64,
-    /// Records handed off since the last fdatasync request.
-    unsynced: bool,
-    worker: Worker,
+    /// Records a failed write could not store: written first once the disk takes them.
+    backlog: Vec<u8>,
+    scratch: Vec<u8>,
+    syncer: Syncer,
+    /// Writes still to fail with ENOSPC (tests inject a full disk).
+    fail_writes: u32,
 }
 
 impl JournalWriter {
@@ -62,14 +67,17 @@ impl JournalWriter {
         fs::create_dir_all(&dir).map_err(JournalError::io(&dir))?;
         let leftovers = segments(&dir)?;
         let current = SegmentId(leftovers.last().map_or(0, |s| s.0 + 1));
-        let file = create_segment(&dir, current)?;
+        let mut fail_writes = 0;
+        let file = create_segment(&dir, current, &mut fail_writes)?;
         let writer = JournalWriter {
-            buf: Vec::with_capacity(SPILL_BYTES),
             file,
             current,
+            len: MAGIC.len() as u64,
             records: 0,
-            unsynced: false,
-            worker: Worker::spawn().map_err(JournalError::io(&dir))?,
+            backlog: Vec::new(),
+            scratch: Vec::new(),
+            syncer: Syncer::spawn().map_err(JournalError::io(&dir))?,
+            fail_writes,
             dir,
         };
         Ok((writer, leftovers))
@@ -85,9 +93,9 @@ impl JournalWriter {
         self.current
     }
 
-    /// Appends one received frame (in memory: no syscall, unless 4 MiB are
-    /// waiting, which are then handed to the I/O thread). A frame over [`MAX_PAYLOAD`] is
-    /// refused with `InvalidInput`.
+    /// Appends one received frame: one write(2) to the segment file. A frame over
+    /// [`MAX_PAYLOAD`] is refused with `InvalidInput`. On a write error the record is kept
+    /// in memory (see the [type docs](Self)) and the error returned.
     pub fn append(&mut self, conn_id: u64, received_at_ms: i64, frame: &str) -> io::Result<()> {
         let len = u32::try_from(frame.len() + 16)
             .ok()
@@ -98,60 +106,105 @@ impl JournalWriter {
                     "frame too large for the journal",
                 )
             })?;
-        if !self.buf.is_empty() && self.buf.len() + RECORD_HEADER + frame.len() > SPILL_BYTES {
-            self.hand_off(false)?;
-        }
         let mut head = [0u8; RECORD_HEADER];
-        head[0..4].copy_from_slice(&len.to_le_bytes());
-        head[8..16].copy_from_slice(&received_at_ms.to_le_bytes());
-        head[16..24].copy_from_slice(&conn_id.to_le_bytes());
-        let crc = record_crc(len.to_le_bytes(), &[&head[8..], frame.as_bytes()]);
-        head[4..8].copy_from_slice(&crc.to_le_bytes());
-        self.buf.extend_from_slice(&head);
-        self.buf.extend_from_slice(frame.as_bytes());
+        head[0..4].copy_from_slice(RECORD_MARK);
+        head[4..8].copy_from_slice(&len.to_le_bytes());
+        head[12..20].copy_from_slice(&received_at_ms.to_le_bytes());
+        head[20..28].copy_from_slice(&conn_id.to_le_bytes());
+        let crc = record_crc(len.to_le_bytes(), &[&head[12..], frame.as_bytes()]);
+        head[8..12].copy_from_slice(&crc.to_le_bytes());
         self.records += 1;
-        Ok(())
+        if !self.backlog.is_empty() {
+            self.backlog.extend_from_slice(&head);
+            self.backlog.extend_from_slice(frame.as_bytes());
+            return self.flush_backlog();
+        }
+        let mut record = std::mem::take(&mut self.scratch);
+        record.clear();
+        record.extend_from_slice(&head);
+        record.extend_from_slice(frame.as_bytes());
+        let written = self.write(&record);
+        if written.is_err() {
+            self.backlog.extend_from_slice(&record);
+        }
+        self.scratch = record;
+        written
     }
 
-    /// Hands the appended records to the I/O thread, to be written and fdatasynced, without
-    /// waiting. Returns the error of an earlier background write or fdatasync, if one failed.
-    pub fn sync(&mut self) -> io::Result<()> {
-        if !self.buf.is_empty() || self.unsynced {
-            self.hand_off(true)?;
+    /// Writes `bytes` to the segment at once; a partial write is cut back off the file.
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let result = match take_fault(&mut self.fail_writes) {
+            Err(e) => Err(e),
+            Ok(()) => (&*self.file).write_all(bytes),
+        };
+        match result {
+            Ok(()) => {
+                self.len += bytes.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                if let Err(cut) = self.file.set_len(self.len) {
+                    // The reader resynchronises past a torn record anyway.
+                    log::warn!("journal: cannot cut a failed write back off: {cut}");
+                }
+                Err(e)
+            }
         }
-        self.worker.take_error().map_or(Ok(()), Err)
+    }
+
+    /// Writes the records a failed write left in memory.
+    fn flush_backlog(&mut self) -> io::Result<()> {
+        if self.backlog.is_empty() {
+            return Ok(());
+        }
+        let backlog = std::mem::take(&mut self.backlog);
+        let written = self.write(&backlog);
+        match written {
+            Ok(()) => log::info!(
+                "journal: {} bytes written after a write error",
+                backlog.len()
+            ),
+            Err(_) => self.backlog = backlog,
+        }
+        written
+    }
+
+    /// Asks for an fdatasync of the segment, without waiting. Returns the error of a write
+    /// still failing or of an earlier fdatasync, if one failed.
+    pub fn sync(&mut self) -> io::Result<()> {
+        self.flush_backlog()?;
+        self.syncer.request(&self.file)?;
+        self.syncer.take_error().map_or(Ok(()), Err)
     }
 
     /// Like [`sync`](Self::sync), but returns once everything appended so far (in every
-    /// segment) is written and fdatasynced (for shutdown and tests).
+    /// segment) is fdatasynced (for shutdown and tests).
     pub fn sync_now(&mut self) -> io::Result<()> {
-        let data = std::mem::replace(&mut self.buf, self.worker.buffer(0));
-        self.unsynced = false;
-        self.worker.write_and_sync(&self.file, data)?;
-        self.worker.take_error().map_or(Ok(()), Err)
-    }
-
-    fn hand_off(&mut self, sync: bool) -> io::Result<()> {
-        let data = std::mem::replace(&mut self.buf, self.worker.buffer(SPILL_BYTES));
-        self.unsynced = !sync;
-        self.worker.submit(&self.file, data, sync)
+        self.flush_backlog()?;
+        self.syncer.sync_and_wait(&self.file)?;
+        self.syncer.take_error().map_or(Ok(()), Err)
     }
 
     /// Closes the current segment and starts the next one; returns the id of the closed one.
     ///
-    /// The closed segment's last records are handed to the I/O thread with an fdatasync.
-    /// Fails only if the new segment cannot be created (or the I/O thread is gone); the
-    /// writer then stays on the current segment (postpone the checkpoint).
+    /// The closed segment is fdatasynced on the thread. Fails if records of the current
+    /// segment are still waiting for the disk, or if the new segment cannot be created; the
+    /// writer then stays on the current segment (postpone the checkpoint) and a later call
+    /// starts over (a half-created segment is removed, not left in the way).
     pub fn rotate(&mut self) -> Result<SegmentId, JournalError> {
-        let next = SegmentId(self.current.0 + 1);
-        let file = create_segment(&self.dir, next)?;
         let closed_path = self.dir.join(self.current.file_name());
-        self.hand_off(true).map_err(JournalError::io(closed_path))?;
+        self.flush_backlog()
+            .map_err(JournalError::io(closed_path.clone()))?;
+        let next = SegmentId(self.current.0 + 1);
+        let file = create_segment(&self.dir, next, &mut self.fail_writes)?;
+        self.syncer
+            .request(&self.file)
+            .map_err(JournalError::io(closed_path))?;
         let closed = self.current;
         self.file = file;
         self.current = next;
+        self.len = MAGIC.len() as u64;
         self.records = 0;
-        self.unsynced = false;
         Ok(closed)
     }
 
@@ -177,16 +230,31 @@ impl JournalWriter {
         let path = self.dir.join(self.current.file_name());
         self.sync_now().map_err(JournalError::io(path))
     }
+
+    /// Makes the next `writes` writes (records, segment magic) fail with ENOSPC, as a full
+    /// disk does.
+    #[cfg(test)]
+    pub(crate) fn inject_disk_full(&mut self, writes: u32) {
+        self.fail_writes = writes;
+    }
 }
 
 impl Drop for JournalWriter {
-    /// Hands the appended records to the I/O thread, which writes and fdatasyncs them
-    /// before it stops.
+    /// Records still in memory get one last try; then the thread fdatasyncs and stops.
     fn drop(&mut self) {
-        if !self.buf.is_empty() || self.unsynced {
-            let _ = self.hand_off(true);
+        if self.flush_backlog().is_ok() {
+            let _ = self.syncer.request(&self.file);
         }
     }
+}
+
+/// An injected ENOSPC, while `remaining` is not zero.
+fn take_fault(remaining: &mut u32) -> io::Result<()> {
+    if *remaining == 0 {
+        return Ok(());
+    }
+    *remaining -= 1;
+    Err(io::Error::from_raw_os_error(28)) // ENOSPC
 }
 
 /// Deletes segment `segment` of the journal in `dir` and makes the deletion durable.
@@ -200,14 +268,27 @@ pub(crate) fn remove_segment(dir: &Path, segment: SegmentId) -> Result<(), Journ
     }
 }
 
-fn create_segment(dir: &Path, id: SegmentId) -> Result<Arc<File>, JournalError> {
+/// Creates segment `id` with its magic. A file of that name holding no record (what a
+/// failed creation leaves) is replaced; a failed creation removes what it created.
+fn create_segment(dir: &Path, id: SegmentId, faults: &mut u32) -> Result<Arc<File>, JournalError> {
     let path = dir.join(id.file_name());
-    let mut file = OpenOptions::new()
-        .append(true)
-        .create_new(true)
-        .open(&path)
-        .map_err(JournalError::io(&path))?;
-    file.write_all(MAGIC).map_err(JournalError::io(&path))?;
+    let open = || OpenOptions::new().append(true).create_new(true).open(&path);
+    let opened = match open() {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            let empty = fs::metadata(&path).is_ok_and(|m| m.len() <= MAGIC.len() as u64);
+            if !empty {
+                return Err(JournalError::Io { path, source: e });
+            }
+            fs::remove_file(&path).map_err(JournalError::io(&path))?;
+            open()
+        }
+        other => other,
+    };
+    let mut file = opened.map_err(JournalError::io(&path))?;
+    if let Err(e) = take_fault(faults).and_then(|()| file.write_all(MAGIC)) {
+        let _ = fs::remove_file(&path);
+        return Err(JournalError::Io { path, source: e });
+    }
     sync_dir(dir)?;
     Ok(Arc::new(file))
 }

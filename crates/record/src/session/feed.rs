@@ -134,6 +134,13 @@ impl FeedState {
         }
     }
 
+    /// Counts the time the recorder was not running before this run (see
+    /// [`crate::Startup::not_running`]): the wall time then starts with it.
+    pub(super) fn not_running(&mut self, gap: &Gap) {
+        self.closed.push(gap.interval());
+        self.start_ms = self.start_ms.min(gap.start_ms);
+    }
+
     /// Logs a journal failure once, until journal writes work again.
     pub(super) fn journal_failed(&mut self, e: RecordError) {
         if !self.journal_failing {

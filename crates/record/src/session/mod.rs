@@ -147,11 +147,15 @@ pub struct Summary {
     pub malformed: u64,
     /// Elements of frames not recorded ([`Progress::Rejected`]).
     pub rejected: u64,
+    /// Events quarantined for an implausible event time ([`crate::quarantine`]).
+    pub quarantined: u64,
     /// Copies dropped (redundant connections, renewal overlaps).
     pub duplicates: u64,
-    /// Gaps in this run, start-up included.
+    /// Gaps in this run, start-up included (and the time the recorder was not running
+    /// before it, when the last run ended without a clean shutdown).
     pub gaps: usize,
-    /// Share of this run's wall time with a live feed, in %.
+    /// Share of this run's wall time with a live feed, in % (the wall time starts at the
+    /// last journaled receive of a run that ended without a clean shutdown).
     pub coverage: f64,
     /// Wall time of this run.
     pub wall: Duration,
@@ -181,10 +185,13 @@ pub async fn run_with_sink(
     check_out_dir(&config.out_dir)?;
     let mut rec = if config.journal {
         let (rec, startup) = store::blocking(|| Recorder::open(&config.out_dir, Utc::now()))?;
+        if let Some(gap) = &startup.not_running {
+            feed.not_running(gap);
+        }
         on_progress(Progress::Recovered(startup));
         rec
     } else {
-        Recorder::new(&config.out_dir)
+        Recorder::new_locked(&config.out_dir)?
     };
     if let Some(sink) = sink {
         rec.set_sink(sink);
@@ -282,6 +289,7 @@ pub async fn run_with_sink(
         out_dir: config.out_dir,
         malformed: feed.malformed,
         rejected: feed.rejected,
+        quarantined: rec.quarantined(),
         duplicates: rec.duplicates(),
         gaps: feed.gaps(),
         coverage: feed.coverage(end_ms),
@@ -372,6 +380,9 @@ fn check_out_dir(path: &std::path::Path) -> Result<(), RecordError> {
         path: path.to_path_buf(),
         reason,
     };
+    if path.is_file() {
+        return Err(err("it is a file, not a directory".into()));
+    }
     std::fs::create_dir_all(path).map_err(|e| err(e.to_string()))?;
     let probe = path.join(format!(".write-test-{}", std::process::id()));
     std::fs::write(&probe, b"").map_err(|e| err(format!("not writable: {e}")))?;

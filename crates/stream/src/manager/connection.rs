@@ -303,7 +303,10 @@ impl Supervisor {
             }
             Message::ServerShutdown { .. } => {
                 log::warn!("stream: #{conn_id} announced serverShutdown");
-                conn.shutdown_announced = true;
+                if !conn.shutdown_announced {
+                    conn.shutdown_announced = true;
+                    conn.renew_at = conn.renew_at.min(self.shutdown_renewal_at());
+                }
             }
             Message::MiniTickers(_) | Message::Other { .. } => conn.got_data = true,
         }

@@ -70,7 +70,9 @@ pub struct StreamConfig {
     /// new one has delivered its first data frame (or after at most 10 s). If
     /// the new one cannot connect, the old one is kept and the attempt retried
     /// with backoff until the old one ends; only then is there a
-    /// [`StreamItem::Gap`]. `serverShutdown` starts the same renewal at once.
+    /// [`StreamItem::Gap`]. `serverShutdown` starts the same renewal at once; when it
+    /// repeats within a minute, after a backoff that doubles from `initial_backoff` to
+    /// `max_backoff` (a server announcing it on every connection gets no reconnect storm).
     ///
     /// During the overlap both connections deliver, so the same event can
     /// arrive twice: de-duplicate by (symbol, event time) if that matters.

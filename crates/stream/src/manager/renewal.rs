@@ -42,7 +42,7 @@ impl Renewal {
     /// When this state's timer fires.
     fn deadline(&self, primary: &Conn) -> Option<Instant> {
         match self {
-            Renewal::Idle if primary.shutdown_announced => Some(Instant::now()),
+            // After `serverShutdown`, `renew_at` was moved to the supervisor's choice.
             Renewal::Idle => Some(primary.renew_at),
             Renewal::RetryAt(at) => Some(*at),
             Renewal::Connecting(_) => None,
@@ -149,6 +149,7 @@ impl Supervisor {
     ) -> Result<Option<Lost>, Stop> {
         let conn_id = primary.id;
         let announced = primary.shutdown_announced;
+        let renew_at = primary.renew_at;
         let outcome = primary.end(reason);
         let at = SystemTime::now();
         match mem::replace(renewal, Renewal::Idle) {
@@ -189,6 +190,9 @@ impl Supervisor {
                 let (in_flight, retry_at) = match unfinished {
                     Renewal::Connecting(attempt) => (Some(attempt), None),
                     Renewal::RetryAt(at) => (None, Some(at)),
+                    // Reconnect when the announcement's renewal was due (at once, or
+                    // backed off when announcements repeat).
+                    _ if announced => (None, Some(renew_at)),
                     _ => (None, None),
                 };
                 Ok(Some(Lost {

@@ -17,6 +17,10 @@ use super::{
 /// How often at most the "consumer is slow" warning is logged.
 const FULL_WARNING_EVERY: Duration = Duration::from_secs(10);
 
+/// `serverShutdown` announcements closer together than this are a repeat: the renewal
+/// they ask for backs off instead of starting at once.
+const SHUTDOWN_REPEAT_WINDOW: Duration = Duration::from_secs(60);
+
 /// The manager asked to stop (shutdown, or nobody reads the items any more).
 #[derive(Debug)]
 pub(super) struct Stop;
@@ -35,6 +39,10 @@ pub(super) struct Supervisor {
     pub(super) last_conn_id: u64,
     pub(super) backoff: Backoff,
     pub(super) attempt_limiter: RateLimiter,
+    /// Pacing of renewals asked for by `serverShutdown` (reset by a quiet minute, not by
+    /// data: a server that announces shutdown on every connection does send data).
+    shutdown_backoff: Backoff,
+    last_shutdown: Option<Instant>,
     full_warned_at: Option<Instant>,
     full_since_warning: u64,
 }
@@ -56,6 +64,8 @@ impl Supervisor {
         Supervisor {
             backoff: Backoff::new(config.initial_backoff, config.max_backoff),
             attempt_limiter: RateLimiter::new(MAX_CONNECT_ATTEMPTS, Duration::from_secs(300)),
+            shutdown_backoff: Backoff::new(config.initial_backoff, config.max_backoff),
+            last_shutdown: None,
             config,
             tx,
             commands,
@@ -127,15 +137,32 @@ impl Supervisor {
                 self.backoff.reset();
             }
             // A successor already connecting becomes the next attempt; a failed
-            // one set the retry time; after serverShutdown reconnect at once.
+            // one, or serverShutdown (see `shutdown_renewal_at`), set the retry time.
             in_flight = end.in_flight;
-            wait_until = match (&in_flight, end.retry_at, &end.reason) {
-                (Some(_), _, _) => None,
-                (None, Some(retry_at), _) => Some(retry_at),
-                (None, None, DisconnectReason::ServerShutdown) => None,
-                (None, None, _) => Some(Instant::now() + self.backoff.next_delay()),
+            wait_until = match (&in_flight, end.retry_at) {
+                (Some(_), _) => None,
+                (None, Some(retry_at)) => Some(retry_at),
+                (None, None) => Some(Instant::now() + self.backoff.next_delay()),
             };
             lost = Some((end.lost_at, end.reason));
+        }
+    }
+
+    /// When to renew a connection that has just announced `serverShutdown`: at once for
+    /// the first announcement in [`SHUTDOWN_REPEAT_WINDOW`], after a growing backoff for
+    /// repeats, so that a server announcing it on every connection gets no reconnect
+    /// storm. (The attempt itself still goes through the attempt limiter.)
+    pub(super) fn shutdown_renewal_at(&mut self) -> Instant {
+        let now = Instant::now();
+        let repeated = self
+            .last_shutdown
+            .is_some_and(|at| now.duration_since(at) < SHUTDOWN_REPEAT_WINDOW);
+        self.last_shutdown = Some(now);
+        if repeated {
+            now + self.shutdown_backoff.next_delay()
+        } else {
+            self.shutdown_backoff.reset();
+            now
         }
     }
 
