@@ -360,6 +360,7 @@ pub fn reason_kind(reason: &DisconnectReason) -> &'static str {
         DisconnectReason::ServerShutdown => "server_shutdown",
         DisconnectReason::Renewal => "renewal",
         DisconnectReason::ConnectFailed(_) => "connect_failed",
+        DisconnectReason::ControlUnanswered { .. } => "control_unanswered",
         DisconnectReason::Shutdown => "shutdown",
     }
 }
@@ -375,6 +376,7 @@ pub fn gap_reason_kind(reason: &str) -> &'static str {
         ("server announced shutdown", "server_shutdown"),
         ("renewed", "renewal"),
         ("could not connect", "connect_failed"),
+        ("no reply to", "control_unanswered"),
         ("shut down", "shutdown"),
     ];
     PREFIXES
