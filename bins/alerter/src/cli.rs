@@ -68,7 +68,8 @@ pub struct Args {
     )]
     pub rest_url: String,
     /// Take the updates from the recorder's NATS JetStream subjects at this URL
-    /// (nats://[user:pass@|token@]HOST:PORT; NATS_CREDS / NATS_TOKEN add credentials)
+    /// (nats://HOST:PORT, optionally user:pass@ or token@ before HOST; NATS_CREDS /
+    /// NATS_TOKEN add credentials)
     /// instead of connecting to Binance.
     #[arg(
         long,

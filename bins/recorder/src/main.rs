@@ -68,8 +68,9 @@ struct Args {
     idle_timeout_secs: u64,
 
     /// Also publish every recorded event to NATS JetStream at this URL
-    /// (nats://[user:pass@|token@]HOST:PORT; NATS_CREDS / NATS_TOKEN add credentials),
-    /// stream BINANCE_MINITICKER, subjects binance.spot.miniticker.<SYMBOL>.
+    /// (nats://HOST:PORT, optionally user:pass@ or token@ before HOST; NATS_CREDS /
+    /// NATS_TOKEN add credentials),
+    /// stream BINANCE_MINITICKER, subjects binance.spot.miniticker.SYMBOL.
     #[arg(long, env = "RECORDER_PUBLISH_URL", hide_env_values = true)]
     publish: Option<String>,
 

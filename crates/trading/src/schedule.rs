@@ -1,5 +1,5 @@
 //! When cycles run: at every top of the hour (or every fixed period), until the shutdown
-//! flag ([`logging::shutdown_signal`] in the binary) turns true.
+//! flag (`logging::shutdown_signal` in the binary) turns true.
 
 use std::time::Duration;
 
