@@ -20,8 +20,12 @@ fn live_ingest_and_replay_keep_the_good_elements_and_the_utf8_names() {
 
     let out = tempfile::tempdir().unwrap();
     let (mut j, _) = JournalWriter::open(journal::dir(out.path())).unwrap();
+    let mut scratch = Vec::new();
     for f in &frames {
-        j.append(1, 0, f).unwrap();
+        // Received when it happened (the journal's receive time bounds the accepted skew).
+        journal::decode_frame(f, &mut scratch).unwrap();
+        let received = scratch.iter().map(|t| t.event_time).max().unwrap_or(0);
+        j.append(1, received, f).unwrap();
     }
     drop(j); // a crash: nothing published
     let (_j, leftovers) = JournalWriter::open(journal::dir(out.path())).unwrap();
