@@ -27,18 +27,30 @@ pub struct NatsServer {
 impl NatsServer {
     /// Starts a server on a free port with a fresh store directory; returns once it says it
     /// is ready.
+    ///
+    /// The free port is found by binding port 0 and letting it go, so a test running in
+    /// parallel may take it before `nats-server` binds it: then a new port is tried (a few
+    /// times), instead of failing the test on a race of the test harness.
     pub fn start() -> io::Result<Self> {
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
-            .local_addr()?
-            .port();
         let mut server = NatsServer {
-            port,
+            port: 0,
             dir: tempfile::tempdir()?,
             child: None,
             starts: 0,
         };
-        server.restart()?;
-        Ok(server)
+        let mut attempts = 0;
+        loop {
+            server.port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+                .local_addr()?
+                .port();
+            match server.restart() {
+                Ok(()) => return Ok(server),
+                Err(e) if attempts < 5 && e.to_string().contains("address already in use") => {
+                    attempts += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// `nats://127.0.0.1:PORT`.
