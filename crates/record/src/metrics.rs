@@ -16,6 +16,7 @@
 //! | `recorder_events_recorded_total` | counter | events buffered for the dataset (copies not counted) |
 //! | `recorder_duplicates_dropped_total` | counter | copies dropped (redundant connections, renewal overlap) |
 //! | `recorder_malformed_frames_total` | counter | frames that could not be decoded |
+//! | `recorder_malformed_elements_total` | counter | bad elements of `!miniTicker@arr` frames, skipped alone |
 //! | `recorder_gaps_total{reason}` | counter | intervals without a live feed, closed |
 //! | `recorder_gap_duration_seconds` | histogram | their length (`_sum`: total seconds without feed) |
 //! | `recorder_reconnects_total{reason}` | counter | connections that ended, by why |
@@ -62,6 +63,8 @@ pub const EVENTS_RECORDED: &str = "recorder_events_recorded_total";
 pub const DUPLICATES_DROPPED: &str = "recorder_duplicates_dropped_total";
 /// Counter: frames that could not be decoded.
 pub const MALFORMED_FRAMES: &str = "recorder_malformed_frames_total";
+/// Counter: bad elements of `!miniTicker@arr` frames, skipped alone (the rest recorded).
+pub const MALFORMED_ELEMENTS: &str = "recorder_malformed_elements_total";
 /// Metric: recorder gaps total.
 pub const GAPS: &str = "recorder_gaps_total";
 /// Histogram: their length (`_sum`: total seconds without feed).
@@ -131,6 +134,11 @@ pub fn describe() {
             MALFORMED_FRAMES,
             Unit::Count,
             "Frames that could not be decoded",
+        ),
+        (
+            MALFORMED_ELEMENTS,
+            Unit::Count,
+            "Bad elements of !miniTicker@arr frames, skipped alone (the rest recorded)",
         ),
         (
             GAPS,
@@ -248,7 +256,10 @@ pub(crate) fn recorded(n: usize) {
 /// disconnections.
 pub(crate) fn stream_item(idx: usize, item: &StreamItem) {
     match item {
-        StreamItem::Message { .. } => counter!(FRAMES_RECEIVED).increment(1),
+        StreamItem::Message { rejected, .. } => {
+            counter!(FRAMES_RECEIVED).increment(1);
+            counter!(MALFORMED_ELEMENTS).increment(rejected.len() as u64);
+        }
         StreamItem::Malformed { .. } => {
             counter!(FRAMES_RECEIVED).increment(1);
             counter!(MALFORMED_FRAMES).increment(1);
