@@ -81,7 +81,7 @@ pub async fn run(config: Config) -> Result<Stopped, Error> {
     } else {
         tokio::select! {
             checked = check_symbols(&rest, &config.levels) => checked?,
-            () = shutdown_signal() => return Ok(say_exit()),
+            () = logging::requested(&mut shutdown) => return Ok(say_exit()),
         }
         config.levels
     };
