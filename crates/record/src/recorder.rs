@@ -232,8 +232,12 @@ impl Recorder {
     }
 
     /// Hands every event recorded from now on (after de-duplication) and every gap to
-    /// `sink` as well.
-    pub fn set_sink(&mut self, sink: Box<dyn EventSink>) {
+    /// `sink` as well, starting with the gaps recorded and not yet checkpointed (such as the
+    /// [`Startup::not_running`] gap that [`Recorder::open`] records before a sink can be set).
+    pub fn set_sink(&mut self, mut sink: Box<dyn EventSink>) {
+        for gap in &self.gaps {
+            sink.gap(gap, true);
+        }
         self.sink = Some(sink);
     }
 
