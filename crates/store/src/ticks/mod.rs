@@ -29,6 +29,9 @@ mod schema;
 mod staged;
 mod writer;
 
+pub mod lease;
+pub mod location;
+
 pub use buffer::TickBuffer;
 pub use error::TickError;
 pub use reader::{
