@@ -33,6 +33,7 @@
 //!         let config = S3Config::from_env(&bucket)?;
 //!         let store = config.build()?;
 //!         probe(store.as_ref(), &config, &prefix).await?; // exit 2 with this line on error
+//!         // (the three steps in one: `connect_s3(&bucket, &prefix).await?`)
 //!     }
 //! }
 //! # Ok(()) }
@@ -295,6 +296,19 @@ impl S3Config {
         })?;
         Ok(Arc::new(store))
     }
+}
+
+/// Everything a start needs for `s3://bucket/prefix`: the configuration from the
+/// environment, the store, and a passed [`probe`]; returns the store and the prefix as an
+/// object path.
+pub async fn connect_s3(
+    bucket: &str,
+    prefix: &str,
+) -> Result<(Arc<dyn ObjectStore>, object_store::path::Path), LocationError> {
+    let config = S3Config::from_env(bucket)?;
+    let store = config.build()?;
+    probe(store.as_ref(), &config, prefix).await?;
+    Ok((store, object_store::path::Path::from(prefix)))
 }
 
 /// Checks at start that the dataset's prefix can be listed: one `LIST` request (first page,
