@@ -12,7 +12,7 @@
 //! Prints the bytes each one stores. moto is a Python server: its time is an upper bound
 //! of the client's cost, not a forecast for AWS (whose latency is the network's).
 //!
-//! `CARGO_TARGET_DIR=/work/targets/bench cargo bench -p store --features ticks --bench s3_checkpoint`
+//! `cargo bench -p store --features ticks --bench s3_checkpoint`
 
 #[path = "common/synth.rs"]
 mod synth;
