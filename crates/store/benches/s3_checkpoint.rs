@@ -9,6 +9,11 @@
 //!   (`sim::s3::S3Server`) on 127.0.0.1, through the bounded-retry client of
 //!   [`S3Config::build`].
 //!
+//! And on a compacted day (1M events of one date in one file, sorted by symbol, with the
+//! writer's row groups), `read_day/whole_day` ([`read_dataset`]) against
+//! `read_day/one_symbol` ([`read_symbol`], which skips the row groups whose statistics
+//! cannot hold the symbol).
+//!
 //! Prints the bytes each one stores. moto is a Python server: its time is an upper bound
 //! of the client's cost, not a forecast for AWS (whose latency is the network's).
 //!
@@ -25,7 +30,9 @@ use object_store::path::Path;
 use object_store::{ObjectStore, PutMode, PutOptions};
 use parquet::arrow::ArrowWriter;
 use store::ticks::location::S3Config;
-use store::ticks::{list_files, writer_properties, DatasetWriter, TickBuffer};
+use store::ticks::{
+    list_files, read_dataset, read_symbol, writer_properties, DatasetWriter, TickBuffer,
+};
 
 const EVENTS: usize = 45_000;
 const START_MS: i64 = 1_704_067_200_000; // 2024-01-01T00:00:00Z
@@ -132,6 +139,35 @@ fn bench(c: &mut Criterion) {
             seq += 1;
             rt.block_on(upload(&store, &buf, seq))
         })
+    });
+    group.finish();
+
+    // A compacted day: one file for the date.
+    let day_events = synth.events(1_000_000); // the next ~22 minutes of the same day
+    let mut day = TickBuffer::new();
+    synth::push_all(&mut day, &names, &day_events);
+    let day_dir = tempfile::tempdir().expect("tempdir");
+    DatasetWriter::new(day_dir.path())
+        .write_checkpoint(&day, now())
+        .expect("day");
+    let symbol = &names[names.len() / 2];
+    let rows = |batches: Vec<arrow_array::RecordBatch>| {
+        batches.iter().map(|b| b.num_rows()).sum::<usize>()
+    };
+    println!(
+        "compacted day: {} files, {} rows; {symbol}: {} rows",
+        list_files(day_dir.path()).expect("list").len(),
+        rows(read_dataset(day_dir.path()).expect("read")),
+        rows(read_symbol(day_dir.path(), symbol).expect("read symbol"))
+    );
+    let mut group = c.benchmark_group("read_day");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(8));
+    group.bench_function("whole_day", |b| {
+        b.iter(|| rows(read_dataset(day_dir.path()).expect("read")))
+    });
+    group.bench_function("one_symbol", |b| {
+        b.iter(|| rows(read_symbol(day_dir.path(), symbol).expect("read symbol")))
     });
     group.finish();
 }
