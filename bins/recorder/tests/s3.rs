@@ -57,11 +57,8 @@ struct Bucket {
 
 impl Bucket {
     fn new(s3: &S3Server) -> Bucket {
-        let env = s3.env();
-        let config = store::ticks::location::S3Config::from_vars(s3.bucket(), |name| {
-            env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
-        })
-        .unwrap();
+        let config =
+            store::ticks::location::S3Config::from_vars(s3.bucket(), |name| s3.var(name)).unwrap();
         Bucket {
             store: config.build().unwrap(),
             rt: tokio::runtime::Runtime::new().unwrap(),

@@ -133,6 +133,15 @@ impl S3Server {
         ]
     }
 
+    /// One variable of [`env`](Self::env) by name (a lookup for configuration readers
+    /// such as `store::ticks::location::S3Config::from_vars`).
+    pub fn var(&self, name: &str) -> Option<String> {
+        self.env()
+            .into_iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v)
+    }
+
     /// Creates another bucket (a plain `PUT /<bucket>`).
     pub fn create_bucket(&self, bucket: &str) -> io::Result<()> {
         let status = request(self.backend_port, "PUT", &format!("/{bucket}"))?;

@@ -82,11 +82,7 @@ fn bench(c: &mut Criterion) {
     synth::push_all(&mut buf, &names, &events);
 
     let s3 = sim::s3::S3Server::start().expect("S3 test server (run scripts/setup-test-env.sh)");
-    let env = s3.env();
-    let config = S3Config::from_vars(s3.bucket(), |name| {
-        env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
-    })
-    .expect("config");
+    let config = S3Config::from_vars(s3.bucket(), |name| s3.var(name)).expect("config");
     let store = config.build().expect("store");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
 

@@ -16,11 +16,7 @@ fn server() -> S3Server {
 }
 
 fn config(s3: &S3Server, bucket: &str) -> S3Config {
-    let env = s3.env();
-    S3Config::from_vars(bucket, |name| {
-        env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
-    })
-    .unwrap()
+    S3Config::from_vars(bucket, |name| s3.var(name)).unwrap()
 }
 
 fn assert_clean(err: &dyn std::fmt::Display, debug: &dyn std::fmt::Debug) {
