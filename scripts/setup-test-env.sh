@@ -81,3 +81,22 @@ if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2
   echo "setup: installing prometheus (promtool and the server, for the metrics tests)"
   apt_install --no-install-recommends prometheus
 fi
+# S3-compatible server (store::ticks on object storage, `recorder --out-dir s3://…`; issue 12):
+# the tests start their own `moto_server` (PyPI `moto[server]`) on a free port through
+# `sim::s3::S3Server`, so only the program must be there. Without one on PATH it goes into a
+# virtualenv of its own ($MOTO_VENV, default ~/.cache/marketdata/moto), where sim looks too;
+# nothing is installed into the system Python (Debian marks it externally managed).
+moto_venv=${MOTO_VENV:-$HOME/.cache/marketdata/moto}
+if ! command -v moto_server >/dev/null 2>&1 && [ ! -x "$moto_venv/bin/moto_server" ]; then
+  echo "setup: installing moto[server] from PyPI into $moto_venv (S3 tests)"
+  if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    apt_install python3 python3-venv
+  fi
+  python3 -m venv "$moto_venv"
+  "$moto_venv/bin/python" -m pip install --quiet --disable-pip-version-check 'moto[server]>=5,<6'
+fi
+if command -v moto_server >/dev/null 2>&1 || [ -x "$moto_venv/bin/moto_server" ]; then
+  echo "setup: moto_server available (the S3 tests start their own)"
+else
+  echo "setup: moto_server is NOT available; the S3 tests will fail" >&2
+fi

@@ -23,7 +23,9 @@ mod config;
 mod faults;
 pub mod market;
 pub mod nats;
+pub mod s3;
 mod server;
+pub mod tcp_proxy;
 mod ws;
 
 use std::collections::{HashMap, HashSet};

@@ -39,6 +39,9 @@ mod staged;
 mod tags;
 mod writer;
 
+pub mod lease;
+pub mod location;
+
 pub use buffer::TickBuffer;
 pub use compact::{
     compact_closed_hours, compact_closed_hours_until, compact_closed_hours_with, recover,
