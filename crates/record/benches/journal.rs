@@ -71,6 +71,40 @@ fn bench(c: &mut Criterion) {
         })
     });
 
+    // The same without the fdatasync requests: what the ingest thread's own write costs.
+    group.bench_function("ingest_with_journal_write_per_frame_no_sync", |b| {
+        b.iter_custom(|iters| {
+            let append = |i: usize, f: &str| {
+                journal.borrow_mut().append(1, i as i64, f).expect("append");
+            };
+            let checkpoint = || {
+                let mut j = journal.borrow_mut();
+                j.sync_now().expect("sync");
+                let closed = j.rotate().expect("rotate");
+                j.remove(closed).expect("remove");
+            };
+            run(iters, &frames, &data, append, checkpoint)
+        })
+    });
+
+    // What the ingest thread's append costs without any fdatasync (page cache only).
+    group.bench_function("journal_append_only", |b| {
+        b.iter_custom(|iters| {
+            let mut j = journal.borrow_mut();
+            let start = Instant::now();
+            for _ in 0..iters {
+                for (i, f) in frames.iter().enumerate() {
+                    j.append(1, i as i64, f).expect("append");
+                }
+            }
+            let took = start.elapsed();
+            j.sync_now().expect("sync");
+            let closed = j.rotate().expect("rotate");
+            j.remove(closed).expect("remove");
+            took
+        })
+    });
+
     group.bench_function("journal_append_and_sync_only", |b| {
         b.iter_custom(|iters| {
             let mut j = journal.borrow_mut();

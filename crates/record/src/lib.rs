@@ -24,6 +24,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod checkpoint;
 pub mod compact;
 pub mod dedup;
 mod error;
