@@ -66,6 +66,14 @@ impl Rng {
     }
 }
 
+/// Whether an event sent at `at` falls in a kill's window: from 100 ms before the moment
+/// chosen to the restart (`downs`: (moment chosen, last journaled receive, restart)).
+fn in_a_kill(downs: &[(i64, i64, i64)], at: i64) -> bool {
+    downs
+        .iter()
+        .any(|&(mark, _, restart)| at > mark - 100 && at <= restart)
+}
+
 /// SIGKILL at seeded random moments under load (about 3,000 events/s), restart, recovery,
 /// three times over: every event the simulator sent more than 100 ms before a kill is in
 /// the dataset exactly once, and so is every event the killed recorder had read (its journal
@@ -122,7 +130,8 @@ fn sigkill_at_random_moments_loses_nothing_read_and_keeps_the_gaps() {
         });
         std::thread::sleep(Duration::from_millis(delay));
         let mark_ms = now_ms();
-        wait_recorded(&sim, &out, mark_ms - 100, Duration::from_secs(60));
+        let due = |at: i64| at <= mark_ms - 100 && !in_a_kill(&downs, at);
+        wait_recorded(&sim, &out, due, Duration::from_secs(60));
         rec.child.kill().unwrap(); // SIGKILL
         rec.wait(Duration::from_secs(30));
         assert!(journal_segments(&out) > 0, "{context}: no journal left");
@@ -135,7 +144,7 @@ fn sigkill_at_random_moments_loses_nothing_read_and_keeps_the_gaps() {
     rec.wait_stdout(Duration::from_secs(60), |l| {
         l.contains("Total Symbols recorded:")
     });
-    stop_when_recorded(&sim, &mut rec, &out);
+    stop_when_recorded(&sim, &mut rec, &out, |at| !in_a_kill(&downs, at));
     assert_eq!(
         journal_segments(&out),
         0,
@@ -156,12 +165,10 @@ fn sigkill_at_random_moments_loses_nothing_read_and_keeps_the_gaps() {
         "{context}: events a killed recorder had read were lost"
     );
     let sent = sim.h().sent();
-    let in_a_kill = |at: i64| {
-        downs
-            .iter()
-            .any(|&(mark, _, restart)| at > mark - 100 && at <= restart)
-    };
-    let due: Vec<_> = sent.iter().filter(|s| !in_a_kill(s.sent_at_ms)).collect();
+    let due: Vec<_> = sent
+        .iter()
+        .filter(|s| !in_a_kill(&downs, s.sent_at_ms))
+        .collect();
     assert!(
         due.len() > 3_000,
         "{context}: too little traffic: {}",
@@ -240,7 +247,7 @@ fn redundant_connections_lose_nothing_when_one_keeps_dropping() {
         );
     }
     assert!(sim.h().connection_count_total() >= 6);
-    stop_when_recorded(&sim, &mut rec, &out);
+    stop_when_recorded(&sim, &mut rec, &out, |_| true);
 
     assert_exactly_once(&out, &sent_keys(&sim));
     assert_eq!(gaps_other_than_startup(&out), Vec::<String>::new());
@@ -273,7 +280,7 @@ fn renewal_before_the_cutoff_loses_nothing() {
     wait_until(Duration::from_secs(60), "four renewals", || {
         sim.h().connection_count_total() >= 5
     });
-    stop_when_recorded(&sim, &mut rec, &out);
+    stop_when_recorded(&sim, &mut rec, &out, |_| true);
 
     assert_exactly_once(&out, &sent_keys(&sim));
     assert_eq!(gaps_other_than_startup(&out), Vec::<String>::new());

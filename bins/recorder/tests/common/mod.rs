@@ -261,10 +261,10 @@ pub fn recorded_keys(out: &Path) -> Option<HashSet<(String, i64)>> {
     Some(keys)
 }
 
-/// Waits until the recorder journaling into `out` has read every event `sim` sent up to
-/// `until_ms` (`i64::MAX`: all it sent so far), however loaded the machine is; panics after
-/// `timeout` naming what is missing. Needs the journal.
-pub fn wait_recorded(sim: &Sim, out: &Path, until_ms: i64, timeout: Duration) {
+/// Waits until the recorder journaling into `out` has read every event `sim` sent at a
+/// time `due` accepts, however loaded the machine is; panics after `timeout` saying how many
+/// are missing. Needs the journal.
+pub fn wait_recorded(sim: &Sim, out: &Path, due: impl Fn(i64) -> bool, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     loop {
         // Taken again each time: a frame being sent as the feed stalled counts too.
@@ -272,7 +272,7 @@ pub fn wait_recorded(sim: &Sim, out: &Path, until_ms: i64, timeout: Duration) {
             .h()
             .sent()
             .into_iter()
-            .filter(|s| s.sent_at_ms <= until_ms)
+            .filter(|s| due(s.sent_at_ms))
             .map(|s| (s.symbol, s.event_time))
             .collect();
         let missing = recorded_keys(out).map(|keys| due.difference(&keys).count());
@@ -289,11 +289,11 @@ pub fn wait_recorded(sim: &Sim, out: &Path, until_ms: i64, timeout: Duration) {
 }
 
 /// Stalls the feed, waits until the recorder (journaling into `out`) has read everything
-/// sent, then SIGTERM: the recorder must exit 0. Unlike [`stop_cleanly`] this does not
-/// assume how long frames take to arrive.
-pub fn stop_when_recorded(sim: &Sim, rec: &mut Running, out: &Path) {
+/// sent at a time `due` accepts, then SIGTERM: the recorder must exit 0. Unlike
+/// [`stop_cleanly`] this does not assume how long frames take to arrive.
+pub fn stop_when_recorded(sim: &Sim, rec: &mut Running, out: &Path, due: impl Fn(i64) -> bool) {
     sim.h().set_stalled(true);
-    wait_recorded(sim, out, i64::MAX, Duration::from_secs(60));
+    wait_recorded(sim, out, due, Duration::from_secs(60));
     rec.signal("TERM");
     let status = rec.wait(Duration::from_secs(30));
     assert_eq!(status.code(), Some(0), "stderr: {:#?}", rec.err);
