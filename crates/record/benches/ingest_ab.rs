@@ -69,9 +69,7 @@ fn bench(c: &mut Criterion) {
             let (mut rec, _) =
                 Recorder::open(journal_dir.path(), chrono::Utc::now()).expect("open");
             let mut total = Duration::ZERO;
-            let mut pass: i64 = 0;
-            for _ in 0..iters {
-                pass += 1;
+            for pass in 1..=iters as i64 {
                 let start = Instant::now();
                 for f in &frames {
                     if let Ok(stream::Message::MiniTickers(mut t)) = stream::decode(f) {
