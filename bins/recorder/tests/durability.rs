@@ -225,7 +225,10 @@ fn redundant_connections_lose_nothing_when_one_keeps_dropping() {
     let sim = Sim::start(market(Duration::from_secs(86_400)));
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("data");
-    let mut rec = spawn_recorder(&out, &sim.h().ws_base(), &["--redundant", "2", "--status"]);
+    // A patient idle watchdog: the stop below waits, feed stalled, until everything sent
+    // is read, which on a loaded machine may take longer than the default 2 s.
+    let args = ["--redundant", "2", "--status", "--idle-timeout-secs", "10"];
+    let mut rec = spawn_recorder(&out, &sim.h().ws_base(), &args);
     rec.wait_stdout(Duration::from_secs(20), |l| {
         l.contains("Total Symbols recorded:")
     });

@@ -250,15 +250,39 @@ pub fn journal_keys(out: &Path) -> (HashSet<(String, i64)>, Option<i64>) {
 }
 
 /// Every event the recorder of `out` has read, as far as its disk shows: the journal (read
-/// first) and the dataset. `None` if the dataset changed under the reader (try again).
-pub fn recorded_keys(out: &Path) -> Option<HashSet<(String, i64)>> {
-    let (mut keys, _) = journal_keys(out);
-    for batch in store::ticks::read_dataset(out).ok()? {
-        for row in store::ticks::rows(&batch).ok()? {
-            keys.insert((row.symbol, row.event_time));
+/// first) and the dataset. Published files never change, so each is read once.
+#[derive(Default)]
+pub struct Recorded {
+    files: HashMap<std::path::PathBuf, Vec<(String, i64)>>,
+}
+
+impl Recorded {
+    /// The keys now; `None` if the dataset changed under the reader (try again).
+    pub fn keys(&mut self, out: &Path) -> Option<HashSet<(String, i64)>> {
+        let (mut keys, _) = journal_keys(out);
+        let files = store::ticks::list_files(out).ok()?;
+        // A compaction replaces parts by a merged file.
+        self.files.retain(|path, _| files.contains(path));
+        for path in files {
+            if self.files.contains_key(&path) {
+                continue;
+            }
+            let mut rows = Vec::new();
+            for batch in store::ticks::read_file(&path).ok()? {
+                for row in store::ticks::rows(&batch).ok()? {
+                    rows.push((row.symbol, row.event_time));
+                }
+            }
+            self.files.insert(path, rows);
         }
+        keys.extend(self.files.values().flatten().cloned());
+        Some(keys)
     }
-    Some(keys)
+}
+
+/// [`Recorded::keys`] read afresh.
+pub fn recorded_keys(out: &Path) -> Option<HashSet<(String, i64)>> {
+    Recorded::default().keys(out)
 }
 
 /// Waits until the recorder journaling into `out` has read every event `sim` sent at a
@@ -266,6 +290,7 @@ pub fn recorded_keys(out: &Path) -> Option<HashSet<(String, i64)>> {
 /// are missing. Needs the journal.
 pub fn wait_recorded(sim: &Sim, out: &Path, due: impl Fn(i64) -> bool, timeout: Duration) {
     let deadline = Instant::now() + timeout;
+    let mut recorded = Recorded::default();
     loop {
         // Taken again each time: a frame being sent as the feed stalled counts too.
         let due: HashSet<(String, i64)> = sim
@@ -275,7 +300,7 @@ pub fn wait_recorded(sim: &Sim, out: &Path, due: impl Fn(i64) -> bool, timeout: 
             .filter(|s| due(s.sent_at_ms))
             .map(|s| (s.symbol, s.event_time))
             .collect();
-        let missing = recorded_keys(out).map(|keys| due.difference(&keys).count());
+        let missing = recorded.keys(out).map(|keys| due.difference(&keys).count());
         if missing == Some(0) {
             return;
         }
