@@ -599,6 +599,39 @@ mod tests {
     }
 
     #[test]
+    fn frames_taken_while_a_checkpoint_runs_are_journaled_and_survive_a_kill() {
+        let now = Utc::now().timestamp_millis();
+        let dir = tempfile::tempdir().unwrap();
+        let (mut rec, _) = Recorder::open(dir.path(), Utc::now()).unwrap();
+        let (mut sent, ok) = feed(&mut rec, now);
+        ok.unwrap();
+        let task = rec.start_checkpoint(Utc::now()).unwrap();
+        assert!(matches!(
+            rec.start_checkpoint(Utc::now()),
+            Err(RecordError::CheckpointRunning)
+        ));
+        // The loop goes on while the task runs elsewhere.
+        let (keys, ok) = feed(&mut rec, now + 1000);
+        sent.extend(keys);
+        ok.unwrap();
+        assert_eq!(rec.pending(), 4);
+        let done = std::thread::spawn(move || task.run()).join().unwrap();
+        assert_eq!(rec.finish_checkpoint(done).unwrap().len(), 1);
+        assert_eq!((rec.pending(), rec.rows_written()), (2, 2));
+        // Killed while the next checkpoint runs: it never published.
+        let task = rec.start_checkpoint(Utc::now()).unwrap();
+        let (keys, ok) = feed(&mut rec, now + 2000);
+        sent.extend(keys);
+        ok.unwrap();
+        drop(task);
+        drop(rec);
+        let (_rec, startup) = Recorder::open(dir.path(), Utc::now()).unwrap();
+        assert_eq!(startup.replay.rows_written, 4);
+        sent.sort();
+        assert_eq!(rows(dir.path()), sent, "every event exactly once");
+    }
+
+    #[test]
     fn gaps_are_journaled_and_a_crash_becomes_a_not_running_gap() {
         let dir = tempfile::tempdir().unwrap();
         let (mut rec, _) = Recorder::open(dir.path(), Utc::now()).unwrap();
