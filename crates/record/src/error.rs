@@ -18,6 +18,10 @@ pub enum RecordError {
     /// its rows stay in memory.
     #[error("checkpoint postponed (rows kept in memory, retried at the next checkpoint): {0}")]
     CheckpointPostponed(crate::journal::JournalError),
+    /// A checkpoint was started while the task of the previous one was still out
+    /// ([`crate::Recorder::start_checkpoint`]); nothing changed.
+    #[error("a checkpoint is already running")]
+    CheckpointRunning,
     /// Opening, rotating or replaying the journal failed.
     #[error(transparent)]
     Journal(#[from] crate::journal::JournalError),

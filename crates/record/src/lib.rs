@@ -29,6 +29,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod checkpoint;
 pub mod dedup;
 mod error;
 pub mod gaps;
