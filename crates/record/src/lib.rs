@@ -35,7 +35,7 @@ mod error;
 pub mod gaps;
 pub mod journal;
 pub mod metrics;
-mod output;
+pub mod output;
 pub mod quarantine;
 mod recorder;
 mod row;
