@@ -71,22 +71,48 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    group.bench_function("journal_append_and_sync_only", |b| {
+    // The same without the fdatasync requests: what the ingest thread's own write costs.
+    group.bench_function("ingest_with_journal_write_per_frame_no_sync", |b| {
         b.iter_custom(|iters| {
-            let mut j = journal.borrow_mut();
-            let start = Instant::now();
-            for _ in 0..iters {
-                for (i, f) in frames.iter().enumerate() {
-                    j.append(1, i as i64, f).expect("append");
-                    j.sync().expect("sync");
-                }
-            }
-            let took = start.elapsed();
-            let closed = j.rotate().expect("rotate");
-            j.remove(closed).expect("remove");
-            took
+            let append = |i: usize, f: &str| {
+                journal.borrow_mut().append(1, i as i64, f).expect("append");
+            };
+            let checkpoint = || {
+                let mut j = journal.borrow_mut();
+                j.sync_now().expect("sync");
+                let closed = j.rotate().expect("rotate");
+                j.remove(closed).expect("remove");
+            };
+            run(iters, &frames, &data, append, checkpoint)
         })
     });
+
+    // The journal alone: appends without any fdatasync (page cache only), then with a sync
+    // request per frame.
+    for (name, sync) in [
+        ("journal_append_only", false),
+        ("journal_append_and_sync_only", true),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut j = journal.borrow_mut();
+                let start = Instant::now();
+                for _ in 0..iters {
+                    for (i, f) in frames.iter().enumerate() {
+                        j.append(1, i as i64, f).expect("append");
+                        if sync {
+                            j.sync().expect("sync");
+                        }
+                    }
+                }
+                let took = start.elapsed();
+                j.sync_now().expect("sync");
+                let closed = j.rotate().expect("rotate");
+                j.remove(closed).expect("remove");
+                took
+            })
+        });
+    }
     group.finish();
 
     let mut j = journal.borrow_mut();

@@ -18,6 +18,10 @@ pub enum RecordError {
     /// its rows stay in memory.
     #[error("checkpoint postponed (rows kept in memory, retried at the next checkpoint): {0}")]
     CheckpointPostponed(crate::journal::JournalError),
+    /// A checkpoint was started while the task of the previous one was still out
+    /// ([`crate::Recorder::start_checkpoint`]); nothing changed.
+    #[error("a checkpoint is already running")]
+    CheckpointRunning,
     /// Opening, rotating or replaying the journal failed.
     #[error(transparent)]
     Journal(#[from] crate::journal::JournalError),
@@ -29,6 +33,10 @@ pub enum RecordError {
     /// file holds their rows).
     #[error("compaction: {0}")]
     Compact(store::ticks::TickError),
+    /// Writing into the dataset is not allowed now (e.g. the object-store lease is not
+    /// held); rows stay journaled and buffered and are retried.
+    #[error("writing postponed (rows kept, retried at the next checkpoint): {0}")]
+    NotAllowed(String),
     /// The output directory is unusable (for example it is a file).
     #[error("output directory {path} is not usable: {reason}")]
     OutDir {

@@ -45,19 +45,18 @@
 //! the journal ([`replay()`]); never from both:
 //!
 //! 1. Live: every frame is [`JournalWriter::append`]ed (written to the segment file with
-//!    write(2) at once: from then on a process kill cannot lose it), then buffered;
+//!    one writev(2) at once: from then on a process kill cannot lose it), then buffered;
 //!    [`JournalWriter::sync`] asks for an fdatasync (on a thread) at least once a second,
-//!    so a power cut loses at most that second. (Frames the stream tasks have read while
-//!    the loop is busy with a checkpoint wait in the stream's channel until the loop takes
-//!    them: a kill in that moment loses them, as it loses what the kernel still holds.)
+//!    so a power cut loses at most that second.
 //! 2. Checkpoint: [`JournalWriter::rotate`] closes the current segment *S* (on the same
 //!    thread as ingest, with no frame in between, so the buffer holds exactly the rows of
-//!    the closed segments not yet published). The buffer is written with
-//!    [`segments_metadata`]`(&[..S])` in each file's key-value metadata
-//!    (`journal_segments=<id>,<id>…`), published, and only then the segments are
-//!    [`JournalWriter::remove`]d. If the write fails, the segments stay and the next
-//!    checkpoint carries them all. If `rotate` fails, postpone the checkpoint (its rows
-//!    would otherwise be published from a segment that keeps growing).
+//!    the closed segment). The buffer goes to a checkpoint task ([`crate::checkpoint`],
+//!    off the ingest loop, which meanwhile journals into the next segment); the task writes
+//!    it with [`segments_metadata`]`(&[S])` in each file's key-value metadata
+//!    (`journal_segments=<id>,<id>…`), publishes it, and only then deletes *S*. If the write
+//!    fails, *S* stays and the rows are retried (still tagged with *S* only) by the next
+//!    checkpoint. If `rotate` fails, postpone the checkpoint (its rows would otherwise be
+//!    published from a segment that keeps growing).
 //! 3. Start-up: [`JournalWriter::open`] starts a fresh segment and returns the segments
 //!    left by an earlier run; [`replay()`] decodes them and writes every row whose UTC date
 //!    partition holds no file tagged with its segment (a crash between publishing and
@@ -78,6 +77,7 @@ pub use replay::{
     decode_frame, published_segments, replay, replay_into, segments_metadata, ReplayReport,
     QUARANTINE_DIR, SEGMENTS_KEY,
 };
+pub(crate) use writer::remove_segment;
 pub use writer::JournalWriter;
 
 /// Name of the journal directory inside the dataset directory.

@@ -29,12 +29,13 @@
 //! # Ok(()) }
 //! ```
 
+pub mod checkpoint;
 pub mod dedup;
 mod error;
 pub mod gaps;
 pub mod journal;
 pub mod metrics;
-mod output;
+pub mod output;
 pub mod quarantine;
 mod recorder;
 mod row;
@@ -42,7 +43,7 @@ mod session;
 pub mod sink;
 
 pub use error::RecordError;
-pub use output::Output;
+pub use output::{Output, WriteGuard};
 pub use recorder::{Recorder, Startup};
 pub use row::as_tick;
 pub use session::{run, run_with_sink, Progress, Rejected, SessionConfig, Summary};

@@ -40,7 +40,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use metrics::{
     counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit,
@@ -50,7 +50,6 @@ use stream::DisconnectReason;
 use store::ticks::TickError;
 use stream::StreamItem;
 
-use crate::RecordError;
 use store::ticks::CompactReport;
 
 /// Counter: WebSocket text frames received (decoded or not).
@@ -284,33 +283,22 @@ pub(crate) fn gap(gap: &crate::gaps::Gap) {
     histogram!(GAP_DURATION).record((gap.end_ms - gap.start_ms).max(0) as f64 / 1000.0);
 }
 
-/// Runs `write`, a checkpoint of `rows` rows, and records its duration and outcome.
-pub(crate) fn checkpoint(
-    rows: usize,
-    write: impl FnOnce() -> Result<Vec<PathBuf>, RecordError>,
-) -> Result<Vec<PathBuf>, RecordError> {
-    let started = Instant::now();
-    let result = write();
-    histogram!(CHECKPOINT_DURATION).record(started.elapsed().as_secs_f64());
-    match &result {
-        Ok(paths) => {
-            counter!(CHECKPOINTS, "result" => "ok").increment(1);
-            if !paths.is_empty() {
-                counter!(ROWS_WRITTEN).increment(rows as u64);
-                let bytes: u64 = paths
-                    .iter()
-                    .filter_map(|p| std::fs::metadata(p).ok())
-                    .map(|m| m.len())
-                    .sum();
-                counter!(BYTES_WRITTEN).increment(bytes);
-            }
-        }
-        Err(_) => {
-            counter!(CHECKPOINTS, "result" => "failed").increment(1);
-            counter!(CHECKPOINT_FAILURES).increment(1);
-        }
+/// A checkpoint ran for `took`, published `rows` rows in `files`, and succeeded or not.
+pub(crate) fn checkpoint(took: Duration, rows: usize, files: &[PathBuf], ok: bool) {
+    histogram!(CHECKPOINT_DURATION).record(took.as_secs_f64());
+    counter!(CHECKPOINTS, "result" => if ok { "ok" } else { "failed" }).increment(1);
+    if !ok {
+        counter!(CHECKPOINT_FAILURES).increment(1);
     }
-    result
+    if !files.is_empty() {
+        counter!(ROWS_WRITTEN).increment(rows as u64);
+        let bytes: u64 = files
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum();
+        counter!(BYTES_WRITTEN).increment(bytes);
+    }
 }
 
 /// Runs `sync`, a journal sync, and records its duration.

@@ -1,6 +1,7 @@
 //! [`Recorder`]: the synchronous core of the pipeline (journal, de-duplication, column
 //! buffer, checkpoints, gaps).
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -9,9 +10,10 @@ use store::ticks::gaps::GapWriter;
 use store::ticks::{DatasetWriter, RecoverReport, TickBuffer};
 use stream::{DecodeError, MiniTicker};
 
+use crate::checkpoint::{CheckpointDone, CheckpointJob, CheckpointTask, Writers};
 use crate::dedup::Dedup;
 use crate::gaps::{self, Gap};
-use crate::journal::{self, JournalWriter, ReplayReport, SegmentId, GAP_CONN_ID};
+use crate::journal::{self, JournalWriter, ReplayReport, GAP_CONN_ID};
 use crate::{quarantine, EventSink, Output, RecordError};
 
 /// Buffers mini-ticker events in columns and writes them as Parquet checkpoints.
@@ -23,7 +25,16 @@ use crate::{quarantine, EventSink, Output, RecordError};
 /// and benchmarks that bring their own durability.
 pub struct Recorder {
     buffer: TickBuffer,
-    writer: DatasetWriter,
+    /// The dataset and gaps writers; out with a [`CheckpointTask`] while one runs.
+    writers: Option<Writers>,
+    /// Rows (and their memory) of the checkpoint task that is out, if any.
+    in_flight: (usize, usize),
+    /// Jobs whose checkpoint failed, retried first by the next one.
+    retry: Vec<CheckpointJob>,
+    /// Emptied buffers from earlier checkpoints, reused (with their symbol interner).
+    spare: Vec<TickBuffer>,
+    /// Symbols of the rows handed to checkpoints (the live buffer knows the others).
+    symbols_seen: HashSet<Box<str>>,
     output: Output,
     events: u64,
     last_file: Option<PathBuf>,
@@ -33,10 +44,7 @@ pub struct Recorder {
     scratch: Vec<MiniTicker>,
     dedup: Dedup,
     journal: Option<JournalWriter>,
-    /// Closed journal segments whose rows are in the buffer, not yet published.
-    unpublished: Vec<SegmentId>,
     gaps: Vec<Gap>,
-    gap_writer: GapWriter,
     quarantine: quarantine::Counter,
     /// Held for the recorder's life: a second recorder on the same directory is refused.
     _lock: Vec<std::fs::File>,
@@ -67,8 +75,15 @@ impl Recorder {
     pub fn with_output(output: Output) -> Self {
         Recorder {
             buffer: TickBuffer::new(),
-            writer: DatasetWriter::for_dataset(output.dataset.clone()),
-            gap_writer: GapWriter::for_dataset(&output.dataset),
+            writers: Some(Writers {
+                ticks: DatasetWriter::for_dataset(output.dataset.clone()),
+                gaps: GapWriter::for_dataset(&output.dataset),
+                journal_dir: None,
+            }),
+            in_flight: (0, 0),
+            retry: Vec::new(),
+            spare: Vec::new(),
+            symbols_seen: HashSet::new(),
             output,
             events: 0,
             last_file: None,
@@ -77,7 +92,6 @@ impl Recorder {
             scratch: Vec::new(),
             dedup: Dedup::new(),
             journal: None,
-            unpublished: Vec::new(),
             gaps: Vec::new(),
             quarantine: quarantine::Counter::default(),
             _lock: Vec::new(),
@@ -118,6 +132,9 @@ impl Recorder {
         // so the replay needs no de-duplication.
         let journal_dir = &rec.output.journal_dir;
         let replay = journal::replay_into(dataset, journal_dir, &leftovers, now, false)?;
+        if let Some(w) = rec.writers.as_mut() {
+            w.journal_dir = Some(journal.dir().to_path_buf());
+        }
         rec.journal = Some(journal);
         let not_running = replay.last_received_ms.map(|last| Gap {
             start_ms: last,
@@ -169,8 +186,10 @@ impl Recorder {
     ) -> Result<usize, RecordError> {
         let total = tickers.len();
         let quarantined = quarantine::split(&mut tickers, Some(received_at_ms));
-        self.quarantine
-            .note(&quarantined, &format!("connection {conn_id}"));
+        if !quarantined.is_empty() {
+            self.quarantine
+                .note(&quarantined, &format!("connection {conn_id}"));
+        }
         self.dedup.retain_at(&mut tickers, received_at_ms);
         crate::metrics::message(received_at_ms, total, tickers.len());
         if tickers.is_empty() && quarantined.is_empty() {
@@ -263,14 +282,22 @@ impl Recorder {
         self.quarantine.count()
     }
 
-    /// Rows buffered since the last successful checkpoint.
+    /// Rows not published yet: buffered, in the checkpoint that is running, or kept from
+    /// a failed one.
     pub fn pending(&self) -> usize {
         self.buffer.len()
+            + self.in_flight.0
+            + self.retry.iter().map(CheckpointJob::rows).sum::<usize>()
     }
 
     /// Distinct symbols recorded by this recorder so far.
     pub fn symbols(&self) -> usize {
-        self.buffer.symbols_seen()
+        let live_only = self
+            .buffer
+            .symbol_names()
+            .filter(|s| !self.symbols_seen.contains(*s))
+            .count();
+        self.symbols_seen.len() + live_only
     }
 
     /// Events recorded so far (written or pending; copies not counted).
@@ -283,12 +310,18 @@ impl Recorder {
         self.dedup.duplicates()
     }
 
-    /// Bytes of memory held by the buffered rows.
+    /// Bytes of memory held by the rows not published yet.
     pub fn memory_bytes(&self) -> usize {
         self.buffer.memory_bytes()
+            + self.in_flight.1
+            + self
+                .retry
+                .iter()
+                .map(CheckpointJob::memory_bytes)
+                .sum::<usize>()
     }
 
-    /// The dataset, as users name it (a directory, or a URL held in a path).
+    /// The dataset directory.
     pub fn out_dir(&self) -> &Path {
         &self.output.name
     }
@@ -314,55 +347,99 @@ impl Recorder {
     }
 
     /// Writes the buffered rows as new Parquet file(s) (one per UTC date of the rows) and
-    /// the gaps recorded since the last checkpoint, then clears the buffer and drops the
-    /// journal segments those rows came from. Nothing to write: `Ok` with no paths. On error
-    /// the rows stay buffered (and journaled) and the next call writes them.
+    /// the gaps recorded since the last checkpoint, then drops the journal segments those
+    /// rows came from: [`start_checkpoint`](Self::start_checkpoint),
+    /// [`CheckpointTask::run`] and [`finish_checkpoint`](Self::finish_checkpoint) in one
+    /// go, on this thread. Nothing to write: `Ok` with no paths. On error the rows are kept
+    /// (and journaled) and the next call writes them.
     pub fn checkpoint(&mut self, now: DateTime<Utc>) -> Result<Vec<PathBuf>, RecordError> {
-        crate::metrics::checkpoint(self.buffer.len(), || self.write_checkpoint(now))
+        let task = self.start_checkpoint(now)?;
+        self.finish_checkpoint(task.run())
     }
 
-    /// [`Recorder::checkpoint`] without its metrics.
-    fn write_checkpoint(&mut self, now: DateTime<Utc>) -> Result<Vec<PathBuf>, RecordError> {
+    /// The part of a checkpoint that must happen between two frames: rotates the journal
+    /// (if it cannot, the checkpoint is postponed and the rows stay buffered), then hands
+    /// the buffered rows and gaps, which are exactly those of the closed segments, to a
+    /// task, with any earlier failed job. Run the task anywhere (it blocks), and give its
+    /// result to [`finish_checkpoint`](Self::finish_checkpoint); meanwhile, keep
+    /// recording. See [`crate::checkpoint`].
+    ///
+    /// Fails with [`RecordError::CheckpointRunning`] while another task is out.
+    pub fn start_checkpoint(&mut self, now: DateTime<Utc>) -> Result<CheckpointTask, RecordError> {
+        if self.writers.is_none() {
+            return Err(RecordError::CheckpointRunning);
+        }
+        if !self.buffer.is_empty() || !self.gaps.is_empty() || !self.retry.is_empty() {
+            // E.g. the object-store lease is not held: the rows stay where they are.
+            self.output.may_write()?;
+        }
+        let Some(writers) = self.writers.take() else {
+            return Err(RecordError::CheckpointRunning);
+        };
+        let mut segments = Vec::new();
         if let Some(j) = self.journal.as_mut() {
             // Rotate first, with no message in between: the buffer then holds exactly the
-            // rows of the closed, unpublished segments. If rotation fails, postpone.
-            let closed = j.rotate().map_err(RecordError::CheckpointPostponed)?;
-            self.unpublished.push(closed);
-        }
-        let tags = match self.journal {
-            Some(_) => vec![journal::segments_metadata(&self.unpublished)],
-            None => Vec::new(),
-        };
-        let mut paths = Vec::new();
-        if !self.buffer.is_empty() {
-            let rows = self.buffer.len();
-            paths = self
-                .writer
-                .write_checkpoint_with(&self.buffer, now, &tags)
-                .map_err(|source| RecordError::Checkpoint { rows, source })?;
-            self.buffer.clear();
-            self.files += paths.len();
-            self.rows_written += rows as u64;
-            if let Some(last) = paths.last() {
-                self.last_file = Some(last.clone());
-            }
-        }
-        // The gaps go out, tagged like the ticks, before the segments holding them go.
-        if !self.gaps.is_empty() {
-            self.gap_writer
-                .write_with(&self.gaps, now, &tags)
-                .map_err(RecordError::Gaps)?;
-            self.gaps.clear();
-        }
-        if let Some(j) = self.journal.as_ref() {
-            for segment in self.unpublished.drain(..) {
-                // Published: a leftover segment would only be skipped by the next replay.
-                if let Err(e) = j.remove(segment) {
-                    log::warn!("{e}");
+            // rows of the closed segment. If rotation fails, postpone.
+            match j.rotate() {
+                Ok(closed) => segments.push(closed),
+                Err(e) => {
+                    self.writers = Some(writers);
+                    return Err(RecordError::CheckpointPostponed(e));
                 }
             }
         }
-        Ok(paths)
+        let fresh = self.spare.pop().unwrap_or_default();
+        let rows = std::mem::replace(&mut self.buffer, fresh);
+        for name in rows.symbol_names() {
+            if !self.symbols_seen.contains(name) {
+                self.symbols_seen.insert(name.into());
+            }
+        }
+        let mut jobs = std::mem::take(&mut self.retry);
+        jobs.push(CheckpointJob {
+            rows,
+            gaps: std::mem::take(&mut self.gaps),
+            segments,
+        });
+        self.in_flight = (
+            jobs.iter().map(CheckpointJob::rows).sum(),
+            jobs.iter().map(CheckpointJob::memory_bytes).sum(),
+        );
+        Ok(CheckpointTask { writers, jobs, now })
+    }
+
+    /// Takes back what a [`CheckpointTask`] did: counts the published files and rows, keeps
+    /// what failed for the next checkpoint. Returns the published paths, or the task's
+    /// error (its rows are kept).
+    pub fn finish_checkpoint(&mut self, done: CheckpointDone) -> Result<Vec<PathBuf>, RecordError> {
+        self.writers = Some(done.writers);
+        self.in_flight = (0, 0);
+        self.retry = done.left;
+        self.spare.extend(done.spare);
+        self.spare.truncate(1);
+        self.files += done.files.len();
+        self.rows_written += done.rows as u64;
+        if let Some(last) = done.files.last() {
+            self.last_file = Some(last.clone());
+        }
+        match done.error {
+            Some(e) => Err(e),
+            None => Ok(done.files),
+        }
+    }
+
+    /// A [`CheckpointTask`] was lost (its thread panicked): new writers take over. Its
+    /// rows are not published but still in their journal segments, which only a replay
+    /// (the next start) will publish.
+    pub fn checkpoint_lost(&mut self) {
+        if self.writers.is_none() {
+            self.writers = Some(Writers {
+                ticks: DatasetWriter::for_dataset(self.output.dataset.clone()),
+                gaps: GapWriter::for_dataset(&self.output.dataset),
+                journal_dir: self.journal.as_ref().map(|j| j.dir().to_path_buf()),
+            });
+        }
+        self.in_flight = (0, 0);
     }
 
     /// After the final checkpoint: closes the journal (nothing is left in it).
@@ -523,6 +600,39 @@ mod tests {
         drop(rec); // a crash once space is back: the journal has everything
         let (_rec, startup) = Recorder::open(dir.path(), Utc::now()).unwrap();
         assert_eq!(startup.replay.rows_written, 6);
+        sent.sort();
+        assert_eq!(rows(dir.path()), sent, "every event exactly once");
+    }
+
+    #[test]
+    fn frames_taken_while_a_checkpoint_runs_are_journaled_and_survive_a_kill() {
+        let now = Utc::now().timestamp_millis();
+        let dir = tempfile::tempdir().unwrap();
+        let (mut rec, _) = Recorder::open(dir.path(), Utc::now()).unwrap();
+        let (mut sent, ok) = feed(&mut rec, now);
+        ok.unwrap();
+        let task = rec.start_checkpoint(Utc::now()).unwrap();
+        assert!(matches!(
+            rec.start_checkpoint(Utc::now()),
+            Err(RecordError::CheckpointRunning)
+        ));
+        // The loop goes on while the task runs elsewhere.
+        let (keys, ok) = feed(&mut rec, now + 1000);
+        sent.extend(keys);
+        ok.unwrap();
+        assert_eq!(rec.pending(), 4);
+        let done = std::thread::spawn(move || task.run()).join().unwrap();
+        assert_eq!(rec.finish_checkpoint(done).unwrap().len(), 1);
+        assert_eq!((rec.pending(), rec.rows_written()), (2, 2));
+        // Killed while the next checkpoint runs: it never published.
+        let task = rec.start_checkpoint(Utc::now()).unwrap();
+        let (keys, ok) = feed(&mut rec, now + 2000);
+        sent.extend(keys);
+        ok.unwrap();
+        drop(task);
+        drop(rec);
+        let (_rec, startup) = Recorder::open(dir.path(), Utc::now()).unwrap();
+        assert_eq!(startup.replay.rows_written, 4);
         sent.sort();
         assert_eq!(rows(dir.path()), sent, "every event exactly once");
     }

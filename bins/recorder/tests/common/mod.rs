@@ -64,8 +64,10 @@ pub fn recorder_command(out_dir: &Path, ws_url: &str, extra: &[&str]) -> Command
     if !extra.contains(&"--checkpoint-secs") {
         cmd.args(["--checkpoint-secs", "1"]);
     }
-    cmd.args(["--idle-timeout-secs", "2"])
-        .args(extra)
+    if !extra.contains(&"--idle-timeout-secs") {
+        cmd.args(["--idle-timeout-secs", "2"]);
+    }
+    cmd.args(extra)
         .env("BINANCE_WS_URL", ws_url)
         .env("LOG_FILE", out_dir.with_extension("log"))
         .env_remove("RECORDER_OUT_DIR")
@@ -225,6 +227,103 @@ pub fn wait_until(timeout: Duration, what: &str, mut cond: impl FnMut() -> bool)
 pub fn stop_cleanly(sim: &Sim, rec: &mut Running) {
     sim.h().set_stalled(true);
     std::thread::sleep(Duration::from_millis(500));
+    rec.signal("TERM");
+    let status = rec.wait(Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0), "stderr: {:#?}", rec.err);
+}
+
+/// (symbol, event_time) of the events in the journal segments of the dataset directory `out`
+/// as they are on disk now (a torn tail is left out, a segment deleted meanwhile skipped:
+/// its rows are published), and the latest receive time the journal holds.
+pub fn journal_keys(out: &Path) -> (HashSet<(String, i64)>, Option<i64>) {
+    use record::journal;
+    let dir = journal::dir(out);
+    let mut keys = HashSet::new();
+    let mut last = None;
+    let mut scratch = Vec::new();
+    for segment in journal::segments(&dir).unwrap_or_default() {
+        let _ = journal::read_segment(&dir, segment, |r| {
+            last = last.max(Some(r.received_at_ms));
+            if r.conn_id != journal::GAP_CONN_ID
+                && journal::decode_frame(r.frame, &mut scratch).is_ok()
+            {
+                keys.extend(scratch.iter().map(|t| (t.symbol.to_string(), t.event_time)));
+            }
+        });
+    }
+    (keys, last)
+}
+
+/// Every event the recorder of `out` has read, as far as its disk shows: the journal (read
+/// first) and the dataset. Published files never change, so each is read once.
+#[derive(Default)]
+pub struct Recorded {
+    files: HashMap<std::path::PathBuf, Vec<(String, i64)>>,
+}
+
+impl Recorded {
+    /// The keys now; `None` if the dataset changed under the reader (try again).
+    pub fn keys(&mut self, out: &Path) -> Option<HashSet<(String, i64)>> {
+        let (mut keys, _) = journal_keys(out);
+        let files = store::ticks::list_files(out).ok()?;
+        // A compaction replaces parts by a merged file.
+        self.files.retain(|path, _| files.contains(path));
+        for path in files {
+            if self.files.contains_key(&path) {
+                continue;
+            }
+            let mut rows = Vec::new();
+            for batch in store::ticks::read_file(&path).ok()? {
+                for row in store::ticks::rows(&batch).ok()? {
+                    rows.push((row.symbol, row.event_time));
+                }
+            }
+            self.files.insert(path, rows);
+        }
+        keys.extend(self.files.values().flatten().cloned());
+        Some(keys)
+    }
+}
+
+/// [`Recorded::keys`] read afresh.
+pub fn recorded_keys(out: &Path) -> Option<HashSet<(String, i64)>> {
+    Recorded::default().keys(out)
+}
+
+/// Waits until the recorder journaling into `out` has read every event `sim` sent at a
+/// time `due` accepts, however loaded the machine is; panics after `timeout` saying how many
+/// are missing. Needs the journal.
+pub fn wait_recorded(sim: &Sim, out: &Path, due: impl Fn(i64) -> bool, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    let mut recorded = Recorded::default();
+    loop {
+        // Taken again each time: a frame being sent as the feed stalled counts too.
+        let due: HashSet<(String, i64)> = sim
+            .h()
+            .sent()
+            .into_iter()
+            .filter(|s| due(s.sent_at_ms))
+            .map(|s| (s.symbol, s.event_time))
+            .collect();
+        let missing = recorded.keys(out).map(|keys| due.difference(&keys).count());
+        if missing == Some(0) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after {timeout:?} the recorder still had not read {missing:?} of {} events sent",
+            due.len()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Stalls the feed, waits until the recorder (journaling into `out`) has read everything
+/// sent at a time `due` accepts, then SIGTERM: the recorder must exit 0. Unlike
+/// [`stop_cleanly`] this does not assume how long frames take to arrive.
+pub fn stop_when_recorded(sim: &Sim, rec: &mut Running, out: &Path, due: impl Fn(i64) -> bool) {
+    sim.h().set_stalled(true);
+    wait_recorded(sim, out, due, Duration::from_secs(60));
     rec.signal("TERM");
     let status = rec.wait(Duration::from_secs(30));
     assert_eq!(status.code(), Some(0), "stderr: {:#?}", rec.err);

@@ -4,13 +4,15 @@
 
 use std::fs::File;
 use std::io;
+use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
-/// One request: fdatasync `file`, then maybe reply.
+/// One request: fdatasync `file` (or fsync the directory `dir`), then maybe reply.
 struct Job {
     file: Arc<File>,
+    dir: Option<PathBuf>,
     done: Option<Sender<io::Result<()>>>,
 }
 
@@ -42,6 +44,17 @@ impl Syncer {
     pub fn request(&self, file: &Arc<File>) -> io::Result<()> {
         self.send(Job {
             file: file.clone(),
+            dir: None,
+            done: None,
+        })
+    }
+
+    /// Asks for an fsync of the directory `dir` (a segment created in it) without waiting;
+    /// later requests are served after it.
+    pub fn request_dir(&self, file: &Arc<File>, dir: PathBuf) -> io::Result<()> {
+        self.send(Job {
+            file: file.clone(),
+            dir: Some(dir),
             done: None,
         })
     }
@@ -51,6 +64,7 @@ impl Syncer {
         let (done, reply) = mpsc::channel();
         self.send(Job {
             file: file.clone(),
+            dir: None,
             done: Some(done),
         })?;
         reply.recv().unwrap_or_else(|_| Err(gone()))
@@ -90,15 +104,26 @@ fn run(rx: Receiver<Job>, error: Arc<Mutex<Option<io::Error>>>) {
         jobs.extend(rx.try_iter());
         let mut files: Vec<(Arc<File>, io::Result<()>)> = Vec::new();
         for job in jobs {
-            let result = match files.iter().find(|(f, _)| Arc::ptr_eq(f, &job.file)) {
-                Some((_, r)) => copy(r),
-                None => {
+            let note = |r: &io::Result<()>, what: &str| {
+                if let Err(e) = r {
+                    log::error!("journal {what}: {e}");
+                    let mut slot = error.lock().unwrap_or_else(PoisonError::into_inner);
+                    slot.get_or_insert_with(|| io::Error::new(e.kind(), e.to_string()));
+                }
+            };
+            let result = match (
+                &job.dir,
+                files.iter().find(|(f, _)| Arc::ptr_eq(f, &job.file)),
+            ) {
+                (Some(dir), _) => {
+                    let r = store::fs::sync_dir(dir);
+                    note(&r, "directory fsync");
+                    r
+                }
+                (None, Some((_, r))) => copy(r),
+                (None, None) => {
                     let r = job.file.sync_data();
-                    if let Err(e) = &r {
-                        log::error!("journal fdatasync: {e}");
-                        let mut slot = error.lock().unwrap_or_else(PoisonError::into_inner);
-                        slot.get_or_insert_with(|| io::Error::new(e.kind(), e.to_string()));
-                    }
+                    note(&r, "fdatasync");
                     files.push((job.file.clone(), copy(&r)));
                     r
                 }

@@ -12,7 +12,8 @@ use stream::{StreamConfig, StreamHandle, StreamItem};
 use tokio::sync::mpsc;
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
-use store::ticks::CompactReport;
+use crate::checkpoint::CheckpointDone;
+use store::ticks::{CompactReport, Dataset};
 
 use crate::gaps::Gap;
 use crate::{EventSink, Output, RecordError, Recorder, Startup};
@@ -212,6 +213,8 @@ pub async fn run_with_sink(
     let mut checkpoint = interval_at(start + config.checkpoint_every, config.checkpoint_every);
     checkpoint.set_missed_tick_behavior(MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
+    let mut writing: Option<tokio::task::JoinHandle<(CheckpointDone, Option<CompactReport>)>> =
+        None;
 
     loop {
         tokio::select! {
@@ -221,32 +224,33 @@ pub async fn run_with_sink(
                 Some((idx, item)) => feed.handle(&mut rec, idx, item, &mut on_progress),
                 None => break,
             },
-            _ = checkpoint.tick() => {
-                let rows = rec.pending();
-                match store::blocking(|| rec.checkpoint(Utc::now())) {
-                    Ok(files) if files.is_empty() => {}
-                    Ok(files) => on_progress(Progress::Checkpoint { files, rows }),
+            // The checkpoint runs on a blocking thread (see `crate::checkpoint`): frames
+            // keep being journaled and buffered meanwhile. One at a time; a tick due while
+            // one runs fires as soon as it is done.
+            _ = checkpoint.tick(), if writing.is_none() => {
+                match rec.start_checkpoint(Utc::now()) {
+                    Ok(task) => {
+                        let dataset = config.output.dataset.clone();
+                        // Compaction publishes too: only while the recorder may write.
+                        let compact_after =
+                            config.compact_after.filter(|_| config.output.may_write().is_ok());
+                        writing = Some(tokio::task::spawn_blocking(move || {
+                            let done = task.run();
+                            let compacted = compact_after.and_then(|after| compact_closed(&dataset, after));
+                            (done, compacted)
+                        }));
+                    }
                     Err(e) => on_progress(Progress::CheckpointFailed(e)),
                 }
-                if let Some(after) = config.compact_after {
-                    let dataset = &config.output.dataset;
-                    let compact = || dataset.compact_closed_hours(Utc::now(), after);
-                    match store::blocking(|| crate::metrics::compacted(compact)) {
-                        Ok(report) if report.merged.is_empty() => {}
-                        Ok(report) => on_progress(Progress::Compacted(report)),
-                        Err(e) => log::warn!("compaction postponed: {e}"),
-                    }
-                    let days = || store::ticks::gaps::compact_closed_days_of(dataset, Utc::now());
-                    match store::blocking(days) {
-                        Ok(report) if report.merged.is_empty() => {}
-                        Ok(report) => log::info!(
-                            "gaps: {} files of closed days merged into {}",
-                            report.parts_removed,
-                            report.merged.len()
-                        ),
-                        Err(e) => log::warn!("gaps compaction postponed: {e}"),
-                    }
+            }
+            ran = async {
+                match writing.as_mut() {
+                    Some(task) => task.await,
+                    None => std::future::pending().await,
                 }
+            }, if writing.is_some() => {
+                writing = None;
+                checkpoint_ran(&mut rec, ran, &mut on_progress);
             }
             _ = status.tick() => {
                 if let Err(e) = rec.sync_journal() {
@@ -265,6 +269,17 @@ pub async fn run_with_sink(
     }
 
     on_progress(Progress::Saving);
+    // Frames keep coming while the last periodic checkpoint finishes.
+    if let Some(task) = writing.take() {
+        tokio::pin!(task);
+        let ran = loop {
+            tokio::select! {
+                ran = &mut task => break ran,
+                Some((idx, item)) = rx.recv() => feed.handle(&mut rec, idx, item, &mut on_progress),
+            }
+        };
+        checkpoint_ran(&mut rec, ran, &mut on_progress);
+    }
     // Subscribers (alerters on the bus) learn that this feed stops here.
     let stop_ms = unix_ms(SystemTime::now());
     rec.feed_lost(&Gap {
@@ -308,6 +323,58 @@ pub async fn run_with_sink(
     };
     rec.close()?;
     Ok(summary)
+}
+
+/// Takes back a checkpoint task that ran on a blocking thread, and reports it.
+fn checkpoint_ran(
+    rec: &mut Recorder,
+    ran: Result<(CheckpointDone, Option<CompactReport>), tokio::task::JoinError>,
+    on_progress: &mut impl FnMut(Progress),
+) {
+    let (done, compacted) = match ran {
+        Ok(ran) => ran,
+        Err(e) => {
+            // Its rows are still in their journal segments (deleted only once published):
+            // the next start replays them.
+            log::error!("checkpoint task failed ({e}); its rows stay in the journal");
+            rec.checkpoint_lost();
+            return;
+        }
+    };
+    let rows = done.rows();
+    match rec.finish_checkpoint(done) {
+        Ok(files) if files.is_empty() => {}
+        Ok(files) => on_progress(Progress::Checkpoint { files, rows }),
+        Err(e) => on_progress(Progress::CheckpointFailed(e)),
+    }
+    if let Some(report) = compacted {
+        on_progress(Progress::Compacted(report));
+    }
+}
+
+/// Compacts the closed hours of the dataset and the closed days of the gaps dataset (on
+/// the checkpoint thread, after a checkpoint); returns the dataset's report when it
+/// merged something. Failures are logged: the parts stay, the next pass tries again.
+fn compact_closed(dataset: &Dataset, after: Duration) -> Option<CompactReport> {
+    let compact = || dataset.compact_closed_hours(Utc::now(), after);
+    let report = match crate::metrics::compacted(compact) {
+        Ok(report) if report.merged.is_empty() => None,
+        Ok(report) => Some(report),
+        Err(e) => {
+            log::warn!("compaction postponed: {e}");
+            None
+        }
+    };
+    match store::ticks::gaps::compact_closed_days_of(dataset, Utc::now()) {
+        Ok(report) if report.merged.is_empty() => {}
+        Ok(report) => log::info!(
+            "gaps: {} files of closed days merged into {}",
+            report.parts_removed,
+            report.merged.len()
+        ),
+        Err(e) => log::warn!("gaps compaction postponed: {e}"),
+    }
+    report
 }
 
 /// The session's once-a-second figures for [`crate::metrics::status`].

@@ -146,6 +146,11 @@ impl TickBuffer {
         self.interner.names.len()
     }
 
+    /// The distinct symbols ever pushed into this buffer, in order of first sight.
+    pub fn symbol_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.interner.names.iter().map(|s| &**s)
+    }
+
     /// Allocated bytes of the row storage (column capacities plus chunk headers).
     ///
     /// The symbol interner is not counted: it grows with distinct symbols, not with events.

@@ -27,12 +27,12 @@
 //! ```
 
 mod buffer;
-mod compact;
-mod dataset;
+pub mod compact;
+pub mod dataset;
 mod error;
 pub mod gaps;
 pub mod layout;
-mod query;
+pub mod query;
 mod reader;
 mod schema;
 mod staged;

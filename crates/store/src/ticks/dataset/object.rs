@@ -42,7 +42,7 @@ use parquet::file::reader::{ChunkReader, Length};
 
 use crate::ticks::TickError;
 
-/// Above this size an upload is a multipart upload (parts of [`PART_BYTES`]); below, one
+/// Above this size an upload is a multipart upload (parts of 16 MiB); below, one
 /// create-only PUT of the whole file held in memory. An hour of the real market compacted
 /// is ~50 MB, so every file the recorder writes today is one conditional PUT.
 pub const MULTIPART_BYTES: u64 = 64 << 20;
@@ -131,7 +131,7 @@ impl Remote {
         let (store, prefix) = (self.store.clone(), self.path(dir));
         let listed = block_on(async move { store.list_with_delimiter(Some(&prefix)).await })?
             .map_err(self.err(dir))?;
-        let last = |p: &ObjPath| p.parts().last().map(|s| s.as_ref().to_owned());
+        let last = |p: &ObjPath| p.parts().next_back().map(|s| s.as_ref().to_owned());
         let dirs = listed.common_prefixes.iter().filter_map(last).collect();
         let objects = listed
             .objects
@@ -261,7 +261,8 @@ struct Cache {
     chunks: Vec<(Range<u64>, Bytes)>,
 }
 
-/// A Parquet object read with ranged GETs (see the [module docs](self)).
+/// A Parquet object read with ranged GETs: the footer first, then each column chunk the
+/// decoder touches, whole; only one row group's chunks are kept.
 pub struct ObjectSource {
     remote: Remote,
     key: String,

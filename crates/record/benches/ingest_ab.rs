@@ -1,0 +1,114 @@
+//! The ingest bench's cases in a form that compiles against this tree and against the parent
+//! of issue 9's first commit (c68e01f), so that `scripts/bench-ab.sh` can build both and run
+//! them alternately in one session: only APIs both have (`for_each_raw_mini_ticker`,
+//! `stream::decode`, `Recorder::{new, open, ingest_frame, ingest_message, sync_journal,
+//! checkpoint}`, `sim::market::sample_frames`).
+//!
+//! `cargo bench -p record --bench ingest_ab` (alone it only prints the figures of this tree;
+//! the ratios come from the script).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use record::Recorder;
+use stream::MiniTicker;
+
+fn bench(c: &mut Criterion) {
+    let frames = frames();
+    let events: u64 = frames
+        .iter()
+        .map(|f| match stream::decode(f) {
+            Ok(stream::Message::MiniTickers(t)) => t.len() as u64,
+            other => panic!("not a valid frame: {other:?}"),
+        })
+        .sum();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut group = c.benchmark_group("ingest_ab");
+    group.throughput(Throughput::Elements(events));
+
+    group.bench_function("decode_only", |b| {
+        let mut scratch: Vec<MiniTicker> = Vec::with_capacity(2000);
+        b.iter(|| {
+            for f in &frames {
+                scratch.clear();
+                stream::for_each_raw_mini_ticker(f, |raw| {
+                    if let Ok(t) = raw.parse() {
+                        scratch.push(t)
+                    }
+                })
+                .expect("valid frame");
+                black_box(&scratch);
+            }
+        })
+    });
+
+    group.bench_function("decode_and_buffer", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let mut rec = Recorder::new(dir.path());
+                rec.ingest_frame(&frames[0]).expect("valid frame");
+                let start = Instant::now();
+                for f in &frames {
+                    rec.ingest_frame(f).expect("valid frame");
+                }
+                total += start.elapsed();
+                black_box(rec.pending());
+            }
+            total
+        })
+    });
+
+    // The recorder binary's path per frame: decode, de-duplicate, journal (and on this
+    // tree write(2) at once), buffer, and a journal sync per frame (a frame is one second
+    // of market); the checkpoint after each pass is not timed.
+    group.bench_function("recorder_path_dedup_journal_buffer", |b| {
+        b.iter_custom(|iters| {
+            let journal_dir = tempfile::tempdir().expect("temp dir");
+            let (mut rec, _) =
+                Recorder::open(journal_dir.path(), chrono::Utc::now()).expect("open");
+            let mut total = Duration::ZERO;
+            for pass in 1..=iters as i64 {
+                let start = Instant::now();
+                for f in &frames {
+                    if let Ok(stream::Message::MiniTickers(mut t)) = stream::decode(f) {
+                        // Each pass replays the same market moved on in time, so nothing is
+                        // a copy; received when it happened, so nothing is quarantined.
+                        t.iter_mut()
+                            .for_each(|t| t.event_time += pass * 1_000_000_000);
+                        let received = t.first().map_or(0, |t| t.event_time);
+                        rec.ingest_message(1, received, f, t).expect("ingest");
+                    }
+                    rec.sync_journal().expect("sync");
+                }
+                total += start.elapsed();
+                black_box(rec.pending());
+                rec.checkpoint(chrono::Utc::now()).expect("checkpoint");
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+/// 200 realistic frames (1,500 symbols, only changed tickers), no backslash in any: those of
+/// the file `$INGEST_AB_FRAMES` (one per line) if it exists, else this tree's sample frames,
+/// then written there (so the two trees of an A/B run read the same frames).
+fn frames() -> Vec<String> {
+    let file = std::env::var_os("INGEST_AB_FRAMES").map(std::path::PathBuf::from);
+    if let Some(text) = file.as_ref().and_then(|f| std::fs::read_to_string(f).ok()) {
+        return text.lines().map(str::to_owned).collect();
+    }
+    let (frames, _) = sim::market::sample_frames(42, 1500, 200);
+    assert!(frames
+        .iter()
+        .all(|f| !f.contains('\\') && !f.contains('\n')));
+    if let Some(file) = file {
+        std::fs::write(&file, frames.join("\n")).expect("write the frames file");
+    }
+    frames
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

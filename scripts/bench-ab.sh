@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# A/B benchmark of the ingest path: this tree against a base commit, in one session.
+#
+# Builds the same bench source (crates/record/benches/ingest_ab.rs, copied into a temporary
+# git worktree of the base) for both trees, then runs the two binaries alternately (ABBA
+# order, so a drift of the machine's load hits both alike) on the same frames, and prints
+# the new/old ratio of each case (median over the rounds of criterion's mean estimate).
+#
+# Usage: scripts/bench-ab.sh [BASE [ROUNDS]]
+#   BASE    commit to compare against (default c68e01f: the parent of issue 9's first
+#           commit, 311f0ff "stream: any valid JSON string decodes")
+#   ROUNDS  rounds of old+new+new+old runs (default 2)
+# Environment: CARGO_TARGET_DIR (default target/ of this tree; release builds of both trees
+# share it), AB_WORKTREE (default ../ab-old next to this tree; removed afterwards),
+# AB_CRITERION_ARGS (default "--warm-up-time 1 --measurement-time 3").
+set -euo pipefail
+
+base=${1:-c68e01f}
+rounds=${2:-2}
+root=$(git rev-parse --show-toplevel)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
+old=${AB_WORKTREE:-$(dirname "$root")/ab-old}
+args=${AB_CRITERION_ARGS:---warm-up-time 1 --measurement-time 3}
+work=$(mktemp -d)
+cleanup() {
+    git -C "$root" worktree remove --force "$old" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+git -C "$root" worktree add --detach "$old" "$base" >/dev/null
+cp "$root/crates/record/benches/ingest_ab.rs" "$old/crates/record/benches/"
+grep -q 'name = "ingest_ab"' "$old/crates/record/Cargo.toml" ||
+    printf '\n[[bench]]\nname = "ingest_ab"\nharness = false\n' >>"$old/crates/record/Cargo.toml"
+
+# The bench executable of the tree in $1.
+bench_exe() {
+    (cd "$1" && cargo bench -p record --bench ingest_ab --no-run --message-format=json) |
+        jq -r 'select(.reason == "compiler-artifact" and .target.name == "ingest_ab"
+                      and .executable != null) | .executable' | tail -1
+}
+new_exe=$(bench_exe "$root")
+old_exe=$(bench_exe "$old")
+echo "new: $(git -C "$root" rev-parse --short HEAD) ($new_exe)"
+echo "old: $(git -C "$root" rev-parse --short "$base") ($old_exe)"
+
+export INGEST_AB_FRAMES=$work/frames.txt CRITERION_HOME=$work/criterion
+run() { # side exe
+    echo "== $1"
+    # shellcheck disable=SC2086 # $args is a list of words
+    "$2" --bench --noplot $args 2>&1 | tee -a "$work/$1.log" | grep -E '^ingest_ab/|time:' || true
+}
+run new "$new_exe" # first: writes the frames file both sides then read
+: >"$work/new.log"
+for _ in $(seq "$rounds"); do
+    run old "$old_exe"
+    run new "$new_exe"
+    run new "$new_exe"
+    run old "$old_exe"
+done
+
+python3 - "$work/old.log" "$work/new.log" <<'EOF'
+import re, statistics, sys
+
+UNIT = {"ns": 1e-6, "µs": 1e-3, "us": 1e-3, "ms": 1.0, "s": 1e3}
+
+def means(path):
+    out, name = {}, None
+    for line in open(path, encoding="utf-8"):
+        m = re.match(r"^(ingest_ab/\S+)", line)
+        if m:
+            name = m.group(1)
+        t = re.search(r"time:\s+\[\S+ \S+ (\S+) (\S+) \S+ \S+\]", line)
+        if t and name:
+            out.setdefault(name, []).append(float(t.group(1)) * UNIT[t.group(2)])
+            name = None
+    return out
+
+old, new = means(sys.argv[1]), means(sys.argv[2])
+print(f"\n| case | old (ms) | new (ms) | new/old | runs |")
+print("|---|---:|---:|---:|---:|")
+for case in old:
+    if case not in new:
+        continue
+    o, n = statistics.median(old[case]), statistics.median(new[case])
+    print(f"| {case} | {o:.2f} | {n:.2f} | {n / o:.3f} | {len(old[case])}+{len(new[case])} |")
+EOF
