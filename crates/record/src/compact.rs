@@ -191,9 +191,7 @@ fn merge(
     let mut segments = HashSet::new();
     for part in parts {
         let path = partition.join(part);
-        for kv in footer_metadata(&path)
-            .map_err(|e| TickError::Schema(format!("{}: {e}", path.display())))?
-        {
+        for kv in footer_metadata(&path)? {
             if kv.key == SEGMENTS_KEY {
                 segments.extend(parse_segments(kv.value.as_deref().unwrap_or("")));
             }
@@ -269,7 +267,7 @@ pub(crate) fn partitions(out_dir: &Path) -> Result<Vec<PathBuf>, TickError> {
 fn entry_names(dir: &Path) -> Result<Vec<String>, TickError> {
     let io = |source| TickError::Io {
         path: dir.into(),
-        source,
+        cause: source,
     };
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -318,7 +316,7 @@ fn first_free<T>(
     const ATTEMPTS: u32 = 10_000;
     for seq in 0..ATTEMPTS {
         match attempt(seq) {
-            Err(TickError::Io { source, .. })
+            Err(TickError::Io { cause: source, .. })
                 if source.kind() == std::io::ErrorKind::AlreadyExists =>
             {
                 continue
@@ -336,7 +334,7 @@ pub(crate) fn remove(path: &Path) -> Result<(), TickError> {
     match fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(TickError::Io {
             path: path.into(),
-            source: e,
+            cause: e,
         }),
         _ => Ok(()),
     }

@@ -223,11 +223,11 @@ pub fn read_gaps(out_dir: &Path) -> Result<Vec<Gap>, TickError> {
 fn read_file(path: &Path, out: &mut Vec<Gap>) -> Result<(), TickError> {
     let parquet = |source| TickError::Parquet {
         path: path.into(),
-        source,
+        cause: source,
     };
     let file = File::open(path).map_err(|source| TickError::Io {
         path: path.into(),
-        source,
+        cause: source,
     })?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .and_then(|b| b.build())
@@ -235,7 +235,7 @@ fn read_file(path: &Path, out: &mut Vec<Gap>) -> Result<(), TickError> {
     for batch in reader {
         let batch = batch.map_err(|source| TickError::Decode {
             path: path.into(),
-            source,
+            cause: source,
         })?;
         let bad = || TickError::Schema(format!("{}: not a gaps file", path.display()));
         let column = |name: &str| {

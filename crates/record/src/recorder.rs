@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 use store::ticks::{DatasetWriter, TickBuffer};
 use stream::{DecodeError, MiniTicker};
 
-use crate::dedup::Dedup;
 use crate::gaps::{self, Gap, GapWriter};
 use crate::journal::{self, JournalWriter, ReplayReport, SegmentId, GAP_CONN_ID};
 use crate::{compact, quarantine, EventSink, RecordError};
+use stream::Dedup;
 
 /// Buffers mini-ticker events in columns and writes them as Parquet checkpoints.
 ///
@@ -70,7 +70,7 @@ impl Recorder {
             files: 0,
             rows_written: 0,
             scratch: Vec::new(),
-            dedup: Dedup::new(),
+            dedup: Dedup::with_horizon(quarantine::MAX_SKEW_MS),
             journal: None,
             unpublished: Vec::new(),
             gaps: Vec::new(),
@@ -313,7 +313,7 @@ impl Recorder {
             paths = self
                 .writer
                 .write_checkpoint_with(&self.buffer, now, &tags)
-                .map_err(|source| RecordError::Checkpoint { rows, source })?;
+                .map_err(|cause| RecordError::Checkpoint { rows, cause })?;
             self.buffer.clear();
             self.files += paths.len();
             self.rows_written += rows as u64;

@@ -9,14 +9,13 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDate, Utc};
 use parquet::file::metadata::KeyValue;
 use parquet::file::reader::{FileReader, SerializedFileReader};
-use store::ticks::{DatasetWriter, TickBuffer};
-use stream::{DecodeError, ElementError, MiniTicker};
+use store::ticks::{DatasetWriter, TickBuffer, TickError};
+use stream::{DecodeError, Dedup, ElementError, MiniTicker};
 
 use super::reader::read_bytes;
 use super::writer::remove_segment;
 use super::{Damage, JournalError, SegmentId, SegmentReport, GAP_CONN_ID};
 use crate::as_tick;
-use crate::dedup::Dedup;
 use crate::gaps::{Gap, GapWriter};
 use crate::quarantine;
 
@@ -49,9 +48,20 @@ pub(crate) fn parse_segments(value: &str) -> impl Iterator<Item = SegmentId> + '
 }
 
 /// The key-value metadata of a Parquet file's footer.
-pub(crate) fn footer_metadata(path: &Path) -> Result<Vec<KeyValue>, String> {
-    let file = File::open(path).map_err(|e| e.to_string())?;
-    let reader = SerializedFileReader::new(file).map_err(|e| e.to_string())?;
+///
+/// # Errors
+///
+/// [`TickError::Io`] when the file cannot be opened, [`TickError::Parquet`] when it is not
+/// a readable Parquet file (truncated, not Parquet at all); both name the file.
+pub(crate) fn footer_metadata(path: &Path) -> Result<Vec<KeyValue>, TickError> {
+    let file = File::open(path).map_err(|source| TickError::Io {
+        path: path.into(),
+        cause: source,
+    })?;
+    let reader = SerializedFileReader::new(file).map_err(|source| TickError::Parquet {
+        path: path.into(),
+        cause: source,
+    })?;
     Ok(reader
         .metadata()
         .file_metadata()
@@ -70,7 +80,7 @@ pub fn published_segments(partition: &Path) -> Result<HashSet<SegmentId>, Journa
         Err(e) => {
             return Err(JournalError::Io {
                 path: partition.into(),
-                source: e,
+                cause: e,
             })
         }
     };
@@ -183,7 +193,7 @@ pub fn replay(
     let mut covered = Covered::default();
     let mut gap_covered = Covered::default();
     let gaps_root = out_dir.join(crate::gaps::DIR_NAME);
-    let mut dedup = dedup.then(Dedup::new);
+    let mut dedup = dedup.then(|| Dedup::with_horizon(quarantine::MAX_SKEW_MS));
     let mut quarantine = quarantine::Counter::default();
     let mut scratch = Vec::new();
     let mut failure = None;
@@ -319,4 +329,35 @@ fn keep_corrupt_bytes(
         files.push(path);
     }
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What compaction and replay report for an unreadable footer says which file and what
+    /// failed (it once said "schema mismatch" for a file that was merely missing).
+    #[test]
+    fn an_unreadable_footer_says_which_file_and_what_failed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("gone.parquet");
+        let short = dir.path().join("short.parquet");
+        fs::write(&short, b"PAR1 not a whole file").expect("write");
+        let cases: [(&Path, &str); 2] = [(&missing, "No such file"), (&short, ": parquet: ")];
+        for (path, what) in cases {
+            let err = footer_metadata(path).expect_err("unreadable");
+            let text = err.to_string();
+            assert!(text.starts_with(&path.display().to_string()), "{text}");
+            assert!(text.contains(what), "{path:?}: {text}");
+            assert!(!text.contains("schema mismatch"), "{text}");
+        }
+        assert!(matches!(
+            footer_metadata(&missing),
+            Err(TickError::Io { .. })
+        ));
+        assert!(matches!(
+            footer_metadata(&short),
+            Err(TickError::Parquet { .. })
+        ));
+    }
 }

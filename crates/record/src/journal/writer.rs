@@ -214,7 +214,7 @@ impl JournalWriter {
             let source = io::Error::new(io::ErrorKind::InvalidInput, "segment still being written");
             return Err(JournalError::Io {
                 path: self.dir.join(segment.file_name()),
-                source,
+                cause: source,
             });
         }
         remove_segment(&self.dir, segment)
@@ -264,7 +264,7 @@ pub(crate) fn remove_segment(dir: &Path, segment: SegmentId) -> Result<(), Journ
     match fs::remove_file(&path) {
         Ok(()) => sync_dir(dir),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(JournalError::Io { path, source: e }),
+        Err(e) => Err(JournalError::Io { path, cause: e }),
     }
 }
 
@@ -277,7 +277,7 @@ fn create_segment(dir: &Path, id: SegmentId, faults: &mut u32) -> Result<Arc<Fil
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             let empty = fs::metadata(&path).is_ok_and(|m| m.len() <= MAGIC.len() as u64);
             if !empty {
-                return Err(JournalError::Io { path, source: e });
+                return Err(JournalError::Io { path, cause: e });
             }
             fs::remove_file(&path).map_err(JournalError::io(&path))?;
             open()
@@ -287,7 +287,7 @@ fn create_segment(dir: &Path, id: SegmentId, faults: &mut u32) -> Result<Arc<Fil
     let mut file = opened.map_err(JournalError::io(&path))?;
     if let Err(e) = take_fault(faults).and_then(|()| file.write_all(MAGIC)) {
         let _ = fs::remove_file(&path);
-        return Err(JournalError::Io { path, source: e });
+        return Err(JournalError::Io { path, cause: e });
     }
     sync_dir(dir)?;
     Ok(Arc::new(file))

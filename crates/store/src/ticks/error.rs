@@ -10,35 +10,32 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum TickError {
     /// An I/O operation on `path` failed (create, write, fsync, link, list, open).
-    #[error("{path}: {source}", path = path.display())]
+    #[error("{path}: {cause}", path = path.display())]
     Io {
         /// The file or directory the operation was about.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying error (in the message, so not also the `source()`).
+        cause: std::io::Error,
     },
     /// The Parquet encoder or decoder failed on `path` (e.g. a truncated or corrupt file).
-    #[error("{path}: parquet: {source}", path = path.display())]
+    #[error("{path}: parquet: {cause}", path = path.display())]
     Parquet {
         /// The file being written or read.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: parquet::errors::ParquetError,
+        /// The underlying error (in the message, so not also the `source()`).
+        cause: parquet::errors::ParquetError,
     },
     /// Decoding record batches from `path` failed.
-    #[error("{path}: {source}", path = path.display())]
+    #[error("{path}: {cause}", path = path.display())]
     Decode {
         /// The file being read.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: arrow_schema::ArrowError,
+        /// The underlying error (in the message, so not also the `source()`).
+        cause: arrow_schema::ArrowError,
     },
     /// Building an Arrow array or record batch failed.
     #[error("arrow: {0}")]
-    Arrow(#[from] arrow_schema::ArrowError),
+    Arrow(arrow_schema::ArrowError),
     /// A record batch or file does not have the tick schema; the message says where and why.
     #[error("schema mismatch: {0}")]
     Schema(String),
@@ -55,16 +52,22 @@ pub enum TickError {
     },
 }
 
+impl From<arrow_schema::ArrowError> for TickError {
+    fn from(e: arrow_schema::ArrowError) -> Self {
+        TickError::Arrow(e)
+    }
+}
+
 impl TickError {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
-        move |source| TickError::Io { path, source }
+        move |cause| TickError::Io { path, cause }
     }
 
     pub(crate) fn parquet(
         path: impl Into<PathBuf>,
     ) -> impl FnOnce(parquet::errors::ParquetError) -> Self {
         let path = path.into();
-        move |source| TickError::Parquet { path, source }
+        move |cause| TickError::Parquet { path, cause }
     }
 }

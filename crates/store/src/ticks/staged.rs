@@ -20,7 +20,7 @@ pub(super) const MAX_ATTEMPTS: u32 = 10_000;
 
 /// True for the error of a name that is already taken.
 pub(super) fn already_exists(e: &TickError) -> bool {
-    matches!(e, TickError::Io { source, .. } if source.kind() == ErrorKind::AlreadyExists)
+    matches!(e, TickError::Io { cause: source, .. } if source.kind() == ErrorKind::AlreadyExists)
 }
 
 /// A Parquet file written and fsynced under the hidden temporary name `.<name>.tmp` (which
