@@ -36,7 +36,9 @@ fn renewing_config(server: &Server, age: Duration) -> StreamConfig {
     config
 }
 
-#[tokio::test]
+/// Paused time: the waits below are virtual (no real seconds, no flake on a loaded machine); the
+/// sockets are real, on loopback, so the runtime sees their data before it advances the clock.
+#[tokio::test(start_paused = true)]
 async fn age_limit_opens_the_successor_before_closing_the_old_connection() {
     let mut server = Server::start().await;
     let (handle, mut rx) = stream::spawn(renewing_config(&server, Duration::from_millis(300)));
