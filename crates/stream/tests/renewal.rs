@@ -327,14 +327,11 @@ async fn renewals_against_the_simulated_exchange_lose_no_event() {
         record_sent: true,
         ..sim::SimConfig::default()
     };
-    let sim = sim::start("127.0.0.1:0".parse().unwrap(), sim_config)
-        .await
-        .unwrap();
-    let mut config = StreamConfig::new(sim.ws_base(), vec!["!miniTicker@arr".into()]);
     // Renewed well before the sim's own 2 s cut-off.
-    config.max_connection_age = Duration::from_millis(1200);
-    config.initial_backoff = Duration::from_millis(20);
-    let (handle, mut rx) = stream::spawn(config);
+    let (sim, handle, mut rx) = spawn_on_sim(sim_config, |c| {
+        c.max_connection_age = Duration::from_millis(1200)
+    })
+    .await;
 
     let mut tally = Tally::default();
     let run_until = tokio::time::Instant::now() + Duration::from_secs(6);
