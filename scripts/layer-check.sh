@@ -6,7 +6,8 @@
 #      client on `logging`, is allowed);
 #   2. no layer-0 crate depends, even indirectly, on tokio, reqwest, diesel, arrow, parquet
 #      or another outside client;
-#   3. only exchange-sim depends on `sim` (everyone else: dev-dependencies only).
+#   3. only exchange-sim depends on `sim` (everyone else: dev-dependencies only);
+#   4. nothing depends on `testkit` (the tests' helpers) but through dev-dependencies.
 # The recorder and the alerter linking no database client is scripts/link-check.sh.
 # A new crate must be given its layer below (the check fails until it is).
 set -euo pipefail
@@ -18,6 +19,7 @@ layer_of() {
     record | alerting | trading) echo 2 ;;
     recorder | alerter | trader | exchange-sim) echo 3 ;;
     sim) echo sim ;;
+    testkit) echo dev ;;
     *) echo unknown ;;
   esac
 }
@@ -42,12 +44,14 @@ for m in $members; do
     bad "crate '$m' has no layer: add it to scripts/layer-check.sh and ARCHITECTURE.md"
     continue
   fi
-  [ "$l" = sim ] && continue
+  [ "$l" = sim ] || [ "$l" = dev ] && continue
   # Rule 1: direct workspace dependencies are of lower layers (sim only for exchange-sim).
   for d in $(tree -p "$m" --depth 1 | tail -n +2 | sort -u); do
     grep -qx "$d" <<<"$members" || continue
     dl=$(layer_of "$d")
-    if [ "$dl" = sim ]; then
+    if [ "$dl" = dev ]; then
+      bad "$m (layer $l) depends on $d; only dev-dependencies may"
+    elif [ "$dl" = sim ]; then
       [ "$m" = exchange-sim ] || bad "$m (layer $l) depends on sim; only dev-dependencies may"
     elif [ "$dl" = unknown ] || [ "$dl" -gt "$l" ]; then
       bad "$m (layer $l) depends on $d (layer $dl): a crate never depends on a higher layer"
@@ -62,6 +66,10 @@ for m in $members; do
   # Rule 3: not even indirectly on sim.
   if [ "$m" != exchange-sim ] && grep -qx sim <<<"$all"; then
     bad "$m depends on sim through a normal dependency; only dev-dependencies may"
+  fi
+  # Rule 4: not even indirectly on testkit.
+  if grep -qx testkit <<<"$all"; then
+    bad "$m depends on testkit through a normal dependency; only dev-dependencies may"
   fi
 done
 [ $status = 0 ] && echo "layer-check: $(wc -w <<<"$members") crates follow the layering rules"

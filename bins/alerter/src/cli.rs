@@ -94,27 +94,11 @@ pub struct Args {
     pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
-/// The checked configuration.
+/// The checked configuration: the pipeline's, and what only this binary uses.
 #[derive(Debug)]
 pub struct Config {
-    /// The levels from flags; empty means interactive mode.
-    pub levels: Vec<Level>,
-    /// Every update beyond the level, or once per crossing.
-    pub mode: Mode,
-    /// Print quiet updates too.
-    pub verbose: bool,
-    /// `--exec` command.
-    pub exec: Option<String>,
-    /// `--webhook` URL.
-    pub webhook: Option<String>,
-    /// WebSocket base.
-    pub ws_url: String,
-    /// REST base.
-    pub rest_url: String,
-    /// No data for this long means the connection is dead.
-    pub idle_timeout: std::time::Duration,
-    /// `--source`: updates from NATS JetStream instead of Binance.
-    pub source: Option<bus::BusConfig>,
+    /// What the pipeline needs (its `health` is set once the endpoint is up).
+    pub pipeline: alerting::Config,
     /// Log file.
     pub log_file: PathBuf,
     /// Log line format.
@@ -166,19 +150,22 @@ where
         None => None,
     };
     Ok(Config {
-        source,
-        levels,
-        mode: if args.on_cross {
-            Mode::OnCross
-        } else {
-            Mode::EveryUpdate
+        pipeline: alerting::Config {
+            source,
+            levels,
+            mode: if args.on_cross {
+                Mode::OnCross
+            } else {
+                Mode::EveryUpdate
+            },
+            verbose: args.verbose,
+            exec: args.exec,
+            webhook: args.webhook,
+            ws_url: args.ws_url,
+            rest_url: args.rest_url,
+            idle_timeout: std::time::Duration::from_secs(args.idle_timeout_secs),
+            health: None,
         },
-        verbose: args.verbose,
-        exec: args.exec,
-        webhook: args.webhook,
-        ws_url: args.ws_url,
-        rest_url: args.rest_url,
-        idle_timeout: std::time::Duration::from_secs(args.idle_timeout_secs),
         log_file: args.log_file,
         log_format: args.log_format,
         metrics_addr: args.metrics_addr,
@@ -276,6 +263,7 @@ mod tests {
         let argv = std::iter::once("alerter").chain(argv.iter().copied());
         match parse(argv) {
             Ok(c) => Ok(c
+                .pipeline
                 .levels
                 .iter()
                 .map(|l| format!("{} {} {}", l.symbol, l.direction, l.price))

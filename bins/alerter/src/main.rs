@@ -32,11 +32,10 @@ fn main() -> ExitCode {
         Err(e) => return fail(1, &format!("cannot start the async runtime: {e}")),
     };
     let result = runtime.block_on(async {
-        let metrics_addr = config.metrics_addr;
-        let mut pipeline = pipeline(config);
+        let mut pipeline = config.pipeline;
         // Healthy while prices arrive: silence longer than the idle timeout is a dead feed.
         let health = ops::Health::new("update", Some(pipeline.idle_timeout));
-        let _endpoint = match metrics_addr {
+        let _endpoint = match config.metrics_addr {
             Some(addr) => {
                 let endpoint = ops::start(addr, health.clone()).await?;
                 alerting::metrics::describe();
@@ -53,22 +52,6 @@ fn main() -> ExitCode {
         Ok(Ok(_)) => ExitCode::SUCCESS,
         Ok(Err(e)) if e.is_usage() => fail(2, &e.to_string()),
         Ok(Err(e)) => fail(1, &format!("{:#}", anyhow::Error::from(e))),
-    }
-}
-
-/// The flags the pipeline needs (the log file is this binary's business).
-fn pipeline(c: cli::Config) -> alerting::Config {
-    alerting::Config {
-        levels: c.levels,
-        mode: c.mode,
-        verbose: c.verbose,
-        exec: c.exec,
-        webhook: c.webhook,
-        ws_url: c.ws_url,
-        rest_url: c.rest_url,
-        idle_timeout: c.idle_timeout,
-        source: c.source,
-        health: None,
     }
 }
 

@@ -5,16 +5,6 @@ mod common;
 use common::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const BTC_PATH: [&str; 7] = [
-    "43679.99000000",
-    "43680.00000000",
-    "43680.01000000",
-    "43700.00000000",
-    "43680.00000000",
-    "43650.00000000",
-    "43681.00000000",
-];
-
 #[tokio::test]
 async fn alerts_are_exactly_the_updates_beyond_the_level() {
     let sim = start_sim(vec![("BTCUSDT", path(&BTC_PATH))]).await;
@@ -39,28 +29,13 @@ async fn alerts_are_exactly_the_updates_beyond_the_level() {
 
 #[tokio::test]
 async fn on_cross_alerts_once_per_crossing_for_each_symbol_on_one_connection() {
-    let eth = [
-        "0.03100000",
-        "0.02999999",
-        "0.02990000",
-        "0.03000000",
-        "0.02900000",
-    ];
-    let sim = start_sim(vec![("BTCUSDT", path(&BTC_PATH)), ("ETHBTC", path(&eth))]).await;
-    let args = [
-        "--symbol",
-        "BTCUSDT",
-        "--above",
-        "43680",
-        "--symbol",
-        "ethbtc",
-        "--below",
-        "0.03",
-        "--on-cross",
-        "-v",
-    ];
-    let mut alerter = spawn_alerter(&sim, &args);
-    let lines = alerter.lines(BTC_PATH.len() + eth.len()).await;
+    let sim = start_sim(vec![
+        ("BTCUSDT", path(&BTC_PATH)),
+        ("ETHBTC", path(&ETH_PATH)),
+    ])
+    .await;
+    let mut alerter = spawn_alerter(&sim, &ON_CROSS_ARGS);
+    let lines = alerter.lines(BTC_PATH.len() + ETH_PATH.len()).await;
     let of = |s: &str| {
         lines
             .iter()

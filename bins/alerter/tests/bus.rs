@@ -14,35 +14,6 @@ use common::*;
 use sim::nats::NatsServer;
 use tokio::process::{Child, Command};
 
-const BTC_PATH: [&str; 7] = [
-    "43679.99000000",
-    "43680.00000000",
-    "43680.01000000",
-    "43700.00000000",
-    "43680.00000000",
-    "43650.00000000",
-    "43681.00000000",
-];
-const ETH_PATH: [&str; 5] = [
-    "0.03100000",
-    "0.02999999",
-    "0.02990000",
-    "0.03000000",
-    "0.02900000",
-];
-const ARGS: [&str; 10] = [
-    "--symbol",
-    "BTCUSDT",
-    "--above",
-    "43680",
-    "--symbol",
-    "ethbtc",
-    "--below",
-    "0.03",
-    "--on-cross",
-    "-v",
-];
-
 fn recorder_binary() -> PathBuf {
     let path = PathBuf::from(env!("CARGO_BIN_EXE_alerter")).with_file_name("recorder");
     assert!(
@@ -89,7 +60,7 @@ fn paths() -> Vec<(&'static str, Vec<String>)> {
 async fn three_alerters_on_the_bus_print_what_a_direct_alerter_prints_over_one_connection() {
     // The reference: a direct-mode alerter on its own simulated exchange.
     let direct_sim = start_sim(paths()).await;
-    let mut direct = spawn_alerter(&direct_sim, &ARGS);
+    let mut direct = spawn_alerter(&direct_sim, &ON_CROSS_ARGS);
     let want = lines_per_symbol(&mut direct).await;
     direct.stop().await;
     assert_eq!(want.0.len(), BTC_PATH.len(), "{want:?}");
@@ -99,7 +70,7 @@ async fn three_alerters_on_the_bus_print_what_a_direct_alerter_prints_over_one_c
     let url = nats.url();
     let mut alerters = Vec::new();
     for _ in 0..3 {
-        let mut a = spawn_alerter_env(&sim, &ARGS, &[("ALERTER_SOURCE", &url)]);
+        let mut a = spawn_alerter_env(&sim, &ON_CROSS_ARGS, &[("ALERTER_SOURCE", &url)]);
         let mut log = a.stderr_lines();
         // Subscribed before the recorder starts: the paths only advance once it watches.
         wait_line(&mut log, "price feed connected").await;

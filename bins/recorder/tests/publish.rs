@@ -247,7 +247,7 @@ fn a_restart_after_a_crash_publishes_the_not_running_gap() {
     wait_until(PATIENCE, "events", || sim.h().sent_count() > from + 100);
     stop_cleanly(&sim, &mut second);
 
-    let in_dataset: Vec<record::gaps::Gap> = record::gaps::read_gaps(&out)
+    let in_dataset: Vec<record::gaps::Gap> = store::ticks::gaps::read_gaps(&out)
         .unwrap()
         .into_iter()
         .filter(|g| g.reason == record::gaps::NOT_RUNNING)

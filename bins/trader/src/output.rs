@@ -1,7 +1,7 @@
 //! What `trader portfolio` and `trader trades` print, as text or JSON.
 
 use chrono::{NaiveDateTime, SecondsFormat};
-use portfolio::Report;
+use portfolio::{Report, Side};
 use store::db::TradeView;
 use trading::report::fmt_price;
 
@@ -12,7 +12,7 @@ pub struct TradeOut {
     /// Ticker, upper case.
     pub symbol: String,
     /// `buy` or `sell`.
-    pub side: String,
+    pub side: Side,
     /// Coins.
     pub quantity: f64,
     /// Fill price (USD).
@@ -68,7 +68,7 @@ pub fn render_trades(trades: Vec<TradeView>, json: bool) -> Result<String, serde
         out.push_str(&format!(
             "{:<20} {:<5} {:<8} {:>12} {:>16} {:>12}\n",
             t.executed_at,
-            t.side,
+            t.side.as_str(),
             t.symbol,
             t.quantity,
             fmt_price(t.price),
@@ -90,7 +90,7 @@ mod tests {
             id: 1,
             coin_id: "bitcoin".into(),
             symbol: "btc".into(),
-            side: "buy".into(),
+            side: Side::Buy,
             quantity: 1.0,
             price: 5.5,
             executed_at: chrono::DateTime::from_timestamp(1_700_000_000, 0)

@@ -16,32 +16,23 @@ mod common;
 use alerting::bus_source::BusSource;
 use alerting::feed::Feed;
 use alerting::sinks::Sinks;
-use common::{alternating_market, print_percentiles, watcher, SYMBOLS, TICKS};
+use common::{start_market, watcher, SYMBOLS, TICKS};
 use stream::{Message, StreamItem};
 
 /// (symbol, event time) -> when the recorder received it.
 type Received = Arc<Mutex<HashMap<(String, i64), SystemTime>>>;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let samples = runtime.block_on(measure());
-    print_percentiles(
+    common::run(
         &format!("alert latency through NATS, {SYMBOLS} symbols"),
-        samples,
+        measure(),
     );
 }
 
 async fn measure() -> Vec<Duration> {
     let nats = sim::nats::NatsServer::start().expect("nats-server starts");
     let bus_config = bus::BusConfig::from_url(&nats.url()).expect("url");
-    let (names, config) = alternating_market();
-    let sim = sim::start("127.0.0.1:0".parse().expect("addr"), config)
-        .await
-        .expect("sim starts");
+    let (names, sim) = start_market().await;
 
     // The alerter side subscribes first: the paths advance once the recorder watches.
     let watcher = watcher(&names);

@@ -11,27 +11,18 @@ mod common;
 
 use alerting::feed::Feed;
 use alerting::sinks::Sinks;
-use common::{alternating_market, print_percentiles, watcher, SYMBOLS, TICKS};
+use common::{start_market, watcher, SYMBOLS, TICKS};
 use stream::StreamItem;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let samples = runtime.block_on(measure());
-    print_percentiles(
+    common::run(
         &format!("alert latency, {SYMBOLS} symbols on one connection"),
-        samples,
+        measure(),
     );
 }
 
 async fn measure() -> Vec<Duration> {
-    let (names, config) = alternating_market();
-    let sim = sim::start("127.0.0.1:0".parse().expect("addr"), config)
-        .await
-        .expect("sim starts");
+    let (names, sim) = start_market().await;
     let watcher = watcher(&names);
     let (handle, mut items, later) =
         alerting::open_stream(&sim.ws_base(), &watcher, std::time::Duration::from_secs(10));

@@ -1,10 +1,10 @@
 //! The hot path: stream items in, alert lines out.
 
-use std::collections::HashMap;
 use std::io::Write;
 
 use alert::{render_update, Hms, Update, Watcher};
-use stream::{DisconnectReason, Message, StreamItem};
+use stream::dedup::unix_ms;
+use stream::{Dedup, DisconnectReason, Message, StreamItem};
 
 use crate::sinks::{Fired, Sinks};
 
@@ -20,9 +20,9 @@ pub struct Feed {
     buf: String,
     /// Alerts of the current frame, waiting for the sinks.
     fired: Vec<alert::Alert>,
-    /// Newest event time seen per symbol: while the stream renews its connection both
-    /// connections deliver for a moment, and a repeated update must not alert twice.
-    last_event: HashMap<String, i64>,
+    /// While the stream renews its connection both connections deliver for a moment, and a
+    /// repeated update must not alert twice: copies (same symbol and event time) are dropped.
+    dedup: Dedup,
 }
 
 impl Feed {
@@ -35,7 +35,7 @@ impl Feed {
             lost: false,
             buf: String::new(),
             fired: Vec::new(),
-            last_event: HashMap::new(),
+            dedup: Dedup::new(),
         }
     }
 
@@ -50,7 +50,7 @@ impl Feed {
             } => match message {
                 Message::MiniTickers(_) => {
                     crate::metrics::prices_received(*received_at);
-                    return self.on_tickers(raw.as_str(), out);
+                    return self.on_tickers(raw.as_str(), unix_ms(*received_at), out);
                 }
                 Message::ServerShutdown { .. } => {
                     log::warn!("exchange announced a server shutdown; the feed will reconnect")
@@ -89,19 +89,24 @@ impl Feed {
         Ok(0)
     }
 
-    fn on_tickers(&mut self, text: &str, out: &mut impl Write) -> std::io::Result<usize> {
+    fn on_tickers(
+        &mut self,
+        text: &str,
+        received_at_ms: i64,
+        out: &mut impl Write,
+    ) -> std::io::Result<usize> {
         self.buf.clear();
         let mut now: Option<(Hms, chrono::DateTime<chrono::Local>)> = None;
-        let (watcher, buf, fired, verbose, last_event) = (
+        let (watcher, buf, fired, verbose, dedup) = (
             &mut self.watcher,
             &mut self.buf,
             &mut self.fired,
             self.verbose,
-            &mut self.last_event,
+            &mut self.dedup,
         );
         let mut lines = 0;
         let visited = stream::for_each_raw_mini_ticker(text, |t| {
-            if !is_new(last_event, &t.symbol, t.event_time) {
+            if !dedup.first_seen_at(&t.symbol, t.event_time, received_at_ms) {
                 return;
             }
             let update = match watcher.on_update(&t.symbol, &t.close) {
@@ -146,41 +151,5 @@ impl Feed {
             }
         }
         Ok(lines)
-    }
-}
-
-/// Records `event_time` as the newest for `symbol`; false when it is not newer than the last
-/// one seen (a duplicate delivered by two connections during a renewal).
-fn is_new(last_event: &mut HashMap<String, i64>, symbol: &str, event_time: i64) -> bool {
-    match last_event.get_mut(symbol) {
-        Some(last) if event_time <= *last => false,
-        Some(last) => {
-            *last = event_time;
-            true
-        }
-        None => {
-            last_event.insert(symbol.to_owned(), event_time);
-            true
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_new;
-
-    #[test]
-    fn repeated_or_older_updates_are_not_new() {
-        let mut seen = std::collections::HashMap::new();
-        let cases = [
-            ("BTCUSDT", 10, true),
-            ("BTCUSDT", 10, false), // the same event from the renewing connection
-            ("BTCUSDT", 9, false),
-            ("ETHUSDT", 9, true),
-            ("BTCUSDT", 11, true),
-        ];
-        for (symbol, time, want) in cases {
-            assert_eq!(is_new(&mut seen, symbol, time), want, "{symbol} {time}");
-        }
     }
 }

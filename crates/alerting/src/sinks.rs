@@ -134,24 +134,13 @@ async fn run_webhook(client: reqwest::Client, url: String, mut rx: mpsc::Receive
             // Webhook URLs often carry a secret token (Slack, Discord): never log them.
             Err(e) => {
                 crate::metrics::sink_failed("webhook");
-                log::warn!("--webhook: POST failed: {}", describe(e))
+                log::warn!(
+                    "--webhook: POST failed: {}",
+                    logging::error_chain(&e.without_url())
+                )
             }
         }
     }
-}
-
-/// A reqwest error with its causes (`error sending request: ...: Connection refused`),
-/// without the URL.
-fn describe(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

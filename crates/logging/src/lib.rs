@@ -26,11 +26,13 @@
 //! and `jq` (see [`json`]):
 //! `{"time":"2026-11-23T19:06:25.123Z","level":"INFO","target":"trader","message":"bought 1 BTC at 70187.00","fields":{}}`.
 
+mod chain;
 pub mod cli;
 pub mod json;
 mod redact;
 mod shutdown;
 
+pub use chain::error_chain;
 pub use json::LogFormat;
 pub use redact::{redact, redact_url};
 pub use shutdown::{requested, shutdown_signal, Signal};
@@ -78,16 +80,22 @@ impl Default for LogConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
     /// The log file or its directory could not be created or opened.
-    #[error("cannot open log file {path}: {source}")]
+    #[error("cannot open log file {path}: {cause}")]
     File {
         /// The file that could not be opened.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error (in the message, so not also the `source()`).
+        cause: std::io::Error,
     },
     /// A global logger was already installed in this process.
     #[error("a logger is already installed: {0}")]
-    AlreadySet(#[from] log::SetLoggerError),
+    AlreadySet(log::SetLoggerError),
+}
+
+impl From<log::SetLoggerError> for LogError {
+    fn from(e: log::SetLoggerError) -> Self {
+        LogError::AlreadySet(e)
+    }
 }
 
 /// Proof that logging is set up; dropping it flushes the logger.
@@ -139,7 +147,7 @@ pub fn init(config: &LogConfig) -> Result<Guard, LogError> {
     if let Some(path) = &config.file {
         let err = |source| LogError::File {
             path: path.clone(),
-            source,
+            cause: source,
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(err)?;

@@ -58,12 +58,12 @@ pub enum OpsError {
     #[error("cannot install the metrics recorder: {0}")]
     Install(String),
     /// The address could not be bound.
-    #[error("cannot serve metrics on {addr}: {source}")]
+    #[error("cannot serve metrics on {addr}: {cause}")]
     Bind {
         /// The address asked for.
         addr: SocketAddr,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error (in the message, so not also the `source()`).
+        cause: std::io::Error,
     },
 }
 

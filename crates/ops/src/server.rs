@@ -56,10 +56,10 @@ pub async fn serve(
 ) -> Result<Endpoint, OpsError> {
     let listener = TcpListener::bind(addr)
         .await
-        .map_err(|source| OpsError::Bind { addr, source })?;
+        .map_err(|cause| OpsError::Bind { addr, cause })?;
     let addr = listener
         .local_addr()
-        .map_err(|source| OpsError::Bind { addr, source })?;
+        .map_err(|cause| OpsError::Bind { addr, cause })?;
     let task = tokio::spawn(accept_loop(listener, metrics, health));
     Ok(Endpoint { addr, task })
 }

@@ -35,6 +35,14 @@ impl std::str::FromStr for Side {
     }
 }
 
+/// The stored text (a database column) back to a side.
+impl TryFrom<String> for Side {
+    type Error = OrderError;
+    fn try_from(s: String) -> Result<Side, OrderError> {
+        s.parse()
+    }
+}
+
 /// An order to place.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Order {
@@ -194,6 +202,7 @@ mod tests {
     fn side_round_trips() {
         for s in [Side::Buy, Side::Sell] {
             assert_eq!(s.as_str().parse::<Side>(), Ok(s));
+            assert_eq!(Side::try_from(s.as_str().to_owned()), Ok(s));
         }
         assert_eq!(
             "BUY".parse::<Side>(),

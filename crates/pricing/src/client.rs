@@ -109,7 +109,7 @@ impl CoinGecko {
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
             .build()
-            .map_err(|e| Error::Build(error_chain(&e)))?;
+            .map_err(|e| Error::Build(error_chain(e)))?;
         let mut retry = config.retry;
         retry.max_attempts = retry.max_attempts.max(1);
         Ok(CoinGecko { http, base, retry })
@@ -204,7 +204,7 @@ impl CoinGecko {
             error: Error::Transport {
                 endpoint: endpoint.into(),
                 attempts: 1,
-                message: error_chain(&e),
+                message: error_chain(e),
             },
             rate_limit: None,
         };
@@ -309,27 +309,16 @@ fn with_attempts(error: Error, n: u32) -> Error {
     }
 }
 
-/// `e` and its sources joined by ": ", each without reqwest's "for url (...)" suffix (the
-/// URL carries no secret, but the caller already names the endpoint).
-fn error_chain(e: &reqwest::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    if e.is_timeout() {
-        parts.push("timed out".into());
+/// `e` and its causes on one line ([`logging::error_chain`]), without the URL (the caller
+/// names the endpoint), after "timed out" when it is a timeout.
+fn error_chain(e: reqwest::Error) -> String {
+    let timeout = e.is_timeout();
+    let chain = logging::error_chain(&e.without_url());
+    if timeout {
+        format!("timed out: {chain}")
+    } else {
+        chain
     }
-    let mut cur: Option<&dyn std::error::Error> = Some(e);
-    while let Some(err) = cur {
-        let text = err.to_string();
-        let text = text
-            .split(" for url (")
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        if !text.is_empty() && !parts.contains(&text) {
-            parts.push(text);
-        }
-        cur = err.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]

@@ -185,7 +185,7 @@ fn write_job(
         let paths = writers
             .ticks
             .write_checkpoint_with(&job.rows, now, &tags)
-            .map_err(|source| RecordError::Checkpoint { rows, source })?;
+            .map_err(|cause| RecordError::Checkpoint { rows, cause })?;
         job.rows.clear();
         done.rows += rows;
         done.files.extend(paths);

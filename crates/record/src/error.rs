@@ -4,12 +4,12 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
     /// A checkpoint could not be written; its rows are still buffered.
-    #[error("checkpoint of {rows} rows failed (kept in memory, retried at the next checkpoint): {source}")]
+    #[error("checkpoint of {rows} rows failed (kept in memory, retried at the next checkpoint): {cause}")]
     Checkpoint {
         /// Rows that were to be written.
         rows: usize,
-        /// Why the write failed.
-        source: store::ticks::TickError,
+        /// Why the write failed (in the message, so not also the `source()`).
+        cause: store::ticks::TickError,
     },
     /// The gaps recorded since the last checkpoint could not be written (kept, retried).
     #[error("writing the gaps dataset failed (kept, retried at the next checkpoint): {0}")]
@@ -47,14 +47,14 @@ pub enum RecordError {
     },
     /// The final save at shutdown failed after retries: these rows are lost.
     #[error(
-        "final save failed after {attempts} attempts, {rows} rows could not be written: {source}"
+        "final save failed after {attempts} attempts, {rows} rows could not be written: {cause}"
     )]
     FinalSave {
         /// Attempts made.
         attempts: u32,
         /// Rows not written.
         rows: usize,
-        /// The last error.
-        source: Box<RecordError>,
+        /// The last error (in the message, so not also the `source()`).
+        cause: Box<RecordError>,
     },
 }

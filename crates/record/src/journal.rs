@@ -143,23 +143,28 @@ impl fmt::Display for SegmentId {
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     /// An I/O operation on `path` failed.
-    #[error("journal {path}: {source}", path = path.display())]
+    #[error("journal {path}: {cause}", path = path.display())]
     Io {
         /// The file or directory concerned.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying error (in the message, so not also the `source()`).
+        cause: std::io::Error,
     },
     /// Writing the replayed rows to the dataset failed (the segments are kept).
     #[error("journal replay: {0}")]
-    Store(#[from] store::ticks::TickError),
+    Store(store::ticks::TickError),
+}
+
+impl From<store::ticks::TickError> for JournalError {
+    fn from(e: store::ticks::TickError) -> Self {
+        JournalError::Store(e)
+    }
 }
 
 impl JournalError {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
-        move |source| JournalError::Io { path, source }
+        move |cause| JournalError::Io { path, cause }
     }
 }
 

@@ -8,10 +8,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use store::ticks::gaps::GapWriter;
 use store::ticks::{DatasetWriter, RecoverReport, TickBuffer};
-use stream::{DecodeError, MiniTicker};
+use stream::{DecodeError, Dedup, MiniTicker};
 
 use crate::checkpoint::{CheckpointDone, CheckpointJob, CheckpointTask, Writers};
-use crate::dedup::Dedup;
 use crate::gaps::{self, Gap};
 use crate::journal::{self, JournalWriter, ReplayReport, GAP_CONN_ID};
 use crate::{quarantine, EventSink, Output, RecordError};
@@ -90,7 +89,7 @@ impl Recorder {
             files: 0,
             rows_written: 0,
             scratch: Vec::new(),
-            dedup: Dedup::new(),
+            dedup: Dedup::with_horizon(quarantine::MAX_SKEW_MS),
             journal: None,
             gaps: Vec::new(),
             quarantine: quarantine::Counter::default(),

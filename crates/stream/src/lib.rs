@@ -10,6 +10,8 @@
 //!   attempt limiter, renewal before Binance's 24-hour cut, rate-limited
 //!   `SUBSCRIBE`/`UNSUBSCRIBE`) and reports every disconnected interval as a
 //!   [`StreamItem::Gap`].
+//! - [`dedup`]: the de-duplicator of events two connections deliver (a renewal's overlap,
+//!   redundant connections), by exact (symbol, event time).
 //!
 //! ```no_run
 //! # async fn run() {
@@ -24,11 +26,13 @@
 //! # }
 //! ```
 
+pub mod dedup;
 mod event;
 mod manager;
 #[cfg(feature = "rest")]
 pub mod rest;
 
+pub use dedup::Dedup;
 pub use event::{
     decode, decode_elements, for_each_mini_ticker_element, for_each_raw_mini_ticker, ControlReply,
     DecodeError, Decoded, Element, ElementError, Message, MiniTicker, RawMiniTicker, Symbol,

@@ -33,7 +33,9 @@ async fn server_ping_is_answered_with_its_payload() {
     handle.shutdown().await;
 }
 
-#[tokio::test]
+/// Paused time: the waits below are virtual (no real seconds, no flake on a loaded machine); the
+/// sockets are real, on loopback, so the runtime sees their data before it advances the clock.
+#[tokio::test(start_paused = true)]
 async fn pings_keep_the_idle_watchdog_quiet() {
     let mut server = Server::start().await;
     let mut config = server.config(&["btcusdt@miniTicker"]);
@@ -306,7 +308,9 @@ async fn slow_consumer_gets_backpressure_not_loss() {
     handle.shutdown().await;
 }
 
-#[tokio::test]
+/// Paused time: the waits below are virtual (no real seconds, no flake on a loaded machine); the
+/// sockets are real, on loopback, so the runtime sees their data before it advances the clock.
+#[tokio::test(start_paused = true)]
 async fn failed_attempts_are_reported_without_a_gap() {
     let closed_port = {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -36,7 +36,9 @@ fn renewing_config(server: &Server, age: Duration) -> StreamConfig {
     config
 }
 
-#[tokio::test]
+/// Paused time: the waits below are virtual (no real seconds, no flake on a loaded machine); the
+/// sockets are real, on loopback, so the runtime sees their data before it advances the clock.
+#[tokio::test(start_paused = true)]
 async fn age_limit_opens_the_successor_before_closing_the_old_connection() {
     let mut server = Server::start().await;
     let (handle, mut rx) = stream::spawn(renewing_config(&server, Duration::from_millis(300)));
@@ -325,14 +327,11 @@ async fn renewals_against_the_simulated_exchange_lose_no_event() {
         record_sent: true,
         ..sim::SimConfig::default()
     };
-    let sim = sim::start("127.0.0.1:0".parse().unwrap(), sim_config)
-        .await
-        .unwrap();
-    let mut config = StreamConfig::new(sim.ws_base(), vec!["!miniTicker@arr".into()]);
     // Renewed well before the sim's own 2 s cut-off.
-    config.max_connection_age = Duration::from_millis(1200);
-    config.initial_backoff = Duration::from_millis(20);
-    let (handle, mut rx) = stream::spawn(config);
+    let (sim, handle, mut rx) = spawn_on_sim(sim_config, |c| {
+        c.max_connection_age = Duration::from_millis(1200)
+    })
+    .await;
 
     let mut tally = Tally::default();
     let run_until = tokio::time::Instant::now() + Duration::from_secs(6);

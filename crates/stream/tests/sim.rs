@@ -4,16 +4,11 @@
 
 use std::collections::HashSet;
 use std::time::Duration;
-use stream::{StreamConfig, StreamItem};
+use stream::StreamItem;
 
-const WAIT: Duration = Duration::from_secs(10);
+mod manager_support;
 
-async fn next_item(rx: &mut tokio::sync::mpsc::Receiver<StreamItem>) -> StreamItem {
-    tokio::time::timeout(WAIT, rx.recv())
-        .await
-        .expect("item in time")
-        .expect("manager running")
-}
+use manager_support::{next_item, spawn_on_sim};
 
 #[tokio::test]
 async fn all_market_feed_survives_pings_and_reports_forced_disconnect() {
@@ -25,13 +20,8 @@ async fn all_market_feed_survives_pings_and_reports_forced_disconnect() {
         record_sent: true,
         ..sim::SimConfig::default()
     };
-    let sim = sim::start("127.0.0.1:0".parse().unwrap(), sim_config)
-        .await
-        .unwrap();
-    let mut config = StreamConfig::new(sim.ws_base(), vec!["!miniTicker@arr".into()]);
-    config.idle_timeout = Duration::from_secs(2);
-    config.initial_backoff = Duration::from_millis(20);
-    let (handle, mut rx) = stream::spawn(config);
+    let (sim, handle, mut rx) =
+        spawn_on_sim(sim_config, |c| c.idle_timeout = Duration::from_secs(2)).await;
 
     let mut received = HashSet::new();
     let mut record = |raw: &str| {

@@ -21,10 +21,16 @@ pub const VS_CURRENCY: &str = "usd";
 pub enum CycleError {
     /// A CoinGecko call failed after its retries: nothing was written.
     #[error("cycle skipped, nothing written: {0}")]
-    Api(#[from] pricing::Error),
+    Api(pricing::Error),
     /// The database failed (the cycle may have stored the markets but not every trade).
     #[error(transparent)]
     Db(#[from] store::db::DbError),
+}
+
+impl From<pricing::Error> for CycleError {
+    fn from(e: pricing::Error) -> Self {
+        CycleError::Api(e)
+    }
 }
 
 /// What a cycle did, for the summary line and the tests.
@@ -162,7 +168,7 @@ pub async fn run_cycle<P: PriceSource, L: Ledger>(
         let trade = NewTrade {
             portfolio: account.portfolio.clone(),
             coin_id: fill.coin_id.clone(),
-            side: fill.side.as_str().into(),
+            side: fill.side,
             quantity: fill.quantity,
             price: fill.price,
             executed_at: fill.executed_at,

@@ -172,3 +172,38 @@ pub async fn wait_line(
         }
     }
 }
+
+/// A BTCUSDT price path around the level 43680 (above, at, below, above again).
+pub const BTC_PATH: [&str; 7] = [
+    "43679.99000000",
+    "43680.00000000",
+    "43680.01000000",
+    "43700.00000000",
+    "43680.00000000",
+    "43650.00000000",
+    "43681.00000000",
+];
+
+/// An ETHBTC price path around the level 0.03.
+pub const ETH_PATH: [&str; 5] = [
+    "0.03100000",
+    "0.02999999",
+    "0.02990000",
+    "0.03000000",
+    "0.02900000",
+];
+
+/// Both symbols, alerting once per crossing, quiet updates shown: `BTCUSDT` above 43680,
+/// `ETHBTC` below 0.03.
+pub const ON_CROSS_ARGS: [&str; 10] = [
+    "--symbol",
+    "BTCUSDT",
+    "--above",
+    "43680",
+    "--symbol",
+    "ethbtc",
+    "--below",
+    "0.03",
+    "--on-cross",
+    "-v",
+];

@@ -15,11 +15,10 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use chrono::{Timelike, Utc};
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, MysqlConnection, PgConnection};
 use serde_json::{json, Value};
 use sim::{CoinScenario, Faults, SimConfig, SimHandle};
 use store::db::Store;
+use testkit::db::ScratchDb;
 
 pub fn coin(id: &str, symbol: &str, cap: f64, price: Option<f64>, daily: Vec<f64>) -> CoinScenario {
     let mut name = id.to_owned();
@@ -88,66 +87,14 @@ pub enum Backend {
 /// Where the data goes.
 pub enum Db {
     Sqlite(PathBuf),
-    Mysql {
-        admin: MysqlConnection,
-        name: String,
-    },
-    Postgres {
-        admin: PgConnection,
-        name: String,
-    },
-}
-
-fn unique_db_name() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!("trader_e2e_{}_{nanos}", std::process::id())
+    Server(ScratchDb),
 }
 
 impl Db {
     pub fn url(&self) -> String {
         match self {
             Db::Sqlite(p) => format!("sqlite://{}", p.display()),
-            Db::Mysql { name, .. } => format!("mysql://root@127.0.0.1:3306/{name}"),
-            Db::Postgres { name, .. } => format!("postgres://postgres@127.0.0.1:5432/{name}"),
-        }
-    }
-
-    pub fn postgres() -> Db {
-        let mut admin = PgConnection::establish("postgres://postgres@127.0.0.1:5432/postgres").unwrap_or_else(|e| {
-            panic!("PostgreSQL must be running on 127.0.0.1:5432 (postgres, trust) for the PostgreSQL end-to-end tests; make test starts it. Error: {e}")
-        });
-        let name = unique_db_name();
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .expect("create database");
-        Db::Postgres { admin, name }
-    }
-
-    pub fn mysql() -> Db {
-        let mut admin = MysqlConnection::establish("mysql://root@127.0.0.1:3306/mysql").unwrap_or_else(|e| {
-            panic!("MariaDB must be running on 127.0.0.1:3306 (root, empty password) for the MySQL end-to-end tests; .ci/run starts it. Error: {e}")
-        });
-        let name = unique_db_name();
-        admin
-            .batch_execute(&format!("CREATE DATABASE `{name}`"))
-            .expect("create database");
-        Db::Mysql { admin, name }
-    }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        match self {
-            Db::Mysql { admin, name } => {
-                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS `{name}`"));
-            }
-            Db::Postgres { admin, name } => {
-                let _ =
-                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-            }
-            Db::Sqlite(_) => {}
+            Db::Server(db) => db.url(),
         }
     }
 }
@@ -175,8 +122,8 @@ impl Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = match backend {
             Backend::Sqlite => Db::Sqlite(dir.path().join("db/trader.db")),
-            Backend::Mysql => Db::mysql(),
-            Backend::Postgres => Db::postgres(),
+            Backend::Mysql => Db::Server(ScratchDb::mysql("trader_e2e")),
+            Backend::Postgres => Db::Server(ScratchDb::postgres("trader_e2e")),
         };
         Env {
             db,

@@ -57,3 +57,24 @@ pub fn print_percentiles(title: &str, mut samples: Vec<Duration>) {
         us(*samples.last().expect("samples")),
     );
 }
+
+/// Runs `measure` on a 2-worker runtime (as the alerter's) and prints its percentiles
+/// under `title`.
+pub fn run(title: &str, measure: impl std::future::Future<Output = Vec<Duration>>) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let samples = runtime.block_on(measure);
+    print_percentiles(title, samples);
+}
+
+/// The simulated exchange running [`alternating_market`], with the market's symbol names.
+pub async fn start_market() -> (Vec<String>, sim::SimHandle) {
+    let (names, config) = alternating_market();
+    let sim = sim::start("127.0.0.1:0".parse().expect("addr"), config)
+        .await
+        .expect("sim starts");
+    (names, sim)
+}

@@ -67,7 +67,7 @@ pub fn segments(dir: &Path) -> Result<Vec<SegmentId>, JournalError> {
         Err(e) => {
             return Err(JournalError::Io {
                 path: dir.into(),
-                source: e,
+                cause: e,
             })
         }
     };

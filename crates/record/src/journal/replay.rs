@@ -10,13 +10,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use parquet::file::metadata::KeyValue;
 use store::ticks::gaps::GapWriter;
 use store::ticks::{layout, Dataset, DatasetWriter, TickBuffer};
-use stream::{DecodeError, ElementError, MiniTicker};
+use stream::{DecodeError, Dedup, ElementError, MiniTicker};
 
 use super::reader::read_bytes;
 use super::writer::remove_segment;
 use super::{Damage, JournalError, SegmentId, SegmentReport, GAP_CONN_ID};
 use crate::as_tick;
-use crate::dedup::Dedup;
 use crate::gaps::{self, Gap};
 use crate::quarantine;
 
@@ -153,7 +152,7 @@ pub fn replay_into(
     let mut covered = Covered::default();
     let mut gap_covered = Covered::default();
     let gaps_root = dataset.child(store::ticks::gaps::DIR_NAME);
-    let mut dedup = dedup.then(Dedup::new);
+    let mut dedup = dedup.then(|| Dedup::with_horizon(quarantine::MAX_SKEW_MS));
     let mut quarantine = quarantine::Counter::default();
     let mut scratch = Vec::new();
     let mut failure = None;

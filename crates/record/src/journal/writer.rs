@@ -214,7 +214,7 @@ impl JournalWriter {
             let source = io::Error::new(io::ErrorKind::InvalidInput, "segment still being written");
             return Err(JournalError::Io {
                 path: self.dir.join(segment.file_name()),
-                source,
+                cause: source,
             });
         }
         remove_segment(&self.dir, segment)
@@ -278,7 +278,7 @@ pub(crate) fn remove_segment(dir: &Path, segment: SegmentId) -> Result<(), Journ
     match fs::remove_file(&path) {
         Ok(()) => sync_dir(dir),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(JournalError::Io { path, source: e }),
+        Err(e) => Err(JournalError::Io { path, cause: e }),
     }
 }
 
@@ -297,7 +297,7 @@ fn create_segment(
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             let empty = fs::metadata(&path).is_ok_and(|m| m.len() <= MAGIC.len() as u64);
             if !empty {
-                return Err(JournalError::Io { path, source: e });
+                return Err(JournalError::Io { path, cause: e });
             }
             fs::remove_file(&path).map_err(JournalError::io(&path))?;
             open()
@@ -307,7 +307,7 @@ fn create_segment(
     let mut file = opened.map_err(JournalError::io(&path))?;
     if let Err(e) = take_fault(faults).and_then(|()| file.write_all(MAGIC)) {
         let _ = fs::remove_file(&path);
-        return Err(JournalError::Io { path, source: e });
+        return Err(JournalError::Io { path, cause: e });
     }
     if sync {
         sync_dir(dir)?;

@@ -1,8 +1,6 @@
 //! The feed's health across all connections of a session: which are live, the gaps, bad
 //! frames, journal trouble.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use stream::{DisconnectReason, Message, StreamItem};
 
 use super::{Progress, Rejected};
@@ -15,11 +13,7 @@ pub(super) fn global_conn_id(idx: usize, conn_id: u64) -> u64 {
     idx as u64 * 1_000_000 + conn_id
 }
 
-/// Milliseconds since the Unix epoch.
-pub(super) fn unix_ms(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
+pub(super) use stream::dedup::unix_ms;
 
 /// Routes stream items into the recorder and keeps the recorder's own gaps: with redundant
 /// connections there is a gap only while none of them is live.

@@ -440,7 +440,7 @@ async fn final_save(
                 return Err(RecordError::FinalSave {
                     attempts,
                     rows,
-                    source: Box::new(e),
+                    cause: Box::new(e),
                 })
             }
             Err(e) => {

@@ -74,7 +74,7 @@ pub(crate) fn establish(url: &DbUrl) -> Result<DbConnection, DbError> {
     };
     let session_err = |source| DbError::Query {
         url: url.redacted().to_owned(),
-        source,
+        cause: source,
     };
     let t = url.timeouts();
     Ok(match url.backend() {
@@ -245,7 +245,7 @@ fn create_parent(file: &Path) -> Result<(), DbError> {
         Some(dir) if !dir.as_os_str().is_empty() => {
             std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
                 path: PathBuf::from(dir),
-                source,
+                cause: source,
             })
         }
         _ => Ok(()),

@@ -14,12 +14,12 @@ pub enum DbError {
         reason: String,
     },
     /// The parent directory of the SQLite file could not be created.
-    #[error("cannot create directory {path} for the SQLite database: {source}")]
+    #[error("cannot create directory {path} for the SQLite database: {cause}")]
     CreateDir {
         /// The directory.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (in the message, so not also the `source()`).
+        cause: std::io::Error,
     },
     /// The database could not be reached or opened.
     #[error("cannot connect to database {url}: {message}")]
@@ -38,12 +38,12 @@ pub enum DbError {
         message: String,
     },
     /// A query failed (the server went away, a constraint, ...).
-    #[error("database error on {url}: {source}")]
+    #[error("database error on {url}: {cause}")]
     Query {
         /// The URL, redacted.
         url: String,
-        /// Diesel's error.
-        source: diesel::result::Error,
+        /// Diesel's error (in the message, so not also the `source()`).
+        cause: diesel::result::Error,
     },
     /// The database did not answer in time; the operation was abandoned.
     #[error("database {url} did not answer within {}s ({what}): operation abandoned", after.as_secs_f64())]

@@ -24,7 +24,7 @@
 //!
 //! let mut store = Store::open("sqlite://storage/trader.db")?;
 //! let trade = NewTrade { portfolio: "default".into(), coin_id: "bitcoin".into(),
-//!                        side: "buy".into(), quantity: 1.0, price: 70_000.0,
+//!                        side: portfolio::Side::Buy, quantity: 1.0, price: 70_000.0,
 //!                        executed_at: Utc::now(), fee: 0.0,
 //!                        price_source: "coingecko:markets.current_price".into(),
 //!                        price_at: None };

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 use diesel::prelude::*;
+use portfolio::Side;
 
 use super::schema::{coins, market_snapshots, portfolios, positions, trades};
 
@@ -133,8 +134,8 @@ pub struct NewTrade {
     pub portfolio: String,
     /// The coin (must be in `coins`: record the cycle's markets first).
     pub coin_id: String,
-    /// `buy` or `sell`.
-    pub side: String,
+    /// Buy or sell (stored as `buy` / `sell`).
+    pub side: Side,
     /// Coins.
     pub quantity: f64,
     /// Fill price.
@@ -174,8 +175,9 @@ pub struct TradeView {
     pub coin_id: String,
     /// Ticker.
     pub symbol: String,
-    /// `buy` or `sell`.
-    pub side: String,
+    /// Buy or sell (a stored text other than `buy` / `sell` is a query error).
+    #[diesel(deserialize_as = String)]
+    pub side: Side,
     /// Coins.
     pub quantity: f64,
     /// Fill price.

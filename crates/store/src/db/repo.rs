@@ -63,7 +63,7 @@ impl Session {
     fn query_err(&self, source: DieselError) -> DbError {
         DbError::Query {
             url: self.url.redacted().to_owned(),
-            source,
+            cause: source,
         }
     }
 
@@ -128,7 +128,7 @@ impl Session {
                 .values(TradeInsert {
                     portfolio: &trade.portfolio,
                     coin_id: &trade.coin_id,
-                    side: &trade.side,
+                    side: trade.side.as_str(),
                     quantity: trade.quantity,
                     price: trade.price,
                     executed_at,

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, MysqlConnection, PgConnection};
+use diesel::Connection;
 use diesel_migrations::MigrationHarness;
+use testkit::db::ScratchDb;
 
 use super::connection::{establish, MYSQL_MIGRATIONS, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 use super::*;
@@ -31,7 +32,7 @@ fn buy(portfolio: &str, coin: &str, price: f64, at: chrono::DateTime<Utc>) -> Ne
     NewTrade {
         portfolio: portfolio.into(),
         coin_id: coin.into(),
-        side: "buy".into(),
+        side: portfolio::Side::Buy,
         quantity: 1.0,
         price,
         executed_at: at,
@@ -202,64 +203,39 @@ fn sqlite_round_trip() {
     scenario(&mut store);
 }
 
-fn unique_name(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!("{prefix}_{}_{nanos}", std::process::id())
-}
-
-/// A fresh server database, dropped on drop.
-enum TempDb {
-    Mysql(MysqlConnection, String),
-    Postgres(PgConnection, String),
-}
-
-impl TempDb {
-    fn mysql() -> TempDb {
-        let mut admin = MysqlConnection::establish("mysql://root@127.0.0.1:3306/mysql").unwrap_or_else(|e| {
-            panic!("MariaDB is required on 127.0.0.1:3306 (root, empty password) for this test; make test starts it: {e}")
-        });
-        let name = unique_name("store_test");
-        admin
-            .batch_execute(&format!("CREATE DATABASE `{name}`"))
-            .expect("create database");
-        TempDb::Mysql(admin, name)
-    }
-
-    fn postgres() -> TempDb {
-        let mut admin = PgConnection::establish("postgres://postgres@127.0.0.1:5432/postgres").unwrap_or_else(|e| {
-            panic!("PostgreSQL is required on 127.0.0.1:5432 (postgres, trust) for this test; make test starts it: {e}")
-        });
-        let name = unique_name("store_test");
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .expect("create database");
-        TempDb::Postgres(admin, name)
-    }
-
-    fn url(&self) -> String {
-        match self {
-            TempDb::Mysql(_, n) => format!("mysql://root@127.0.0.1:3306/{n}"),
-            TempDb::Postgres(_, n) => format!("postgres://postgres@127.0.0.1:5432/{n}"),
-        }
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        let _ = match self {
-            TempDb::Mysql(a, n) => a.batch_execute(&format!("DROP DATABASE IF EXISTS `{n}`")),
-            TempDb::Postgres(a, n) => {
-                a.batch_execute(&format!("DROP DATABASE IF EXISTS {n} WITH (FORCE)"))
-            }
-        };
-    }
+/// The side is read back as a `portfolio::Side`; a stored text that is no side is a query
+/// error that quotes it, never a silent default.
+#[test]
+fn sides_are_typed_and_a_foreign_side_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("t.db");
+    let mut store = Store::open(path.to_str().expect("utf8 path")).expect("open");
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 19, 5, 0).unwrap();
+    store
+        .record_markets(&[obs("bitcoin", Some(90.0))], t0)
+        .expect("markets");
+    store
+        .record_trade(&buy("default", "bitcoin", 90.0, t0), add(90.0))
+        .expect("trade");
+    let sides: Vec<_> = store
+        .trades("default")
+        .expect("trades")
+        .into_iter()
+        .map(|t| t.side)
+        .collect();
+    assert_eq!(sides, [portfolio::Side::Buy]);
+    let mut raw = diesel::SqliteConnection::establish(path.to_str().expect("utf8 path"))
+        .expect("raw connection");
+    raw.batch_execute("UPDATE trades SET side = 'hold'")
+        .expect("tamper");
+    let err = store.trades("default").expect_err("'hold' is no side");
+    assert!(matches!(err, DbError::Query { .. }), "{err:?}");
+    assert!(err.to_string().contains("\"hold\""), "{err}");
 }
 
 #[test]
 fn mysql_round_trip() {
-    let db = TempDb::mysql();
+    let db = ScratchDb::mysql("store_test");
     let mut store = Store::open(&db.url()).expect("open");
     assert_eq!(store.backend(), Backend::Mysql);
     scenario(&mut store);
@@ -271,7 +247,7 @@ fn mysql_round_trip() {
 
 #[test]
 fn postgres_round_trip() {
-    let db = TempDb::postgres();
+    let db = ScratchDb::postgres("store_test");
     let mut store = Store::open(&db.url()).expect("open");
     assert_eq!(store.backend(), Backend::Postgres);
     scenario(&mut store);
@@ -342,13 +318,13 @@ fn sqlite_migrates_in_place() {
 
 #[test]
 fn mysql_migrates_in_place() {
-    let db = TempDb::mysql();
+    let db = ScratchDb::mysql("store_test");
     migrates_in_place(&db.url());
 }
 
 #[test]
 fn postgres_migrates_in_place() {
-    let db = TempDb::postgres();
+    let db = ScratchDb::postgres("store_test");
     migrates_in_place(&db.url());
 }
 
@@ -395,13 +371,13 @@ fn sqlite_concurrent_opens_and_trades() {
 
 #[test]
 fn mysql_concurrent_opens_and_trades() {
-    let db = TempDb::mysql();
+    let db = ScratchDb::mysql("store_test");
     concurrent_opens_and_trades(&db.url());
 }
 
 #[test]
 fn postgres_concurrent_opens_and_trades() {
-    let db = TempDb::postgres();
+    let db = ScratchDb::postgres("store_test");
     concurrent_opens_and_trades(&db.url());
 }
 

@@ -10,35 +10,32 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum TickError {
     /// An I/O operation on `path` failed (create, write, fsync, link, list, open).
-    #[error("{path}: {source}", path = path.display())]
+    #[error("{path}: {cause}", path = path.display())]
     Io {
         /// The file or directory the operation was about.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying error (in the message, so not also the `source()`).
+        cause: std::io::Error,
     },
     /// The Parquet encoder or decoder failed on `path` (e.g. a truncated or corrupt file).
-    #[error("{path}: parquet: {source}", path = path.display())]
+    #[error("{path}: parquet: {cause}", path = path.display())]
     Parquet {
         /// The file being written or read.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: parquet::errors::ParquetError,
+        /// The underlying error (in the message, so not also the `source()`).
+        cause: parquet::errors::ParquetError,
     },
     /// Decoding record batches from `path` failed.
-    #[error("{path}: {source}", path = path.display())]
+    #[error("{path}: {cause}", path = path.display())]
     Decode {
         /// The file being read.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: arrow_schema::ArrowError,
+        /// The underlying error (in the message, so not also the `source()`).
+        cause: arrow_schema::ArrowError,
     },
     /// Building an Arrow array or record batch failed.
     #[error("arrow: {0}")]
-    Arrow(#[from] arrow_schema::ArrowError),
+    Arrow(arrow_schema::ArrowError),
     /// A record batch or file does not have the tick schema; the message says where and why.
     #[error("schema mismatch: {0}")]
     Schema(String),
@@ -49,13 +46,13 @@ pub enum TickError {
     /// the store is unreachable, refused the request, or throttled it past its retries.
     /// (The message is [`describe`](super::location::describe)'s redacted summary: a raw
     /// S3 error body can quote the signed request.)
-    #[error("{location}: {}", super::location::describe(source))]
+    #[error("{location}: {}", super::location::describe(cause))]
     Object {
         /// The object or prefix concerned.
         location: String,
-        /// The underlying error.
-        #[source]
-        source: object_store::Error,
+        /// The underlying error (summarised in the message; deliberately not the
+        /// `source()`, whose text may quote the signed request).
+        cause: object_store::Error,
     },
     /// The dataset's background I/O runtime (object stores) could not be started or stopped
     /// answering.
@@ -71,14 +68,20 @@ pub enum TickError {
     },
 }
 
+impl From<arrow_schema::ArrowError> for TickError {
+    fn from(e: arrow_schema::ArrowError) -> Self {
+        TickError::Arrow(e)
+    }
+}
+
 impl TickError {
     /// True for the error of a name that is already taken (a file, or an object refused by
     /// a create-only put): publishing never replaces anything, it takes another name.
     pub fn already_exists(&self) -> bool {
         match self {
-            TickError::Io { source, .. } => source.kind() == std::io::ErrorKind::AlreadyExists,
-            TickError::Object { source, .. } => matches!(
-                source,
+            TickError::Io { cause, .. } => cause.kind() == std::io::ErrorKind::AlreadyExists,
+            TickError::Object { cause, .. } => matches!(
+                cause,
                 object_store::Error::AlreadyExists { .. }
                     | object_store::Error::Precondition { .. }
             ),
@@ -88,18 +91,18 @@ impl TickError {
 
     pub(crate) fn object(location: impl Into<String>) -> impl FnOnce(object_store::Error) -> Self {
         let location = location.into();
-        move |source| TickError::Object { location, source }
+        move |cause| TickError::Object { location, cause }
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
-        move |source| TickError::Io { path, source }
+        move |cause| TickError::Io { path, cause }
     }
 
     pub(crate) fn parquet(
         path: impl Into<PathBuf>,
     ) -> impl FnOnce(parquet::errors::ParquetError) -> Self {
         let path = path.into();
-        move |source| TickError::Parquet { path, source }
+        move |cause| TickError::Parquet { path, cause }
     }
 }

@@ -250,7 +250,7 @@ impl Iterator for FileBatches {
         let batch = self.reader.next()?;
         Some(batch.map_err(|source| TickError::Decode {
             path: self.path.clone(),
-            source,
+            cause: source,
         }))
     }
 }

@@ -78,3 +78,37 @@ impl Dataset {
         Ok(covered)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What compaction and replay report for an unreadable footer says which file and what
+    /// failed (it once said "schema mismatch" for a file that was merely missing).
+    #[test]
+    fn an_unreadable_footer_says_which_file_and_what_failed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("short.parquet"), b"PAR1 not a whole file").expect("write");
+        let dataset = Dataset::local(dir.path());
+        let entry = |key: &str, size| FileEntry {
+            key: key.into(),
+            size,
+        };
+        let (missing, short) = (entry("gone.parquet", 100), entry("short.parquet", 21));
+        for (file, what) in [(&missing, "gone.parquet"), (&short, ": parquet: ")] {
+            let err = dataset.footer(file).expect_err("unreadable");
+            let text = err.to_string();
+            assert!(text.contains(&file.key), "{text}");
+            assert!(text.contains(what), "{:?}: {text}", file.key);
+            assert!(!text.contains("schema mismatch"), "{text}");
+        }
+        assert!(matches!(
+            dataset.footer(&missing),
+            Err(TickError::Io { .. })
+        ));
+        assert!(matches!(
+            dataset.footer(&short),
+            Err(TickError::Parquet { .. })
+        ));
+    }
+}

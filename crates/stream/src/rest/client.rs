@@ -84,10 +84,10 @@ impl RestClient {
     }
 
     async fn get(&self, url: &str, symbol: Option<&str>) -> Result<Vec<SymbolInfo>, RestError> {
-        let transport = |source: reqwest::Error| RestError::Transport {
+        let transport = |error: reqwest::Error| RestError::Transport {
             url: crate::manager::redact(url),
-            cause: transport_cause(&source, self.timeout),
-            source,
+            cause: transport_cause(&error, self.timeout),
+            error,
         };
         let response = self.http.get(url).send().await.map_err(transport)?;
         let status = response.status();

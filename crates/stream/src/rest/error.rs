@@ -23,9 +23,9 @@ pub enum RestError {
         url: String,
         /// Why, in words: `connection refused`, `timed out ...`, `TLS handshake failed: ...`.
         cause: String,
-        /// The client's error.
-        #[source]
-        source: reqwest::Error,
+        /// The client's error, whose text `cause` sums up (so it is not also the `source()`:
+        /// its chain would say the cause again, with the URL unredacted).
+        error: reqwest::Error,
     },
     /// A Binance error body other than "unknown symbol".
     #[error("exchange error {code} (HTTP {status}): {msg}")]
@@ -47,8 +47,14 @@ pub enum RestError {
     },
     /// The body is not the expected JSON.
     #[error("unexpected exchangeInfo payload: {0}")]
-    Decode(#[from] serde_json::Error),
+    Decode(serde_json::Error),
     /// The answer did not list the symbol that was asked for.
     #[error("exchangeInfo answer does not list {0}")]
     Missing(String),
+}
+
+impl From<serde_json::Error> for RestError {
+    fn from(e: serde_json::Error) -> Self {
+        RestError::Decode(e)
+    }
 }

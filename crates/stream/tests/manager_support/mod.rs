@@ -183,3 +183,23 @@ pub async fn expect_message(rx: &mut mpsc::Receiver<StreamItem>) -> (u64, String
         other => panic!("expected Message, got {other:?}"),
     }
 }
+
+/// The simulated exchange started with `sim_config`, and a manager on its
+/// `!miniTicker@arr` stream (reconnecting after 20 ms), with `tune` applied to its config.
+pub async fn spawn_on_sim(
+    sim_config: sim::SimConfig,
+    tune: impl FnOnce(&mut StreamConfig),
+) -> (
+    sim::SimHandle,
+    stream::StreamHandle,
+    mpsc::Receiver<StreamItem>,
+) {
+    let sim = sim::start("127.0.0.1:0".parse().unwrap(), sim_config)
+        .await
+        .unwrap();
+    let mut config = StreamConfig::new(sim.ws_base(), vec!["!miniTicker@arr".into()]);
+    config.initial_backoff = Duration::from_millis(20);
+    tune(&mut config);
+    let (handle, rx) = stream::spawn(config);
+    (sim, handle, rx)
+}

@@ -201,18 +201,18 @@ pub fn read_gaps_of(dataset: &Dataset) -> Result<Vec<Gap>, TickError> {
 
 fn read_file(dataset: &Dataset, file: &FileEntry, out: &mut Vec<Gap>) -> Result<(), TickError> {
     let path = &dataset.location(&file.key);
-    let parquet = |source| TickError::Parquet {
+    let parquet = |cause| TickError::Parquet {
         path: path.into(),
-        source,
+        cause,
     };
     let source = dataset.open(&file.key, Some(file.size))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(source)
         .and_then(|b| b.build())
         .map_err(parquet)?;
     for batch in reader {
-        let batch = batch.map_err(|source| TickError::Decode {
+        let batch = batch.map_err(|cause| TickError::Decode {
             path: path.into(),
-            source,
+            cause,
         })?;
         let bad = || TickError::Schema(format!("{}: not a gaps file", path.display()));
         let column = |name: &str| {

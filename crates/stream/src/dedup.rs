@@ -1,29 +1,52 @@
-//! De-duplication of events delivered by redundant connections, by exact
-//! (symbol, event_time).
+//! De-duplication of events delivered twice, by exact (symbol, event_time): the one
+//! meaning of "a copy" that every consumer of the stream shares (the recorder, the alerter).
 //!
-//! With `--redundant 2` every event arrives twice, from two connections, in either order and
-//! with some lag between them. [`Dedup`] keeps the first copy and drops the later ones.
+//! Two connections deliver the same events while a connection is renewed (see
+//! [`StreamConfig::max_connection_age`](crate::StreamConfig::max_connection_age)), and all
+//! the time with redundant connections (`recorder --redundant 2`): every event then arrives
+//! twice, in either order and with some lag between them. [`Dedup`] keeps the first copy
+//! and drops the later ones.
 //!
-//! A copy is only ever an event whose (symbol, event_time) was let through before: an
-//! event never seen is kept, however old or new its time. What is remembered is bounded by
-//! the receive time, a local clock no peer controls: per symbol, every event time let
-//! through that is not older than [`HORIZON_MS`] before the latest receive time (and at
-//! least the [`WINDOW`] most recent ones; at most [`MAX_TIMES`]). An event older than the
-//! horizon that is not remembered cannot be told apart from a forgotten copy and is dropped
-//! (counted in [`Dedup::too_old`]); the recorder quarantines such times before they get
-//! here ([`crate::quarantine`], whose [`MAX_SKEW_MS`](crate::quarantine::MAX_SKEW_MS) is
-//! the horizon). So a burst of event times in the future can neither make later real events
-//! "copies" nor push real times out of memory.
+//! # What a copy is
+//!
+//! A copy is only ever an event whose (symbol, event_time) was let through before: an event
+//! never seen is kept, however old or new its time. So an event that one connection missed
+//! and the other delivers late fills the hole instead of being dropped, and an event time
+//! far in the future (a server bug, a hostile peer) can never make later real events
+//! "copies" (a newest-time-wins rule would drop every real update after it).
+//!
+//! # What is remembered
+//!
+//! Memory is bounded by the receive time, a local clock no peer controls: per symbol,
+//! every event time let through that is not older than the horizon ([`HORIZON_MS`] by
+//! default, [`Dedup::with_horizon`]) before the latest receive time (and at least the
+//! [`WINDOW`] most recent ones; at most [`MAX_TIMES`]). An event older than the horizon
+//! that is not remembered cannot be told apart from a forgotten copy and is dropped
+//! (counted in [`Dedup::too_old`]). The recorder quarantines event times further than its
+//! horizon from their receive time before they get here (`record::quarantine`), so a burst
+//! of future times can neither make real events copies nor push real times out of memory.
+//!
+//! ```
+//! use stream::dedup::Dedup;
+//! let mut d = Dedup::new();
+//! let now = 1_764_547_200_000; // receive time, ms since the Unix epoch
+//! assert!(d.first_seen_at("BTCUSDT", now - 20, now)); // the old connection
+//! assert!(!d.first_seen_at("BTCUSDT", now - 20, now + 3)); // its successor: a copy
+//! assert!(d.first_seen_at("BTCUSDT", now - 1_020, now + 4)); // missed by the old one: kept
+//! assert_eq!(d.duplicates(), 1);
+//! ```
 
 use std::collections::{HashMap, VecDeque};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use stream::MiniTicker;
+use crate::MiniTicker;
 
 /// Event times remembered per symbol at least, whatever their age.
 pub const WINDOW: usize = 16;
 
-/// How far before the receive time event times are remembered (5 minutes).
-pub const HORIZON_MS: i64 = crate::quarantine::MAX_SKEW_MS;
+/// How far before the receive time event times are remembered by default (5 minutes: far
+/// beyond a renewal's overlap or a redundant connection's lag).
+pub const HORIZON_MS: i64 = 5 * 60 * 1000;
 
 /// Event times remembered per symbol at most (the oldest go first).
 pub const MAX_TIMES: usize = 4096;
@@ -31,24 +54,46 @@ pub const MAX_TIMES: usize = 4096;
 /// Keeps the first copy of each (symbol, event_time); see the [module docs](self).
 ///
 /// ```
-/// use record::dedup::Dedup;
+/// use stream::dedup::Dedup;
 /// let mut d = Dedup::new();
 /// assert!(d.first_seen("BTCUSDT", 1_000));  // connection A
 /// assert!(!d.first_seen("BTCUSDT", 1_000)); // connection B: a copy
 /// assert!(d.first_seen("ETHBTC", 1_000));   // another symbol
 /// assert_eq!(d.duplicates(), 1);
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Dedup {
     symbols: HashMap<Box<str>, VecDeque<i64>>,
+    horizon_ms: i64,
     duplicates: u64,
     too_old: u64,
 }
 
+impl Default for Dedup {
+    fn default() -> Self {
+        Self::with_horizon(HORIZON_MS)
+    }
+}
+
 impl Dedup {
-    /// An empty de-duplicator.
+    /// An empty de-duplicator remembering [`HORIZON_MS`] before the receive time.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty de-duplicator remembering `horizon_ms` (at least 0) before the receive time.
+    pub fn with_horizon(horizon_ms: i64) -> Self {
+        Dedup {
+            symbols: HashMap::new(),
+            horizon_ms: horizon_ms.max(0),
+            duplicates: 0,
+            too_old: 0,
+        }
+    }
+
+    /// How far before the receive time event times are remembered (ms).
+    pub fn horizon_ms(&self) -> i64 {
+        self.horizon_ms
     }
 
     /// True for the first copy of (`symbol`, `event_time`), false for a later copy. Without
@@ -59,7 +104,7 @@ impl Dedup {
     }
 
     /// True for the first copy of (`symbol`, `event_time`) received at `received_at_ms`;
-    /// false for a later copy, or for an event older than [`HORIZON_MS`] before
+    /// false for a later copy, or for an event older than the horizon before
     /// `received_at_ms` that is not remembered. O(log n), allocation-free for known symbols
     /// in the steady state.
     pub fn first_seen_at(&mut self, symbol: &str, event_time: i64, received_at_ms: i64) -> bool {
@@ -70,7 +115,7 @@ impl Dedup {
                 .entry(symbol.into())
                 .or_insert_with(|| VecDeque::with_capacity(WINDOW)),
         };
-        let cutoff = received_at_ms.saturating_sub(HORIZON_MS);
+        let cutoff = received_at_ms.saturating_sub(self.horizon_ms);
         while times.len() > WINDOW && times.front().is_some_and(|&t| t < cutoff) {
             times.pop_front();
         }
@@ -121,60 +166,109 @@ impl Dedup {
     }
 }
 
+/// A receive time (such as [`StreamItem::Message`](crate::StreamItem::Message)'s
+/// `received_at`) in ms since the Unix epoch, the clock of [`Dedup::first_seen_at`]: 0
+/// before the epoch, saturated far after it.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// assert_eq!(stream::dedup::unix_ms(UNIX_EPOCH + Duration::from_millis(1_500)), 1_500);
+/// assert_eq!(stream::dedup::unix_ms(UNIX_EPOCH - Duration::from_secs(1)), 0);
+/// ```
+pub fn unix_ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// (connection, symbol, event_time, kept?) in arrival order.
-    type Case = (&'static str, &'static [(u8, &'static str, i64, bool)]);
+    /// (connection, symbol, event_time, received_at, kept?) in arrival order.
+    type Row = (u8, &'static str, i64, i64, bool);
 
-    const CASES: &[Case] = &[
+    /// A receive time, ms (2025-12-01T00:00:00Z).
+    const T: i64 = 1_764_547_200_000;
+    /// One minute, ms.
+    const MIN: i64 = 60_000;
+
+    const CASES: &[(&str, &[Row])] = &[
         (
             "single feed keeps everything",
-            &[(0, "A", 1, true), (0, "A", 2, true), (0, "B", 1, true)],
+            &[
+                (0, "A", T, T, true),
+                (0, "A", T + 1, T + 1, true),
+                (0, "B", T, T, true),
+            ],
         ),
         (
             "second connection's copies dropped",
             &[
-                (0, "A", 1, true),
-                (1, "A", 1, false),
-                (0, "A", 2, true),
-                (1, "A", 2, false),
+                (0, "A", T, T, true),
+                (1, "A", T, T + 2, false),
+                (0, "A", T + 1000, T + 1000, true),
+                (1, "A", T + 1000, T + 1001, false),
+            ],
+        ),
+        (
+            "renewal overlap: the successor repeats the last seconds",
+            &[
+                (1, "A", T, T, true),
+                (1, "A", T + 1000, T + 1000, true),
+                (2, "A", T, T + 1003, false),
+                (2, "A", T + 1000, T + 1003, false),
+                (1, "A", T + 2000, T + 2000, true),
+                (2, "A", T + 2000, T + 2001, false),
+                (2, "A", T + 3000, T + 3001, true),
             ],
         ),
         (
             "lagging connection: copies dropped, order of arrival irrelevant",
             &[
-                (0, "A", 1, true),
-                (0, "A", 2, true),
-                (0, "A", 3, true),
-                (1, "A", 1, false),
-                (1, "A", 2, false),
-                (1, "A", 3, false),
+                (0, "A", T + 1, T + 1, true),
+                (0, "A", T + 2, T + 2, true),
+                (0, "A", T + 3, T + 3, true),
+                (1, "A", T + 1, T + 9, false),
+                (1, "A", T + 2, T + 9, false),
+                (1, "A", T + 3, T + 9, false),
             ],
         ),
         (
             "leader drops, follower fills the hole",
             &[
-                (0, "A", 1, true),
-                (0, "A", 3, true),
-                (1, "A", 1, false),
-                (1, "A", 2, true),
-                (1, "A", 3, false),
+                (0, "A", T + 1, T + 1, true),
+                (0, "A", T + 3, T + 3, true),
+                (1, "A", T + 1, T + 4, false),
+                (1, "A", T + 2, T + 4, true),
+                (1, "A", T + 3, T + 4, false),
             ],
         ),
         (
             "same time, other symbol is not a copy",
             &[
-                (0, "A", 5, true),
-                (1, "B", 5, true),
-                (1, "A", 5, false),
-                (0, "B", 5, false),
+                (0, "A", T, T, true),
+                (1, "B", T, T, true),
+                (1, "A", T, T, false),
+                (0, "B", T, T, false),
             ],
         ),
         (
             "exact repeat on one connection",
-            &[(0, "A", 7, true), (0, "A", 7, false)],
+            &[(0, "A", T, T, true), (0, "A", T, T, false)],
+        ),
+        (
+            "an event time in the future makes no later event a copy",
+            &[
+                (0, "A", i64::MAX, T, true),
+                (0, "A", T + 60 * MIN, T, true),
+                (0, "A", T, T, true),
+                (0, "A", T + 1000, T + 1000, true),
+                (1, "A", T + 1000, T + 1001, false),
+            ],
+        ),
+        (
+            "a copy minutes late is still a copy (within the horizon)",
+            &[(0, "A", T, T, true), (1, "A", T, T + 4 * MIN, false)],
         ),
     ];
 
@@ -183,16 +277,33 @@ mod tests {
         for (name, events) in CASES {
             let mut d = Dedup::new();
             let mut dropped = 0;
-            for &(conn, symbol, time, keep) in *events {
+            for &(conn, symbol, time, at, keep) in *events {
                 assert_eq!(
-                    d.first_seen(symbol, time),
+                    d.first_seen_at(symbol, time, at),
                     keep,
-                    "{name}: conn {conn} {symbol}@{time}"
+                    "{name}: conn {conn} {symbol}@{time} received at {at}"
                 );
                 dropped += u64::from(!keep);
             }
             assert_eq!(d.duplicates(), dropped, "{name}");
+            assert_eq!(d.too_old(), 0, "{name}");
         }
+    }
+
+    #[test]
+    fn horizon_is_configurable() {
+        let mut d = Dedup::with_horizon(1000);
+        assert_eq!(d.horizon_ms(), 1000);
+        for i in 0..=WINDOW as i64 {
+            assert!(d.first_seen_at("A", T + i * 1000, T + i * 1000));
+        }
+        let now = T + WINDOW as i64 * 1000;
+        assert!(
+            !d.first_seen_at("A", T - 5000, now),
+            "older than the horizon"
+        );
+        assert_eq!((d.duplicates(), d.too_old()), (1, 1));
+        assert_eq!(Dedup::with_horizon(-5).horizon_ms(), 0);
     }
 
     #[test]
