@@ -16,6 +16,9 @@
 //! assert_eq!(out, "14:07:02 BTCUSDT price has gone above 43680 Last price: 43680.01000000\n");
 //! ```
 
+#![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
+
 mod format;
 mod level;
 mod price;

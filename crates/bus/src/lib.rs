@@ -33,6 +33,9 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
+
 mod config;
 mod error;
 pub mod payload;

@@ -14,6 +14,9 @@
 //! assert_eq!(report.holdings[0].pnl_pct, Some(4.21));
 //! ```
 
+#![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
+
 mod decision;
 mod order;
 mod position;

@@ -26,6 +26,9 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
+
 mod client;
 mod error;
 mod market_chart;

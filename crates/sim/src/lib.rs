@@ -17,6 +17,9 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
+
 mod binance_rest;
 mod coingecko;
 mod config;
@@ -104,6 +107,10 @@ impl Shared {
 /// Starts the simulated exchange on `addr` (port 0: an ephemeral port).
 ///
 /// Fails on a bind error, or with `InvalidInput` when an interval is zero.
+///
+/// # Errors
+///
+/// The bind error, or `InvalidInput` when one of the configured intervals is zero.
 pub async fn start(addr: SocketAddr, config: SimConfig) -> std::io::Result<SimHandle> {
     for (name, value) in [
         ("interval", config.interval),

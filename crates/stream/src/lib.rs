@@ -24,6 +24,9 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
+
 mod event;
 mod manager;
 #[cfg(feature = "rest")]

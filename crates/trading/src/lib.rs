@@ -23,6 +23,9 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
+
 pub mod cycle;
 pub mod daemon;
 pub mod metrics;
