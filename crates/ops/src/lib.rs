@@ -24,12 +24,18 @@
 //! in seconds, sizes are in bytes; each instrumented crate declares its names once, in its
 //! own `metrics` module, with a description for `# HELP`.
 
-#![warn(missing_docs)]
-#![warn(clippy::missing_errors_doc)]
-
 //!
 //! Feature `server` (default) brings the recorder and the endpoint; without it the crate is
 //! only [`Health`], for pipelines that report their health to the binary that serves it.
+
+#![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
+
+/// The README's examples, compiled (and run where they need no network) as doc-tests, so
+/// that the snippet a user copies cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod health;
 pub mod probe;
