@@ -29,6 +29,9 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
+
 pub mod dedup;
 mod error;
 pub mod gaps;

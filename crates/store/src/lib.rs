@@ -7,6 +7,9 @@
 //! Both halves are behind cargo features so that a binary links only what it uses: the
 //! recorder never pulls in Diesel or a database client library.
 
+#![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
+
 mod blocking;
 pub mod fs;
 

@@ -111,6 +111,10 @@ pub enum StopAfter {
 /// hold no rows, rows of several dates, or a file not sorted by (symbol, event_time). Safe
 /// to run while the recorder writes the current hour.
 ///
+/// # Errors
+///
+/// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read; [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated, corrupt or incompatible file, naming it. Writing or publishing the merged file fails as above; the parts are removed only after the merged file is published, so a failure loses nothing.
+///
 /// ```
 /// use store::ticks::compact_closed_hours;
 /// use store::ticks::{list_files, DatasetWriter, Tick, TickBuffer};
@@ -139,6 +143,10 @@ pub fn compact_closed_hours(
 impl Dataset {
     /// [`compact_closed_hours`] on this dataset (a local directory or an object store: the
     /// merged file is published, create-only, before any part is removed).
+    ///
+    /// # Errors
+    ///
+    /// As [`compact_closed_hours`].
     pub fn compact_closed_hours(
         &self,
         now: DateTime<Utc>,

@@ -174,6 +174,10 @@ impl Dataset {
     /// recursively, sorted by key. Names starting with `.` or `_` are skipped, as Hive,
     /// Spark and DuckDB do (temporary files, the gaps dataset, the journal). A missing
     /// directory holds no files.
+    ///
+    /// # Errors
+    ///
+    /// [`TickError::Io`] (local directory) or [`TickError::Object`] (object store) when listing fails.
     pub fn files(&self, dir: &str) -> Result<Vec<FileEntry>, TickError> {
         let mut files = match &self.backend {
             Backend::Local(root) => local::files(root, dir)?,
@@ -193,6 +197,10 @@ impl Dataset {
 
     /// The date partitions (`date=YYYY-MM-DD` directory names) directly under the root,
     /// sorted; none if the dataset does not exist yet.
+    ///
+    /// # Errors
+    ///
+    /// [`TickError::Io`] (local directory) or [`TickError::Object`] (object store) when listing fails.
     pub fn partitions(&self) -> Result<Vec<String>, TickError> {
         let mut dirs: Vec<String> = self
             .dir_names("")?
@@ -226,6 +234,10 @@ impl Dataset {
     }
 
     /// Removes `key`; a missing file is not an error.
+    ///
+    /// # Errors
+    ///
+    /// [`TickError::Io`] / [`TickError::Object`] when the removal fails for another reason than a missing file.
     pub fn delete(&self, key: &str) -> Result<(), TickError> {
         match &self.backend {
             Backend::Local(root) => local::remove(&root.join(key)),

@@ -131,7 +131,7 @@ impl Remote {
         let (store, prefix) = (self.store.clone(), self.path(dir));
         let listed = block_on(async move { store.list_with_delimiter(Some(&prefix)).await })?
             .map_err(self.err(dir))?;
-        let last = |p: &ObjPath| p.parts().last().map(|s| s.as_ref().to_owned());
+        let last = |p: &ObjPath| p.parts().next_back().map(|s| s.as_ref().to_owned());
         let dirs = listed.common_prefixes.iter().filter_map(last).collect();
         let objects = listed
             .objects
