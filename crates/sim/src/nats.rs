@@ -45,6 +45,10 @@ impl NatsServer {
     /// [`NatsServer::start`] with extra `nats-server` arguments, used on every restart too:
     /// e.g. `["--auth", "TOKEN"]` for a server that wants a token, or
     /// `["--user", "U", "--pass", "P"]`.
+    ///
+    /// # Errors
+    ///
+    /// As [`NatsServer::start`].
     pub fn start_with(extra: &[&str]) -> io::Result<Self> {
         let mut server = NatsServer {
             port: 0,

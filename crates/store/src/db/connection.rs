@@ -54,7 +54,8 @@ pub enum DbConnection {
 ///
 /// # Errors
 ///
-/// [`DbError::CreateDir`] (SQLite: the file's directory), [`DbError::Connect`] or [`DbError::Migration`].
+/// [`DbError::CreateDir`] (SQLite: the file's directory), [`DbError::Connect`] or
+/// [`DbError::Migration`].
 pub fn connect(url: &DbUrl) -> Result<DbConnection, DbError> {
     let mut conn = establish(url)?;
     migrate(&mut conn, url)?;

@@ -79,7 +79,10 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`DbError::CreateDir`] when the SQLite file's directory cannot be created; [`DbError::Connect`] when the database cannot be reached or opened; [`DbError::Migration`] when the migrations fail; [`DbError::Timeout`] when connecting takes longer than the connect timeout.
+    /// [`DbError::CreateDir`] when the SQLite file's directory cannot be created;
+    /// [`DbError::Connect`] when the database cannot be reached or opened;
+    /// [`DbError::Migration`] when the migrations fail; [`DbError::Timeout`] when
+    /// connecting takes longer than the connect timeout.
     pub fn open_url(url: DbUrl) -> Result<Store, DbError> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let (ready, opened) = mpsc::sync_channel(1);
@@ -186,7 +189,10 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database does not answer within the statement timeout (the store is then closed); [`DbError::Closed`] on a store closed by an earlier timeout. Nothing of the cycle is written then (one transaction).
+    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database
+    /// does not answer within the statement timeout (the store is then closed);
+    /// [`DbError::Closed`] on a store closed by an earlier timeout. Nothing of the cycle is
+    /// written then (one transaction).
     pub fn record_markets(
         &mut self,
         observed: &[MarketObservation],
@@ -209,7 +215,10 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database does not answer within the statement timeout (the store is then closed); [`DbError::Closed`] on a store closed by an earlier timeout. The trade and the position are written together or not at all.
+    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database
+    /// does not answer within the statement timeout (the store is then closed);
+    /// [`DbError::Closed`] on a store closed by an earlier timeout. The trade and the
+    /// position are written together or not at all.
     pub fn record_trade<F>(&mut self, trade: &NewTrade, update: F) -> Result<TradeOutcome, DbError>
     where
         F: FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static,
@@ -223,7 +232,9 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database does not answer within the statement timeout (the store is then closed); [`DbError::Closed`] on a store closed by an earlier timeout.
+    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database
+    /// does not answer within the statement timeout (the store is then closed);
+    /// [`DbError::Closed`] on a store closed by an earlier timeout.
     pub fn positions(&mut self, portfolio: &str) -> Result<Vec<PositionView>, DbError> {
         let portfolio = portfolio.to_owned();
         self.call("read the positions", move |s| s.positions(&portfolio))
@@ -233,7 +244,9 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database does not answer within the statement timeout (the store is then closed); [`DbError::Closed`] on a store closed by an earlier timeout.
+    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database
+    /// does not answer within the statement timeout (the store is then closed);
+    /// [`DbError::Closed`] on a store closed by an earlier timeout.
     pub fn trades(&mut self, portfolio: &str) -> Result<Vec<TradeView>, DbError> {
         let portfolio = portfolio.to_owned();
         self.call("read the trades", move |s| s.trades(&portfolio))
@@ -243,7 +256,9 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database does not answer within the statement timeout (the store is then closed); [`DbError::Closed`] on a store closed by an earlier timeout.
+    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database
+    /// does not answer within the statement timeout (the store is then closed);
+    /// [`DbError::Closed`] on a store closed by an earlier timeout.
     pub fn portfolios(&mut self) -> Result<Vec<PortfolioView>, DbError> {
         self.call("read the portfolios", Session::portfolios)
     }
@@ -252,7 +267,9 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database does not answer within the statement timeout (the store is then closed); [`DbError::Closed`] on a store closed by an earlier timeout.
+    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database
+    /// does not answer within the statement timeout (the store is then closed);
+    /// [`DbError::Closed`] on a store closed by an earlier timeout.
     pub fn row_counts(&mut self) -> Result<RowCounts, DbError> {
         self.call("count the rows", Session::row_counts)
     }
@@ -261,7 +278,9 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database does not answer within the statement timeout (the store is then closed); [`DbError::Closed`] on a store closed by an earlier timeout.
+    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database
+    /// does not answer within the statement timeout (the store is then closed);
+    /// [`DbError::Closed`] on a store closed by an earlier timeout.
     pub fn status(&mut self) -> Result<DbStatus, DbError> {
         self.call("read the status", Session::status)
     }
@@ -270,7 +289,10 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database does not answer within the statement timeout (the store is then closed); [`DbError::Closed`] on a store closed by an earlier timeout. Nothing is deleted then (one transaction).
+    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database
+    /// does not answer within the statement timeout (the store is then closed);
+    /// [`DbError::Closed`] on a store closed by an earlier timeout. Nothing is deleted then
+    /// (one transaction).
     pub fn reset(&mut self, scope: &ResetScope) -> Result<RowCounts, DbError> {
         let scope = scope.clone();
         self.call("reset", move |s| s.reset(&scope))

@@ -162,7 +162,8 @@ impl TickBuffer {
     ///
     /// # Errors
     ///
-    /// [`TickError::EventTime`] for an event time without a calendar date; [`TickError::Arrow`] if a batch cannot be built.
+    /// [`TickError::EventTime`] for an event time without a calendar date;
+    /// [`TickError::Arrow`] if a batch cannot be built.
     pub fn to_batches(&self) -> Result<Vec<(NaiveDate, RecordBatch)>, TickError> {
         let rank = self.interner.ranks();
         let mut days: BTreeMap<i64, Vec<(u32, i64, usize)>> = BTreeMap::new();

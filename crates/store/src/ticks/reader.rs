@@ -38,7 +38,9 @@ pub fn list_files(root: &Path) -> Result<Vec<PathBuf>, TickError> {
 ///
 /// # Errors
 ///
-/// [`TickError::Io`] when the file cannot be opened; [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated, corrupt or incompatible file.
+/// [`TickError::Io`] when the file cannot be opened; [`TickError::Parquet`],
+/// [`TickError::Decode`] or [`TickError::Schema`] for a truncated, corrupt or incompatible
+/// file.
 pub fn read_file(path: &Path) -> Result<Vec<RecordBatch>, TickError> {
     let file = File::open(path).map_err(TickError::io(path))?;
     collect(path, builder(path, file)?)
@@ -80,7 +82,9 @@ pub fn stream_file(path: &Path, batch_rows: usize) -> Result<FileBatches, TickEr
 ///
 /// # Errors
 ///
-/// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read; [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated, corrupt or incompatible file, naming it.
+/// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read;
+/// [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated,
+/// corrupt or incompatible file, naming it.
 ///
 /// ```
 /// use store::ticks::{read_dataset, DatasetWriter, Tick, TickBuffer};
@@ -102,7 +106,9 @@ pub fn read_dataset(root: &Path) -> Result<Vec<RecordBatch>, TickError> {
 ///
 /// # Errors
 ///
-/// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read; [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated, corrupt or incompatible file, naming it.
+/// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read;
+/// [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated,
+/// corrupt or incompatible file, naming it.
 pub fn read_symbol(root: &Path, symbol: &str) -> Result<Vec<RecordBatch>, TickError> {
     Ok(Dataset::local(root).read(&Query::all().symbol(symbol))?.0)
 }
@@ -113,7 +119,9 @@ pub fn read_symbol(root: &Path, symbol: &str) -> Result<Vec<RecordBatch>, TickEr
 ///
 /// # Errors
 ///
-/// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read; [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated, corrupt or incompatible file, naming it.
+/// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read;
+/// [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated,
+/// corrupt or incompatible file, naming it.
 pub fn read_by_symbol(root: &Path) -> Result<BTreeMap<String, RecordBatch>, TickError> {
     Dataset::local(root).read_by_symbol(&Query::all())
 }
@@ -123,7 +131,9 @@ impl Dataset {
     ///
     /// # Errors
     ///
-    /// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read; [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated, corrupt or incompatible file, naming it.
+    /// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read;
+    /// [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a
+    /// truncated, corrupt or incompatible file, naming it.
     pub fn read_all(&self) -> Result<Vec<RecordBatch>, TickError> {
         let mut out = Vec::new();
         for file in self.files("")? {
@@ -136,7 +146,9 @@ impl Dataset {
     ///
     /// # Errors
     ///
-    /// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read; [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated, corrupt or incompatible file, naming it.
+    /// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read;
+    /// [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a
+    /// truncated, corrupt or incompatible file, naming it.
     pub fn read_key(&self, file: &FileEntry) -> Result<Vec<RecordBatch>, TickError> {
         let path = self.location(&file.key);
         collect(&path, self.builder(file)?)
@@ -160,7 +172,9 @@ impl Dataset {
     ///
     /// # Errors
     ///
-    /// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read; [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated, corrupt or incompatible file, naming it.
+    /// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read;
+    /// [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a
+    /// truncated, corrupt or incompatible file, naming it.
     ///
     /// ```
     /// use store::ticks::{Dataset, DatasetWriter, Query, Tick, TickBuffer};
@@ -214,7 +228,9 @@ impl Dataset {
     ///
     /// # Errors
     ///
-    /// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read; [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated, corrupt or incompatible file, naming it.
+    /// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read;
+    /// [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a
+    /// truncated, corrupt or incompatible file, naming it.
     pub fn read_by_symbol(
         &self,
         query: &Query,

@@ -76,7 +76,8 @@ impl StagedFile {
     ///
     /// # Errors
     ///
-    /// [`TickError::Io`] / [`TickError::Object`] when publishing fails; a taken name is an error for which [`TickError::already_exists`] holds.
+    /// [`TickError::Io`] / [`TickError::Object`] when publishing fails; a taken name is an
+    /// error for which [`TickError::already_exists`] holds.
     pub fn publish(&self, name: &str) -> Result<PathBuf, TickError> {
         self.dataset.publish(&self.tmp, &self.dir, name)
     }
@@ -116,7 +117,9 @@ impl StagedFile {
 ///
 /// # Errors
 ///
-/// [`TickError::Io`] / [`TickError::Object`] when staging, syncing or publishing fails (nothing half-written is left visible); [`TickError::Parquet`] / [`TickError::Arrow`] when encoding fails. [`TickError::NameExhausted`] when every candidate name is taken.
+/// [`TickError::Io`] / [`TickError::Object`] when staging, syncing or publishing fails
+/// (nothing half-written is left visible); [`TickError::Parquet`] / [`TickError::Arrow`]
+/// when encoding fails. [`TickError::NameExhausted`] when every candidate name is taken.
 ///
 /// ```
 /// use store::ticks::{write_new_file, writer_properties, Dataset, TickBuffer};
@@ -214,7 +217,9 @@ impl StagedWriter {
     ///
     /// # Errors
     ///
-    /// [`TickError::Io`] when the temporary file cannot be created (a taken name: [`TickError::already_exists`] holds); [`TickError::Parquet`] when the writer cannot start.
+    /// [`TickError::Io`] when the temporary file cannot be created (a taken name:
+    /// [`TickError::already_exists`] holds); [`TickError::Parquet`] when the writer cannot
+    /// start.
     pub fn create(
         dataset: &Dataset,
         dir: &str,
@@ -274,7 +279,8 @@ impl StagedWriter {
     ///
     /// # Errors
     ///
-    /// [`TickError::Parquet`] / [`TickError::Io`] when the footer cannot be written or the file fsynced.
+    /// [`TickError::Parquet`] / [`TickError::Io`] when the footer cannot be written or the
+    /// file fsynced.
     pub fn finish(mut self) -> Result<StagedFile, TickError> {
         let tmp = &self.staged.tmp;
         self.writer.finish().map_err(TickError::parquet(tmp))?;

@@ -52,7 +52,8 @@ impl Dataset {
     ///
     /// # Errors
     ///
-    /// [`TickError::Io`] / [`TickError::Object`] when the file cannot be read; [`TickError::Parquet`] when its footer does not decode.
+    /// [`TickError::Io`] / [`TickError::Object`] when the file cannot be read;
+    /// [`TickError::Parquet`] when its footer does not decode.
     pub fn footer(&self, file: &FileEntry) -> Result<Vec<KeyValue>, TickError> {
         let path = self.location(&file.key);
         let source = self.open(&file.key, Some(file.size))?;
@@ -71,7 +72,8 @@ impl Dataset {
     ///
     /// # Errors
     ///
-    /// [`TickError::Io`] (local directory) or [`TickError::Object`] (object store) when listing fails.
+    /// [`TickError::Io`] (local directory) or [`TickError::Object`] (object store) when
+    /// listing fails.
     pub fn published_segments(&self, dir: &str) -> Result<HashSet<u64>, TickError> {
         let mut covered = HashSet::new();
         for file in self.files(dir)? {

@@ -105,7 +105,11 @@ impl DatasetWriter {
     ///
     /// # Errors
     ///
-    /// [`TickError::Io`] / [`TickError::Object`] when staging, syncing or publishing fails (nothing half-written is left visible); [`TickError::Parquet`] / [`TickError::Arrow`] when encoding fails. [`TickError::EventTime`] for an event time without a calendar date; [`TickError::NameExhausted`] when no free file name is left.
+    /// [`TickError::Io`] / [`TickError::Object`] when staging, syncing or publishing fails
+    /// (nothing half-written is left visible); [`TickError::Parquet`] /
+    /// [`TickError::Arrow`] when encoding fails. [`TickError::EventTime`] for an event time
+    /// without a calendar date; [`TickError::NameExhausted`] when no free file name is
+    /// left.
     pub fn write_checkpoint(
         &mut self,
         buf: &TickBuffer,

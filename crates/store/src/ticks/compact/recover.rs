@@ -43,7 +43,9 @@ impl Dataset {
     ///
     /// # Errors
     ///
-    /// [`TickError::Io`] / [`TickError::Object`] when listing, reading a footer or removing a leftover fails; [`TickError::Parquet`] for a footer that does not decode. What was done so far stays done; the next start goes on.
+    /// [`TickError::Io`] / [`TickError::Object`] when listing, reading a footer or removing
+    /// a leftover fails; [`TickError::Parquet`] for a footer that does not decode. What was
+    /// done so far stays done; the next start goes on.
     pub fn recover(&self) -> Result<RecoverReport, TickError> {
         let mut report = RecoverReport::default();
         if let Some(spool) = self.spool_dir() {

@@ -51,7 +51,7 @@ use super::layout;
 use super::TickError;
 use object::Remote;
 
-/// Where a tick dataset lives (see the [module docs](self)); cheap to clone.
+/// Where a tick dataset lives: a local directory or a prefix of an object store; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Dataset {
     backend: Backend,
@@ -177,7 +177,8 @@ impl Dataset {
     ///
     /// # Errors
     ///
-    /// [`TickError::Io`] (local directory) or [`TickError::Object`] (object store) when listing fails.
+    /// [`TickError::Io`] (local directory) or [`TickError::Object`] (object store) when
+    /// listing fails.
     pub fn files(&self, dir: &str) -> Result<Vec<FileEntry>, TickError> {
         let mut files = match &self.backend {
             Backend::Local(root) => local::files(root, dir)?,
@@ -200,7 +201,8 @@ impl Dataset {
     ///
     /// # Errors
     ///
-    /// [`TickError::Io`] (local directory) or [`TickError::Object`] (object store) when listing fails.
+    /// [`TickError::Io`] (local directory) or [`TickError::Object`] (object store) when
+    /// listing fails.
     pub fn partitions(&self) -> Result<Vec<String>, TickError> {
         let mut dirs: Vec<String> = self
             .dir_names("")?
@@ -237,7 +239,8 @@ impl Dataset {
     ///
     /// # Errors
     ///
-    /// [`TickError::Io`] / [`TickError::Object`] when the removal fails for another reason than a missing file.
+    /// [`TickError::Io`] / [`TickError::Object`] when the removal fails for another reason
+    /// than a missing file.
     pub fn delete(&self, key: &str) -> Result<(), TickError> {
         match &self.backend {
             Backend::Local(root) => local::remove(&root.join(key)),

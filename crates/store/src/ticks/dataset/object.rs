@@ -42,7 +42,7 @@ use parquet::file::reader::{ChunkReader, Length};
 
 use crate::ticks::TickError;
 
-/// Above this size an upload is a multipart upload (parts of [`PART_BYTES`]); below, one
+/// Above this size an upload is a multipart upload (parts of 16 MiB); below, one
 /// create-only PUT of the whole file held in memory. An hour of the real market compacted
 /// is ~50 MB, so every file the recorder writes today is one conditional PUT.
 pub const MULTIPART_BYTES: u64 = 64 << 20;
@@ -261,7 +261,8 @@ struct Cache {
     chunks: Vec<(Range<u64>, Bytes)>,
 }
 
-/// A Parquet object read with ranged GETs (see the [module docs](self)).
+/// A Parquet object read with ranged GETs: the Parquet reader asks for byte ranges, and only
+/// those are fetched.
 pub struct ObjectSource {
     remote: Remote,
     key: String,

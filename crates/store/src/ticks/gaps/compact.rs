@@ -34,7 +34,12 @@ pub struct DaysCompacted {
 ///
 /// # Errors
 ///
-/// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read; [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated, corrupt or incompatible file, naming it. Writing or publishing the merged file fails as [`TickError::Io`] / [`TickError::Object`] when staging, syncing or publishing fails (nothing half-written is left visible); the parts are removed only after the merged file is published.
+/// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read;
+/// [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated,
+/// corrupt or incompatible file, naming it. Writing or publishing the merged file fails as
+/// [`TickError::Io`] / [`TickError::Object`] when staging, syncing or publishing fails
+/// (nothing half-written is left visible); the parts are removed only after the merged file
+/// is published.
 ///
 /// ```
 /// use store::ticks::gaps::{compact_closed_days, read_gaps, Gap, GapWriter};

@@ -113,7 +113,9 @@ impl GapWriter {
     ///
     /// # Errors
     ///
-    /// [`TickError::Io`] / [`TickError::Object`] when staging, syncing or publishing fails (nothing half-written is left visible); [`TickError::Parquet`] / [`TickError::Arrow`] when encoding fails.
+    /// [`TickError::Io`] / [`TickError::Object`] when staging, syncing or publishing fails
+    /// (nothing half-written is left visible); [`TickError::Parquet`] /
+    /// [`TickError::Arrow`] when encoding fails.
     pub fn write(&mut self, gaps: &[Gap], now: DateTime<Utc>) -> Result<Vec<PathBuf>, TickError> {
         self.write_with(gaps, now, &[])
     }
@@ -190,7 +192,9 @@ fn to_batch(gaps: &[&Gap]) -> Result<RecordBatch, TickError> {
 ///
 /// # Errors
 ///
-/// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read; [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated, corrupt or incompatible file, naming it.
+/// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read;
+/// [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated,
+/// corrupt or incompatible file, naming it.
 pub fn read_gaps(out_dir: &Path) -> Result<Vec<Gap>, TickError> {
     if !out_dir.join(DIR_NAME).is_dir() {
         return Ok(Vec::new());
@@ -202,7 +206,9 @@ pub fn read_gaps(out_dir: &Path) -> Result<Vec<Gap>, TickError> {
 ///
 /// # Errors
 ///
-/// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read; [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated, corrupt or incompatible file, naming it.
+/// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read;
+/// [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated,
+/// corrupt or incompatible file, naming it.
 pub fn read_gaps_of(dataset: &Dataset) -> Result<Vec<Gap>, TickError> {
     let gaps_dataset = dataset.child(DIR_NAME);
     let mut gaps = Vec::new();
