@@ -9,7 +9,7 @@ SIM_PORT ?= 18765
 .PHONY: test setup fmt-check clippy doc-check unit link-check demo demo-live bench init up down clean db-reset
 
 ## Everything CI runs: set-up, formatting, lints, API docs, the whole test suite, the link check.
-test: setup fmt-check clippy doc-check unit link-check layer-check docs-check
+test: setup fmt-check clippy doc-check unit link-check layer-check docs-check checks-selftest
 
 setup:
 	@bash scripts/setup-test-env.sh
@@ -31,7 +31,7 @@ unit:
 link-check:
 	@bash scripts/link-check.sh
 
-.PHONY: layer-check docs-check
+.PHONY: layer-check docs-check checks-selftest
 
 ## The layering rules of ARCHITECTURE.md, on the resolved dependency graph.
 layer-check:
@@ -40,6 +40,10 @@ layer-check:
 ## The docs point at nothing outside the repository and state the Rust the workspace needs.
 docs-check:
 	@bash scripts/docs-check.sh
+
+## The checks above can fail: each rule broken in a scratch copy must be reported.
+checks-selftest:
+	@bash scripts/checks-selftest.sh
 
 ## The recorder against the local simulated exchange for a few seconds, then the files it wrote.
 demo:

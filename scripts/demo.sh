@@ -29,12 +29,7 @@ echo
 echo "== files (recorder log: $log)"
 find "$dir" -name '*.parquet' | sort
 # The dataset holds Parquet files and the recorder's own _-prefixed directories, nothing else.
-stray=$(find "$dir" -type f ! -name '*.parquet' ! -path "$dir/_*" | sort)
-if [ -n "$stray" ]; then
-  echo "demo: files that are not Parquet in the dataset (readers would fail):" >&2
-  echo "$stray" >&2
-  exit 1
-fi
+bash "$(dirname "$0")/dataset-check.sh" "$dir"
 echo
 echo "== read back with the store reader (cargo run -p store --features ticks --example inspect -- $dir)"
 "$bin/examples/inspect" "$dir"

@@ -7,7 +7,11 @@
 #   2. no layer-0 crate depends, even indirectly, on tokio, reqwest, diesel, arrow, parquet
 #      or another outside client;
 #   3. only exchange-sim depends on `sim` (everyone else: dev-dependencies only);
-#   4. nothing depends on `testkit` (the tests' helpers) but through dev-dependencies.
+#   4. every crate has its row in ARCHITECTURE.md's layer table (the table and this script
+#      say the same);
+#   5. nothing depends on `testkit` (the tests' helpers) but through dev-dependencies.
+# Every feature is on (--all-features): a dependency behind a feature counts too.
+# `bash scripts/checks-selftest.sh` proves that each rule fails on a violation.
 # The recorder and the alerter linking no database client is scripts/link-check.sh.
 # A new crate must be given its layer below (the check fails until it is).
 set -euo pipefail
@@ -15,7 +19,7 @@ set -euo pipefail
 layer_of() {
   case $1 in
     alert | portfolio) echo 0 ;;
-    stream | pricing | store | logging | bus | ops | metrics) echo 1 ;;
+    stream | pricing | store | logging | bus | ops) echo 1 ;;
     record | alerting | trading) echo 2 ;;
     recorder | alerter | trader | exchange-sim) echo 3 ;;
     sim) echo sim ;;
@@ -27,9 +31,9 @@ layer_of() {
 # Crates a layer-0 crate must never reach.
 outside='^(tokio|tokio-tungstenite|tungstenite|reqwest|hyper|diesel|diesel_migrations|mysqlclient-sys|libsqlite3-sys|pq-sys|arrow-[a-z]+|arrow|parquet|object_store|async-nats|rustls)$'
 
-tree() { cargo tree -e normal --prefix none "$@" 2>/dev/null | awk '{print $1}'; }
+tree() { cargo tree -e normal --all-features --prefix none "$@" 2>/dev/null | awk '{print $1}'; }
 
-if ! roots=$(cargo tree --workspace -e normal --depth 0 --prefix none 2>&1); then
+if ! roots=$(cargo tree --workspace -e normal --all-features --depth 0 --prefix none 2>&1); then
   echo "layer-check: cargo cannot resolve the workspace's dependency graph:" >&2
   echo "$roots" >&2
   exit 1
@@ -44,7 +48,18 @@ for m in $members; do
     bad "crate '$m' has no layer: add it to scripts/layer-check.sh and ARCHITECTURE.md"
     continue
   fi
-  [ "$l" = sim ] || [ "$l" = dev ] && continue
+  # Rule 4: the crate is in ARCHITECTURE.md's layer table (sim, testkit: their own paragraph).
+  if [ "$l" = dev ]; then
+    grep -q '`testkit`' ARCHITECTURE.md || bad "ARCHITECTURE.md does not say where \`testkit\` stands"
+    continue
+  fi
+  if [ "$l" = sim ]; then
+    grep -q '^`sim` stands beside the layers' ARCHITECTURE.md ||
+      bad "ARCHITECTURE.md does not say where \`sim\` stands"
+    continue
+  fi
+  grep -E "^\| $l " ARCHITECTURE.md | grep -qF "\`$m\`" ||
+    bad "crate '$m' (layer $l) is missing from ARCHITECTURE.md's layer table (row $l)"
   # Rule 1: direct workspace dependencies are of lower layers (sim only for exchange-sim).
   for d in $(tree -p "$m" --depth 1 | tail -n +2 | sort -u); do
     grep -qx "$d" <<<"$members" || continue
@@ -67,7 +82,7 @@ for m in $members; do
   if [ "$m" != exchange-sim ] && grep -qx sim <<<"$all"; then
     bad "$m depends on sim through a normal dependency; only dev-dependencies may"
   fi
-  # Rule 4: not even indirectly on testkit.
+  # Rule 5: not even indirectly on testkit.
   if grep -qx testkit <<<"$all"; then
     bad "$m depends on testkit through a normal dependency; only dev-dependencies may"
   fi

@@ -144,6 +144,11 @@ pub enum LevelError {
 impl Level {
     /// A level from user text: the price must be a positive finite decimal.
     ///
+    /// # Errors
+    ///
+    /// [`LevelError::Price`] when `price` is not a plain positive decimal (see
+    /// [`PriceError`](crate::PriceError)); [`LevelError::NotPositive`] for zero.
+    ///
     /// ```
     /// use alert::{Direction, Level};
     /// let level = Level::parse("btcusdt".parse().unwrap(), Direction::Above, "43680").unwrap();

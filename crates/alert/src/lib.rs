@@ -16,6 +16,15 @@
 //! assert_eq!(out, "14:07:02 BTCUSDT price has gone above 43680 Last price: 43680.01000000\n");
 //! ```
 
+#![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
+
+/// The README's examples, compiled (and run where they need no network) as doc-tests, so
+/// that the snippet a user copies cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod format;
 mod level;
 mod price;

@@ -96,6 +96,10 @@ impl Watcher {
     /// Applies one update: `symbol` as sent by the exchange (upper case), `last` its last
     /// price text. A malformed price of a watched symbol is an error and leaves the crossing
     /// state untouched; an unwatched symbol is not parsed at all.
+    ///
+    /// # Errors
+    ///
+    /// A [`PriceError`] when `last` is not a plain decimal, for a watched symbol only.
     pub fn on_update(&mut self, symbol: &str, last: &str) -> Result<Update, PriceError> {
         let Some((symbol, rules)) = self.rules.get_mut(symbol) else {
             return Ok(Update::Unwatched);

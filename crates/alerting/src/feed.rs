@@ -40,6 +40,11 @@ impl Feed {
     }
 
     /// Handles one item; returns how many lines were written to `out` (flushed).
+    ///
+    /// # Errors
+    ///
+    /// Only an I/O error writing or flushing `out`; a bad frame or price is logged and
+    /// skipped.
     pub fn handle(&mut self, item: &StreamItem, out: &mut impl Write) -> std::io::Result<usize> {
         match item {
             StreamItem::Message {

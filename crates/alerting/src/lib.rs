@@ -22,6 +22,15 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
+
+/// The README's examples, compiled (and run where they need no network) as doc-tests, so
+/// that the snippet a user copies cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub mod bus_source;
 mod config;
 mod error;

@@ -47,6 +47,11 @@ pub const CHECK_RETRY_DELAY: Duration = Duration::from_secs(1);
 /// Checks `symbol`; a check that fails is tried again after [`CHECK_RETRY_DELAY`] (doubled
 /// each time), up to [`CHECK_ATTEMPTS`] in all, and each failure but the last is told to
 /// `retrying` with the wait. Returns the last answer.
+///
+/// # Errors
+///
+/// Only what `retrying` returns (e.g. writing the notice failed); a failed check is the
+/// answer [`SymbolCheck::Failed`], not an error.
 pub async fn check_patiently<C: CheckSymbol>(
     checker: &C,
     symbol: &Symbol,
@@ -86,6 +91,11 @@ pub enum Asked {
 ///
 /// Prompts go to `out`; complaints about an answer go to `err`, followed by the question
 /// again. The level alerts above the price, as the original did.
+///
+/// # Errors
+///
+/// An I/O error reading `input` or writing `out` / `err`; a bad answer is told on `err`
+/// and asked again, not an error.
 pub async fn ask_level<R, C>(
     input: &mut R,
     out: &mut impl Write,

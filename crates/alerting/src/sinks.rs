@@ -62,6 +62,11 @@ pub struct Sinks {
 
 impl Sinks {
     /// Starts one worker per configured destination (none: a no-op).
+    ///
+    /// # Errors
+    ///
+    /// reqwest's error when the `--webhook` HTTP client cannot be built (TLS set-up); no
+    /// destination is contacted here.
     pub fn start(exec: Option<String>, webhook: Option<String>) -> Result<Self, reqwest::Error> {
         let mut queues = Vec::new();
         if let Some(cmd) = exec {

@@ -39,6 +39,12 @@ impl std::fmt::Debug for BusConfig {
 impl BusConfig {
     /// Parses `nats://[user:password@|token@]host[:port]`.
     ///
+    /// # Errors
+    ///
+    /// [`BusError::Config`] for a URL that is not `nats://[user:password@|token@]host[:port]`
+    /// (another scheme, a path or query, an empty host, a bad port); the message never holds
+    /// the credentials.
+    ///
     /// ```
     /// let c = bus::BusConfig::from_url("nats://bot:s3cret@10.0.0.5").unwrap();
     /// assert_eq!(c.server(), "nats://10.0.0.5:4222");
@@ -83,6 +89,10 @@ impl BusConfig {
 
     /// [`BusConfig::from_url`], then `NATS_CREDS` and `NATS_TOKEN` from the environment
     /// (a token in the URL wins over `NATS_TOKEN`).
+    ///
+    /// # Errors
+    ///
+    /// As [`BusConfig::from_url`].
     pub fn from_url_and_env(url: &str) -> Result<Self, BusError> {
         let mut config = Self::from_url(url)?;
         if let Some(path) = std::env::var_os("NATS_CREDS").filter(|p| !p.is_empty()) {

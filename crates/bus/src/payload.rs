@@ -51,6 +51,10 @@ impl GapMessage {
     }
 
     /// Reads a payload of the gaps subject.
+    ///
+    /// # Errors
+    ///
+    /// serde_json's error when the payload is not a gap message's JSON.
     pub fn decode(payload: &[u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice(payload)
     }
@@ -122,6 +126,11 @@ pub fn for_each_kept<'a>(raw: &'a str, kept: &[MiniTicker], mut f: impl FnMut(Ra
 }
 
 /// Decodes an event payload with `stream`'s decoder; `text` is handed on as the raw frame.
+///
+/// # Errors
+///
+/// A [`DecodeError`] when the payload is not UTF-8 or not a mini-ticker event
+/// ([`stream::decode`]'s errors).
 pub fn decode_ticker(payload: &[u8]) -> Result<(&str, Message), DecodeError> {
     let text = std::str::from_utf8(payload).map_err(|_| DecodeError::UnexpectedShape {
         detail: "payload is not UTF-8".into(),

@@ -20,6 +20,11 @@ pub struct StoredMessage {
 }
 
 /// Reads every message of stream `BINANCE_MINITICKER` as it is at the call.
+///
+/// # Errors
+///
+/// [`BusError::Connect`] when the server cannot be reached; [`BusError::JetStream`] when
+/// the stream does not exist or reading it fails.
 pub async fn read_stream(config: &BusConfig) -> Result<Vec<StoredMessage>, BusError> {
     let err = |what: &'static str| {
         move |e: &dyn std::fmt::Display| BusError::JetStream {

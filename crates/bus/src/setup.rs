@@ -51,6 +51,11 @@ impl StreamLimits {
 }
 
 /// Creates the stream, or updates an existing one to `limits`.
+///
+/// # Errors
+///
+/// [`BusError::JetStream`] when the server refuses the stream's configuration (e.g.
+/// limits an existing stream cannot be changed to) or does not answer.
 pub async fn ensure_stream(
     js: &jetstream::Context,
     limits: &StreamLimits,

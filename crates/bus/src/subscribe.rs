@@ -58,6 +58,11 @@ const CHANNEL: usize = 4096;
 /// subscribed, outages are items ([`BusItem::Disconnected`] / [`BusItem::Connected`]).
 ///
 /// The stream is created with [`StreamLimits::default`] when no recorder has created it yet.
+///
+/// # Errors
+///
+/// [`BusError::Connect`] when the server cannot be reached at the first attempt;
+/// [`BusError::JetStream`] when the stream or a consumer cannot be opened.
 pub async fn subscribe(
     config: &BusConfig,
     symbols: &[String],

@@ -26,6 +26,15 @@
 //! and `jq` (see [`json`]):
 //! `{"time":"2026-11-23T19:06:25.123Z","level":"INFO","target":"trader","message":"bought 1 BTC at 70187.00","fields":{}}`.
 
+#![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
+
+/// The README's examples, compiled (and run where they need no network) as doc-tests, so
+/// that the snippet a user copies cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod chain;
 pub mod cli;
 pub mod json;
@@ -112,6 +121,11 @@ impl Drop for Guard {
 /// Installs the global logger described by `config`.
 ///
 /// Library crates keep logging through the `log` macros; only a binary calls this, once.
+///
+/// # Errors
+///
+/// [`LogError::File`] when the log file or its directory cannot be created or opened;
+/// [`LogError::AlreadySet`] when a logger is already installed in this process.
 pub fn init(config: &LogConfig) -> Result<Guard, LogError> {
     let mut root = fern::Dispatch::new()
         .level(config.level)

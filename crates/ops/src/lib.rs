@@ -28,6 +28,15 @@
 //! Feature `server` (default) brings the recorder and the endpoint; without it the crate is
 //! only [`Health`], for pipelines that report their health to the binary that serves it.
 
+#![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
+
+/// The README's examples, compiled (and run where they need no network) as doc-tests, so
+/// that the snippet a user copies cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod health;
 pub mod probe;
 #[cfg(feature = "server")]
@@ -70,6 +79,11 @@ pub enum OpsError {
 /// Parses `--metrics-addr`: `HOST:PORT`, with a host name (`localhost:9100`) or an IP
 /// address (`0.0.0.0:9100`, `[::1]:9100`); the first address the name resolves to is used.
 ///
+/// # Errors
+///
+/// The message to show (it names the text and says `expected HOST:PORT`) when the text is
+/// not `HOST:PORT` or the name resolves to no address.
+///
 /// ```
 /// assert_eq!(ops::parse_addr("127.0.0.1:9100").unwrap().port(), 9100);
 /// assert!(ops::parse_addr("9100").unwrap_err().contains("HOST:PORT"));
@@ -86,6 +100,10 @@ pub fn parse_addr(text: &str) -> Result<SocketAddr, String> {
 #[cfg(feature = "server")]
 /// What a binary does for `--metrics-addr`: installs the recorder ([`install`]), then serves
 /// `/metrics` and `/health` on `addr` ([`serve`]) and logs where.
+///
+/// # Errors
+///
+/// As [`install`] and [`serve`].
 pub async fn start(addr: SocketAddr, health: Health) -> Result<Endpoint, OpsError> {
     let metrics = install()?;
     let endpoint = serve(addr, metrics, health).await?;
@@ -99,6 +117,11 @@ pub async fn start(addr: SocketAddr, health: Health) -> Result<Endpoint, OpsErro
 #[cfg(feature = "server")]
 /// Installs the Prometheus recorder as the process' `metrics` recorder and returns the
 /// handle that renders it. Call once, early, in a binary.
+///
+/// # Errors
+///
+/// [`OpsError::Install`] when the exporter cannot be built or another `metrics`
+/// recorder is already installed.
 pub fn install() -> Result<PrometheusHandle, OpsError> {
     PrometheusBuilder::new()
         .set_buckets(BUCKETS_SECONDS)

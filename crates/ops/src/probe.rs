@@ -15,6 +15,11 @@ use std::time::Duration;
 
 /// `GET path` on `addr` over HTTP/1.1; returns the status code and the body. `timeout`
 /// bounds the connect and each read and write.
+///
+/// # Errors
+///
+/// The I/O error of connecting, writing or reading (a timeout is `TimedOut` /
+/// `WouldBlock`), or `InvalidData` for an answer that is not HTTP.
 pub fn get(addr: SocketAddr, path: &str, timeout: Duration) -> io::Result<(u16, String)> {
     let mut conn = TcpStream::connect_timeout(&addr, timeout)?;
     conn.set_read_timeout(Some(timeout))?;
@@ -38,6 +43,11 @@ pub fn get(addr: SocketAddr, path: &str, timeout: Duration) -> io::Result<(u16, 
 /// Checks a `/metrics` body with Prometheus' own parser and linter, `promtool check
 /// metrics` (Debian's `prometheus` package): `Err` with promtool's words if it does not parse
 /// or breaks a naming convention (a counter without `_total`, a metric without `# HELP`).
+///
+/// # Errors
+///
+/// promtool's own words when the text does not parse or breaks a naming convention, or
+/// why promtool could not be run (not installed).
 pub fn promtool_check_metrics(text: &str) -> Result<(), String> {
     let mut child = Command::new("promtool")
         .args(["check", "metrics"])

@@ -49,6 +49,11 @@ impl Drop for Endpoint {
 
 /// Binds `addr` and serves `/metrics` from `metrics` and `/health` from `health` on a task of
 /// the current Tokio runtime.
+///
+/// # Errors
+///
+/// [`OpsError::Bind`] when `addr` cannot be bound (in use, not an address of this
+/// machine, a privileged port).
 pub async fn serve(
     addr: SocketAddr,
     metrics: PrometheusHandle,

@@ -14,6 +14,15 @@
 //! assert_eq!(report.holdings[0].pnl_pct, Some(4.21));
 //! ```
 
+#![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
+
+/// The README's examples, compiled (and run where they need no network) as doc-tests, so
+/// that the snippet a user copies cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod decision;
 mod order;
 mod position;

@@ -111,6 +111,12 @@ pub enum OrderError {
 /// Simulated execution: the whole order fills at `current_price`, at time `now`, and
 /// pays the order's fee on the notional.
 ///
+/// # Errors
+///
+/// [`OrderError::BadQuantity`], [`OrderError::BadPrice`] or [`OrderError::BadFee`] when
+/// the quantity or the price is not finite and positive, or the fee is negative or not
+/// finite; nothing is filled then.
+///
 /// ```
 /// use portfolio::{submit_order, Order};
 /// let fill = submit_order(&Order::buy("bitcoin", 1.0), 70_187.0, chrono::Utc::now()).unwrap();

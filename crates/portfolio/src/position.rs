@@ -48,6 +48,11 @@ impl Position {
     /// `(quantity * avg_cost + fill.quantity * fill.price) / (quantity + fill.quantity)`;
     /// a sell reduces the quantity and keeps the average cost (reset to 0 when flat).
     ///
+    /// # Errors
+    ///
+    /// [`PositionError::OtherCoin`] for a fill of another coin; [`PositionError::Oversold`]
+    /// when a sell exceeds the quantity held. The position is unchanged then.
+    ///
     /// ```
     /// use portfolio::{submit_order, Order, Position};
     /// let now = chrono::Utc::now();

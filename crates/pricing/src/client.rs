@@ -84,6 +84,11 @@ enum Failure {
 
 impl CoinGecko {
     /// Builds the client; fails on a bad base URL or an API key unfit for a header.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidBaseUrl`], [`Error::InvalidApiKey`] (not a valid header value) or
+    /// [`Error::Build`] (TLS set-up); no request is made here.
     pub fn new(config: ClientConfig) -> Result<CoinGecko, Error> {
         let base = Url::parse(&config.base_url).map_err(|e| Error::InvalidBaseUrl {
             url: config.base_url.clone(),
@@ -123,6 +128,12 @@ impl CoinGecko {
     /// `GET /coins/markets?vs_currency=<vs>&order=market_cap_desc&per_page=<n>&page=1`:
     /// the `n` largest coins by market cap, at most `n` whatever the server sends
     /// ([`select_top`](crate::select_top)).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] (a 4xx or an error body), [`Error::RateLimited`], [`Error::Server`] or
+    /// [`Error::Transport`] once the retries are spent, [`Error::Decode`] for a body of another
+    /// shape.
     pub async fn top_markets(&self, vs_currency: &str, n: u32) -> Result<Vec<CoinMarket>, Error> {
         let url = self.url(
             &["coins", "markets"],
@@ -139,6 +150,10 @@ impl CoinGecko {
 
     /// `GET /coins/{id}/market_chart?vs_currency=<vs>&days=<days>&interval=daily`:
     /// `days` daily points (00:00 UTC) followed by one live point.
+    ///
+    /// # Errors
+    ///
+    /// As [`CoinGecko::top_markets`].
     pub async fn market_chart_daily(
         &self,
         id: &str,

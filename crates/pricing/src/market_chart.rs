@@ -71,6 +71,10 @@ pub enum AverageError {
 /// CoinGecko sends any, are ignored. Every averaged price must be present, finite and
 /// positive. Same as [`daily_average_before`] without a known live time.
 ///
+/// # Errors
+///
+/// As [`daily_average_before`].
+///
 /// ```
 /// use pricing::{daily_average, PricePoint};
 /// let day = 86_400_000;
@@ -91,6 +95,12 @@ pub fn daily_average(points: &[PricePoint], days: usize) -> Result<f64, AverageE
 /// point's time, whichever is earlier. So neither the live point nor an extra point
 /// after it can reach the average. The mean is computed incrementally, so prices near
 /// `f64::MAX` do not overflow to infinity.
+///
+/// # Errors
+///
+/// [`AverageError::ZeroDays`] for `days == 0`; [`AverageError::NotEnoughHistory`] when
+/// fewer than `days` daily points come before the live one; [`AverageError::BadPrice`]
+/// when one of the prices used is missing, not finite or not positive.
 ///
 /// ```
 /// use pricing::{daily_average_before, PricePoint};

@@ -29,6 +29,15 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
+
+/// The README's examples, compiled (and run where they need no network) as doc-tests, so
+/// that the snippet a user copies cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub mod checkpoint;
 mod error;
 pub mod gaps;

@@ -16,7 +16,8 @@ use store::ticks::Dataset;
 
 use crate::{journal, RecordError};
 
-/// Where a recorder writes (see the [module docs](self)).
+/// Where a recorder writes: the dataset (a local directory or an object store) and the
+/// write-ahead journal (always local), both locked for the recorder's life.
 #[derive(Debug, Clone)]
 pub struct Output {
     /// The dataset.

@@ -43,6 +43,11 @@ pub enum Implausible {
 /// Checks one event time; `received_at_ms` is `None` where no receive time is known (then
 /// only the range is checked).
 ///
+/// # Errors
+///
+/// [`Implausible`] naming why: an event time outside what a date can hold, or (with a
+/// receive time) too far from it.
+///
 /// ```
 /// use record::quarantine::{check, Implausible};
 /// let now = 1_764_547_200_000;

@@ -101,11 +101,20 @@ impl Recorder {
     /// Like [`Recorder::new`], holding the dataset directory's lock (as
     /// [`Recorder::open`] does): a second recorder on the same directory, with or without
     /// a journal, is refused.
+    ///
+    /// # Errors
+    ///
+    /// [`RecordError::OutDir`] when the directory cannot be created or locked, or another
+    /// recorder already writes to it.
     pub fn new_locked(out_dir: impl Into<PathBuf>) -> Result<Self, RecordError> {
         Self::new_locked_at(Output::local(out_dir))
     }
 
     /// [`Recorder::new_locked`] for any [`Output`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Recorder::new_locked`] (for an object store: the lock object cannot be taken).
     pub fn new_locked_at(output: Output) -> Result<Self, RecordError> {
         let mut rec = Recorder::with_output(output);
         rec._lock = rec.output.lock()?;
@@ -114,6 +123,12 @@ impl Recorder {
 
     /// A crash-safe recorder: finishes an interrupted compaction, replays the journal an
     /// earlier run left behind into the dataset, and starts a new journal.
+    ///
+    /// # Errors
+    ///
+    /// [`RecordError::OutDir`] as for [`Recorder::new_locked`]; [`RecordError::Compact`]
+    /// when an interrupted compaction cannot be finished; [`RecordError::Journal`] when the
+    /// journal cannot be opened or replayed (nothing of it is deleted then).
     pub fn open(
         out_dir: impl Into<PathBuf>,
         now: DateTime<Utc>,
@@ -122,6 +137,10 @@ impl Recorder {
     }
 
     /// [`Recorder::open`] for any [`Output`] (e.g. a dataset on an object store).
+    ///
+    /// # Errors
+    ///
+    /// As [`Recorder::open`].
     pub fn open_at(output: Output, now: DateTime<Utc>) -> Result<(Self, Startup), RecordError> {
         let mut rec = Recorder::new_locked_at(output)?;
         let dataset = &rec.output.dataset;
@@ -176,6 +195,11 @@ impl Recorder {
     /// the new events. Returns their number. A journal write error is returned after the
     /// events are buffered: they are not lost (the writer keeps the record until the disk
     /// takes it).
+    ///
+    /// # Errors
+    ///
+    /// [`RecordError::JournalWrite`] when the journal write failed; the events are buffered
+    /// all the same and the record is written when the disk takes it.
     pub fn ingest_message(
         &mut self,
         conn_id: u64,
@@ -222,6 +246,11 @@ impl Recorder {
     /// out, the others are kept; a frame that is not valid JSON is rejected whole. The frame
     /// is parsed into a scratch vector that is reused from frame to frame, so the steady
     /// state allocates nothing per event.
+    ///
+    /// # Errors
+    ///
+    /// A [`DecodeError`] when the frame is not valid JSON (nothing of it is buffered); bad
+    /// elements of an array are left out, not errors.
     pub fn ingest_frame(&mut self, text: &str) -> Result<usize, DecodeError> {
         let mut scratch = std::mem::take(&mut self.scratch);
         let result = journal::decode_frame(text, &mut scratch);
@@ -234,6 +263,11 @@ impl Recorder {
     }
 
     /// Makes the journal crash-safe up to now (call at least once a second).
+    ///
+    /// # Errors
+    ///
+    /// [`RecordError::JournalWrite`] when a write or the fdatasync failed (retried at the
+    /// next call).
     pub fn sync_journal(&mut self) -> Result<(), RecordError> {
         match self.journal.as_mut() {
             Some(j) => {
@@ -351,6 +385,12 @@ impl Recorder {
     /// [`CheckpointTask::run`] and [`finish_checkpoint`](Self::finish_checkpoint) in one
     /// go, on this thread. Nothing to write: `Ok` with no paths. On error the rows are kept
     /// (and journaled) and the next call writes them.
+    ///
+    /// # Errors
+    ///
+    /// [`RecordError::Checkpoint`] (the rows stay buffered and journaled),
+    /// [`RecordError::Gaps`] (the gaps are kept), [`RecordError::CheckpointPostponed`] (the
+    /// journal could not rotate: nothing written yet); the next call retries.
     pub fn checkpoint(&mut self, now: DateTime<Utc>) -> Result<Vec<PathBuf>, RecordError> {
         let task = self.start_checkpoint(now)?;
         self.finish_checkpoint(task.run())
@@ -442,6 +482,11 @@ impl Recorder {
     }
 
     /// After the final checkpoint: closes the journal (nothing is left in it).
+    ///
+    /// # Errors
+    ///
+    /// [`RecordError::Journal`] when the journal cannot be closed (its segment is kept and
+    /// replayed at the next start).
     pub fn close(mut self) -> Result<(), RecordError> {
         match self.journal.take() {
             Some(j) => Ok(j.close()?),

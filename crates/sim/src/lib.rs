@@ -17,6 +17,15 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
+
+/// The README's examples, compiled (and run where they need no network) as doc-tests, so
+/// that the snippet a user copies cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod binance_rest;
 mod coingecko;
 mod config;
@@ -106,6 +115,10 @@ impl Shared {
 /// Starts the simulated exchange on `addr` (port 0: an ephemeral port).
 ///
 /// Fails on a bind error, or with `InvalidInput` when an interval is zero.
+///
+/// # Errors
+///
+/// The bind error, or `InvalidInput` when one of the configured intervals is zero.
 pub async fn start(addr: SocketAddr, config: SimConfig) -> std::io::Result<SimHandle> {
     for (name, value) in [
         ("interval", config.interval),

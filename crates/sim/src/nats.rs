@@ -33,6 +33,11 @@ impl NatsServer {
     /// The free port is found by binding port 0 and letting it go, so a test running in
     /// parallel may take it before `nats-server` binds it: then a new port is tried (a few
     /// times), instead of failing the test on a race of the test harness.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` when `nats-server` is not installed; an I/O error when it cannot be
+    /// started or does not say it is ready (its log is in the error message).
     pub fn start() -> io::Result<Self> {
         Self::start_with(&[])
     }
@@ -40,6 +45,10 @@ impl NatsServer {
     /// [`NatsServer::start`] with extra `nats-server` arguments, used on every restart too:
     /// e.g. `["--auth", "TOKEN"]` for a server that wants a token, or
     /// `["--user", "U", "--pass", "P"]`.
+    ///
+    /// # Errors
+    ///
+    /// As [`NatsServer::start`].
     pub fn start_with(extra: &[&str]) -> io::Result<Self> {
         let mut server = NatsServer {
             port: 0,
@@ -83,6 +92,10 @@ impl NatsServer {
 
     /// Starts the server again on the same port and store directory (stopping it first if
     /// it runs).
+    ///
+    /// # Errors
+    ///
+    /// As [`NatsServer::start`].
     pub fn restart(&mut self) -> io::Result<()> {
         self.stop();
         self.starts += 1;

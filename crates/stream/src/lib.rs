@@ -26,6 +26,15 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
+
+/// The README's examples, compiled (and run where they need no network) as doc-tests, so
+/// that the snippet a user copies cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub mod dedup;
 mod event;
 mod manager;

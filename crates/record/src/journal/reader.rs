@@ -60,6 +60,10 @@ pub struct SegmentReport {
 
 /// The segments in the journal directory `dir`, oldest first (none if `dir` is missing).
 /// Other names are ignored.
+///
+/// # Errors
+///
+/// [`JournalError::Io`] when the directory exists but cannot be listed.
 pub fn segments(dir: &Path) -> Result<Vec<SegmentId>, JournalError> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -89,6 +93,11 @@ pub fn segments(dir: &Path) -> Result<Vec<SegmentId>, JournalError> {
 /// current-format segment a bad record costs only itself: reading resumes at the next
 /// record marker that starts a whole, CRC-valid record. A first-format segment (magic
 /// [`MAGIC_V1`](super::MAGIC_V1), no markers) ends at its first bad record.
+///
+/// # Errors
+///
+/// [`JournalError::Io`] when the segment cannot be opened or read; damaged records are not
+/// errors (they are skipped and reported).
 pub fn read_segment(
     dir: &Path,
     segment: SegmentId,
@@ -218,6 +227,11 @@ impl Format {
 
 /// Reads every segment of the journal in `dir`, oldest first, handing each whole record to
 /// `f`; one report per segment.
+///
+/// # Errors
+///
+/// [`JournalError::Io`] when the directory cannot be listed or a segment cannot be read or
+/// moved to quarantine.
 ///
 /// ```
 /// use record::journal::{recover, JournalWriter};

@@ -40,6 +40,11 @@ pub fn segments_metadata(segments: &[SegmentId]) -> KeyValue {
 
 /// The journal segments covered by the published files of one local date partition
 /// directory (none if it does not exist). Unreadable files are logged and skipped.
+///
+/// # Errors
+///
+/// [`JournalError::Io`] when the partition exists but cannot be listed (unreadable files
+/// are logged and skipped, not errors).
 pub fn published_segments(partition: &Path) -> Result<HashSet<SegmentId>, JournalError> {
     let (Some(root), Some(name)) = (partition.parent(), partition.file_name()) else {
         return Ok(HashSet::new());
@@ -53,6 +58,11 @@ pub fn published_segments(partition: &Path) -> Result<HashSet<SegmentId>, Journa
 /// live path follows ([`stream::decode_elements`]): a bad element of an array is left out
 /// and returned, the others are kept; a frame that is not valid JSON at all gives no event.
 /// Control replies decode to no event.
+///
+/// # Errors
+///
+/// The frame's [`DecodeError`](stream::DecodeError) when it is not valid JSON; nothing is
+/// added to the output then.
 ///
 /// ```
 /// let mut out = Vec::new();
@@ -128,6 +138,11 @@ pub struct ReplayReport {
 ///
 /// On error nothing is deleted: the next start replays the same segments, and the tags make
 /// that idempotent.
+///
+/// # Errors
+///
+/// [`JournalError::Io`] when a segment cannot be read; [`JournalError::Store`] when the
+/// replayed rows or gaps cannot be written to the dataset. Nothing is deleted then.
 pub fn replay(
     out_dir: &Path,
     segments: &[SegmentId],
@@ -140,6 +155,10 @@ pub fn replay(
 
 /// [`replay()`] of the segments in the journal directory `journal` into `dataset` (a
 /// local directory or an object store).
+///
+/// # Errors
+///
+/// As [`replay()`].
 pub fn replay_into(
     dataset: &Dataset,
     journal: &Path,

@@ -61,6 +61,11 @@ impl JournalWriter {
     /// Opens the journal directory `dir` (created if missing) and starts a new segment after
     /// the last existing one. Returns the writer and the segments left by an earlier run,
     /// oldest first: replay them (see [`replay()`](super::replay())) before removing them.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError::Io`] when the directory cannot be created or listed, or the new
+    /// segment cannot be created.
     pub fn open(dir: impl Into<PathBuf>) -> Result<(Self, Vec<SegmentId>), JournalError> {
         let dir = dir.into();
         fs::create_dir_all(&dir).map_err(JournalError::io(&dir))?;
@@ -94,6 +99,11 @@ impl JournalWriter {
     /// Appends one received frame: one writev(2) to the segment file. A frame over
     /// [`MAX_PAYLOAD`] is refused with `InvalidInput`. On a write error the record is kept
     /// in memory (see the [type docs](Self)) and the error returned.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a frame over [`MAX_PAYLOAD`]; otherwise the write error, with the
+    /// record kept in memory and written at the next call.
     pub fn append(&mut self, conn_id: u64, received_at_ms: i64, frame: &str) -> io::Result<()> {
         let len = u32::try_from(frame.len() + 16)
             .ok()
@@ -168,6 +178,10 @@ impl JournalWriter {
 
     /// Asks for an fdatasync of the segment, without waiting. Returns the error of a write
     /// still failing or of an earlier fdatasync, if one failed.
+    ///
+    /// # Errors
+    ///
+    /// The error of a write still failing, or of an earlier fdatasync.
     pub fn sync(&mut self) -> io::Result<()> {
         self.flush_backlog()?;
         self.syncer.request(&self.file)?;
@@ -176,6 +190,10 @@ impl JournalWriter {
 
     /// Like [`sync`](Self::sync), but returns once everything appended so far (in every
     /// segment) is fdatasynced (for shutdown and tests).
+    ///
+    /// # Errors
+    ///
+    /// The error of a write still failing, or of the fdatasync.
     pub fn sync_now(&mut self) -> io::Result<()> {
         self.flush_backlog()?;
         self.syncer.sync_and_wait(&self.file)?;
@@ -189,6 +207,11 @@ impl JournalWriter {
     /// segment are still waiting for the disk, or if the new segment cannot be created; the
     /// writer then stays on the current segment (postpone the checkpoint) and a later call
     /// starts over (a half-created segment is removed, not left in the way).
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError::Io`] when records of the current segment still wait for the disk or
+    /// the new segment cannot be created; the writer stays on the current segment.
     pub fn rotate(&mut self) -> Result<SegmentId, JournalError> {
         let closed_path = self.dir.join(self.current.file_name());
         self.flush_backlog()
@@ -209,6 +232,10 @@ impl JournalWriter {
     }
 
     /// Deletes a closed segment (once its rows are published). Refuses the current one.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError::Io`] for the current segment (refused) or when the file cannot be removed.
     pub fn remove(&self, segment: SegmentId) -> Result<(), JournalError> {
         if segment == self.current {
             let source = io::Error::new(io::ErrorKind::InvalidInput, "segment still being written");
@@ -223,6 +250,10 @@ impl JournalWriter {
     /// Clean shutdown, after the final checkpoint: deletes the current segment if nothing
     /// was appended to it since the last rotation, else makes it durable and keeps it (it
     /// is replayed at the next start).
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError::Io`] when the segment cannot be removed or made durable.
     pub fn close(mut self) -> Result<(), JournalError> {
         if self.records == 0 {
             return remove_segment(&self.dir, self.current);

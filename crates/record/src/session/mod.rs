@@ -171,6 +171,13 @@ pub struct Summary {
 /// Records until `shutdown` resolves, then saves everything and returns a summary.
 ///
 /// `on_progress` is called from the loop for every [`Progress`] event; keep it quick.
+///
+/// # Errors
+///
+/// [`RecordError::OutDir`] for an unusable or locked output directory and the errors of
+/// [`Recorder::open`](crate::Recorder::open) at start; [`RecordError::FinalSave`] when the
+/// final checkpoint fails after its retries (the message says how many rows are lost).
+/// Checkpoint errors during the run are retried, not returned.
 pub async fn run(
     config: SessionConfig,
     shutdown: impl Future<Output = ()>,
@@ -181,6 +188,10 @@ pub async fn run(
 
 /// [`run`], also handing every recorded event and gap to `sink` (e.g. [`bus::Publisher`]);
 /// the sink is dropped when the session ends.
+///
+/// # Errors
+///
+/// As [`run`].
 pub async fn run_with_sink(
     config: SessionConfig,
     sink: Option<Box<dyn EventSink>>,

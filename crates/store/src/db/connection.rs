@@ -51,6 +51,11 @@ pub enum DbConnection {
 ///
 /// This call itself has no deadline (a server that never answers blocks it);
 /// [`Store`](super::Store) runs it on its own thread and gives up after the timeouts.
+///
+/// # Errors
+///
+/// [`DbError::CreateDir`] (SQLite: the file's directory), [`DbError::Connect`] or
+/// [`DbError::Migration`].
 pub fn connect(url: &DbUrl) -> Result<DbConnection, DbError> {
     let mut conn = establish(url)?;
     migrate(&mut conn, url)?;

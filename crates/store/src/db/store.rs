@@ -67,11 +67,22 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens `DATABASE_URL` (see [`DbUrl::parse`]) with the default timeouts and runs the
     /// migrations.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::BadUrl`] for an unusable `DATABASE_URL`, then as [`Store::open_url`].
     pub fn open(database_url: &str) -> Result<Store, DbError> {
         Self::open_url(DbUrl::parse(database_url)?)
     }
 
     /// Opens an already parsed URL (with its timeouts) and runs the migrations.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::CreateDir`] when the SQLite file's directory cannot be created;
+    /// [`DbError::Connect`] when the database cannot be reached or opened;
+    /// [`DbError::Migration`] when the migrations fail; [`DbError::Timeout`] when
+    /// connecting takes longer than the connect timeout.
     pub fn open_url(url: DbUrl) -> Result<Store, DbError> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let (ready, opened) = mpsc::sync_channel(1);
@@ -175,6 +186,13 @@ impl Store {
 
     /// Stores one cycle's view of the markets in one transaction: coins are inserted or
     /// updated (symbol, name), and one snapshot per coin is added.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database
+    /// does not answer within the statement timeout (the store is then closed);
+    /// [`DbError::Closed`] on a store closed by an earlier timeout. Nothing of the cycle is
+    /// written then (one transaction).
     pub fn record_markets(
         &mut self,
         observed: &[MarketObservation],
@@ -194,6 +212,13 @@ impl Store {
     /// a trade of the coin in the hourly slot of `trade.executed_at` (UNIQUE (portfolio,
     /// coin_id, slot)), nothing is written and [`TradeOutcome::AlreadyTradedThisSlot`] is
     /// returned.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database
+    /// does not answer within the statement timeout (the store is then closed);
+    /// [`DbError::Closed`] on a store closed by an earlier timeout. The trade and the
+    /// position are written together or not at all.
     pub fn record_trade<F>(&mut self, trade: &NewTrade, update: F) -> Result<TradeOutcome, DbError>
     where
         F: FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static,
@@ -204,33 +229,70 @@ impl Store {
 
     /// The portfolio's positions with a non-zero quantity, by coin id, each with its coin
     /// and the price of the latest snapshot that had one.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database
+    /// does not answer within the statement timeout (the store is then closed);
+    /// [`DbError::Closed`] on a store closed by an earlier timeout.
     pub fn positions(&mut self, portfolio: &str) -> Result<Vec<PositionView>, DbError> {
         let portfolio = portfolio.to_owned();
         self.call("read the positions", move |s| s.positions(&portfolio))
     }
 
     /// The portfolio's trades, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database
+    /// does not answer within the statement timeout (the store is then closed);
+    /// [`DbError::Closed`] on a store closed by an earlier timeout.
     pub fn trades(&mut self, portfolio: &str) -> Result<Vec<TradeView>, DbError> {
         let portfolio = portfolio.to_owned();
         self.call("read the trades", move |s| s.trades(&portfolio))
     }
 
     /// Every portfolio, by name, with its trade and open position counts.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database
+    /// does not answer within the statement timeout (the store is then closed);
+    /// [`DbError::Closed`] on a store closed by an earlier timeout.
     pub fn portfolios(&mut self) -> Result<Vec<PortfolioView>, DbError> {
         self.call("read the portfolios", Session::portfolios)
     }
 
     /// Row counts of every table.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database
+    /// does not answer within the statement timeout (the store is then closed);
+    /// [`DbError::Closed`] on a store closed by an earlier timeout.
     pub fn row_counts(&mut self) -> Result<RowCounts, DbError> {
         self.call("count the rows", Session::row_counts)
     }
 
     /// Backend, redacted URL, applied migrations and row counts.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database
+    /// does not answer within the statement timeout (the store is then closed);
+    /// [`DbError::Closed`] on a store closed by an earlier timeout.
     pub fn status(&mut self) -> Result<DbStatus, DbError> {
         self.call("read the status", Session::status)
     }
 
     /// Empties what `scope` names, in one transaction; returns the rows deleted per table.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database
+    /// does not answer within the statement timeout (the store is then closed);
+    /// [`DbError::Closed`] on a store closed by an earlier timeout. Nothing is deleted then
+    /// (one transaction).
     pub fn reset(&mut self, scope: &ResetScope) -> Result<RowCounts, DbError> {
         let scope = scope.clone();
         self.call("reset", move |s| s.reset(&scope))

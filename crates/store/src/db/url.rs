@@ -100,6 +100,11 @@ fn is_secret_key(key: &str) -> bool {
 impl DbUrl {
     /// Parses `DATABASE_URL` (see the module docs for the rules).
     ///
+    /// # Errors
+    ///
+    /// [`DbError::BadUrl`] for an empty text, an unsupported scheme, a malformed URL, or a
+    /// server URL without host or database; the message shows the URL redacted.
+    ///
     /// ```
     /// use store::db::{Backend, DbUrl};
     /// let u = DbUrl::parse("mysql://bot:s3cret@db:3306/trader").unwrap();

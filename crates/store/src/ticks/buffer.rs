@@ -164,6 +164,11 @@ impl TickBuffer {
     /// push order. The buffer is left as it is.
     ///
     /// Fails with [`TickError::EventTime`] if an event time has no representable date.
+    ///
+    /// # Errors
+    ///
+    /// [`TickError::EventTime`] for an event time without a calendar date;
+    /// [`TickError::Arrow`] if a batch cannot be built.
     pub fn to_batches(&self) -> Result<Vec<(NaiveDate, RecordBatch)>, TickError> {
         let rank = self.interner.ranks();
         let mut days: BTreeMap<i64, Vec<(u32, i64, usize)>> = BTreeMap::new();

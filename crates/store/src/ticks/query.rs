@@ -167,7 +167,7 @@ impl Query {
     }
 }
 
-/// What a read touched (see the [module docs](self)).
+/// What a read touched: files listed, opened and read, row groups read.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ReadStats {
     /// Files listed in the partitions the time range leaves.

@@ -22,6 +22,10 @@ use super::{layout, schema, Dataset, Query, ReadStats, TickError};
 ///
 /// Directories are walked recursively; names starting with `.` or `_` are skipped, as Hive,
 /// Spark and DuckDB do, which hides the writer's temporary files (`.<name>.tmp`).
+///
+/// # Errors
+///
+/// [`TickError::Io`] (local directory) or [`TickError::Object`] (object store) when listing fails.
 pub fn list_files(root: &Path) -> Result<Vec<PathBuf>, TickError> {
     let files = Dataset::local(root).files("")?;
     Ok(files.iter().map(|f| root.join(&f.key)).collect())
@@ -31,6 +35,12 @@ pub fn list_files(root: &Path) -> Result<Vec<PathBuf>, TickError> {
 ///
 /// Files written by other tools are accepted when their columns convert to the schema (e.g.
 /// a plain string `symbol`). A truncated, corrupt or incompatible file is an error naming it.
+///
+/// # Errors
+///
+/// [`TickError::Io`] when the file cannot be opened; [`TickError::Parquet`],
+/// [`TickError::Decode`] or [`TickError::Schema`] for a truncated, corrupt or incompatible
+/// file.
 pub fn read_file(path: &Path) -> Result<Vec<RecordBatch>, TickError> {
     let file = File::open(path).map_err(TickError::io(path))?;
     collect(path, builder(path, file)?)
@@ -39,6 +49,10 @@ pub fn read_file(path: &Path) -> Result<Vec<RecordBatch>, TickError> {
 /// The rows of one local Parquet file, as [`read_file`] gives them, in batches of at most
 /// `batch_rows` rows decoded one at a time as the iterator is pulled: memory stays at one
 /// batch plus the pages it is decoded from, whatever the file's size.
+///
+/// # Errors
+///
+/// As [`read_file`]; a batch pulled later can fail the same way.
 ///
 /// ```
 /// # use store::ticks::{DatasetWriter, Tick, TickBuffer};
@@ -66,6 +80,12 @@ pub fn stream_file(path: &Path, batch_rows: usize) -> Result<FileBatches, TickEr
 /// Every row of the dataset in the directory `root`: the batches of each file of
 /// [`list_files`], in path order.
 ///
+/// # Errors
+///
+/// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read;
+/// [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated,
+/// corrupt or incompatible file, naming it.
+///
 /// ```
 /// use store::ticks::{read_dataset, DatasetWriter, Tick, TickBuffer};
 /// let dir = tempfile::tempdir().unwrap();
@@ -83,6 +103,12 @@ pub fn read_dataset(root: &Path) -> Result<Vec<RecordBatch>, TickError> {
 
 /// The rows of `symbol` in the dataset in the directory `root`, file by file in path
 /// order ([`Dataset::read`] with [`Query::symbol`]).
+///
+/// # Errors
+///
+/// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read;
+/// [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated,
+/// corrupt or incompatible file, naming it.
 pub fn read_symbol(root: &Path, symbol: &str) -> Result<Vec<RecordBatch>, TickError> {
     Ok(Dataset::local(root).read(&Query::all().symbol(symbol))?.0)
 }
@@ -90,12 +116,24 @@ pub fn read_symbol(root: &Path, symbol: &str) -> Result<Vec<RecordBatch>, TickEr
 /// The whole dataset in the directory `root` as one batch per symbol, sorted by
 /// `event_time` (stable across files): the shape of the original recorder's pickled dict
 /// of data frames.
+///
+/// # Errors
+///
+/// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read;
+/// [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated,
+/// corrupt or incompatible file, naming it.
 pub fn read_by_symbol(root: &Path) -> Result<BTreeMap<String, RecordBatch>, TickError> {
     Dataset::local(root).read_by_symbol(&Query::all())
 }
 
 impl Dataset {
     /// Every row of the dataset, file by file in key order.
+    ///
+    /// # Errors
+    ///
+    /// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read;
+    /// [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a
+    /// truncated, corrupt or incompatible file, naming it.
     pub fn read_all(&self) -> Result<Vec<RecordBatch>, TickError> {
         let mut out = Vec::new();
         for file in self.files("")? {
@@ -105,6 +143,12 @@ impl Dataset {
     }
 
     /// Every row of one file.
+    ///
+    /// # Errors
+    ///
+    /// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read;
+    /// [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a
+    /// truncated, corrupt or incompatible file, naming it.
     pub fn read_key(&self, file: &FileEntry) -> Result<Vec<RecordBatch>, TickError> {
         let path = self.location(&file.key);
         collect(&path, self.builder(file)?)
@@ -112,6 +156,10 @@ impl Dataset {
 
     /// The rows of one file in batches of at most `batch_rows`, decoded as pulled (see
     /// [`stream_file`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`stream_file`].
     pub fn stream(&self, file: &FileEntry, batch_rows: usize) -> Result<FileBatches, TickError> {
         let path = self.location(&file.key);
         let b = self.builder(file)?.with_batch_size(batch_rows.max(1));
@@ -121,6 +169,12 @@ impl Dataset {
 
     /// The rows `query` wants, file by file in key order, and what the read touched
     /// (pruning by partition, row-group statistics and a row filter: see [`Query`]).
+    ///
+    /// # Errors
+    ///
+    /// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read;
+    /// [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a
+    /// truncated, corrupt or incompatible file, naming it.
     ///
     /// ```
     /// use store::ticks::{Dataset, DatasetWriter, Query, Tick, TickBuffer};
@@ -171,6 +225,12 @@ impl Dataset {
 
     /// The rows `query` wants as one batch per symbol, sorted by `event_time` (stable
     /// across files).
+    ///
+    /// # Errors
+    ///
+    /// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read;
+    /// [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a
+    /// truncated, corrupt or incompatible file, naming it.
     pub fn read_by_symbol(
         &self,
         query: &Query,

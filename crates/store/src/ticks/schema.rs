@@ -135,6 +135,10 @@ impl OwnedTick {
 ///
 /// Fails with [`TickError::Schema`] if the batch does not have the tick [`schema`].
 ///
+/// # Errors
+///
+/// [`TickError::Schema`] when `batch` does not have the tick columns and types.
+///
 /// ```
 /// use store::ticks::{rows, Tick, TickBuffer};
 /// let mut buf = TickBuffer::new();

@@ -42,6 +42,11 @@ impl StagedFile {
     /// Writes `batch` with `props` (plus `metadata` in the footer) as a staged file to be
     /// published as `dir/<name>` of `dataset`, and fsyncs it. A taken temporary name is an
     /// error for which [`TickError::already_exists`] holds; on any error nothing is left.
+    ///
+    /// # Errors
+    ///
+    /// [`TickError::Parquet`] / [`TickError::Arrow`] when encoding fails; [`TickError::Io`] /
+    /// [`TickError::Object`] when staging or syncing fails (a taken temporary name: see above).
     pub fn write(
         dataset: &Dataset,
         dir: &str,
@@ -68,12 +73,21 @@ impl StagedFile {
     /// Publishes the file as `dir/name` without replacing anything (a taken name is an
     /// error for which [`TickError::already_exists`] holds); returns its location.
     /// Readers see the whole file or nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`TickError::Io`] / [`TickError::Object`] when publishing fails; a taken name is an
+    /// error for which [`TickError::already_exists`] holds.
     pub fn publish(&self, name: &str) -> Result<PathBuf, TickError> {
         self.dataset.publish(&self.tmp, &self.dir, name)
     }
 
     /// Whether `dir/name` already holds exactly this file: our own upload whose answer was
     /// lost (object stores; always false on a local directory).
+    ///
+    /// # Errors
+    ///
+    /// [`TickError::Io`] / [`TickError::Object`] when the published object cannot be compared.
     pub fn is_published_as(&self, name: &str) -> Result<bool, TickError> {
         self.dataset.holds(&self.tmp, &self.dir, name)
     }
@@ -100,6 +114,12 @@ impl StagedFile {
 /// without overwriting: names are drawn from `names` until one is free (at most 10,000),
 /// the file is staged ([`StagedFile`]), published and its directory fsynced. Returns the
 /// published location.
+///
+/// # Errors
+///
+/// [`TickError::Io`] / [`TickError::Object`] when staging, syncing or publishing fails
+/// (nothing half-written is left visible); [`TickError::Parquet`] / [`TickError::Arrow`]
+/// when encoding fails. [`TickError::NameExhausted`] when every candidate name is taken.
 ///
 /// ```
 /// use store::ticks::{write_new_file, writer_properties, Dataset, TickBuffer};
@@ -194,6 +214,12 @@ impl StagedWriter {
     /// batches of `schema`, with `props` and `metadata` in the footer. A taken temporary
     /// name is an error for which [`TickError::already_exists`] holds; on any error nothing
     /// is left behind.
+    ///
+    /// # Errors
+    ///
+    /// [`TickError::Io`] when the temporary file cannot be created (a taken name:
+    /// [`TickError::already_exists`] holds); [`TickError::Parquet`] when the writer cannot
+    /// start.
     pub fn create(
         dataset: &Dataset,
         dir: &str,
@@ -239,6 +265,10 @@ impl StagedWriter {
     }
 
     /// Appends `batch` (row groups are flushed to the file as they fill up).
+    ///
+    /// # Errors
+    ///
+    /// [`TickError::Parquet`] (naming the temporary file) when encoding or writing fails.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), TickError> {
         (self.writer.write(batch)).map_err(TickError::parquet(&self.staged.tmp))?;
         self.staged.rows += batch.num_rows();
@@ -246,6 +276,11 @@ impl StagedWriter {
     }
 
     /// Writes the footer and fsyncs the file; it is then ready to publish.
+    ///
+    /// # Errors
+    ///
+    /// [`TickError::Parquet`] / [`TickError::Io`] when the footer cannot be written or the
+    /// file fsynced.
     pub fn finish(mut self) -> Result<StagedFile, TickError> {
         let tmp = &self.staged.tmp;
         self.writer.finish().map_err(TickError::parquet(tmp))?;

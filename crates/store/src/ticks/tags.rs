@@ -49,6 +49,11 @@ pub(crate) fn listed<'a>(kvs: &'a [KeyValue], key: &'a str) -> impl Iterator<Ite
 
 impl Dataset {
     /// The key-value metadata of a file's footer.
+    ///
+    /// # Errors
+    ///
+    /// [`TickError::Io`] / [`TickError::Object`] when the file cannot be read;
+    /// [`TickError::Parquet`] when its footer does not decode.
     pub fn footer(&self, file: &FileEntry) -> Result<Vec<KeyValue>, TickError> {
         let path = self.location(&file.key);
         let source = self.open(&file.key, Some(file.size))?;
@@ -64,6 +69,11 @@ impl Dataset {
 
     /// The journal segments the files of the partition `dir` (e.g. `date=2024-01-01`) are
     /// tagged with; none if it does not exist. Unreadable footers are logged and skipped.
+    ///
+    /// # Errors
+    ///
+    /// [`TickError::Io`] (local directory) or [`TickError::Object`] (object store) when
+    /// listing fails.
     pub fn published_segments(&self, dir: &str) -> Result<HashSet<u64>, TickError> {
         let mut covered = HashSet::new();
         for file in self.files(dir)? {

@@ -102,6 +102,14 @@ impl DatasetWriter {
     /// untouched, so the caller can simply retry later. Once every file is published,
     /// failures to tidy up (remove a temporary name, fsync a directory) are only logged:
     /// the data is in place and a retry would duplicate it.
+    ///
+    /// # Errors
+    ///
+    /// [`TickError::Io`] / [`TickError::Object`] when staging, syncing or publishing fails
+    /// (nothing half-written is left visible); [`TickError::Parquet`] /
+    /// [`TickError::Arrow`] when encoding fails. [`TickError::EventTime`] for an event time
+    /// without a calendar date; [`TickError::NameExhausted`] when no free file name is
+    /// left.
     pub fn write_checkpoint(
         &mut self,
         buf: &TickBuffer,
@@ -112,6 +120,10 @@ impl DatasetWriter {
 
     /// [`write_checkpoint`](Self::write_checkpoint) with `metadata` added to the key-value
     /// metadata of every file's footer (e.g. the recorder's journal segment tags).
+    ///
+    /// # Errors
+    ///
+    /// As [`write_checkpoint`](Self::write_checkpoint).
     pub fn write_checkpoint_with(
         &mut self,
         buf: &TickBuffer,

@@ -14,36 +14,60 @@ pub const EXCERPT_CHARS: usize = 120;
 pub enum DecodeError {
     /// Not valid JSON (syntax error, trailing characters, bad escape).
     #[error("invalid JSON ({detail}) in frame: {excerpt}")]
-    Json { detail: String, excerpt: String },
+    Json {
+        /// serde_json's description, with line and column (`expected value at line 1 column 2`).
+        detail: String,
+        /// The start of the frame (or of the array element).
+        excerpt: String,
+    },
     /// The JSON text ends before the value it started is complete.
     #[error("truncated JSON frame: {excerpt}")]
-    Truncated { excerpt: String },
+    Truncated {
+        /// The start of the frame (or of the array element).
+        excerpt: String,
+    },
     /// Valid JSON, but not an array, event, envelope or control reply.
     #[error("unexpected frame shape ({detail}): {excerpt}")]
-    UnexpectedShape { detail: String, excerpt: String },
+    UnexpectedShape {
+        /// What was wrong with it, e.g. `empty symbol `s`` or serde_json's type complaint.
+        detail: String,
+        /// The start of the frame (or of the array element).
+        excerpt: String,
+    },
     /// An event this crate decodes lacks a field it needs.
     #[error("missing field `{field}` in frame: {excerpt}")]
     MissingField {
+        /// Binance's key of the missing field (`E`, `s`, `c`, ...).
         field: &'static str,
+        /// The start of the frame (or of the array element).
         excerpt: String,
     },
     /// A field has the wrong JSON type (for example a number where a string is expected).
     #[error("field `{field}` is not {expected} in frame: {excerpt}")]
     WrongType {
+        /// Binance's key of the field (`E`, `s`, `c`, ...).
         field: &'static str,
+        /// The JSON type the field must have (`a string`, `an integer`, ...).
         expected: &'static str,
+        /// The start of the frame (or of the array element).
         excerpt: String,
     },
     /// A decimal string that is not a finite, non-negative number.
     #[error("field `{field}` is not a finite non-negative number: {value:?} in frame: {excerpt}")]
     BadNumber {
+        /// Binance's key of the field (`c`, `o`, `h`, `l`, `v`, `q`).
         field: &'static str,
+        /// The value as sent, cut to its first 40 characters.
         value: String,
+        /// Which event it was in: `symbol <name>` (the frame is not at hand then).
         excerpt: String,
     },
     /// A binary frame: Binance streams send JSON text only.
     #[error("unexpected binary frame of {len} bytes")]
-    NotText { len: usize },
+    NotText {
+        /// The frame's size in bytes.
+        len: usize,
+    },
 }
 
 /// One element of an event array that could not be decoded; the frame's other

@@ -69,13 +69,22 @@ pub struct MiniTicker {
 /// the strings that had JSON escapes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawMiniTicker<'a> {
+    /// Symbol as Binance sends it (`s`), e.g. `BTCUSDT` or `币安人生USDT`; never checked
+    /// here (see [`RawMiniTicker::parse`]), so it may be empty.
     pub symbol: Cow<'a, str>,
+    /// Event time in milliseconds since the Unix epoch (`E`).
     pub event_time: i64,
+    /// Last price (`c`), the exact decimal string, e.g. `"0.02456700"`.
     pub close: Cow<'a, str>,
+    /// Price 24 hours ago (`o`), exact decimal string.
     pub open: Cow<'a, str>,
+    /// 24-hour high (`h`), exact decimal string.
     pub high: Cow<'a, str>,
+    /// 24-hour low (`l`), exact decimal string.
     pub low: Cow<'a, str>,
+    /// 24-hour traded base asset volume (`v`), exact decimal string.
     pub base_volume: Cow<'a, str>,
+    /// 24-hour traded quote asset volume (`q`), exact decimal string.
     pub quote_volume: Cow<'a, str>,
 }
 
@@ -98,8 +107,11 @@ impl<'a> RawMiniTicker<'a> {
 impl RawMiniTicker<'_> {
     /// Parses the decimal strings into a [`MiniTicker`].
     ///
-    /// Errors with [`DecodeError::BadNumber`] when a value is not a finite, non-negative
-    /// decimal number (prices and volumes never are negative) and with [`DecodeError::UnexpectedShape`] on an empty symbol.
+    /// # Errors
+    ///
+    /// [`DecodeError::BadNumber`] when a value is not a finite, non-negative decimal
+    /// number (prices and volumes never are negative); [`DecodeError::UnexpectedShape`]
+    /// on an empty symbol.
     ///
     /// ```
     /// let raw = stream::RawMiniTicker {

@@ -55,13 +55,20 @@ pub enum Message {
     /// A `!miniTicker@arr` array, or a single `<symbol>@miniTicker` event (a `Vec` of 1).
     MiniTickers(Vec<MiniTicker>),
     /// `{"e":"serverShutdown","E":...}`: reconnect now.
-    ServerShutdown { event_time: i64 },
+    ServerShutdown {
+        /// `E`: when the server sent it, milliseconds since the Unix epoch.
+        event_time: i64,
+    },
     /// `{"result":null,"id":1}` or `{"result":["btcusdt@miniTicker"],"id":3}`.
     ControlReply(ControlReply),
     /// `{"code":2,"msg":"Invalid request: ...","id":1}`.
     ControlError {
+        /// The `id` of the request it answers (`None` when Binance could not read one).
         id: Option<u64>,
+        /// Binance's error code (`0` unknown property, `1` invalid value, `2` invalid
+        /// request, `3` invalid JSON).
         code: i64,
+        /// Binance's message, as sent.
         msg: String,
     },
     /// Well-formed, but not a kind this crate decodes (e.g. a `24hrTicker`).
@@ -78,6 +85,11 @@ pub enum Message {
 /// Never panics: anything that is not a known, well-formed frame is a
 /// [`DecodeError`] carrying a short excerpt of the frame (or of the bad array
 /// element).
+///
+/// # Errors
+///
+/// A [`DecodeError`] when the frame is not JSON, not a known shape, or any mini ticker in
+/// it lacks a field or has a bad number.
 ///
 /// ```
 /// let frame = r#"{"stream":"btcusdt@miniTicker","data":{"e":"24hrMiniTicker","E":1601628771865,"s":"BTCUSDT","c":"10456.56","o":"10884.90","h":"10912.83","l":"10385.02","v":"64483.097562","q":"685180788.349708"}}"#;
@@ -102,6 +114,11 @@ pub fn decode(text: &str) -> Result<Message, DecodeError> {
 /// `!miniTicker@arr` array (unreadable, a field missing or of the wrong type,
 /// a number that does not parse) is left out and listed in
 /// [`Decoded::rejected`]; the others are decoded.
+///
+/// # Errors
+///
+/// A [`DecodeError`] only for a frame that is not JSON at all or not a known shape (a
+/// bad array element is not an error).
 ///
 /// ```
 /// let good = r#"{"e":"24hrMiniTicker","E":1,"s":"\u5e01\u5b89\u4eba\u751fUSDT","c":"0.1","o":"0.1","h":"0.1","l":"0.1","v":"1","q":"0.1"}"#;
@@ -142,6 +159,11 @@ pub fn decode_elements(text: &str) -> Result<Decoded, DecodeError> {
 /// already have been called for the elements before the bad one; use
 /// [`decode`] for all-or-nothing.
 ///
+/// # Errors
+///
+/// A [`DecodeError`] when the frame is not JSON, not a known shape, or a mini-ticker
+/// element lacks a field or has one of the wrong type.
+///
 /// ```
 /// let frame = r#"[{"e":"24hrMiniTicker","E":1,"s":"ETHBTC","c":"0.02456700","o":"0.02459800","h":"0.02470900","l":"0.02438100","v":"163116.186","q":"4006.04936991"}]"#;
 /// let mut closes = Vec::new();
@@ -169,6 +191,10 @@ pub fn for_each_raw_mini_ticker<'a>(
 /// A frame that is not valid JSON at all is still an error (`f` may have seen
 /// the elements before the point where it broke). Frames of other kinds give
 /// `Ok(0)`.
+///
+/// # Errors
+///
+/// A [`DecodeError`] only for a frame that is not JSON at all or not a known shape.
 ///
 /// ```
 /// let frame = r#"[{"e":"24hrMiniTicker","E":1,"s":"ETHBTC","c":"0.1","o":"0.1","h":"0.1","l":"0.1","v":"1","q":"0.1"},{"e":"24hrMiniTicker","E":1}]"#;

@@ -17,14 +17,29 @@ use super::{supervisor, StreamConfig, StreamItem};
 /// Why a control request failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StreamError {
+    /// The manager task has ended (shut down, or its receiver dropped): nothing can be
+    /// asked any more.
     #[error("the stream manager has stopped")]
     Closed,
+    /// A stream name that cannot go into a URL or a control request (empty, longer than
+    /// 200 bytes, blanks, control characters, or one of `/?#&%"\`); nothing was sent.
     #[error("invalid stream name {0:?}")]
     InvalidStreamName(String),
+    /// Binance answered the request with an error.
     #[error("Binance refused the request (code {code}): {msg}")]
-    Rejected { code: i64, msg: String },
+    Rejected {
+        /// Binance's error code (`0` unknown property, `1` invalid value, `2` invalid
+        /// request, `3` invalid JSON).
+        code: i64,
+        /// Binance's message, as sent.
+        msg: String,
+    },
+    /// The manager did not settle the request within its patience (every attempt's
+    /// reply timeout and the waits between them); a safety net that should not fire.
     #[error("no reply from Binance within {0:?}")]
     Timeout(Duration),
+    /// [`StreamHandle::list_subscriptions`] needs an open connection, and there was
+    /// none (or it ended before Binance answered).
     #[error("not connected")]
     NotConnected,
 }
@@ -59,18 +74,34 @@ impl StreamHandle {
     /// [`StreamConfig::control_reply_timeout`]); when every attempt went unanswered the
     /// connection is replaced and this resolves `Ok`: the next connection carries the
     /// streams.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamError::InvalidStreamName`] before anything is sent;
+    /// [`StreamError::Rejected`] when Binance refuses; [`StreamError::Closed`] when the
+    /// manager has stopped.
     pub async fn subscribe(&self, streams: Vec<String>) -> Result<(), StreamError> {
         validate(&streams)?;
         self.request(|ack| Command::Subscribe(streams, ack)).await
     }
 
-    /// Sends `UNSUBSCRIBE` and forgets the streams.
+    /// Sends `UNSUBSCRIBE` and forgets the streams (resolving like [`Self::subscribe`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::subscribe`].
     pub async fn unsubscribe(&self, streams: Vec<String>) -> Result<(), StreamError> {
         validate(&streams)?;
         self.request(|ack| Command::Unsubscribe(streams, ack)).await
     }
 
     /// Asks Binance for the active subscriptions (`LIST_SUBSCRIPTIONS`).
+    ///
+    /// # Errors
+    ///
+    /// [`StreamError::NotConnected`] while no connection is open (or when it ends before
+    /// the answer); [`StreamError::Rejected`] when Binance refuses;
+    /// [`StreamError::Closed`] when the manager has stopped.
     pub async fn list_subscriptions(&self) -> Result<Vec<String>, StreamError> {
         self.request(Command::List).await
     }

@@ -18,8 +18,14 @@ use crate::event::{DecodeError, ElementError, Message};
 /// old one's [`StreamItem::Disconnected`] with [`DisconnectReason::Renewal`].
 #[derive(Debug, Clone)]
 pub enum StreamItem {
-    /// A connection is open (`conn_id` counts attempts from 1).
-    Connected { conn_id: u64, at: SystemTime },
+    /// A connection is open.
+    Connected {
+        /// Which attempt this connection was, counted from 1 over the manager's life
+        /// (failed attempts included); later items of this connection carry the same id.
+        conn_id: u64,
+        /// When the WebSocket handshake completed.
+        at: SystemTime,
+    },
     /// A decoded text frame, with the exact text it came from.
     ///
     /// While a renewal overlaps two connections, both deliver the same events,
@@ -31,29 +37,47 @@ pub enum StreamItem {
     /// not be decoded (almost always empty): `message` holds the frame's other
     /// elements, and `raw` is the whole frame, bad elements included.
     Message {
+        /// The connection the frame came on (see [`StreamItem::Connected`]).
         conn_id: u64,
+        /// When the frame was read from the socket (this machine's clock).
         received_at: SystemTime,
+        /// The frame's exact text, e.g. for [`crate::for_each_raw_mini_ticker`] or to
+        /// keep the exchange's decimal strings.
         raw: Utf8Bytes,
+        /// The decoded frame, without the rejected array elements.
         message: Message,
+        /// The array elements that could not be decoded, in order (almost always empty).
         rejected: Vec<ElementError>,
     },
     /// A frame that could not be decoded at all; the connection is kept.
-    Malformed { conn_id: u64, error: DecodeError },
+    Malformed {
+        /// The connection the frame came on.
+        conn_id: u64,
+        /// Why, with an excerpt of the frame.
+        error: DecodeError,
+    },
     /// A connection ended, or an attempt failed ([`DisconnectReason::ConnectFailed`]).
     ///
     /// With [`DisconnectReason::Renewal`] this is not a loss of feed: a newer
     /// connection, already reported as [`StreamItem::Connected`], goes on.
     Disconnected {
+        /// The connection (or attempt) that ended.
         conn_id: u64,
+        /// When the manager noticed the end (for an idle timeout: when it expired).
         at: SystemTime,
+        /// Why it ended.
         reason: DisconnectReason,
     },
     /// Sent right after the [`StreamItem::Connected`] that ends a disconnected
     /// interval: data between `from` (feed lost) and `to` (feed back) is missing.
     /// A successful renewal never leaves one.
     Gap {
+        /// When the feed was lost: the `at` of the [`StreamItem::Disconnected`] that
+        /// began the interval.
         from: SystemTime,
+        /// When the feed came back: the `at` of the [`StreamItem::Connected`] just before.
         to: SystemTime,
+        /// Why the interval began (the first disconnect's reason).
         reason: DisconnectReason,
     },
 }
@@ -61,10 +85,23 @@ pub enum StreamItem {
 /// Why a connection ended.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DisconnectReason {
+    /// The server closed the connection: with a close frame, or the TCP stream simply
+    /// ended (then `code` is `None`).
     #[error("server closed the connection ({})", close_text(*code, reason))]
-    Closed { code: Option<u16>, reason: String },
+    Closed {
+        /// The WebSocket close code (`1000` normal, `1001` going away, ...), if the
+        /// server sent a close frame with one.
+        code: Option<u16>,
+        /// The close frame's reason text (may be empty), or what happened instead,
+        /// e.g. `connection ended without a close frame`.
+        reason: String,
+    },
+    /// Reading or writing the socket failed (reset, TLS or protocol error, a write
+    /// blocked too long); the text is the WebSocket library's, or says which write.
     #[error("connection error: {0}")]
     Error(String),
+    /// Not a single frame (data, ping or pong) arrived for this long:
+    /// [`StreamConfig::idle_timeout`](super::StreamConfig::idle_timeout).
     #[error("no data for {0:?} (read-idle timeout)")]
     IdleTimeout(Duration),
     /// The server sent `serverShutdown`, then the connection ended before a
@@ -76,13 +113,21 @@ pub enum DisconnectReason {
     /// never followed by a [`StreamItem::Gap`].
     #[error("renewed: replaced by a newer connection (not a loss of feed)")]
     Renewal,
+    /// An attempt to connect failed (DNS, TCP, TLS, the WebSocket handshake, or the
+    /// attempt limiter), with the cause in words; the manager retries with backoff.
     #[error("could not connect: {0}")]
     ConnectFailed(String),
     /// A control request got no reply after every attempt (see
     /// [`StreamConfig::control_attempts`](super::StreamConfig::control_attempts)); `request` names it and its streams, e.g.
     /// `SUBSCRIBE btcusdt@miniTicker`.
     #[error("no reply to {request} after {attempts} attempts")]
-    ControlUnanswered { request: String, attempts: u32 },
+    ControlUnanswered {
+        /// The request and its streams, e.g. `SUBSCRIBE btcusdt@miniTicker`.
+        request: String,
+        /// How many times it was sent.
+        attempts: u32,
+    },
+    /// [`StreamHandle::shutdown`](super::StreamHandle::shutdown) was called.
     #[error("shut down by the application")]
     Shutdown,
 }

@@ -30,11 +30,20 @@ pub struct RestClient {
 impl RestClient {
     /// A client for `base_url` (`BINANCE_REST_URL`, e.g. `https://api.binance.com`), with a
     /// 10 s connect and 30 s overall timeout.
+    ///
+    /// # Errors
+    ///
+    /// [`RestError::BadUrl`] when the URL does not start with `http://` or `https://`, or
+    /// the HTTP client cannot be built.
     pub fn new(base_url: &str) -> Result<Self, RestError> {
         Self::with_timeouts(base_url, Duration::from_secs(10), Duration::from_secs(30))
     }
 
     /// A client for `base_url` with the given connect and overall request timeouts.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::new`].
     pub fn with_timeouts(
         base_url: &str,
         connect: Duration,
@@ -61,6 +70,14 @@ impl RestClient {
 
     /// `exchangeInfo` for one symbol, as Binance spells it (`BTCUSDT`, `币安人生USDT`): its
     /// status, or [`RestError::UnknownSymbol`] when Binance does not list it.
+    ///
+    /// # Errors
+    ///
+    /// [`RestError::UnknownSymbol`] (Binance's `-1121`, or `-1100` for a name no symbol
+    /// can have, or an empty name); [`RestError::Transport`] when no answer came;
+    /// [`RestError::Api`] / [`RestError::Status`] for other refusals;
+    /// [`RestError::Decode`] for a body that is not `exchangeInfo`;
+    /// [`RestError::Missing`] when the answer does not list the symbol.
     pub async fn symbol_info(&self, symbol: &str) -> Result<SymbolInfo, RestError> {
         if symbol.is_empty() {
             return Err(RestError::UnknownSymbol(String::new()));
@@ -78,6 +95,11 @@ impl RestClient {
     }
 
     /// `exchangeInfo` for every symbol.
+    ///
+    /// # Errors
+    ///
+    /// [`RestError::Transport`], [`RestError::Api`], [`RestError::Status`] or
+    /// [`RestError::Decode`], as for [`Self::symbol_info`].
     pub async fn all_symbols(&self) -> Result<Vec<SymbolInfo>, RestError> {
         let url = format!("{}/api/v3/exchangeInfo", self.base);
         self.get(&url, None).await

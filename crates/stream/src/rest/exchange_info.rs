@@ -95,6 +95,11 @@ struct RawApiError {
 
 /// Decodes an `exchangeInfo` success body.
 ///
+/// # Errors
+///
+/// serde_json's error when the body is not JSON, has no `symbols` array, or an element
+/// lacks `symbol`, `status`, `baseAsset` or `quoteAsset`.
+///
 /// ```
 /// let body = r#"{"symbols":[{"symbol":"ETHBTC","status":"BREAK","baseAsset":"ETH","quoteAsset":"BTC"}]}"#;
 /// let symbols = stream::rest::decode_exchange_info(body).unwrap();

@@ -106,10 +106,18 @@ pub enum StopAfter {
 }
 
 /// Merges the checkpoint files of every hour closed at `now` (hour end + `compact_after`
-/// in the past) into one file per hour and date partition (see the [module docs](self)).
+/// in the past) into one file per hour and date partition.
 /// Hours with a single file are left alone, and so (with a warning) are hours whose files
 /// hold no rows, rows of several dates, or a file not sorted by (symbol, event_time). Safe
 /// to run while the recorder writes the current hour.
+///
+/// # Errors
+///
+/// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read;
+/// [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated,
+/// corrupt or incompatible file, naming it. Writing or publishing the merged file fails as
+/// above; the parts are removed only after the merged file is published, so a failure loses
+/// nothing.
 ///
 /// ```
 /// use store::ticks::compact_closed_hours;
@@ -139,6 +147,10 @@ pub fn compact_closed_hours(
 impl Dataset {
     /// [`compact_closed_hours`] on this dataset (a local directory or an object store: the
     /// merged file is published, create-only, before any part is removed).
+    ///
+    /// # Errors
+    ///
+    /// As [`compact_closed_hours`].
     pub fn compact_closed_hours(
         &self,
         now: DateTime<Utc>,

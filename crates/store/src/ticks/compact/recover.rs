@@ -20,6 +20,10 @@ pub struct RecoverReport {
 
 /// Finishes or undoes interrupted compactions in the dataset directory `out_dir`
 /// ([`Dataset::recover`]).
+///
+/// # Errors
+///
+/// As [`Dataset::recover`].
 pub fn recover(out_dir: &Path) -> Result<RecoverReport, TickError> {
     Dataset::local(out_dir).recover()
 }
@@ -36,6 +40,12 @@ impl Dataset {
     /// Only merged files that share their hour (or, for gaps, their day) with another file
     /// can have leftover parts, so only their footers are read: recovery costs a listing,
     /// not a read of every file.
+    ///
+    /// # Errors
+    ///
+    /// [`TickError::Io`] / [`TickError::Object`] when listing, reading a footer or removing
+    /// a leftover fails; [`TickError::Parquet`] for a footer that does not decode. What was
+    /// done so far stays done; the next start goes on.
     pub fn recover(&self) -> Result<RecoverReport, TickError> {
         let mut report = RecoverReport::default();
         if let Some(spool) = self.spool_dir() {

@@ -51,7 +51,7 @@ use super::layout;
 use super::TickError;
 use object::Remote;
 
-/// Where a tick dataset lives (see the [module docs](self)); cheap to clone.
+/// Where a tick dataset lives: a local directory or a prefix of an object store; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Dataset {
     backend: Backend,
@@ -174,6 +174,11 @@ impl Dataset {
     /// recursively, sorted by key. Names starting with `.` or `_` are skipped, as Hive,
     /// Spark and DuckDB do (temporary files, the gaps dataset, the journal). A missing
     /// directory holds no files.
+    ///
+    /// # Errors
+    ///
+    /// [`TickError::Io`] (local directory) or [`TickError::Object`] (object store) when
+    /// listing fails.
     pub fn files(&self, dir: &str) -> Result<Vec<FileEntry>, TickError> {
         let mut files = match &self.backend {
             Backend::Local(root) => local::files(root, dir)?,
@@ -193,6 +198,11 @@ impl Dataset {
 
     /// The date partitions (`date=YYYY-MM-DD` directory names) directly under the root,
     /// sorted; none if the dataset does not exist yet.
+    ///
+    /// # Errors
+    ///
+    /// [`TickError::Io`] (local directory) or [`TickError::Object`] (object store) when
+    /// listing fails.
     pub fn partitions(&self) -> Result<Vec<String>, TickError> {
         let mut dirs: Vec<String> = self
             .dir_names("")?
@@ -226,6 +236,11 @@ impl Dataset {
     }
 
     /// Removes `key`; a missing file is not an error.
+    ///
+    /// # Errors
+    ///
+    /// [`TickError::Io`] / [`TickError::Object`] when the removal fails for another reason
+    /// than a missing file.
     pub fn delete(&self, key: &str) -> Result<(), TickError> {
         match &self.backend {
             Backend::Local(root) => local::remove(&root.join(key)),

@@ -32,6 +32,15 @@ pub struct DaysCompacted {
 /// Merges the gap files of every closed day (before `now`'s UTC date) that has more than
 /// one, in the gaps dataset of the dataset directory `out_dir`.
 ///
+/// # Errors
+///
+/// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read;
+/// [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated,
+/// corrupt or incompatible file, naming it. Writing or publishing the merged file fails as
+/// [`TickError::Io`] / [`TickError::Object`] when staging, syncing or publishing fails
+/// (nothing half-written is left visible); the parts are removed only after the merged file
+/// is published.
+///
 /// ```
 /// use store::ticks::gaps::{compact_closed_days, read_gaps, Gap, GapWriter};
 /// let dir = tempfile::tempdir().unwrap();
@@ -53,6 +62,10 @@ pub fn compact_closed_days(out_dir: &Path, now: DateTime<Utc>) -> Result<DaysCom
 }
 
 /// [`compact_closed_days`] in the gaps dataset of `dataset`.
+///
+/// # Errors
+///
+/// As [`compact_closed_days`].
 pub fn compact_closed_days_of(
     dataset: &Dataset,
     now: DateTime<Utc>,

@@ -110,12 +110,22 @@ impl GapWriter {
 
     /// Writes `gaps` (one file per UTC date of their starts) named after `now`; returns the
     /// published paths (none for no gaps). Each file is atomic and never overwrites another.
+    ///
+    /// # Errors
+    ///
+    /// [`TickError::Io`] / [`TickError::Object`] when staging, syncing or publishing fails
+    /// (nothing half-written is left visible); [`TickError::Parquet`] /
+    /// [`TickError::Arrow`] when encoding fails.
     pub fn write(&mut self, gaps: &[Gap], now: DateTime<Utc>) -> Result<Vec<PathBuf>, TickError> {
         self.write_with(gaps, now, &[])
     }
 
     /// Like [`write`](Self::write), with `metadata` in each file's key-value metadata (the
     /// journal segments the gaps came from, for an exactly-once replay).
+    ///
+    /// # Errors
+    ///
+    /// As [`write`](Self::write).
     pub fn write_with(
         &mut self,
         gaps: &[Gap],
@@ -179,6 +189,12 @@ fn to_batch(gaps: &[&Gap]) -> Result<RecordBatch, TickError> {
 
 /// Every gap of the gaps dataset of `out_dir`, sorted by start (none if there is no
 /// dataset yet). A file without the gaps schema is an error naming it.
+///
+/// # Errors
+///
+/// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read;
+/// [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated,
+/// corrupt or incompatible file, naming it.
 pub fn read_gaps(out_dir: &Path) -> Result<Vec<Gap>, TickError> {
     if !out_dir.join(DIR_NAME).is_dir() {
         return Ok(Vec::new());
@@ -187,6 +203,12 @@ pub fn read_gaps(out_dir: &Path) -> Result<Vec<Gap>, TickError> {
 }
 
 /// Every gap of the gaps dataset of `dataset`, sorted by start (none if there is none).
+///
+/// # Errors
+///
+/// [`TickError::Io`] / [`TickError::Object`] when a file cannot be listed or read;
+/// [`TickError::Parquet`], [`TickError::Decode`] or [`TickError::Schema`] for a truncated,
+/// corrupt or incompatible file, naming it.
 pub fn read_gaps_of(dataset: &Dataset) -> Result<Vec<Gap>, TickError> {
     let gaps_dataset = dataset.child(DIR_NAME);
     let mut gaps = Vec::new();
