@@ -268,7 +268,9 @@ impl SimHandle {
     }
     /// Stops accepting, closes every WebSocket connection (1001) and stops the market.
     pub async fn shutdown(mut self) {
-        let _ = self.shared.shutdown.send(true);
+        // send_replace, not send: the value must change even when no task has subscribed yet
+        // (send drops it without receivers, and a task subscribing later would wait forever).
+        self.shared.shutdown.send_replace(true);
         if let Some(accept) = self.tasks.first_mut() {
             let _ = accept.await;
         }
@@ -287,7 +289,9 @@ impl SimHandle {
 
 impl Drop for SimHandle {
     fn drop(&mut self) {
-        let _ = self.shared.shutdown.send(true);
+        // send_replace, not send: the value must change even when no task has subscribed yet
+        // (send drops it without receivers, and a task subscribing later would wait forever).
+        self.shared.shutdown.send_replace(true);
         for task in &self.tasks {
             task.abort();
         }
