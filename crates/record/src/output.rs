@@ -43,6 +43,10 @@ impl WriteGuard {
     }
 
     /// Asks it.
+    ///
+    /// # Errors
+    ///
+    /// `Err(why)` when the check refuses writing now; `why` is the check's own reason.
     pub fn check(&self) -> Result<(), String> {
         (self.0)()
     }
@@ -81,6 +85,10 @@ impl Output {
     }
 
     /// Whether the [guard](Self::guard) allows writing now.
+    ///
+    /// # Errors
+    ///
+    /// [`RecordError::NotAllowed`] with the guard's reason when it refuses (no guard: never).
     pub fn may_write(&self) -> Result<(), RecordError> {
         match &self.guard {
             Some(guard) => guard.check().map_err(RecordError::NotAllowed),

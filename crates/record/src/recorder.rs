@@ -390,7 +390,8 @@ impl Recorder {
     ///
     /// [`RecordError::Checkpoint`] (the rows stay buffered and journaled),
     /// [`RecordError::Gaps`] (the gaps are kept), [`RecordError::CheckpointPostponed`] (the
-    /// journal could not rotate: nothing written yet); the next call retries.
+    /// journal could not rotate: nothing written yet), [`RecordError::NotAllowed`] (the
+    /// output's guard refuses writing now); the next call retries.
     pub fn checkpoint(&mut self, now: DateTime<Utc>) -> Result<Vec<PathBuf>, RecordError> {
         let task = self.start_checkpoint(now)?;
         self.finish_checkpoint(task.run())
@@ -403,7 +404,14 @@ impl Recorder {
     /// result to [`finish_checkpoint`](Self::finish_checkpoint); meanwhile, keep
     /// recording. See [`crate::checkpoint`].
     ///
-    /// Fails with [`RecordError::CheckpointRunning`] while another task is out.
+    /// # Errors
+    ///
+    /// - [`RecordError::CheckpointRunning`] while another task is out.
+    /// - [`RecordError::NotAllowed`] when there is something to write but the output's
+    ///   [guard](crate::output::WriteGuard) refuses it (e.g. the object-store lease is
+    ///   not held): the rows stay buffered and journaled.
+    /// - [`RecordError::CheckpointPostponed`] when the journal cannot rotate (a full
+    ///   disk): nothing is handed out, the rows stay buffered.
     pub fn start_checkpoint(&mut self, now: DateTime<Utc>) -> Result<CheckpointTask, RecordError> {
         if self.writers.is_none() {
             return Err(RecordError::CheckpointRunning);
@@ -450,6 +458,12 @@ impl Recorder {
     /// Takes back what a [`CheckpointTask`] did: counts the published files and rows, keeps
     /// what failed for the next checkpoint. Returns the published paths, or the task's
     /// error (its rows are kept).
+    ///
+    /// # Errors
+    ///
+    /// The error the task ran into ([`RecordError::Checkpoint`] or [`RecordError::Gaps`]):
+    /// the files it did publish are counted all the same, and the jobs it could not
+    /// finish are kept for the next checkpoint.
     pub fn finish_checkpoint(&mut self, done: CheckpointDone) -> Result<Vec<PathBuf>, RecordError> {
         self.writers = Some(done.writers);
         self.in_flight = (0, 0);

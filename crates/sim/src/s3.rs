@@ -60,11 +60,25 @@ impl S3Server {
     /// Fails with an error that says to run `scripts/setup-test-env.sh` when `moto_server`
     /// is not installed. The backend port is found by binding port 0 and letting it go, so
     /// another test may take it first: then another port is tried (a few times).
+    ///
+    /// # Errors
+    ///
+    /// As [`start_with_bucket`](Self::start_with_bucket).
     pub fn start() -> io::Result<Self> {
         Self::start_with_bucket(BUCKET)
     }
 
     /// [`start`](Self::start) with another bucket name.
+    ///
+    /// # Errors
+    ///
+    /// - [`io::ErrorKind::NotFound`] when no `moto_server` is found (neither `MOTO_SERVER`,
+    ///   `PATH` nor the `MOTO_VENV` / `~/.cache/marketdata/moto` virtualenv has one).
+    /// - An error carrying moto's log when it cannot be spawned, exits, or does not answer
+    ///   HTTP within the start patience (after five retries on "address already in use").
+    /// - Any I/O error of the temporary directory, the port probe or the proxy
+    ///   ([`TcpProxy::start`]).
+    /// - The error of [`create_bucket`](Self::create_bucket) for `bucket`.
     pub fn start_with_bucket(bucket: &str) -> io::Result<Self> {
         let program = binary().ok_or_else(|| {
             io::Error::new(
@@ -143,6 +157,11 @@ impl S3Server {
     }
 
     /// Creates another bucket (a plain `PUT /<bucket>`).
+    ///
+    /// # Errors
+    ///
+    /// An I/O error when moto cannot be reached or its answer is not HTTP, and an error
+    /// naming the status when moto answers anything but 200 (e.g. an invalid bucket name).
     pub fn create_bucket(&self, bucket: &str) -> io::Result<()> {
         let status = request(self.backend_port, "PUT", &format!("/{bucket}"))?;
         if status == 200 {
@@ -161,6 +180,11 @@ impl S3Server {
     }
 
     /// Ends an outage: the endpoint answers again on the same port with the same objects.
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpProxy::restore`]: the port could not be bound again (another process took
+    /// it during the outage).
     pub fn restart(&mut self) -> io::Result<()> {
         self.proxy.restore()
     }

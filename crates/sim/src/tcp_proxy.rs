@@ -68,6 +68,12 @@ struct Conn {
 
 impl TcpProxy {
     /// Listens on a free port of 127.0.0.1 and forwards every connection to `backend`.
+    ///
+    /// # Errors
+    ///
+    /// An I/O error when no listening socket can be bound or configured on 127.0.0.1, or
+    /// the accept thread cannot be spawned. An unreachable `backend` is not an error here:
+    /// connections to the proxy are then closed as they arrive.
     pub fn start(backend: SocketAddr) -> io::Result<Self> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
         listener.set_nonblocking(true)?;
@@ -125,7 +131,10 @@ impl TcpProxy {
 
     /// Listens again on the same port after a [`cut`](Self::cut) (nothing when it is up).
     ///
-    /// Fails only if another process took the port meanwhile.
+    /// # Errors
+    ///
+    /// An I/O error (typically [`io::ErrorKind::AddrInUse`]) if another process took the
+    /// port meanwhile.
     pub fn restore(&self) -> io::Result<()> {
         let mut state = lock(&self.shared.state);
         if state.listener.is_none() {

@@ -1,7 +1,7 @@
 //! Helpers for the workspace's tests, written once: every crate takes this as a
 //! dev-dependency, never as a dependency (`scripts/layer-check.sh` fails otherwise).
 //!
-//! - [`db`] (feature `db`): a fresh, uniquely named database on the local MariaDB
+//! - `db` (module, only with feature `db`): a fresh, uniquely named database on the local MariaDB
 //!   (127.0.0.1:3306, `root`, empty password) or PostgreSQL (127.0.0.1:5432, `postgres`,
 //!   trust) server, dropped when the value is dropped. `make test`'s set-up starts both
 //!   servers; a test that needs one FAILS when it is not reachable.

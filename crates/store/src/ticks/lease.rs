@@ -119,6 +119,10 @@ impl Lease {
     }
 
     /// Takes the lease on `prefix` for `owner` now (the system clock).
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire_at`](Self::acquire_at).
     pub async fn acquire(
         store: Arc<dyn ObjectStore>,
         prefix: &str,
@@ -129,6 +133,16 @@ impl Lease {
     }
 
     /// [`acquire`](Self::acquire) at the time `now_ms` (ms since the Unix epoch).
+    ///
+    /// # Errors
+    ///
+    /// - [`LeaseError::Held`] when a live lease of another owner is in place (not expired,
+    ///   not released, and its process not known dead on this host); it names the holder
+    ///   and its expiry.
+    /// - [`LeaseError::Contended`] when the lock object was created or replaced between
+    ///   our read and our conditional write on every one of the few attempts.
+    /// - [`LeaseError::Store`] when reading or writing the lock object fails otherwise
+    ///   (unreachable endpoint, denied access, missing bucket, ...).
     pub async fn acquire_at(
         store: Arc<dyn ObjectStore>,
         prefix: &str,
@@ -194,13 +208,25 @@ impl Lease {
     }
 
     /// Renews now (the system clock).
+    ///
+    /// # Errors
+    ///
+    /// As [`renew_at`](Self::renew_at).
     pub async fn renew(&mut self) -> Result<(), LeaseError> {
         self.renew_at(now_ms()).await
     }
 
     /// Extends the lease to `now_ms + ttl`, conditional on the version this process wrote
-    /// last. [`LeaseError::Lost`] when someone replaced it; [`LeaseError::Store`] when the
-    /// store did not answer (the lease is unchanged: retry).
+    /// last.
+    ///
+    /// # Errors
+    ///
+    /// - [`LeaseError::Lost`] when the lock object no longer holds our record (another
+    ///   owner replaced it, or it was deleted or made unreadable).
+    /// - [`LeaseError::Store`] when the store did not answer or failed otherwise (the
+    ///   lease is unchanged: retry).
+    /// - [`LeaseError::Contended`] when our own record's version changed under the
+    ///   write twice in a row.
     pub async fn renew_at(&mut self, now_ms: i64) -> Result<(), LeaseError> {
         let record = LeaseRecord::new(&self.record.owner, now_ms, self.config.ttl);
         self.replace(record).await?;
@@ -210,6 +236,12 @@ impl Lease {
 
     /// Marks the lease released (the next recorder need not wait); conditional like a
     /// renewal.
+    ///
+    /// # Errors
+    ///
+    /// As [`renew_at`](Self::renew_at): [`LeaseError::Lost`] when someone else holds the
+    /// prefix by now, [`LeaseError::Store`] when the store failed (the lease then simply
+    /// expires), [`LeaseError::Contended`] as there.
     pub async fn release(mut self) -> Result<(), LeaseError> {
         let record = LeaseRecord::released(&self.record.owner);
         self.replace(record).await

@@ -81,6 +81,14 @@ pub enum OutDir {
 impl OutDir {
     /// Parses a `--out-dir` value: `s3://bucket[/prefix]`, or a path (anything without
     /// `://`). Other schemes, and an `s3://` URL without a bucket, are refused.
+    ///
+    /// # Errors
+    ///
+    /// - [`LocationError::EmptyOutDir`] for `""`.
+    /// - [`LocationError::UnsupportedScheme`] for a URL whose scheme is not `s3`
+    ///   (`gs://…`, `file://…`).
+    /// - [`LocationError::NoBucket`] for `s3://` or `s3:///prefix`.
+    /// - [`LocationError::BadPrefix`] when the prefix has a `.`, `..` or empty segment.
     pub fn parse(value: &str) -> Result<OutDir, LocationError> {
         let Some((scheme, rest)) = value.split_once("://") else {
             if value.is_empty() {
@@ -191,12 +199,24 @@ pub struct S3Config {
 impl S3Config {
     /// The configuration for `bucket` from the process environment (the variables in the
     /// [module docs](self)).
+    ///
+    /// # Errors
+    ///
+    /// As [`from_vars`](Self::from_vars).
     pub fn from_env(bucket: &str) -> Result<S3Config, LocationError> {
         S3Config::from_vars(bucket, |name| std::env::var(name).ok())
     }
 
     /// [`from_env`](Self::from_env) with the variables looked up by `var` (tests pass a
     /// map). Empty values count as unset.
+    ///
+    /// # Errors
+    ///
+    /// [`LocationError::BadVariable`] naming the variable when `AWS_ALLOW_HTTP` is not a
+    /// boolean (`true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`), when `AWS_ENDPOINT_URL`
+    /// is not an `http(s)://host[:port]` URL, carries credentials, or is plain `http`
+    /// without `AWS_ALLOW_HTTP=true`, or when only one of `AWS_ACCESS_KEY_ID` and
+    /// `AWS_SECRET_ACCESS_KEY` is set.
     pub fn from_vars(
         bucket: &str,
         var: impl Fn(&str) -> Option<String>,
@@ -266,6 +286,11 @@ impl S3Config {
 
     /// The store for the bucket. Without static credentials, `object_store`'s chain
     /// applies (web identity, ECS, instance metadata).
+    ///
+    /// # Errors
+    ///
+    /// [`LocationError::Config`] when `object_store` refuses the configuration (e.g. an
+    /// endpoint URL it cannot parse); the reason is redacted by [`describe`].
     pub fn build(&self) -> Result<Arc<dyn ObjectStore>, LocationError> {
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(&self.bucket)
@@ -301,6 +326,11 @@ impl S3Config {
 /// Everything a start needs for `s3://bucket/prefix`: the configuration from the
 /// environment, the store, and a passed [`probe`]; returns the store and the prefix as an
 /// object path.
+///
+/// # Errors
+///
+/// Those of [`S3Config::from_env`] ([`LocationError::BadVariable`]), of
+/// [`S3Config::build`] ([`LocationError::Config`]) and of [`probe`].
 pub async fn connect_s3(
     bucket: &str,
     prefix: &str,
@@ -314,6 +344,17 @@ pub async fn connect_s3(
 /// Checks at start that the dataset's prefix can be listed: one `LIST` request (first page,
 /// at most one key). A missing bucket, rejected credentials, a denied listing or an
 /// unreachable endpoint each become their own [`LocationError`] with one clear line.
+///
+/// # Errors
+///
+/// - [`LocationError::NoSuchBucket`] when the server answers `NoSuchBucket`.
+/// - [`LocationError::Credentials`] when it rejects the credentials (unknown key, bad
+///   signature, expired or invalid token, HTTP 401).
+/// - [`LocationError::AccessDenied`] when the credentials may not list the prefix
+///   (`AccessDenied`, HTTP 403).
+/// - [`LocationError::Unreachable`] when no answer comes (connection refused, DNS,
+///   timeout).
+/// - [`LocationError::Other`] for any other failure of the listing.
 pub async fn probe(
     store: &dyn ObjectStore,
     config: &S3Config,

@@ -117,6 +117,12 @@ impl LeaseKeeper {
     }
 
     /// Stops renewing and releases the lease (a clean stop).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Lease::release`]. [`LeaseError::Contended`] (path `lease keeper`) if the
+    /// lease were still shared after the renewal task ended, which the keeper does not let
+    /// happen.
     pub async fn release(self) -> Result<(), LeaseError> {
         self.stop.notify_one();
         let _ = self.task.await;
