@@ -175,3 +175,33 @@ async fn alerters_report_a_nats_restart_and_resume() {
     }
     recorder.kill().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerters_report_the_down_time_of_a_killed_recorder_when_it_restarts() {
+    let prices: Vec<String> = (1..=1500)
+        .map(|i| format!("{}.00000000", 100 + i))
+        .collect();
+    let sim = start_sim(vec![("BTCUSDT", prices)]).await;
+    let nats = NatsServer::start().unwrap();
+    let args = ["--symbol", "BTCUSDT", "--above", "100"];
+    let mut alerter = spawn_alerter_env(&sim, &args, &[("ALERTER_SOURCE", &nats.url())]);
+    let mut log = alerter.stderr_lines();
+    wait_line(&mut log, "price feed connected").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut recorder = spawn_recorder(&sim, &nats, &dir);
+    alerter.lines(3).await;
+    // Past the recorder's journal sync (once a second): its journal knows when it last
+    // received, so the next start can tell how long it was down.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    recorder.kill().await.unwrap(); // SIGKILL: no "recorder stopped" message
+    let mut recorder = spawn_recorder(&sim, &nats, &dir);
+    let lost = wait_line(&mut log, "price feed lost").await;
+    assert!(
+        lost.last().unwrap().contains("not running"),
+        "the killed recorder's down time: {lost:#?}"
+    );
+    wait_line(&mut log, "price feed regained").await;
+    alerter.lines(3).await;
+    alerter.stop().await;
+    recorder.kill().await.unwrap();
+}

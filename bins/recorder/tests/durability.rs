@@ -45,7 +45,7 @@ fn journal_segments(out: &Path) -> usize {
 
 /// Reasons of the gaps dataset other than the start-up gap of each run.
 fn gaps_other_than_startup(out: &Path) -> Vec<String> {
-    record::gaps::read_gaps(out)
+    store::ticks::gaps::read_gaps(out)
         .unwrap()
         .into_iter()
         .filter(|g| g.reason != "startup")
@@ -153,7 +153,7 @@ fn sigkill_at_random_moments_loses_nothing_read_and_keeps_the_gaps() {
         lost[0]
     );
 
-    let gaps = record::gaps::read_gaps(&out).unwrap();
+    let gaps = store::ticks::gaps::read_gaps(&out).unwrap();
     for &(kill, restart) in &downs {
         assert!(
             gaps.iter().any(|g| g.reason == record::gaps::NOT_RUNNING

@@ -7,7 +7,8 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use common::{
-    assert_exactly_once, dataset_keys, sent_keys, spawn_recorder, stop_cleanly, wait_until, Sim,
+    assert_exactly_once, dataset_keys, recorder_command, sent_keys, spawn, spawn_recorder,
+    stop_cleanly, wait_until, Sim,
 };
 use sim::nats::NatsServer;
 
@@ -185,5 +186,133 @@ fn nats_credentials_never_reach_the_log_or_help() {
     assert_exactly_once(&out, &sent_keys(&sim));
     let log = rec.err.join("\n") + &std::fs::read_to_string(out.with_extension("log")).unwrap();
     assert!(log.contains(&format!("nats://127.0.0.1:{port}")), "{log}");
+    assert!(!log.contains(secret), "{log}");
+}
+
+#[test]
+fn full_market_frames_are_published_without_a_drop() {
+    // The simulator's whole market (1,500 symbols) in one frame every 250 ms: each frame a
+    // burst of ~1,000 events, at four times Binance's one frame a second.
+    let sim = Sim::start(sim::SimConfig {
+        seed: 5,
+        symbols: 1500,
+        interval: Duration::from_millis(250),
+        ..sim::SimConfig::default()
+    });
+    let nats = NatsServer::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("data");
+    let mut rec = spawn_recorder(&out, &sim.h().ws_base(), &["--publish", &nats.url()]);
+    rec.wait_stderr_count(PATIENCE, "publishing every recorded event", 1);
+    let from = sim.h().sent_count();
+    wait_until(PATIENCE, "some bursts", || {
+        sim.h().sent_count() > from + 15_000
+    });
+    stop_cleanly(&sim, &mut rec);
+
+    let totals = rec
+        .err
+        .iter()
+        .find(|l| l.contains("messages published"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(totals.contains(" 0 dropped"), "{totals}");
+    let sent = sent_keys(&sim);
+    assert_exactly_once(&out, &sent);
+    let (events, _) = stream_contents(&sim, &nats.url());
+    assert!(events.values().all(|&n| n == 1), "stored twice");
+    let stored: HashSet<(String, i64)> = events.into_keys().collect();
+    assert_eq!(stored.len(), sent.len(), "every recorded event on the bus");
+    assert_eq!(stored, sent);
+}
+
+#[test]
+fn a_restart_after_a_crash_publishes_the_not_running_gap() {
+    let sim = Sim::start(market());
+    let nats = NatsServer::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("data");
+    let publish = ["--publish", &nats.url()];
+    let mut first = spawn_recorder(&out, &sim.h().ws_base(), &publish);
+    first.wait_stderr_count(PATIENCE, "publishing every recorded event", 1);
+    let from = sim.h().sent_count();
+    // Past a journal sync (once a second), so the journal knows when it last received.
+    wait_until(PATIENCE, "events", || sim.h().sent_count() > from + 300);
+    first.signal("KILL");
+    first.wait(PATIENCE);
+
+    let mut second = spawn_recorder(&out, &sim.h().ws_base(), &publish);
+    second.wait_stderr_count(PATIENCE, "publishing every recorded event", 1);
+    let from = sim.h().sent_count();
+    wait_until(PATIENCE, "events", || sim.h().sent_count() > from + 100);
+    stop_cleanly(&sim, &mut second);
+
+    let in_dataset: Vec<record::gaps::Gap> = record::gaps::read_gaps(&out)
+        .unwrap()
+        .into_iter()
+        .filter(|g| g.reason == record::gaps::NOT_RUNNING)
+        .collect();
+    assert_eq!(in_dataset.len(), 1, "one crash, one not-running gap");
+    let (_, gaps) = stream_contents(&sim, &nats.url());
+    let want = bus::GapMessage {
+        start: in_dataset[0].start_ms,
+        end: Some(in_dataset[0].end_ms),
+        reason: record::gaps::NOT_RUNNING.into(),
+        connection_id: in_dataset[0].connection_id,
+    };
+    assert!(
+        gaps.contains(&want),
+        "{want:?} not on the gaps subject: {gaps:#?}"
+    );
+}
+
+#[test]
+fn nats_tokens_and_creds_files_log_in_and_never_reach_the_log() {
+    let secret = "tok-s3cret-42";
+    let nats = NatsServer::start_with(&["--auth", secret]).unwrap();
+    let sim = Sim::start(market());
+    let dir = tempfile::tempdir().unwrap();
+    let log_of = |rec: &common::Running, out: &std::path::Path| {
+        rec.err.join("\n") + &std::fs::read_to_string(out.with_extension("log")).unwrap()
+    };
+
+    // NATS_TOKEN: the server takes it (publishing starts), the log never shows it.
+    let out = dir.path().join("env");
+    let mut cmd = recorder_command(&out, &sim.h().ws_base(), &["--publish", &nats.url()]);
+    cmd.env("NATS_TOKEN", secret).env_remove("NATS_CREDS");
+    let mut rec = spawn(cmd);
+    rec.wait_stderr_count(PATIENCE, "publishing every recorded event", 1);
+    stop_cleanly(&sim, &mut rec);
+    let log = log_of(&rec, &out);
+    assert!(!log.contains(secret), "{log}");
+    sim.h().set_stalled(false);
+
+    // A wrong token in the URL: refused, retried, said without either token.
+    let out = dir.path().join("wrong");
+    let url = nats.url().replace("nats://", "nats://wrong-s3cret@");
+    let mut cmd = recorder_command(&out, &sim.h().ws_base(), &["--publish", &url]);
+    cmd.env_remove("NATS_TOKEN").env_remove("NATS_CREDS");
+    let mut rec = spawn(cmd);
+    rec.wait_stderr_count(PATIENCE, "retrying in the background", 1);
+    stop_cleanly(&sim, &mut rec);
+    let log = log_of(&rec, &out);
+    assert!(log.contains(&nats.url()), "{log}");
+    assert!(
+        !log.contains("wrong-s3cret") && !log.contains(secret),
+        "{log}"
+    );
+    sim.h().set_stalled(false);
+
+    // NATS_CREDS naming a file that is no credentials file: one clear error at start-up,
+    // the file's contents never shown.
+    let out = dir.path().join("creds");
+    let creds = dir.path().join("bad.creds");
+    std::fs::write(&creds, format!("not a creds file {secret}\n")).unwrap();
+    let mut cmd = recorder_command(&out, &sim.h().ws_base(), &["--publish", &nats.url()]);
+    cmd.env("NATS_CREDS", &creds).env_remove("NATS_TOKEN");
+    let mut rec = spawn(cmd);
+    rec.wait_stderr_count(PATIENCE, "NATS_CREDS", 1);
+    stop_cleanly(&sim, &mut rec);
+    let log = log_of(&rec, &out);
     assert!(!log.contains(secret), "{log}");
 }

@@ -7,7 +7,10 @@
 //!
 //! * the NATS connection itself (lost → `Disconnected`, back → `Connected`);
 //! * the recorder's gap messages: an open gap (the recorder lost Binance, or stopped) →
-//!   `Disconnected`; the gap closed → `Connected` and a `Gap`.
+//!   `Disconnected`; the gap closed → `Connected` and a `Gap`. A closed gap that came
+//!   without an open one (a killed recorder cannot say it stops; when it starts again it
+//!   publishes the time it was down) is all three at once; the recorder's own start-up gap
+//!   is not a loss of this alerter's feed and is passed over.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,6 +19,8 @@ use stream::{DisconnectReason, StreamItem};
 
 /// Connection number the bus items carry (there is no Binance connection).
 const CONN_ID: u64 = 0;
+/// Reason of the recorder's start-up gap (`record::gaps`' tracker names it so).
+const STARTUP_REASON: &str = "startup";
 
 /// Maps bus items to stream items (see the module docs).
 #[derive(Debug)]
@@ -77,9 +82,31 @@ impl BusSource {
                     )),
                 }]
             }
-            // A closed gap of which no open one came (e.g. the recorder's start-up): the
-            // feed was never reported lost here.
-            Some(_) if !self.recorder_lost => Vec::new(),
+            // The recorder's start-up (from its start to its first connection) is no loss
+            // of a feed this alerter had: nothing to report unless it was reported lost.
+            Some(_) if !self.recorder_lost && gap.reason == STARTUP_REASON => Vec::new(),
+            // Any other closed gap of which no open one came is a loss nobody could announce
+            // (the time a killed recorder was down, published when it starts again): lost
+            // and regained, after the fact.
+            Some(end) if !self.recorder_lost => vec![
+                StreamItem::Disconnected {
+                    conn_id: CONN_ID,
+                    at: from,
+                    reason: DisconnectReason::Error(format!(
+                        "the recorder had no live feed: {}",
+                        gap.reason
+                    )),
+                },
+                StreamItem::Connected {
+                    conn_id: CONN_ID,
+                    at: at_ms(end),
+                },
+                StreamItem::Gap {
+                    from,
+                    to: at_ms(end),
+                    reason: DisconnectReason::Error(gap.reason),
+                },
+            ],
             Some(end) => {
                 self.recorder_lost = false;
                 let to = at_ms(end);
@@ -138,6 +165,14 @@ mod tests {
         let cases: Vec<(BusItem, Vec<&str>)> = vec![
             (BusItem::Connected { at: now }, vec!["connected"]),
             (gap(Some(2_000), "startup"), vec![]), // never reported lost: nothing
+            // A killed recorder's down time, published at its restart: lost and regained.
+            (
+                gap(
+                    Some(2_000),
+                    "not running (previous run ended without a clean shutdown)",
+                ),
+                vec!["disconnected", "connected", "gap"],
+            ),
             (gap(None, "reconnect: reset"), vec!["disconnected"]),
             (gap(None, "reconnect: reset"), vec![]), // still lost: said once
             (

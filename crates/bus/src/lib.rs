@@ -45,7 +45,7 @@ mod subscribe;
 pub use config::BusConfig;
 pub use error::BusError;
 pub use payload::GapMessage;
-pub use publish::{PublishStats, Publisher, PublisherTask};
+pub use publish::{PublishStats, Publisher, PublisherTask, MAX_IN_FLIGHT};
 pub use read::{read_stream, StoredMessage};
 pub use setup::{ensure_stream, StreamLimits};
 pub use subject::{subject_for, GAPS_SUBJECT, STREAM_NAME};

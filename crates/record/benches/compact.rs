@@ -24,9 +24,11 @@ use std::time::{Duration, Instant};
 
 use arrow_array::TimestampMillisecondArray;
 use chrono::{DateTime, Utc};
-use record::compact::{compact_closed_hours_with, MergeLimits, MERGE_BATCH_ROWS, MERGE_FAN_IN};
 use record::Recorder;
 use sim::market::Market;
+use store::ticks::{
+    compact_closed_hours_with, Dataset, MergeLimits, MERGE_BATCH_ROWS, MERGE_FAN_IN,
+};
 use store::ticks::{list_files, stream_file};
 
 /// Argument that makes this binary compact the dataset directory that follows it.
@@ -209,8 +211,14 @@ fn compact_child(out: &Path, fan_in: usize) {
         batch_rows: MERGE_BATCH_ROWS,
         fan_in,
     };
-    let report = compact_closed_hours_with(out, now, Duration::from_secs(60), None, limits)
-        .expect("compaction");
+    let report = compact_closed_hours_with(
+        &Dataset::local(out),
+        now,
+        Duration::from_secs(60),
+        None,
+        limits,
+    )
+    .expect("compaction");
     let nanos = start.elapsed().as_nanos();
     let hwm_after_kb = status_kb("VmHWM");
     println!(

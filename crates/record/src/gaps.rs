@@ -1,272 +1,47 @@
-//! The gaps dataset: every interval in which the recorder was not receiving, as data.
+//! Gaps: every interval in which the recorder was not receiving, as data.
 //!
-//! Layout, beside the ticks (the `_` prefix hides it from tick dataset discovery):
-//! `<out_dir>/_gaps/date=YYYY-MM-DD/gaps_YYYYMMDD_HHMMSS_<seq>.parquet` (UTC; partitioned by
-//! the date a gap started; named after the write time), published atomically like the tick
-//! checkpoints (temporary file, fsync, no-clobber link). Once a day is over its files are
-//! merged into one `gaps_YYYYMMDD_day_<seq>.parquet` ([`compact_closed_days`]). Columns,
-//! one row per gap:
-//!
-//! | column | Arrow type | meaning |
-//! |---|---|---|
-//! | `start` | Timestamp(ms, UTC) | feed lost (or recorder started) |
-//! | `end` | Timestamp(ms, UTC) | feed back |
-//! | `reason` | Utf8 | `startup`, `reconnect: …`, `stall`, `renewal`, … |
-//! | `connection_id` | UInt64 | the connection lost (for `startup`: the first one up) |
-//!
-//! [`LiveTracker`] turns per-connection up/down events into gaps of the *recorder* (with
-//! redundant connections there is a gap only while none is live); [`coverage`] is the share
-//! of wall time with a live feed.
+//! The gaps dataset itself (schema, files `DIR/_gaps/date=YYYY-MM-DD/*.parquet`, reading,
+//! compaction of closed days) is [`store::ticks::gaps`]; this module decides what a gap
+//! *is*: [`LiveTracker`] turns per-connection up/down events into gaps of the *recorder*
+//! (with redundant connections there is a gap only while none is live), [`to_journal`] and
+//! [`from_journal`] carry a gap through the write-ahead journal, and [`coverage`] is the
+//! share of wall time with a live feed.
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
-
-use arrow_array::{
-    Array, ArrayRef, RecordBatch, StringArray, TimestampMillisecondArray, UInt64Array,
-};
-use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use chrono::{DateTime, NaiveDate, Utc};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
-use store::ticks::{list_files, write_new_file, TickError};
-
-mod compact;
 mod tracker;
 
-pub(crate) use compact::is_day_file;
-pub use compact::{compact_closed_days, DaysCompacted};
+pub use store::ticks::gaps::Gap;
 pub use tracker::LiveTracker;
-
-/// Name of the gaps dataset directory inside the dataset directory.
-pub const DIR_NAME: &str = "_gaps";
-
-/// One interval without a live feed, in ms since the Unix epoch (`start <= end`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Gap {
-    /// Feed lost at.
-    pub start_ms: i64,
-    /// Feed back at.
-    pub end_ms: i64,
-    /// Why.
-    pub reason: String,
-    /// The connection concerned.
-    pub connection_id: u64,
-}
 
 /// Reason of the gap recovery records for the time the recorder was not running.
 pub const NOT_RUNNING: &str = "not running (previous run ended without a clean shutdown)";
 
-impl Gap {
-    /// The interval `(start_ms, end_ms)`, as [`coverage`] takes it.
-    pub fn interval(&self) -> (i64, i64) {
-        (self.start_ms, self.end_ms)
-    }
-
-    /// The text of the gap's journal record (conn_id
-    /// [`GAP_CONN_ID`](crate::journal::GAP_CONN_ID)):
-    /// `gap <start_ms> <end_ms> <connection_id> <reason>`, tab-separated.
-    ///
-    /// ```
-    /// use record::gaps::Gap;
-    /// let gap = Gap { start_ms: 1, end_ms: 2, reason: "stall\tand more".into(), connection_id: 3 };
-    /// assert_eq!(Gap::from_journal(&gap.to_journal()), Some(gap));
-    /// assert_eq!(Gap::from_journal("[{}]"), None);
-    /// ```
-    pub fn to_journal(&self) -> String {
-        format!(
-            "gap\t{}\t{}\t{}\t{}",
-            self.start_ms, self.end_ms, self.connection_id, self.reason
-        )
-    }
-
-    /// The gap of a journal record's text; `None` if it is not one.
-    pub fn from_journal(text: &str) -> Option<Gap> {
-        let mut fields = text.strip_prefix("gap\t")?.splitn(4, '\t');
-        let mut number = || fields.next()?.parse::<i64>().ok();
-        let (start_ms, end_ms, connection_id) = (number()?, number()?, number()?);
-        Some(Gap {
-            start_ms,
-            end_ms,
-            connection_id: u64::try_from(connection_id).ok()?,
-            reason: fields.next()?.to_owned(),
-        })
-    }
-}
-
-/// The Arrow schema of the gaps dataset (see the [module docs](self)).
-pub fn schema() -> SchemaRef {
-    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
-    SCHEMA
-        .get_or_init(|| {
-            let time = DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()));
-            Arc::new(Schema::new(vec![
-                Field::new("start", time.clone(), false),
-                Field::new("end", time, false),
-                Field::new("reason", DataType::Utf8, false),
-                Field::new("connection_id", DataType::UInt64, false),
-            ]))
-        })
-        .clone()
-}
-
-/// Writes gaps as files of the gaps dataset of one dataset directory.
+/// The text of a gap's journal record (conn_id [`GAP_CONN_ID`](crate::journal::GAP_CONN_ID)):
+/// `gap <start_ms> <end_ms> <connection_id> <reason>`, tab-separated.
 ///
 /// ```
-/// use record::gaps::{read_gaps, Gap, GapWriter};
-/// let dir = tempfile::tempdir().unwrap();
-/// let gap = Gap { start_ms: 1_704_067_200_000, end_ms: 1_704_067_203_500,
-///                 reason: "reconnect: closed by server".into(), connection_id: 2 };
-/// let now = chrono::DateTime::from_timestamp(1_704_067_260, 0).unwrap();
-/// let files = GapWriter::new(dir.path()).write(&[gap.clone()], now).unwrap();
-/// assert!(files[0].ends_with("_gaps/date=2024-01-01/gaps_20240101_000100_000000.parquet"));
-/// assert_eq!(read_gaps(dir.path()).unwrap(), [gap]);
+/// use record::gaps::{from_journal, to_journal, Gap};
+/// let gap = Gap { start_ms: 1, end_ms: 2, reason: "stall\tand more".into(), connection_id: 3 };
+/// assert_eq!(from_journal(&to_journal(&gap)), Some(gap));
+/// assert_eq!(from_journal("[{}]"), None);
 /// ```
-#[derive(Debug)]
-pub struct GapWriter {
-    root: PathBuf,
-    seq: u64,
+pub fn to_journal(gap: &Gap) -> String {
+    format!(
+        "gap\t{}\t{}\t{}\t{}",
+        gap.start_ms, gap.end_ms, gap.connection_id, gap.reason
+    )
 }
 
-impl GapWriter {
-    /// A writer for the gaps dataset of the dataset directory `out_dir`.
-    pub fn new(out_dir: &Path) -> Self {
-        GapWriter {
-            root: out_dir.join(DIR_NAME),
-            seq: 0,
-        }
-    }
-
-    /// Writes `gaps` (one file per UTC date of their starts) named after `now`; returns the
-    /// published paths (none for no gaps). Each file is atomic and never overwrites another.
-    pub fn write(&mut self, gaps: &[Gap], now: DateTime<Utc>) -> Result<Vec<PathBuf>, TickError> {
-        self.write_with(gaps, now, &[])
-    }
-
-    /// Like [`write`](Self::write), with `metadata` in each file's key-value metadata (the
-    /// journal segments the gaps came from, for an exactly-once replay).
-    pub fn write_with(
-        &mut self,
-        gaps: &[Gap],
-        now: DateTime<Utc>,
-        metadata: &[parquet::file::metadata::KeyValue],
-    ) -> Result<Vec<PathBuf>, TickError> {
-        let stamp = now.format("%Y%m%d_%H%M%S").to_string();
-        let mut by_date: Vec<(NaiveDate, Vec<&Gap>)> = Vec::new();
-        for gap in gaps {
-            let date = DateTime::from_timestamp_millis(gap.start_ms)
-                .ok_or(TickError::EventTime(gap.start_ms))?
-                .date_naive();
-            match by_date.iter_mut().find(|(d, _)| *d == date) {
-                Some((_, list)) => list.push(gap),
-                None => by_date.push((date, vec![gap])),
-            }
-        }
-        let props = properties();
-        let mut files = Vec::with_capacity(by_date.len());
-        for (date, list) in by_date {
-            let dir = self.root.join(format!("date={}", date.format("%Y-%m-%d")));
-            let batch = to_batch(&list)?;
-            let seq = &mut self.seq;
-            let name = || {
-                *seq += 1;
-                format!("gaps_{stamp}_{:06}.parquet", *seq - 1)
-            };
-            files.push(write_new_file(&dir, name, &batch, &props, metadata)?);
-        }
-        Ok(files)
-    }
-}
-
-fn properties() -> WriterProperties {
-    WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .build()
-}
-
-fn to_batch(gaps: &[&Gap]) -> Result<RecordBatch, TickError> {
-    let time = |f: fn(&Gap) -> i64| {
-        Arc::new(
-            TimestampMillisecondArray::from_iter_values(gaps.iter().map(|g| f(g)))
-                .with_timezone("UTC"),
-        ) as ArrayRef
-    };
-    let columns: Vec<ArrayRef> = vec![
-        time(|g| g.start_ms),
-        time(|g| g.end_ms),
-        Arc::new(StringArray::from_iter_values(
-            gaps.iter().map(|g| g.reason.as_str()),
-        )),
-        Arc::new(UInt64Array::from_iter_values(
-            gaps.iter().map(|g| g.connection_id),
-        )),
-    ];
-    Ok(RecordBatch::try_new(schema(), columns)?)
-}
-
-/// Every gap of the gaps dataset of `out_dir`, sorted by start (none if there is no
-/// dataset yet). A file without the gaps schema is an error naming it.
-pub fn read_gaps(out_dir: &Path) -> Result<Vec<Gap>, TickError> {
-    let root = out_dir.join(DIR_NAME);
-    if !root.is_dir() {
-        return Ok(Vec::new());
-    }
-    let mut gaps = Vec::new();
-    for path in list_files(&root)? {
-        read_file(&path, &mut gaps)?;
-    }
-    gaps.sort_by_key(|g| (g.start_ms, g.end_ms));
-    Ok(gaps)
-}
-
-fn read_file(path: &Path, out: &mut Vec<Gap>) -> Result<(), TickError> {
-    let parquet = |source| TickError::Parquet {
-        path: path.into(),
-        source,
-    };
-    let file = File::open(path).map_err(|source| TickError::Io {
-        path: path.into(),
-        source,
-    })?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.build())
-        .map_err(parquet)?;
-    for batch in reader {
-        let batch = batch.map_err(|source| TickError::Decode {
-            path: path.into(),
-            source,
-        })?;
-        let bad = || TickError::Schema(format!("{}: not a gaps file", path.display()));
-        let column = |name: &str| {
-            batch
-                .column_by_name(name)
-                .filter(|c| c.null_count() == 0)
-                .ok_or_else(bad)
-        };
-        let times = |name| {
-            column(name)?
-                .as_any()
-                .downcast_ref::<TimestampMillisecondArray>()
-                .ok_or_else(bad)
-        };
-        let (start, end) = (times("start")?, times("end")?);
-        let reason = column("reason")?
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .ok_or_else(bad)?;
-        let conn = column("connection_id")?
-            .as_any()
-            .downcast_ref::<UInt64Array>()
-            .ok_or_else(bad)?;
-        out.extend((0..batch.num_rows()).map(|i| Gap {
-            start_ms: start.value(i),
-            end_ms: end.value(i),
-            reason: reason.value(i).to_owned(),
-            connection_id: conn.value(i),
-        }));
-    }
-    Ok(())
+/// The gap of a journal record's text; `None` if it is not one.
+pub fn from_journal(text: &str) -> Option<Gap> {
+    let mut fields = text.strip_prefix("gap\t")?.splitn(4, '\t');
+    let mut number = || fields.next()?.parse::<i64>().ok();
+    let (start_ms, end_ms, connection_id) = (number()?, number()?, number()?);
+    Some(Gap {
+        start_ms,
+        end_ms,
+        connection_id: u64::try_from(connection_id).ok()?,
+        reason: fields.next()?.to_owned(),
+    })
 }
 
 /// Percentage (0–100) of the wall-clock window `[wall_start_ms, wall_end_ms)` covered by a
@@ -308,60 +83,6 @@ pub fn coverage(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn gap(start_ms: i64, end_ms: i64, reason: &str, connection_id: u64) -> Gap {
-        Gap {
-            start_ms,
-            end_ms,
-            reason: reason.into(),
-            connection_id,
-        }
-    }
-
-    #[test]
-    fn roundtrip_across_dates_and_writes() {
-        let dir = tempfile::tempdir().unwrap();
-        let midnight = 1_704_067_200_000;
-        let gaps = [
-            gap(
-                midnight - 5_000,
-                midnight + 2_000,
-                "reconnect: reset by peer",
-                3,
-            ),
-            gap(midnight + 60_000, midnight + 61_500, "stall", 4),
-            gap(midnight - 3_600_000, midnight - 3_599_000, "startup", 1),
-        ];
-        let now = DateTime::from_timestamp_millis(midnight + 120_000).unwrap();
-        let mut w = GapWriter::new(dir.path());
-        let files = w.write(&gaps, now).unwrap();
-        assert_eq!(files.len(), 2, "one file per start date: {files:?}");
-        assert!(files
-            .iter()
-            .all(|f| f.starts_with(dir.path().join(DIR_NAME))));
-        assert!(w.write(&[], now).unwrap().is_empty());
-        let again = w.write(&gaps[1..2], now).unwrap();
-        assert!(!files.contains(&again[0]), "no file is overwritten");
-        let mut expected = gaps.to_vec();
-        expected.push(gaps[1].clone());
-        expected.sort_by_key(|g| (g.start_ms, g.end_ms));
-        assert_eq!(read_gaps(dir.path()).unwrap(), expected);
-        // The ticks reader does not see the gaps dataset.
-        assert!(store::ticks::list_files(dir.path()).unwrap().is_empty());
-    }
-
-    #[test]
-    fn no_dataset_reads_as_no_gaps_and_a_foreign_file_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(read_gaps(dir.path()).unwrap().is_empty());
-        let part = dir.path().join(DIR_NAME).join("date=2024-01-01");
-        std::fs::create_dir_all(&part).unwrap();
-        std::fs::write(part.join("x.parquet"), b"PAR1 not really").unwrap();
-        assert!(read_gaps(dir.path())
-            .unwrap_err()
-            .to_string()
-            .contains("x.parquet"));
-    }
 
     #[test]
     fn coverage_table() {

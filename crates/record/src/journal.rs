@@ -25,7 +25,7 @@
 //! marker) are still read; they are no longer written.
 //!
 //! A record with conn_id [`GAP_CONN_ID`] holds a gap of the feed instead of a frame (see
-//! [`crate::gaps::Gap::to_journal`]): gaps are journaled like ticks, so a crash loses none.
+//! [`crate::gaps::to_journal`]): gaps are journaled like ticks, so a crash loses none.
 //!
 //! # Reading back
 //!
@@ -75,8 +75,8 @@ use std::path::{Path, PathBuf};
 
 pub use reader::{read_segment, recover, segments, Damage, Record, SegmentReport};
 pub use replay::{
-    decode_frame, published_segments, replay, segments_metadata, ReplayReport, QUARANTINE_DIR,
-    SEGMENTS_KEY,
+    decode_frame, published_segments, replay, replay_into, segments_metadata, ReplayReport,
+    QUARANTINE_DIR, SEGMENTS_KEY,
 };
 pub use writer::JournalWriter;
 

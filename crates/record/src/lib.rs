@@ -11,7 +11,12 @@
 //! * [`run`] — the async loop the `recorder` binary uses: it drives one or more redundant
 //!   [`stream`] connections, syncs the journal every second, checkpoints every N seconds,
 //!   records the intervals without a live feed ([`gaps`]), compacts closed hours
-//!   ([`compact`]), reports progress and saves everything on shutdown.
+//!   ([`store::ticks::compact_closed_hours`]), reports progress and saves everything on
+//!   shutdown.
+//!
+//! The dataset itself — layout, publishing, reading, compaction, the gaps dataset, on a
+//! local directory or an object store — is `store::ticks`'s; this crate only hands it rows
+//! ([`Output`] says where).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), record::RecordError> {
@@ -24,12 +29,12 @@
 //! # Ok(()) }
 //! ```
 
-pub mod compact;
 pub mod dedup;
 mod error;
 pub mod gaps;
 pub mod journal;
 pub mod metrics;
+mod output;
 pub mod quarantine;
 mod recorder;
 mod row;
@@ -37,6 +42,7 @@ mod session;
 pub mod sink;
 
 pub use error::RecordError;
+pub use output::Output;
 pub use recorder::{Recorder, Startup};
 pub use row::as_tick;
 pub use session::{run, run_with_sink, Progress, Rejected, SessionConfig, Summary};

@@ -50,8 +50,8 @@ use stream::DisconnectReason;
 use store::ticks::TickError;
 use stream::StreamItem;
 
-use crate::compact::CompactReport;
 use crate::RecordError;
+use store::ticks::CompactReport;
 
 /// Counter: WebSocket text frames received (decoded or not).
 pub const FRAMES_RECEIVED: &str = "recorder_frames_received_total";

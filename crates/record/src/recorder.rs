@@ -5,13 +5,14 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use store::ticks::{DatasetWriter, TickBuffer};
+use store::ticks::gaps::GapWriter;
+use store::ticks::{DatasetWriter, RecoverReport, TickBuffer};
 use stream::{DecodeError, MiniTicker};
 
 use crate::dedup::Dedup;
-use crate::gaps::{self, Gap, GapWriter};
+use crate::gaps::{self, Gap};
 use crate::journal::{self, JournalWriter, ReplayReport, SegmentId, GAP_CONN_ID};
-use crate::{compact, quarantine, EventSink, RecordError};
+use crate::{quarantine, EventSink, Output, RecordError};
 
 /// Buffers mini-ticker events in columns and writes them as Parquet checkpoints.
 ///
@@ -23,7 +24,7 @@ use crate::{compact, quarantine, EventSink, RecordError};
 pub struct Recorder {
     buffer: TickBuffer,
     writer: DatasetWriter,
-    out_dir: PathBuf,
+    output: Output,
     events: u64,
     last_file: Option<PathBuf>,
     files: usize,
@@ -38,7 +39,7 @@ pub struct Recorder {
     gap_writer: GapWriter,
     quarantine: quarantine::Counter,
     /// Held for the recorder's life: a second recorder on the same directory is refused.
-    _lock: Option<std::fs::File>,
+    _lock: Vec<std::fs::File>,
     /// Gets every new event and gap as it is recorded (e.g. the NATS bus).
     sink: Option<Box<dyn EventSink>>,
 }
@@ -49,7 +50,7 @@ pub struct Startup {
     /// The journal replay (rows recovered from a crashed run).
     pub replay: ReplayReport,
     /// Compaction clean-up (a compaction interrupted by a crash).
-    pub compaction: compact::RecoverReport,
+    pub compaction: RecoverReport,
     /// The interval the recorder was not running, when the journal shows that the last run
     /// ended without a clean shutdown: from its last journaled receive time to this start
     /// (reason [`gaps::NOT_RUNNING`]); recorded like any gap.
@@ -59,12 +60,16 @@ pub struct Startup {
 impl Recorder {
     /// A recorder without journal writing into the dataset directory `out_dir`.
     pub fn new(out_dir: impl Into<PathBuf>) -> Self {
-        let out_dir = out_dir.into();
+        Self::with_output(Output::local(out_dir))
+    }
+
+    /// A recorder without journal writing into `output`'s dataset.
+    pub fn with_output(output: Output) -> Self {
         Recorder {
             buffer: TickBuffer::new(),
-            writer: DatasetWriter::new(out_dir.clone()),
-            gap_writer: GapWriter::new(&out_dir),
-            out_dir,
+            writer: DatasetWriter::for_dataset(output.dataset.clone()),
+            gap_writer: GapWriter::for_dataset(&output.dataset),
+            output,
             events: 0,
             last_file: None,
             files: 0,
@@ -75,7 +80,7 @@ impl Recorder {
             unpublished: Vec::new(),
             gaps: Vec::new(),
             quarantine: quarantine::Counter::default(),
-            _lock: None,
+            _lock: Vec::new(),
             sink: None,
         }
     }
@@ -84,8 +89,13 @@ impl Recorder {
     /// [`Recorder::open`] does): a second recorder on the same directory, with or without
     /// a journal, is refused.
     pub fn new_locked(out_dir: impl Into<PathBuf>) -> Result<Self, RecordError> {
-        let mut rec = Recorder::new(out_dir);
-        rec._lock = Some(lock_dataset(&rec.out_dir)?);
+        Self::new_locked_at(Output::local(out_dir))
+    }
+
+    /// [`Recorder::new_locked`] for any [`Output`].
+    pub fn new_locked_at(output: Output) -> Result<Self, RecordError> {
+        let mut rec = Recorder::with_output(output);
+        rec._lock = rec.output.lock()?;
         Ok(rec)
     }
 
@@ -95,12 +105,19 @@ impl Recorder {
         out_dir: impl Into<PathBuf>,
         now: DateTime<Utc>,
     ) -> Result<(Self, Startup), RecordError> {
-        let mut rec = Recorder::new_locked(out_dir)?;
-        let compaction = compact::recover(&rec.out_dir).map_err(RecordError::Compact)?;
-        let (journal, leftovers) = JournalWriter::open(journal::dir(&rec.out_dir))?;
+        Self::open_at(Output::local(out_dir), now)
+    }
+
+    /// [`Recorder::open`] for any [`Output`] (e.g. a dataset on an object store).
+    pub fn open_at(output: Output, now: DateTime<Utc>) -> Result<(Self, Startup), RecordError> {
+        let mut rec = Recorder::new_locked_at(output)?;
+        let dataset = &rec.output.dataset;
+        let compaction = dataset.recover().map_err(RecordError::Compact)?;
+        let (journal, leftovers) = JournalWriter::open(&rec.output.journal_dir)?;
         // The journal holds exactly the rows that were buffered (copies were never journaled),
         // so the replay needs no de-duplication.
-        let replay = journal::replay(&rec.out_dir, &leftovers, now, false)?;
+        let journal_dir = &rec.output.journal_dir;
+        let replay = journal::replay_into(dataset, journal_dir, &leftovers, now, false)?;
         rec.journal = Some(journal);
         let not_running = replay.last_received_ms.map(|last| Gap {
             start_ms: last,
@@ -216,7 +233,7 @@ impl Recorder {
         }
         crate::metrics::gap(&gap);
         if let Some(j) = self.journal.as_mut() {
-            if let Err(e) = j.append(GAP_CONN_ID, gap.end_ms, &gap.to_journal()) {
+            if let Err(e) = j.append(GAP_CONN_ID, gap.end_ms, &gaps::to_journal(&gap)) {
                 log::warn!("journal write of a gap failed (kept in memory): {e}");
             }
         }
@@ -232,8 +249,12 @@ impl Recorder {
     }
 
     /// Hands every event recorded from now on (after de-duplication) and every gap to
-    /// `sink` as well.
-    pub fn set_sink(&mut self, sink: Box<dyn EventSink>) {
+    /// `sink` as well, starting with the gaps recorded and not yet checkpointed (such as the
+    /// [`Startup::not_running`] gap that [`Recorder::open`] records before a sink can be set).
+    pub fn set_sink(&mut self, mut sink: Box<dyn EventSink>) {
+        for gap in &self.gaps {
+            sink.gap(gap, true);
+        }
         self.sink = Some(sink);
     }
 
@@ -267,9 +288,14 @@ impl Recorder {
         self.buffer.memory_bytes()
     }
 
-    /// The dataset directory.
+    /// The dataset, as users name it (a directory, or a URL held in a path).
     pub fn out_dir(&self) -> &Path {
-        &self.out_dir
+        &self.output.name
+    }
+
+    /// Where the recorder writes.
+    pub fn output(&self) -> &Output {
+        &self.output
     }
 
     /// The last file this recorder published, if any.
@@ -345,33 +371,6 @@ impl Recorder {
             Some(j) => Ok(j.close()?),
             None => Ok(()),
         }
-    }
-}
-
-/// Takes an exclusive lock on `out_dir/_journal/.lock`, so that two recorders never write
-/// the same journal and dataset (the lock goes with the process, even on SIGKILL).
-fn lock_dataset(out_dir: &Path) -> Result<std::fs::File, RecordError> {
-    let dir = journal::dir(out_dir);
-    let err = |reason: String| RecordError::OutDir {
-        path: out_dir.to_path_buf(),
-        reason,
-    };
-    if out_dir.is_file() {
-        return Err(err("it is a file, not a directory".to_string()));
-    }
-    std::fs::create_dir_all(&dir).map_err(|e| err(e.to_string()))?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join(".lock"))
-        .map_err(|e| err(e.to_string()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => {
-            Err(err("another recorder is already writing to it".to_string()))
-        }
-        Err(std::fs::TryLockError::Error(e)) => Err(err(format!("cannot lock it: {e}"))),
     }
 }
 
@@ -551,7 +550,10 @@ mod tests {
             (now, restart.timestamp_millis(), gaps::NOT_RUNNING)
         );
         rec.checkpoint(restart).unwrap();
-        assert_eq!(gaps::read_gaps(dir.path()).unwrap(), [gap, down]);
+        assert_eq!(
+            store::ticks::gaps::read_gaps(dir.path()).unwrap(),
+            [gap, down]
+        );
         rec.close().unwrap();
         let (_rec, startup) = Recorder::open(dir.path(), Utc::now()).unwrap();
         assert!(startup.not_running.is_none(), "a clean stop is no gap");

@@ -105,4 +105,29 @@ mod tests {
         assert_eq!(seen.gaps, vec![(gap.clone(), false), (gap, true)]);
         assert_eq!(rec.pending(), 3, "the dataset got the same events");
     }
+
+    #[test]
+    fn the_not_running_gap_of_a_restart_after_a_crash_reaches_a_sink_set_after_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut rec, _) = Recorder::open(dir.path(), chrono::Utc::now()).unwrap();
+        let frame = r#"[{"e":"24hrMiniTicker","E":1,"s":"BTCUSDT","c":"1.10","o":"1","h":"2","l":"1","v":"3","q":"4"}]"#;
+        let received = chrono::Utc::now().timestamp_millis();
+        rec.ingest_message(1, received, frame, decoded(frame))
+            .unwrap();
+        rec.sync_journal().unwrap();
+        drop(rec); // killed: no clean shutdown
+
+        let restart = chrono::Utc::now() + chrono::Duration::seconds(3);
+        let (mut rec, startup) = Recorder::open(dir.path(), restart).unwrap();
+        let down = startup.not_running.expect("a not-running gap");
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        rec.set_sink(Box::new(Collect(seen.clone())));
+        assert_eq!(seen.lock().unwrap().gaps, vec![(down.clone(), true)]);
+        assert_eq!(down.reason, crate::gaps::NOT_RUNNING);
+        // Handed over once: a checkpoint writes it, a later sink does not get it again.
+        rec.checkpoint(restart).unwrap();
+        let later = Arc::new(Mutex::new(Seen::default()));
+        rec.set_sink(Box::new(Collect(later.clone())));
+        assert!(later.lock().unwrap().gaps.is_empty());
+    }
 }

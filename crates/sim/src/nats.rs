@@ -22,6 +22,8 @@ pub struct NatsServer {
     dir: tempfile::TempDir,
     child: Option<Child>,
     starts: u32,
+    /// Extra command-line arguments (e.g. `--auth TOKEN`), kept for restarts.
+    extra: Vec<String>,
 }
 
 impl NatsServer {
@@ -32,11 +34,19 @@ impl NatsServer {
     /// parallel may take it before `nats-server` binds it: then a new port is tried (a few
     /// times), instead of failing the test on a race of the test harness.
     pub fn start() -> io::Result<Self> {
+        Self::start_with(&[])
+    }
+
+    /// [`NatsServer::start`] with extra `nats-server` arguments, used on every restart too:
+    /// e.g. `["--auth", "TOKEN"]` for a server that wants a token, or
+    /// `["--user", "U", "--pass", "P"]`.
+    pub fn start_with(extra: &[&str]) -> io::Result<Self> {
         let mut server = NatsServer {
             port: 0,
             dir: tempfile::tempdir()?,
             child: None,
             starts: 0,
+            extra: extra.iter().map(|a| a.to_string()).collect(),
         };
         let mut attempts = 0;
         loop {
@@ -90,6 +100,7 @@ impl NatsServer {
             .arg(&store)
             .arg("-l")
             .arg(&log)
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -54,6 +54,11 @@ pub struct Running {
 }
 
 pub fn spawn_recorder(out_dir: &Path, ws_url: &str, extra: &[&str]) -> Running {
+    spawn(recorder_command(out_dir, ws_url, extra))
+}
+
+/// The command [`spawn_recorder`] runs, to add environment variables before spawning it.
+pub fn recorder_command(out_dir: &Path, ws_url: &str, extra: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_recorder"));
     cmd.args(["--out-dir"]).arg(out_dir);
     if !extra.contains(&"--checkpoint-secs") {
@@ -65,7 +70,7 @@ pub fn spawn_recorder(out_dir: &Path, ws_url: &str, extra: &[&str]) -> Running {
         .env("LOG_FILE", out_dir.with_extension("log"))
         .env_remove("RECORDER_OUT_DIR")
         .env_remove("RECORDER_CHECKPOINT_SECS");
-    spawn(cmd)
+    cmd
 }
 
 pub fn spawn(mut cmd: Command) -> Running {

@@ -3,13 +3,13 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use parquet::file::metadata::KeyValue;
-use parquet::file::reader::{FileReader, SerializedFileReader};
-use store::ticks::{DatasetWriter, TickBuffer};
+use store::ticks::gaps::GapWriter;
+use store::ticks::{layout, Dataset, DatasetWriter, TickBuffer};
 use stream::{DecodeError, ElementError, MiniTicker};
 
 use super::reader::read_bytes;
@@ -17,18 +17,17 @@ use super::writer::remove_segment;
 use super::{Damage, JournalError, SegmentId, SegmentReport, GAP_CONN_ID};
 use crate::as_tick;
 use crate::dedup::Dedup;
-use crate::gaps::{Gap, GapWriter};
+use crate::gaps::{self, Gap};
 use crate::quarantine;
 
 /// Directory inside the journal directory where the bytes of damaged records are kept.
 pub const QUARANTINE_DIR: &str = "quarantine";
 
-/// Key of the Parquet key-value metadata entry naming the journal segments a file covers:
-/// decimal ids separated by commas.
-pub const SEGMENTS_KEY: &str = "journal_segments";
+pub use store::ticks::SEGMENTS_KEY;
 
 /// The metadata entry tagging a checkpoint file with the journal segments its rows came
-/// from (pass it to `DatasetWriter::write_checkpoint_with`).
+/// from (pass it to `DatasetWriter::write_checkpoint_with`; the tag is the dataset's, see
+/// [`store::ticks::segments_tag`]).
 ///
 /// ```
 /// use record::journal::{segments_metadata, SegmentId};
@@ -36,60 +35,19 @@ pub const SEGMENTS_KEY: &str = "journal_segments";
 /// assert_eq!((kv.key.as_str(), kv.value.as_deref()), ("journal_segments", Some("3,4")));
 /// ```
 pub fn segments_metadata(segments: &[SegmentId]) -> KeyValue {
-    let ids: Vec<String> = segments.iter().map(|s| s.0.to_string()).collect();
-    KeyValue::new(SEGMENTS_KEY.to_owned(), ids.join(","))
+    let ids: Vec<u64> = segments.iter().map(|s| s.0).collect();
+    store::ticks::segments_tag(&ids)
 }
 
-/// The ids in a [`SEGMENTS_KEY`] value (garbage between commas is skipped).
-pub(crate) fn parse_segments(value: &str) -> impl Iterator<Item = SegmentId> + '_ {
-    value
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .map(SegmentId)
-}
-
-/// The key-value metadata of a Parquet file's footer.
-pub(crate) fn footer_metadata(path: &Path) -> Result<Vec<KeyValue>, String> {
-    let file = File::open(path).map_err(|e| e.to_string())?;
-    let reader = SerializedFileReader::new(file).map_err(|e| e.to_string())?;
-    Ok(reader
-        .metadata()
-        .file_metadata()
-        .key_value_metadata()
-        .cloned()
-        .unwrap_or_default())
-}
-
-/// The journal segments covered by the published files of one date partition directory
-/// (none if it does not exist). Unreadable files are logged and skipped.
+/// The journal segments covered by the published files of one local date partition
+/// directory (none if it does not exist). Unreadable files are logged and skipped.
 pub fn published_segments(partition: &Path) -> Result<HashSet<SegmentId>, JournalError> {
-    let mut covered = HashSet::new();
-    let entries = match fs::read_dir(partition) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(covered),
-        Err(e) => {
-            return Err(JournalError::Io {
-                path: partition.into(),
-                source: e,
-            })
-        }
+    let (Some(root), Some(name)) = (partition.parent(), partition.file_name()) else {
+        return Ok(HashSet::new());
     };
-    for entry in entries {
-        let path = entry.map_err(JournalError::io(partition))?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or(".");
-        if name.starts_with(['.', '_']) || !name.ends_with(".parquet") {
-            continue;
-        }
-        match footer_metadata(&path) {
-            Ok(kvs) => covered.extend(
-                kvs.iter()
-                    .filter(|kv| kv.key == SEGMENTS_KEY)
-                    .flat_map(|kv| parse_segments(kv.value.as_deref().unwrap_or(""))),
-            ),
-            Err(e) => log::warn!("{}: footer unreadable, ignored: {e}", path.display()),
-        }
-    }
-    Ok(covered)
+    let dataset = Dataset::local(root);
+    let ids = dataset.published_segments(&name.to_string_lossy())?;
+    Ok(ids.into_iter().map(SegmentId).collect())
 }
 
 /// Decodes one text frame into `out` (cleared first) with the recorder's rule, the one the
@@ -177,12 +135,24 @@ pub fn replay(
     now: DateTime<Utc>,
     dedup: bool,
 ) -> Result<ReplayReport, JournalError> {
-    let journal = super::dir(out_dir);
+    let dataset = Dataset::local(out_dir);
+    replay_into(&dataset, &super::dir(out_dir), segments, now, dedup)
+}
+
+/// [`replay()`] of the segments in the journal directory `journal` into `dataset` (a
+/// local directory or an object store).
+pub fn replay_into(
+    dataset: &Dataset,
+    journal: &Path,
+    segments: &[SegmentId],
+    now: DateTime<Utc>,
+    dedup: bool,
+) -> Result<ReplayReport, JournalError> {
     let mut report = ReplayReport::default();
     let mut buf = TickBuffer::new();
     let mut covered = Covered::default();
     let mut gap_covered = Covered::default();
-    let gaps_root = out_dir.join(crate::gaps::DIR_NAME);
+    let gaps_root = dataset.child(store::ticks::gaps::DIR_NAME);
     let mut dedup = dedup.then(Dedup::new);
     let mut quarantine = quarantine::Counter::default();
     let mut scratch = Vec::new();
@@ -193,7 +163,7 @@ pub fn replay(
         let seg_report = read_bytes(&data, segment, |record| {
             report.last_received_ms = report.last_received_ms.max(Some(record.received_at_ms));
             if record.conn_id == GAP_CONN_ID {
-                let Some(gap) = Gap::from_journal(record.frame) else {
+                let Some(gap) = gaps::from_journal(record.frame) else {
                     report.malformed_frames += 1;
                     return;
                 };
@@ -220,7 +190,7 @@ pub fn replay(
                 d.retain_at(&mut scratch, record.received_at_ms);
             }
             for t in &scratch {
-                match covered.contains(out_dir, t.event_time, segment) {
+                match covered.contains(dataset, t.event_time, segment) {
                     Ok(true) => report.rows_already_published += 1,
                     Ok(false) => buf.push(&as_tick(t)),
                     Err(e) => {
@@ -234,14 +204,14 @@ pub fn replay(
         }
         report
             .quarantine_files
-            .extend(keep_corrupt_bytes(&journal, &data, &seg_report)?);
+            .extend(keep_corrupt_bytes(journal, &data, &seg_report)?);
         report.segments.push(seg_report);
     }
     report.duplicates = dedup.map_or(0, |d| d.duplicates());
     report.quarantined = quarantine.count();
     let tag = segments_metadata(segments);
     if !buf.is_empty() {
-        report.files = DatasetWriter::new(out_dir).write_checkpoint_with(
+        report.files = DatasetWriter::for_dataset(dataset.clone()).write_checkpoint_with(
             &buf,
             now,
             std::slice::from_ref(&tag),
@@ -249,10 +219,10 @@ pub fn replay(
         report.rows_written = buf.len();
     }
     if !report.gaps.is_empty() {
-        GapWriter::new(out_dir).write_with(&report.gaps, now, &[tag])?;
+        GapWriter::for_dataset(dataset).write_with(&report.gaps, now, &[tag])?;
     }
     for &segment in segments {
-        remove_segment(&journal, segment)?;
+        remove_segment(journal, segment)?;
     }
     Ok(report)
 }
@@ -260,28 +230,25 @@ pub fn replay(
 /// The journal segments already published per date partition of one dataset root, read
 /// once per partition.
 #[derive(Default)]
-struct Covered(HashMap<NaiveDate, HashSet<SegmentId>>);
+struct Covered(HashMap<NaiveDate, HashSet<u64>>);
 
 impl Covered {
-    /// Whether the partition of `time_ms` under `root` holds a file tagged with `segment`.
+    /// Whether the partition of `time_ms` in `dataset` holds a file tagged with `segment`.
     /// (Times are in range: the caller quarantined the others.)
     fn contains(
         &mut self,
-        root: &Path,
+        dataset: &Dataset,
         time_ms: i64,
         segment: SegmentId,
     ) -> Result<bool, JournalError> {
-        let Some(date) = DateTime::from_timestamp_millis(time_ms).map(|d| d.date_naive()) else {
+        let Some(date) = layout::date_of_ms(time_ms) else {
             return Ok(true); // no partition can hold it: never written
         };
         let published = match self.0.entry(date) {
             Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => {
-                let partition = root.join(format!("date={}", date.format("%Y-%m-%d")));
-                e.insert(published_segments(&partition)?)
-            }
+            Entry::Vacant(e) => e.insert(dataset.published_segments(&layout::partition(date))?),
         };
-        Ok(published.contains(&segment))
+        Ok(published.contains(&segment.0))
     }
 }
 

@@ -12,16 +12,17 @@ use stream::{StreamConfig, StreamHandle, StreamItem};
 use tokio::sync::mpsc;
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
-use crate::compact::{self, CompactReport};
-use crate::gaps::{self, Gap};
-use crate::{EventSink, RecordError, Recorder, Startup};
+use store::ticks::CompactReport;
+
+use crate::gaps::Gap;
+use crate::{EventSink, Output, RecordError, Recorder, Startup};
 use feed::{unix_ms, FeedState};
 
 /// What [`run`] records, where, and how often it checkpoints.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
-    /// Dataset directory.
-    pub out_dir: PathBuf,
+    /// Where to write: the dataset (a directory or an object store) and the journal.
+    pub output: Output,
     /// Rows recorded since the last checkpoint are written every this often.
     pub checkpoint_every: Duration,
     /// Progress ([`Progress::Status`]) is reported every this often; the journal is synced
@@ -49,8 +50,13 @@ impl SessionConfig {
         checkpoint_every: Duration,
         stream: StreamConfig,
     ) -> Self {
+        Self::with_output(Output::local(out_dir), checkpoint_every, stream)
+    }
+
+    /// [`SessionConfig::new`] writing to `output` (e.g. a dataset on an object store).
+    pub fn with_output(output: Output, checkpoint_every: Duration, stream: StreamConfig) -> Self {
         SessionConfig {
-            out_dir: out_dir.into(),
+            output,
             checkpoint_every,
             status_every: Duration::from_secs(1),
             streams: vec![stream],
@@ -141,7 +147,7 @@ pub struct Summary {
     pub rows: u64,
     /// The last file published, if any.
     pub last_file: Option<PathBuf>,
-    /// The dataset directory.
+    /// The dataset (a directory, or a URL held in a path).
     pub out_dir: PathBuf,
     /// Frames that could not be decoded.
     pub malformed: u64,
@@ -182,16 +188,19 @@ pub async fn run_with_sink(
 ) -> Result<Summary, RecordError> {
     let wall_start = Instant::now();
     let mut feed = FeedState::new(unix_ms(SystemTime::now()));
-    check_out_dir(&config.out_dir)?;
+    if let Some(root) = config.output.dataset.local_root() {
+        check_out_dir(root)?;
+    }
     let mut rec = if config.journal {
-        let (rec, startup) = store::blocking(|| Recorder::open(&config.out_dir, Utc::now()))?;
+        let output = config.output.clone();
+        let (rec, startup) = store::blocking(|| Recorder::open_at(output, Utc::now()))?;
         if let Some(gap) = &startup.not_running {
             feed.not_running(gap);
         }
         on_progress(Progress::Recovered(startup));
         rec
     } else {
-        Recorder::new_locked(&config.out_dir)?
+        Recorder::new_locked_at(config.output.clone())?
     };
     if let Some(sink) = sink {
         rec.set_sink(sink);
@@ -220,13 +229,15 @@ pub async fn run_with_sink(
                     Err(e) => on_progress(Progress::CheckpointFailed(e)),
                 }
                 if let Some(after) = config.compact_after {
-                    let out_dir = &config.out_dir;
-                    match store::blocking(|| compact::compact_closed_hours(out_dir, Utc::now(), after)) {
+                    let dataset = &config.output.dataset;
+                    let compact = || dataset.compact_closed_hours(Utc::now(), after);
+                    match store::blocking(|| crate::metrics::compacted(compact)) {
                         Ok(report) if report.merged.is_empty() => {}
                         Ok(report) => on_progress(Progress::Compacted(report)),
                         Err(e) => log::warn!("compaction postponed: {e}"),
                     }
-                    match store::blocking(|| gaps::compact_closed_days(out_dir, Utc::now())) {
+                    let days = || store::ticks::gaps::compact_closed_days_of(dataset, Utc::now());
+                    match store::blocking(days) {
                         Ok(report) if report.merged.is_empty() => {}
                         Ok(report) => log::info!(
                             "gaps: {} files of closed days merged into {}",
@@ -286,7 +297,7 @@ pub async fn run_with_sink(
         files: rec.files_written(),
         rows: rec.rows_written(),
         last_file: rec.last_file().map(PathBuf::from),
-        out_dir: config.out_dir,
+        out_dir: config.output.name,
         malformed: feed.malformed,
         rejected: feed.rejected,
         quarantined: rec.quarantined(),

@@ -45,6 +45,20 @@ pub enum TickError {
     /// An `event_time` (ms since the Unix epoch) has no calendar date chrono can represent.
     #[error("event_time {0} ms is outside the representable date range")]
     EventTime(i64),
+    /// An object store request about `location` (a URL such as `s3://bucket/key`) failed:
+    /// the store is unreachable, refused the request, or throttled it past its retries.
+    #[error("{location}: {source}")]
+    Object {
+        /// The object or prefix concerned.
+        location: String,
+        /// The underlying error.
+        #[source]
+        source: object_store::Error,
+    },
+    /// The dataset's background I/O runtime (object stores) could not be started or stopped
+    /// answering.
+    #[error("object store I/O: {0}")]
+    Runtime(String),
     /// Every candidate file name in `dir` was taken (a runaway retry loop is cut short).
     #[error("{dir}: no free checkpoint file name after {attempts} attempts", dir = dir.display())]
     NameExhausted {
@@ -56,6 +70,25 @@ pub enum TickError {
 }
 
 impl TickError {
+    /// True for the error of a name that is already taken (a file, or an object refused by
+    /// a create-only put): publishing never replaces anything, it takes another name.
+    pub fn already_exists(&self) -> bool {
+        match self {
+            TickError::Io { source, .. } => source.kind() == std::io::ErrorKind::AlreadyExists,
+            TickError::Object { source, .. } => matches!(
+                source,
+                object_store::Error::AlreadyExists { .. }
+                    | object_store::Error::Precondition { .. }
+            ),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn object(location: impl Into<String>) -> impl FnOnce(object_store::Error) -> Self {
+        let location = location.into();
+        move |source| TickError::Object { location, source }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
         move |source| TickError::Io { path, source }

@@ -1,10 +1,14 @@
-//! Parquet tick store: buffer mini-ticker events in memory, write them as atomic checkpoint
-//! files of a Hive-partitioned dataset, read the dataset back.
+//! The tick dataset, and the only code that knows it: buffer mini-ticker events in memory,
+//! write them as atomic checkpoint files of a Hive-partitioned dataset on a local directory
+//! or an object store ([`Dataset`]), read it back with partition and row-group pruning
+//! ([`Query`]), compact closed hours ([`compact_closed_hours`]), and keep the gaps dataset
+//! beside it ([`gaps`]).
 //!
 //! Layout and schema follow the recorder's contract (the repository's `README.md`, section
 //! "Recording from the real Binance"):
-//! `DIR/date=YYYY-MM-DD/miniticker_YYYYMMDD_HHMMSS_<seq>.parquet` (UTC), one row per event,
-//! rows sorted by (`symbol`, `event_time`), columns as in [`schema`].
+//! `DIR/date=YYYY-MM-DD/miniticker_YYYYMMDD_HHMMSS_<seq>.parquet` (UTC, see [`layout`]),
+//! one row per event, rows sorted by (`symbol`, `event_time`), columns as in [`schema`];
+//! the footer tags that make publishing exactly-once are in [`tags`](SEGMENTS_KEY).
 //!
 //! ```
 //! use store::ticks::{read_by_symbol, DatasetWriter, Tick, TickBuffer};
@@ -23,20 +27,33 @@
 //! ```
 
 mod buffer;
+mod compact;
+mod dataset;
 mod error;
+pub mod gaps;
+pub mod layout;
+mod query;
 mod reader;
 mod schema;
 mod staged;
+mod tags;
 mod writer;
 
 pub mod lease;
 pub mod location;
 
 pub use buffer::TickBuffer;
+pub use compact::{
+    compact_closed_hours, compact_closed_hours_until, compact_closed_hours_with, recover,
+    CompactReport, MergeLimits, RecoverReport, StopAfter, MERGE_BATCH_ROWS, MERGE_FAN_IN,
+};
+pub use dataset::{Dataset, FileEntry, ObjectSource, Source, MULTIPART_BYTES};
 pub use error::TickError;
+pub use query::{Query, ReadStats};
 pub use reader::{
     list_files, read_by_symbol, read_dataset, read_file, read_symbol, stream_file, FileBatches,
 };
 pub use schema::{rows, schema, OwnedTick, Tick, COLUMNS};
 pub use staged::{write_new_file, StagedFile, StagedWriter};
-pub use writer::{writer_properties, DatasetWriter};
+pub use tags::{parse_segments, segments_tag, COMPACTED_FROM_KEY, SEGMENTS_KEY};
+pub use writer::{writer_properties, DatasetWriter, ROW_GROUP_ROWS};

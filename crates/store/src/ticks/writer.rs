@@ -1,6 +1,5 @@
-//! [`DatasetWriter`]: atomic, no-clobber checkpoint files in a Hive-partitioned directory.
+//! [`DatasetWriter`]: atomic, no-clobber checkpoint files in a Hive-partitioned dataset.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
@@ -10,21 +9,21 @@ use parquet::file::metadata::{KeyValue, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
-use super::staged::{already_exists, StagedFile, MAX_ATTEMPTS};
-use super::{TickBuffer, TickError, COLUMNS};
+use super::staged::{StagedFile, MAX_ATTEMPTS};
+use super::{layout, Dataset, TickBuffer, TickError, COLUMNS};
 
-/// Rows per Parquet row group: small enough for [`read_symbol`](super::read_symbol) to skip
-/// row groups by their symbol min/max, large enough to cost next to nothing on disk.
-const ROW_GROUP_ROWS: usize = 128 * 1024;
+/// Rows per Parquet row group: small enough for the readers to skip row groups by their
+/// symbol and event-time min/max, large enough to cost next to nothing on disk.
+pub const ROW_GROUP_ROWS: usize = 128 * 1024;
 
-/// Writes checkpoint files into a Hive-partitioned dataset directory:
-/// `ROOT/date=YYYY-MM-DD/miniticker_YYYYMMDD_HHMMSS_<seq>.parquet`.
+/// Writes checkpoint files into a Hive-partitioned dataset:
+/// `ROOT/date=YYYY-MM-DD/miniticker_YYYYMMDD_HHMMSS_<seq>.parquet` ([`layout`]).
 ///
-/// Each file is written under a hidden temporary name (`.<name>.tmp`, which readers skip),
-/// fsynced, then published with [`std::fs::hard_link`], which fails instead of replacing an
-/// existing file (the sequence number is bumped and the link retried); the temporary name is
-/// then removed and the directory fsynced. A reader never sees a half-written file and no
-/// file is ever overwritten.
+/// Each file is staged ([`StagedFile`]: a hidden temporary file, fsynced) and then
+/// published without replacing anything: on a local directory with a hard link (a taken
+/// name fails, the sequence number is bumped and the link retried) and a directory fsync,
+/// on an object store with a create-only upload. A reader never sees a half-written file
+/// and no file is ever overwritten.
 ///
 /// ```
 /// use store::ticks::{read_dataset, rows, DatasetWriter, Tick, TickBuffer};
@@ -40,36 +39,69 @@ const ROW_GROUP_ROWS: usize = 128 * 1024;
 /// let batches = read_dataset(dir.path()).unwrap();
 /// assert_eq!(rows(&batches[0]).unwrap()[0].close, 42_000.5);
 /// ```
+///
+/// # A failed checkpoint
+///
+/// On error nothing stays published and the caller keeps the rows to retry them. Files
+/// already published by the failed call are withdrawn (removed) again. An upload whose
+/// answer was lost (a timeout, a connection reset, a 5xx after the store had stored it) may
+/// have succeeded unseen: such a name is kept as *suspect*, with its staged bytes, and the
+/// next call first withdraws it if (and only if) the store holds exactly those bytes, and
+/// fails again while it cannot tell. So a retry never leaves a row twice in the dataset,
+/// and a withdrawal never removes a file that is not this writer's.
 #[derive(Debug)]
 pub struct DatasetWriter {
-    root: PathBuf,
+    dataset: Dataset,
     seq: u64,
     props: WriterProperties,
+    /// Published files of failed calls not yet withdrawn, or uploads that may have
+    /// succeeded unseen: (staged bytes, name).
+    suspects: Vec<(StagedFile, String)>,
 }
 
 impl DatasetWriter {
-    /// A writer for the dataset under `root` (created on the first checkpoint).
+    /// A writer for the dataset in the local directory `root` (created on the first
+    /// checkpoint).
     pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self::for_dataset(Dataset::local(root))
+    }
+
+    /// A writer for `dataset` (a local directory or an object store).
+    pub fn for_dataset(dataset: Dataset) -> Self {
         DatasetWriter {
-            root: root.into(),
+            dataset,
             seq: 0,
             props: writer_properties(),
+            suspects: Vec::new(),
         }
     }
 
-    /// The dataset directory.
+    /// Cuts row groups of at most `rows` rows instead of [`ROW_GROUP_ROWS`] (tests of the
+    /// readers' pruning use small ones).
+    pub fn with_row_group_rows(mut self, rows: usize) -> Self {
+        self.props = writer_properties_with(rows);
+        self
+    }
+
+    /// The dataset directory (an object-store dataset has none: an empty path).
     pub fn root(&self) -> &Path {
-        &self.root
+        self.dataset.local_root().unwrap_or(Path::new(""))
+    }
+
+    /// The dataset written to.
+    pub fn dataset(&self) -> &Dataset {
+        &self.dataset
     }
 
     /// Writes every row of `buf`, one file per UTC date of the rows, named after `now` and a
-    /// per-writer sequence number, and returns the published paths (none if `buf` is empty).
+    /// per-writer sequence number, and returns the published locations (none if `buf` is
+    /// empty).
     ///
     /// All files are written and fsynced before any is published. On error nothing is
-    /// published (files already linked in this call are removed again), temporary files are
-    /// cleaned up and `buf` is untouched, so the caller can simply retry later. Once every
-    /// file is published, failures to tidy up (remove a temporary name, fsync a directory)
-    /// are only logged: the data is in place and a retry would duplicate it.
+    /// published (see [A failed checkpoint](Self#a-failed-checkpoint)) and `buf` is
+    /// untouched, so the caller can simply retry later. Once every file is published,
+    /// failures to tidy up (remove a temporary name, fsync a directory) are only logged:
+    /// the data is in place and a retry would duplicate it.
     pub fn write_checkpoint(
         &mut self,
         buf: &TickBuffer,
@@ -86,7 +118,8 @@ impl DatasetWriter {
         now: DateTime<Utc>,
         metadata: &[KeyValue],
     ) -> Result<Vec<PathBuf>, TickError> {
-        let stamp = now.format("%Y%m%d_%H%M%S").to_string();
+        self.withdraw_suspects()?;
+        let stamp = layout::stamp(now);
         let batches = buf.to_batches()?;
         let mut staged = Vec::with_capacity(batches.len());
         for (date, batch) in &batches {
@@ -99,29 +132,59 @@ impl DatasetWriter {
             }
         }
         let mut published = Vec::with_capacity(staged.len());
-        for (s, seq) in &staged {
-            match self.publish(s, *seq, &stamp) {
-                Ok(path) => published.push(path),
-                Err(e) => {
-                    for path in &published {
-                        if let Err(err) = fs::remove_file(path) {
-                            log::error!("cannot withdraw {}: {err}", path.display());
-                        }
+        let mut staged = staged.into_iter();
+        for (s, seq) in staged.by_ref() {
+            match self.publish(&s, seq, &stamp) {
+                Ok((path, name)) => published.push((s, name, path)),
+                Err((e, name)) => {
+                    // An upload that failed may still have succeeded unseen.
+                    if self.dataset.local_root().is_none() {
+                        self.suspects.push((s, name));
+                    } else {
+                        s.discard();
                     }
-                    staged.iter().for_each(|(s, _)| s.discard());
+                    self.suspects
+                        .extend(published.into_iter().map(|(s, name, _)| (s, name)));
+                    staged.for_each(|(s, _)| s.discard());
+                    if let Err(again) = self.withdraw_suspects() {
+                        log::warn!("withdrawal postponed to the next checkpoint: {again}");
+                    }
                     return Err(e);
                 }
             }
         }
-        for (s, _) in &staged {
-            s.discard();
-            s.sync_dirs(&self.root);
-        }
-        Ok(published)
+        Ok(published
+            .into_iter()
+            .map(|(s, _, path)| {
+                s.discard();
+                s.sync_dirs();
+                path
+            })
+            .collect())
     }
 
-    /// Writes `batch` to a fresh temporary file in its partition directory and fsyncs it;
-    /// returns it with the sequence number it was named after.
+    /// Removes the suspect files that are this writer's (see
+    /// [A failed checkpoint](Self#a-failed-checkpoint)); fails while one cannot be settled.
+    fn withdraw_suspects(&mut self) -> Result<(), TickError> {
+        while let Some((s, name)) = self.suspects.last() {
+            let key = layout::join(&s.dir, name);
+            let ours = self.dataset.local_root().is_some() || s.is_published_as(name)?;
+            if ours {
+                self.dataset.delete(&key)?;
+                self.dataset.sync_dir(&s.dir);
+                log::warn!(
+                    "withdrew {} (its rows are retried)",
+                    self.dataset.location(&key).display()
+                );
+            }
+            s.discard();
+            self.suspects.pop();
+        }
+        Ok(())
+    }
+
+    /// Writes `batch` to a fresh staged file of its partition; returns it with the sequence
+    /// number it was named after.
     fn stage(
         &mut self,
         date: NaiveDate,
@@ -129,34 +192,43 @@ impl DatasetWriter {
         stamp: &str,
         metadata: &[KeyValue],
     ) -> Result<(StagedFile, u64), TickError> {
-        let dir = self.root.join(format!("date={}", date.format("%Y-%m-%d")));
+        let dir = layout::partition(date);
         for _ in 0..MAX_ATTEMPTS {
             let seq = self.next_seq();
-            let name = file_name(stamp, seq);
-            match StagedFile::write(&dir, &name, batch, &self.props, metadata) {
-                Err(e) if already_exists(&e) => continue,
+            let name = layout::checkpoint_name(stamp, seq);
+            match StagedFile::write(&self.dataset, &dir, &name, batch, &self.props, metadata) {
+                Err(e) if e.already_exists() => continue,
                 staged => return staged.map(|s| (s, seq)),
             }
         }
         Err(TickError::NameExhausted {
-            dir,
+            dir: self.dataset.location(&dir),
             attempts: MAX_ATTEMPTS,
         })
     }
 
-    /// Links the staged file to its final name without replacing anything; returns that name.
-    fn publish(&mut self, s: &StagedFile, seq: u64, stamp: &str) -> Result<PathBuf, TickError> {
-        let mut seq = seq;
+    /// Publishes the staged file under its name or the next free one; returns where and
+    /// the name (on error: the name last tried).
+    #[allow(clippy::result_large_err)]
+    fn publish(
+        &mut self,
+        s: &StagedFile,
+        seq: u64,
+        stamp: &str,
+    ) -> Result<(PathBuf, String), (TickError, String)> {
+        let mut name = layout::checkpoint_name(stamp, seq);
         for _ in 0..MAX_ATTEMPTS {
-            match s.publish(&file_name(stamp, seq)) {
-                Err(e) if already_exists(&e) => seq = self.next_seq(),
-                published => return published,
+            match s.publish(&name) {
+                Err(e) if e.already_exists() => {
+                    name = layout::checkpoint_name(stamp, self.next_seq());
+                }
+                Ok(path) => return Ok((path, name)),
+                Err(e) => return Err((e, name)),
             }
         }
-        Err(TickError::NameExhausted {
-            dir: s.dir.clone(),
-            attempts: MAX_ATTEMPTS,
-        })
+        let dir = self.dataset.location(&s.dir);
+        let attempts = MAX_ATTEMPTS;
+        Err((TickError::NameExhausted { dir, attempts }, name))
     }
 
     fn next_seq(&mut self) -> u64 {
@@ -164,10 +236,6 @@ impl DatasetWriter {
         self.seq += 1;
         seq
     }
-}
-
-fn file_name(stamp: &str, seq: u64) -> String {
-    format!("miniticker_{stamp}_{seq:06}.parquet")
 }
 
 /// synthetic data of `benches/common/synth.rs` (45k-event files, ZSTD level 3):
@@ -184,6 +252,10 @@ fn file_name(stamp: &str, seq: u64) -> String {
 /// row group and per page (column index), and the (symbol, event_time) order is declared
 /// as `sorting_columns`.
 pub fn writer_properties() -> WriterProperties {
+    writer_properties_with(ROW_GROUP_ROWS)
+}
+
+fn writer_properties_with(row_group_rows: usize) -> WriterProperties {
     let col = |name: &str| ColumnPath::from(name);
     let sorting = [0, 1].map(|column_idx| SortingColumn {
         column_idx,
@@ -196,7 +268,7 @@ pub fn writer_properties() -> WriterProperties {
         .set_compression(Compression::ZSTD(level))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_sorting_columns(Some(sorting.to_vec()))
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_max_row_group_row_count(Some(row_group_rows.max(1)))
         .set_dictionary_enabled(false)
         .set_column_dictionary_enabled(col(COLUMNS[0]), true)
         .set_column_encoding(col(COLUMNS[1]), Encoding::DELTA_BINARY_PACKED);

@@ -18,20 +18,46 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::mem::take;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use crate::ticks::dataset::FileEntry;
+use crate::ticks::{
+    schema, stream_file, Dataset, FileBatches, StagedFile, StagedWriter, TickError,
+};
 use arrow_array::types::Int32Type;
 use arrow_array::{
     Array, ArrayRef, DictionaryArray, Float64Array, Int32Array, RecordBatch, StringArray,
     TimestampMillisecondArray,
 };
-use store::ticks::{schema, stream_file, FileBatches, StagedFile, StagedWriter, TickError};
 
 const MS_PER_DAY: i64 = 86_400_000;
 /// The float columns, `close` .. `quote_volume`.
 const N_VALUES: usize = 6;
+
+/// One input of a merge: a part in the dataset, or an intermediate (staged) local file.
+#[derive(Clone)]
+pub(crate) enum Input {
+    Part(Dataset, FileEntry),
+    Local(PathBuf),
+}
+
+impl Input {
+    fn open(&self, batch_rows: usize) -> Result<FileBatches, TickError> {
+        match self {
+            Input::Part(dataset, file) => dataset.stream(file, batch_rows),
+            Input::Local(path) => stream_file(path, batch_rows),
+        }
+    }
+
+    fn label(&self) -> PathBuf {
+        match self {
+            Input::Part(dataset, file) => dataset.location(&file.key),
+            Input::Local(path) => path.clone(),
+        }
+    }
+}
 
 /// What [`merge_parts`] did.
 pub(super) enum Merged {
@@ -60,7 +86,7 @@ impl From<TickError> for Stop {
 /// at once. Hours whose rows span several UTC dates, hold no rows, or have a part out of
 /// order are [`Merged::Skipped`].
 pub(super) fn merge_parts(
-    parts: &[PathBuf],
+    parts: &[Input],
     mut writer: StagedWriter,
     batch_rows: usize,
     peak: &mut usize,
@@ -75,9 +101,9 @@ pub(super) fn merge_parts(
         day: None,
         rows: 0,
     };
-    for path in parts {
-        let batches = stream_file(path, batch_rows)?;
-        merge.parts.push(Part::new(path, batches));
+    for input in parts {
+        let batches = input.open(batch_rows)?;
+        merge.parts.push(Part::new(input.label(), batches));
     }
     let result = merge.run(&mut writer);
     *peak = (*peak).max(merge.peak);
@@ -211,9 +237,9 @@ struct Part {
 }
 
 impl Part {
-    fn new(path: &Path, batches: FileBatches) -> Self {
+    fn new(path: PathBuf, batches: FileBatches) -> Self {
         Part {
-            path: path.to_owned(),
+            path,
             batches,
             batch: None,
             row: 0,
@@ -281,7 +307,7 @@ struct Loaded {
 impl Loaded {
     /// Checks that `batch` (of the tick schema, as [`stream_file`] returns it) has no nulls
     /// and symbol keys within the dictionary.
-    fn try_new(batch: &RecordBatch, path: &Path) -> Result<Self, TickError> {
+    fn try_new(batch: &RecordBatch, path: &std::path::Path) -> Result<Self, TickError> {
         let bad = |why: &str| TickError::Schema(format!("{}: {why}", path.display()));
         if batch.num_columns() != 2 + N_VALUES || batch.columns().iter().any(|c| c.null_count() > 0)
         {

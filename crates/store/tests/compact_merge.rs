@@ -1,5 +1,6 @@
 //! The merge behind compaction: exactly the order of a full in-memory sort, within its
 //! memory bound in each pass, and an unsorted part leaves its hour alone.
+#![cfg(feature = "ticks")]
 
 mod common;
 
@@ -7,8 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{at, copy_dir, dataset, hidden_files, HOUR, T0};
-use record::compact::{compact_closed_hours, compact_closed_hours_with, MergeLimits};
-use record::journal::{published_segments, segments_metadata, SegmentId};
+use store::ticks::{compact_closed_hours, compact_closed_hours_with, MergeLimits};
 use store::ticks::{list_files, read_file, rows, DatasetWriter, OwnedTick, Tick, TickBuffer};
 
 /// Writes `parts` checkpoints of hour 22, `per_part` random rows each over `symbols` symbols
@@ -52,7 +52,7 @@ fn random_parts(out: &Path, parts: i64, per_part: usize, symbols: u64) -> Vec<Ow
                 quote_volume: v * 3.0,
             });
         }
-        let tag = [segments_metadata(&[SegmentId(part as u64)])];
+        let tag = [store::ticks::segments_tag(&[part as u64])];
         w.write_checkpoint_with(&buf, at(T0 + part * 60_000 + 30_000), &tag)
             .unwrap();
     }
@@ -91,12 +91,11 @@ fn many_parts_merge_exactly_like_a_full_in_memory_sort() {
         dups.collect::<Vec<_>>(),
         (0..30).map(f64::from).collect::<Vec<_>>()
     );
-    let covered = published_segments(&out.path().join("date=2024-01-01")).unwrap();
-    assert!(
-        (0..30).all(|s| covered.contains(&SegmentId(s))),
-        "{covered:?}"
-    );
-    let bound = 31 * record::compact::MERGE_BATCH_ROWS;
+    let covered = store::ticks::Dataset::local(out.path())
+        .published_segments("date=2024-01-01")
+        .unwrap();
+    assert!((0..30).all(|s| covered.contains(&s)), "{covered:?}");
+    let bound = 31 * store::ticks::MERGE_BATCH_ROWS;
     assert!(report.peak_buffered_rows <= bound, "{report:?}");
     assert_eq!(hidden_files(out.path()), 0);
 }
@@ -122,7 +121,14 @@ fn the_merge_holds_at_most_one_batch_per_input_plus_one_in_each_pass() {
         copy_dir(base.path(), &out);
         let later = at(T0 + 2 * HOUR);
         let limits = MergeLimits { batch_rows, fan_in };
-        let report = compact_closed_hours_with(&out, later, Duration::ZERO, None, limits).unwrap();
+        let report = compact_closed_hours_with(
+            &store::ticks::Dataset::local(&out),
+            later,
+            Duration::ZERO,
+            None,
+            limits,
+        )
+        .unwrap();
         let case = format!("batch_rows {batch_rows}, fan_in {fan_in}");
         assert_eq!(report.rows, expected.len(), "{case}");
         assert!(file_rows(&report.merged[0]) == expected, "{case}");
@@ -142,11 +148,12 @@ fn the_merge_holds_at_most_one_batch_per_input_plus_one_in_each_pass() {
 fn an_unsorted_part_leaves_its_hour_uncompacted() {
     let out = tempfile::tempdir().unwrap();
     random_parts(out.path(), 2, 100, 5);
-    let dir = out.path().join("date=2024-01-01");
+    let dataset_ = store::ticks::Dataset::local(out.path());
     let unsorted = unsorted_batch(&[("B", T0 + 2), ("A", T0 + 1)]);
     let props = store::ticks::writer_properties();
     let name = || "miniticker_20240101_223000_999999.parquet".to_owned();
-    store::ticks::write_new_file(&dir, name, &unsorted, &props, &[]).unwrap();
+    store::ticks::write_new_file(&dataset_, "date=2024-01-01", name, &unsorted, &props, &[])
+        .unwrap();
     let before = dataset(out.path());
     let files = list_files(out.path()).unwrap();
     let report = compact_closed_hours(out.path(), at(T0 + 2 * HOUR), Duration::ZERO).unwrap();

@@ -4,9 +4,9 @@
 //! would leave one small file per checkpoint. Once a day is over (its date is before today,
 //! UTC), its files are merged into `gaps_YYYYMMDD_day_<seq:06>.parquet`, rows sorted by
 //! (start, end), whose footer lists the merged files under
-//! [`COMPACTED_FROM_KEY`](crate::compact::COMPACTED_FROM_KEY). The file is published
+//! [`COMPACTED_FROM_KEY`](crate::ticks::COMPACTED_FROM_KEY). The file is published
 //! atomically (temporary name, fsync, no-clobber link) before the parts are removed, and
-//! [`compact::recover`](crate::compact::recover) removes the parts a day file lists, so a
+//! [`Dataset::recover`] removes the parts a day file lists, so a
 //! kill at any point loses and duplicates nothing. A gap file written later for a
 //! compacted day (a gap that started before midnight and closed after) is merged with the
 //! day file at the next pass.
@@ -15,10 +15,10 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use parquet::file::metadata::KeyValue;
-use store::ticks::{list_files, write_new_file, TickError};
 
 use super::{properties, read_file, to_batch, DIR_NAME};
-use crate::compact::{partitions, remove, COMPACTED_FROM_KEY};
+use crate::ticks::dataset::FileEntry;
+use crate::ticks::{layout, write_new_file, Dataset, TickError, COMPACTED_FROM_KEY};
 
 /// What [`compact_closed_days`] did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -33,7 +33,7 @@ pub struct DaysCompacted {
 /// one, in the gaps dataset of the dataset directory `out_dir`.
 ///
 /// ```
-/// use record::gaps::{compact_closed_days, read_gaps, Gap, GapWriter};
+/// use store::ticks::gaps::{compact_closed_days, read_gaps, Gap, GapWriter};
 /// let dir = tempfile::tempdir().unwrap();
 /// let mut w = GapWriter::new(dir.path());
 /// for (i, start_ms) in [1_704_067_200_000_i64, 1_704_070_800_000].into_iter().enumerate() {
@@ -49,72 +49,71 @@ pub struct DaysCompacted {
 /// assert_eq!(read_gaps(dir.path()).unwrap(), before);
 /// ```
 pub fn compact_closed_days(out_dir: &Path, now: DateTime<Utc>) -> Result<DaysCompacted, TickError> {
+    compact_closed_days_of(&Dataset::local(out_dir), now)
+}
+
+/// [`compact_closed_days`] in the gaps dataset of `dataset`.
+pub fn compact_closed_days_of(
+    dataset: &Dataset,
+    now: DateTime<Utc>,
+) -> Result<DaysCompacted, TickError> {
+    let gaps = dataset.child(DIR_NAME);
     let mut report = DaysCompacted::default();
     let today = now.date_naive();
     let mut days = Vec::new();
-    for dir in partitions(&out_dir.join(DIR_NAME))? {
-        let day = dir
-            .file_name()
-            .and_then(|n| n.to_str()?.strip_prefix("date="))
-            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-        if let Some(day) = day.filter(|d| *d < today) {
+    for dir in gaps.partitions()? {
+        if let Some(day) = layout::parse_partition(&dir).filter(|d| *d < today) {
             days.push((day, dir));
         }
     }
     days.sort();
     for (day, dir) in days {
-        let parts = list_files(&dir)?;
+        let parts: Vec<FileEntry> = (gaps.files(&dir)?.into_iter())
+            .filter(|f| f.dir() == dir)
+            .collect();
         if parts.len() > 1 {
-            merge_day(&dir, day, &parts, &mut report)?;
+            merge_day(&gaps, &dir, day, &parts, &mut report)?;
         }
     }
     Ok(report)
 }
 
 fn merge_day(
-    dir: &Path,
+    gaps_dataset: &Dataset,
+    dir: &str,
     day: NaiveDate,
-    parts: &[PathBuf],
+    parts: &[FileEntry],
     report: &mut DaysCompacted,
 ) -> Result<(), TickError> {
     let mut gaps = Vec::new();
     for part in parts {
-        read_file(part, &mut gaps)?;
+        read_file(gaps_dataset, part, &mut gaps)?;
     }
     gaps.sort_by_key(|g| (g.start_ms, g.end_ms));
-    let names: Vec<&str> = parts
-        .iter()
-        .filter_map(|p| p.file_name()?.to_str())
-        .collect();
+    let names: Vec<&str> = parts.iter().map(FileEntry::name).collect();
     let metadata = [KeyValue::new(
         COMPACTED_FROM_KEY.to_owned(),
         names.join(","),
     )];
-    let stem = day.format("gaps_%Y%m%d_day_").to_string();
     let mut seq = 0u32;
     let name = || {
         seq += 1;
-        format!("{stem}{:06}.parquet", seq - 1)
+        layout::gaps_day_name(day, seq - 1)
     };
     let batch = to_batch(&gaps.iter().collect::<Vec<_>>())?;
-    let merged = write_new_file(dir, name, &batch, &properties(), &metadata)?;
+    let merged = write_new_file(gaps_dataset, dir, name, &batch, &properties(), &metadata)?;
     for part in parts {
-        remove(part)?;
+        gaps_dataset.delete(&part.key)?;
         report.parts_removed += 1;
     }
     report.merged.push(merged);
     Ok(())
 }
 
-/// True for the name of a day file ([`compact_closed_days`]), which lists its parts.
-pub(crate) fn is_day_file(name: &str) -> bool {
-    name.starts_with("gaps_") && name.contains("_day_") && name.ends_with(".parquet")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gaps::{read_gaps, Gap, GapWriter};
+    use crate::ticks::gaps::{read_gaps, Gap, GapWriter};
     use std::fs;
 
     const DAY_MS: i64 = 86_400_000;
@@ -201,7 +200,7 @@ mod tests {
         write(out, &[D0 + 1_000, D0 + 2_000, D0 + 3_000]);
         let before = read_gaps(out).unwrap();
         let day_dir = out.join(DIR_NAME).join("date=2024-01-01");
-        let saved: Vec<(PathBuf, Vec<u8>)> = list_files(&day_dir)
+        let saved: Vec<(PathBuf, Vec<u8>)> = crate::ticks::list_files(&day_dir)
             .unwrap()
             .into_iter()
             .map(|p| (p.clone(), fs::read(&p).unwrap()))
@@ -216,7 +215,7 @@ mod tests {
             before.len() + 2,
             "duplicates visible"
         );
-        let recovered = crate::compact::recover(out).unwrap();
+        let recovered = crate::ticks::recover(out).unwrap();
         assert_eq!(recovered.parts_removed, 2);
         assert_eq!(read_gaps(out).unwrap(), before);
     }

@@ -22,6 +22,11 @@
 //! plus some of its parts, plus maybe a hidden temporary file. [`recover`], run at start-up
 //! before anything writes into the dataset, removes leftover temporary files and every part
 //! that a published merged file lists: no row is lost or duplicated.
+//!
+//! On an object store the same order holds: the merged file is written to the spool
+//! directory, uploaded create-only (a reader sees all of it or nothing), and only then are
+//! the parts deleted; [`Dataset::recover`] deletes the parts a merged object lists. The
+//! parts are read with ranged GETs one batch at a time, so memory is bounded as on disk.
 
 mod merge;
 mod passes;
@@ -29,17 +34,17 @@ mod recover;
 
 pub use recover::{recover, RecoverReport};
 
-use std::collections::{BTreeMap, HashSet};
-use std::fs;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Timelike, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use parquet::file::metadata::KeyValue;
-use store::ticks::{schema, writer_properties, StagedWriter, TickError};
 
-use crate::journal::replay::{footer_metadata, parse_segments};
-use crate::journal::{segments_metadata, SEGMENTS_KEY};
+use super::dataset::FileEntry;
+use super::tags::{listed, parse_segments, segments_tag, COMPACTED_FROM_KEY, SEGMENTS_KEY};
+use super::{layout, schema, writer_properties, Dataset, StagedWriter, TickError};
+use merge::Input;
 
 /// Rows per batch the merge decodes from each part and hands to the writer: the merge holds
 /// at most (parts + 1) × this many rows (about 60 bytes each) at once. Each open part's
@@ -70,9 +75,6 @@ impl Default for MergeLimits {
         }
     }
 }
-
-/// Key of the merged file's key-value metadata listing its parts (comma-separated names).
-pub const COMPACTED_FROM_KEY: &str = "compacted_from";
 
 /// What a compaction pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -110,7 +112,7 @@ pub enum StopAfter {
 /// to run while the recorder writes the current hour.
 ///
 /// ```
-/// use record::compact::compact_closed_hours;
+/// use store::ticks::compact_closed_hours;
 /// use store::ticks::{list_files, DatasetWriter, Tick, TickBuffer};
 /// let dir = tempfile::tempdir().unwrap();
 /// let mut w = DatasetWriter::new(dir.path());
@@ -131,7 +133,19 @@ pub fn compact_closed_hours(
     now: DateTime<Utc>,
     compact_after: Duration,
 ) -> Result<CompactReport, TickError> {
-    crate::metrics::compacted(|| compact_closed_hours_until(out_dir, now, compact_after, None))
+    Dataset::local(out_dir).compact_closed_hours(now, compact_after)
+}
+
+impl Dataset {
+    /// [`compact_closed_hours`] on this dataset (a local directory or an object store: the
+    /// merged file is published, create-only, before any part is removed).
+    pub fn compact_closed_hours(
+        &self,
+        now: DateTime<Utc>,
+        compact_after: Duration,
+    ) -> Result<CompactReport, TickError> {
+        compact_closed_hours_with(self, now, compact_after, None, MergeLimits::default())
+    }
 }
 
 /// [`compact_closed_hours`] that returns early after step `stop` of the first hour merged,
@@ -143,14 +157,15 @@ pub fn compact_closed_hours_until(
     compact_after: Duration,
     stop: Option<StopAfter>,
 ) -> Result<CompactReport, TickError> {
-    compact_closed_hours_with(out_dir, now, compact_after, stop, MergeLimits::default())
+    let dataset = Dataset::local(out_dir);
+    compact_closed_hours_with(&dataset, now, compact_after, stop, MergeLimits::default())
 }
 
 /// [`compact_closed_hours_until`] with other [`MergeLimits`] than the default (tests and
 /// `benches/compact.rs`).
 #[doc(hidden)]
 pub fn compact_closed_hours_with(
-    out_dir: &Path,
+    dataset: &Dataset,
     now: DateTime<Utc>,
     compact_after: Duration,
     stop: Option<StopAfter>,
@@ -161,15 +176,18 @@ pub fn compact_closed_hours_with(
         .naive_utc()
         .checked_sub_signed(after + TimeDelta::hours(1));
     let mut report = CompactReport::default();
-    for partition in partitions(out_dir)? {
-        let mut hours: BTreeMap<NaiveDateTime, Vec<String>> = BTreeMap::new();
-        for name in file_names(&partition)? {
-            if let Some(hour) = hour_of(&name).filter(|h| closed_before.is_some_and(|c| *h <= c)) {
-                hours.entry(hour).or_default().push(name);
+    for partition in dataset.partitions()? {
+        let mut hours: BTreeMap<NaiveDateTime, Vec<FileEntry>> = BTreeMap::new();
+        for file in dataset.files(&partition)? {
+            let closed = |h: &NaiveDateTime| closed_before.is_some_and(|c| *h <= c);
+            if let Some(hour) = layout::hour_of(file.name()).filter(closed) {
+                if file.dir() == partition {
+                    hours.entry(hour).or_default().push(file);
+                }
             }
         }
         for (hour, parts) in hours.into_iter().filter(|(_, parts)| parts.len() > 1) {
-            let stopped = merge(&partition, hour, &parts, stop, limits, &mut report)?;
+            let stopped = merge(dataset, &partition, hour, &parts, stop, limits, &mut report)?;
             if stopped {
                 return Ok(report);
             }
@@ -181,43 +199,47 @@ pub fn compact_closed_hours_with(
 /// Merges `parts` of `hour` in `partition` (streaming, within `limits`); true if it stopped
 /// at `stop`.
 fn merge(
-    partition: &Path,
+    dataset: &Dataset,
+    partition: &str,
     hour: NaiveDateTime,
-    parts: &[String],
+    parts: &[FileEntry],
     stop: Option<StopAfter>,
     limits: MergeLimits,
     report: &mut CompactReport,
 ) -> Result<bool, TickError> {
-    let mut segments = HashSet::new();
+    let mut segments = BTreeSet::new();
     for part in parts {
-        let path = partition.join(part);
-        for kv in footer_metadata(&path)
-            .map_err(|e| TickError::Schema(format!("{}: {e}", path.display())))?
-        {
-            if kv.key == SEGMENTS_KEY {
-                segments.extend(parse_segments(kv.value.as_deref().unwrap_or("")));
-            }
-        }
+        let kvs = dataset.footer(part)?;
+        segments.extend(listed(&kvs, SEGMENTS_KEY).flat_map(parse_segments));
     }
+    let names: Vec<&str> = parts.iter().map(FileEntry::name).collect();
     let mut metadata = vec![KeyValue::new(
         COMPACTED_FROM_KEY.to_owned(),
-        parts.join(","),
+        names.join(","),
     )];
     if !segments.is_empty() {
-        let mut segments: Vec<_> = segments.into_iter().collect();
-        segments.sort();
-        metadata.push(segments_metadata(&segments));
+        metadata.push(segments_tag(&segments.into_iter().collect::<Vec<_>>()));
     }
-    let stem = hour.format("miniticker_%Y%m%d_%H0000_h").to_string();
-    let name = |seq: u32| format!("{stem}{seq:06}.parquet");
+    let stem = layout::merged_stem(hour);
+    let name = |seq: u32| layout::merged_name(hour, seq);
     let props = writer_properties();
-    let writer = first_free(partition, |seq| {
-        StagedWriter::create(partition, &name(seq), schema(), &props, &metadata)
+    let writer = first_free(dataset, partition, |seq| {
+        StagedWriter::create(dataset, partition, &name(seq), schema(), &props, &metadata)
     })?;
-    let paths: Vec<PathBuf> = parts.iter().map(|part| partition.join(part)).collect();
-    let merged = passes::merge_in_passes(partition, &stem, &paths, writer, &props, limits, report)?;
+    let inputs: Vec<Input> = (parts.iter())
+        .map(|part| Input::Part(dataset.clone(), part.clone()))
+        .collect();
+    let ctx = passes::Pass {
+        dataset,
+        dir: partition,
+        stem: &stem,
+        props: &props,
+        limits,
+    };
+    let merged = passes::merge_in_passes(&ctx, &inputs, writer, report)?;
     let not_compacted = |why: &str| {
-        log::warn!("{}: hour {hour} {why}, not compacted", partition.display());
+        let where_ = dataset.location(partition);
+        log::warn!("{}: hour {hour} {why}, not compacted", where_.display());
         Ok(false)
     };
     let (staged, rows) = match merged {
@@ -228,14 +250,14 @@ fn merge(
     if stop == Some(StopAfter::WroteTmp) {
         return Ok(true);
     }
-    let merged = match first_free(partition, |seq| staged.publish(&name(seq))) {
+    let merged = match first_free(dataset, partition, |seq| staged.publish(&name(seq))) {
         Ok(path) => path,
         Err(e) => {
             staged.discard();
             return Err(e);
         }
     };
-    staged.sync_dirs(partition);
+    staged.sync_dirs();
     report.merged.push(merged);
     report.rows += rows;
     if stop == Some(StopAfter::Published) {
@@ -243,124 +265,31 @@ fn merge(
     }
     staged.discard();
     for part in parts {
-        remove(&partition.join(part))?;
+        dataset.delete(&part.key)?;
         report.parts_removed += 1;
         if stop == Some(StopAfter::RemovedSome) {
             return Ok(true);
         }
     }
-    staged.sync_dirs(partition);
+    dataset.sync_dir(partition);
     Ok(false)
 }
 
-/// The date partition directories of the dataset (`date=…`; none if `out_dir` is missing).
-pub(crate) fn partitions(out_dir: &Path) -> Result<Vec<PathBuf>, TickError> {
-    let mut dirs: Vec<PathBuf> = entry_names(out_dir)?
-        .into_iter()
-        .filter(|n| n.starts_with("date="))
-        .map(|n| out_dir.join(n))
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    Ok(dirs)
-}
-
-/// The names of the entries of `dir` that are valid UTF-8 (none if `dir` is missing).
-fn entry_names(dir: &Path) -> Result<Vec<String>, TickError> {
-    let io = |source| TickError::Io {
-        path: dir.into(),
-        source,
-    };
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io(e)),
-    };
-    let mut names = Vec::new();
-    for entry in entries {
-        names.extend(entry.map_err(io)?.file_name().to_str().map(str::to_owned));
-    }
-    Ok(names)
-}
-
-/// Visible `.parquet` file names of a partition, sorted.
-fn file_names(partition: &Path) -> Result<Vec<String>, TickError> {
-    let mut names: Vec<String> = store::ticks::list_files(partition)?
-        .iter()
-        .filter(|p| p.parent() == Some(partition))
-        .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
-        .collect();
-    names.sort();
-    Ok(names)
-}
-
-/// The hour of a `miniticker_YYYYMMDD_HHMMSS_*.parquet` name (checkpoint or merged).
-fn hour_of(name: &str) -> Option<NaiveDateTime> {
-    let stamp = name.strip_prefix("miniticker_")?.get(..15)?;
-    let time = NaiveDateTime::parse_from_str(stamp, "%Y%m%d_%H%M%S").ok()?;
-    time.date().and_hms_opt(time.hour(), 0, 0)
-}
-
-/// True for a merged file name (`…_HH0000_h<seq>.parquet`).
-fn is_merged(name: &str) -> bool {
-    hour_of(name).is_some()
-        && name
-            .strip_suffix(".parquet")
-            .and_then(|s| s.rsplit_once("_h"))
-            .is_some_and(|(_, seq)| !seq.is_empty() && seq.bytes().all(|b| b.is_ascii_digit()))
-}
-
 /// The first `attempt(seq)`, for seq = 0, 1, …, that does not fail on a taken name.
-fn first_free<T>(
-    dir: &Path,
+pub(super) fn first_free<T>(
+    dataset: &Dataset,
+    dir: &str,
     mut attempt: impl FnMut(u32) -> Result<T, TickError>,
 ) -> Result<T, TickError> {
     const ATTEMPTS: u32 = 10_000;
     for seq in 0..ATTEMPTS {
         match attempt(seq) {
-            Err(TickError::Io { source, .. })
-                if source.kind() == std::io::ErrorKind::AlreadyExists =>
-            {
-                continue
-            }
+            Err(e) if e.already_exists() => continue,
             result => return result,
         }
     }
     Err(TickError::NameExhausted {
-        dir: dir.into(),
+        dir: dataset.location(dir),
         attempts: ATTEMPTS,
     })
-}
-
-pub(crate) fn remove(path: &Path) -> Result<(), TickError> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(TickError::Io {
-            path: path.into(),
-            source: e,
-        }),
-        _ => Ok(()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names() {
-        let h = |s| hour_of(s).map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string());
-        assert_eq!(
-            h("miniticker_20240101_235959_000003.parquet").as_deref(),
-            Some("2024-01-01 23:00:00")
-        );
-        assert_eq!(
-            h("miniticker_20240101_230000_h000000.parquet").as_deref(),
-            Some("2024-01-01 23:00:00")
-        );
-        assert_eq!(h("miniticker_2024010_230000_1.parquet"), None);
-        assert_eq!(h("gaps_20240101_230000_000001.parquet"), None);
-        assert!(is_merged("miniticker_20240101_230000_h000000.parquet"));
-        assert!(!is_merged("miniticker_20240101_230000_000000.parquet"));
-        assert!(!is_merged("miniticker_20240101_230000_h.parquet"));
-    }
 }

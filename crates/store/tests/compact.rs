@@ -1,5 +1,6 @@
 //! Compaction: one file per closed hour, and a kill at any step loses and duplicates nothing.
 //! (The merge itself, its order and its memory bound: `compact_merge.rs`.)
+#![cfg(feature = "ticks")]
 
 mod common;
 
@@ -10,10 +11,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::{at, copy_dir, dataset, hidden_files, HOUR, T0};
-use record::compact::{
+use store::ticks::{
     compact_closed_hours, compact_closed_hours_until, recover, StopAfter, COMPACTED_FROM_KEY,
 };
-use record::journal::{published_segments, segments_metadata, SegmentId};
 use store::ticks::{list_files, read_file, rows, DatasetWriter, Tick, TickBuffer};
 
 /// Checkpoints every 10 minutes from 22:00 to 00:40 (so hours 22 and 23 are closed, and
@@ -41,12 +41,8 @@ fn build(out: &Path) {
                 });
             }
         }
-        w.write_checkpoint_with(
-            &buf,
-            at(stamp),
-            &[segments_metadata(&[SegmentId(i as u64)])],
-        )
-        .unwrap();
+        w.write_checkpoint_with(&buf, at(stamp), &[store::ticks::segments_tag(&[i as u64])])
+            .unwrap();
     }
 }
 
@@ -105,11 +101,10 @@ fn closed_hours_become_one_sorted_file_each() {
         );
     }
     // Journal tags survive: every segment of a closed hour is still covered.
-    let covered = published_segments(&out.path().join("date=2024-01-01")).unwrap();
-    assert!(
-        (0..12).all(|s| covered.contains(&SegmentId(s))),
-        "{covered:?}"
-    );
+    let covered = store::ticks::Dataset::local(out.path())
+        .published_segments("date=2024-01-01")
+        .unwrap();
+    assert!((0..12).all(|s| covered.contains(&s)), "{covered:?}");
     // A second pass has nothing to do.
     let again = compact_closed_hours(out.path(), now(), Duration::from_secs(300)).unwrap();
     assert!(again.merged.is_empty());

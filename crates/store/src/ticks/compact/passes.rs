@@ -10,26 +10,33 @@
 //! Groups keep the parts' order, so rows equal in (symbol, event_time) keep the order a
 //! single merge gives them. The parts are untouched until the caller publishes the result.
 
-use std::path::{Path, PathBuf};
-
 use parquet::file::properties::WriterProperties;
-use store::ticks::{schema, StagedFile, StagedWriter, TickError};
 
-use super::merge::{merge_parts, Merged};
+use super::merge::{merge_parts, Input, Merged};
 use super::{CompactReport, MergeLimits};
+use crate::ticks::{schema, Dataset, StagedFile, StagedWriter, TickError};
+
+/// Where and how an hour is merged.
+pub(super) struct Pass<'a> {
+    /// The dataset and partition of the hour (intermediate files are staged for it).
+    pub dataset: &'a Dataset,
+    pub dir: &'a str,
+    /// The stem of the hour's merged file names.
+    pub stem: &'a str,
+    pub props: &'a WriterProperties,
+    pub limits: MergeLimits,
+}
 
 /// Merges `parts` (in order) into `writer`, in as many passes as `limits.fan_in` requires;
-/// intermediate files go to `dir` under names starting with `stem`. Raises the report's
-/// `peak_buffered_rows` and `merge_passes`.
+/// intermediate files are staged (never published) under names starting with `stem`.
+/// Raises the report's `peak_buffered_rows` and `merge_passes`.
 pub(super) fn merge_in_passes(
-    dir: &Path,
-    stem: &str,
-    parts: &[PathBuf],
+    ctx: &Pass<'_>,
+    parts: &[Input],
     writer: StagedWriter,
-    props: &WriterProperties,
-    limits: MergeLimits,
     report: &mut CompactReport,
 ) -> Result<Merged, TickError> {
+    let (stem, props, limits) = (ctx.stem, ctx.props, ctx.limits);
     let peak = &mut report.peak_buffered_rows;
     let fan_in = limits.fan_in.max(2);
     let mut temps = Temps(Vec::new());
@@ -44,10 +51,10 @@ pub(super) fn merge_in_passes(
                 continue;
             }
             let name = format!("{stem}p{pass}_{group}.parquet");
-            let w = StagedWriter::create(dir, &name, schema(), props, &[])?;
+            let w = StagedWriter::create(ctx.dataset, ctx.dir, &name, schema(), props, &[])?;
             match merge_parts(paths, w, limits.batch_rows, peak)? {
                 Merged::Staged { staged, .. } => {
-                    next.push(staged.tmp_path().to_owned());
+                    next.push(Input::Local(staged.tmp_path().to_owned()));
                     temps.0.push(staged);
                 }
                 Merged::Empty => {}

@@ -1,0 +1,98 @@
+//! [`Output`]: where a recorder writes — the dataset (a local directory or an object store,
+//! [`store::ticks::Dataset`]) and the write-ahead journal, which is always local (an object
+//! store cannot fsync an append).
+//!
+//! A local out-dir keeps its journal at `<out-dir>/_journal` unless told otherwise; a
+//! dataset on an object store needs a local journal directory (the recorder's default is
+//! `./journal`). Both are locked for the recorder's life, so two recorders never share a
+//! journal or a dataset: a local dataset by an exclusive lock on `<out-dir>/_journal/.lock`
+//! (as ever), a journal elsewhere by `<journal-dir>/.lock`.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use store::ticks::Dataset;
+
+use crate::{journal, RecordError};
+
+/// Where a recorder writes (see the [module docs](self)).
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// The dataset.
+    pub dataset: Dataset,
+    /// The local journal directory.
+    pub journal_dir: PathBuf,
+    /// The dataset as users name it (a path, or a URL such as `s3://bucket/prefix`).
+    pub name: PathBuf,
+}
+
+impl Output {
+    /// The dataset in the local directory `out_dir`, journal in `<out_dir>/_journal`.
+    pub fn local(out_dir: impl Into<PathBuf>) -> Self {
+        let out_dir = out_dir.into();
+        Output {
+            dataset: Dataset::local(&out_dir),
+            journal_dir: journal::dir(&out_dir),
+            name: out_dir,
+        }
+    }
+
+    /// `dataset`, journaled in `journal_dir`; `name` names it in messages and the summary.
+    pub fn new(
+        dataset: Dataset,
+        journal_dir: impl Into<PathBuf>,
+        name: impl Into<PathBuf>,
+    ) -> Self {
+        Output {
+            dataset,
+            journal_dir: journal_dir.into(),
+            name: name.into(),
+        }
+    }
+
+    /// Takes the locks of the dataset and the journal directory (creating them); released
+    /// when the returned files are dropped, or with the process, even on SIGKILL.
+    pub(crate) fn lock(&self) -> Result<Vec<File>, RecordError> {
+        let mut locks = Vec::new();
+        let default_journal = self.dataset.local_root().map(journal::dir);
+        if let Some(root) = self.dataset.local_root() {
+            let err = |reason: String| RecordError::OutDir {
+                path: root.to_path_buf(),
+                reason,
+            };
+            if root.is_file() {
+                return Err(err("it is a file, not a directory".to_string()));
+            }
+            locks.push(lock_file(&journal::dir(root), err)?);
+        }
+        if default_journal.as_deref() != Some(self.journal_dir.as_path()) {
+            let err = |reason: String| RecordError::OutDir {
+                path: self.journal_dir.clone(),
+                reason: format!("journal directory: {reason}"),
+            };
+            if self.journal_dir.is_file() {
+                return Err(err("it is a file, not a directory".to_string()));
+            }
+            locks.push(lock_file(&self.journal_dir, err)?);
+        }
+        Ok(locks)
+    }
+}
+
+/// An exclusive lock on `dir/.lock`.
+fn lock_file(dir: &Path, err: impl Fn(String) -> RecordError) -> Result<File, RecordError> {
+    std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(".lock"))
+        .map_err(|e| err(e.to_string()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(err("another recorder is already writing to it".to_string()))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(err(format!("cannot lock it: {e}"))),
+    }
+}

@@ -1,0 +1,347 @@
+//! The object-store backend of [`Dataset`](super::Dataset): a synchronous face on
+//! `object_store`'s async API, ranged reads for the Parquet decoder, create-only uploads.
+//!
+//! # Sync over async
+//!
+//! The tick store's API is synchronous (the recorder calls it through
+//! [`crate::blocking`]), `object_store` is async. Every request is spawned onto one small
+//! runtime owned by this module (one worker thread, started on first use) and the caller
+//! waits for its answer on a channel. That works from any thread: a plain one, a worker of
+//! the caller's multi-threaded runtime (inside `block_in_place`), even a current-thread
+//! runtime, because the request never runs on the caller's runtime. The HTTP connection
+//! pool lives on that one runtime, so connections are reused across calls.
+//!
+//! # Reads
+//!
+//! [`ObjectSource`] is a Parquet [`ChunkReader`]: the footer is read with two ranged GETs,
+//! and a column chunk is fetched whole (one GET) the first time the decoder touches it.
+//! Only the chunks of one row group are kept, so memory stays at one row group's
+//! compressed bytes, and row groups the reader skips are never downloaded.
+//!
+//! # Writes
+//!
+//! A file is written to a local spool file first, then uploaded whole with
+//! `PutMode::Create` (`If-None-Match: *`): readers see the whole object or nothing, and a
+//! taken name is refused, never replaced. Objects larger than [`MULTIPART_BYTES`] go up as
+//! a multipart upload, which S3 makes visible only when it completes; `object_store` 0.14
+//! cannot make its completion conditional, so the name is checked to be free just before
+//! (safe because one writer owns a prefix: the lease, see the README).
+
+use std::future::Future;
+use std::io::Read;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use bytes::{Buf, Bytes};
+use futures::TryStreamExt;
+use object_store::path::Path as ObjPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, WriteMultipart};
+use parquet::file::metadata::ParquetMetaData;
+use parquet::file::reader::{ChunkReader, Length};
+
+use crate::ticks::TickError;
+
+/// Above this size an upload is a multipart upload (parts of [`PART_BYTES`]); below, one
+/// create-only PUT of the whole file held in memory. An hour of the real market compacted
+/// is ~50 MB, so every file the recorder writes today is one conditional PUT.
+pub const MULTIPART_BYTES: u64 = 64 << 20;
+
+/// Part size of a multipart upload.
+const PART_BYTES: usize = 16 << 20;
+
+/// Runs `f` to completion on the module's runtime and returns its output (see the
+/// [module docs](self)).
+pub(crate) fn block_on<F>(f: F) -> Result<F::Output, TickError>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    let runtime = RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("store-object-io")
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())
+    });
+    let runtime = runtime
+        .as_ref()
+        .map_err(|e| TickError::Runtime(e.clone()))?;
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    runtime.spawn(async move {
+        let _ = tx.send(f.await);
+    });
+    rx.recv()
+        .map_err(|_| TickError::Runtime("an object store request panicked".into()))
+}
+
+/// One object store and the prefix of a dataset in it.
+#[derive(Debug, Clone)]
+pub(crate) struct Remote {
+    pub store: Arc<dyn ObjectStore>,
+    pub prefix: ObjPath,
+    /// The prefix as users name it (`s3://bucket/prefix`), for messages.
+    pub url: String,
+}
+
+impl Remote {
+    pub fn path(&self, key: &str) -> ObjPath {
+        key.split('/')
+            .filter(|p| !p.is_empty())
+            .fold(self.prefix.clone(), |p, part| p.join(part))
+    }
+
+    pub fn url_of(&self, key: &str) -> String {
+        if key.is_empty() {
+            self.url.clone()
+        } else {
+            format!("{}/{key}", self.url.trim_end_matches('/'))
+        }
+    }
+
+    fn err(&self, key: &str) -> impl FnOnce(object_store::Error) -> TickError {
+        TickError::object(self.url_of(key))
+    }
+
+    /// The key (relative to the prefix, `/`-separated) of an object path under it.
+    fn key_of(&self, path: &ObjPath) -> Option<String> {
+        let parts: Vec<String> = path
+            .prefix_match(&self.prefix)?
+            .map(|p| p.as_ref().to_owned())
+            .collect();
+        Some(parts.join("/"))
+    }
+
+    /// Every object under `dir` (recursively): (key below the dataset root, size).
+    pub fn list(&self, dir: &str) -> Result<Vec<(String, u64)>, TickError> {
+        let (store, prefix) = (self.store.clone(), self.path(dir));
+        let metas =
+            block_on(async move { store.list(Some(&prefix)).try_collect::<Vec<_>>().await })?
+                .map_err(self.err(dir))?;
+        Ok(metas
+            .iter()
+            .filter_map(|m| Some((self.key_of(&m.location)?, m.size)))
+            .collect())
+    }
+
+    /// The names directly under `dir`: (sub-directories, objects).
+    pub fn names(&self, dir: &str) -> Result<(Vec<String>, Vec<String>), TickError> {
+        let (store, prefix) = (self.store.clone(), self.path(dir));
+        let listed = block_on(async move { store.list_with_delimiter(Some(&prefix)).await })?
+            .map_err(self.err(dir))?;
+        let last = |p: &ObjPath| p.parts().last().map(|s| s.as_ref().to_owned());
+        let dirs = listed.common_prefixes.iter().filter_map(last).collect();
+        let objects = listed
+            .objects
+            .iter()
+            .filter_map(|m| last(&m.location))
+            .collect();
+        Ok((dirs, objects))
+    }
+
+    pub fn delete(&self, key: &str) -> Result<(), TickError> {
+        let (store, path) = (self.store.clone(), self.path(key));
+        match block_on(async move { store.delete(&path).await })? {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.err(key)(e)),
+        }
+    }
+
+    /// The size of `key`, `None` if there is no such object.
+    pub fn size(&self, key: &str) -> Result<Option<u64>, TickError> {
+        let (store, path) = (self.store.clone(), self.path(key));
+        match block_on(async move { store.head(&path).await })? {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.err(key)(e)),
+        }
+    }
+
+    pub fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, TickError> {
+        let (store, path) = (self.store.clone(), self.path(key));
+        block_on(async move { store.get_range(&path, range).await })?.map_err(self.err(key))
+    }
+
+    /// Uploads the local file `file` as `key`, create-only (see the [module docs](self)):
+    /// a taken name is an error for which [`TickError::already_exists`] is true.
+    pub fn upload(&self, file: &Path, key: &str) -> Result<(), TickError> {
+        let size = std::fs::metadata(file).map_err(TickError::io(file))?.len();
+        let (store, path) = (self.store.clone(), self.path(key));
+        if size <= MULTIPART_BYTES {
+            let data = std::fs::read(file).map_err(TickError::io(file))?;
+            let opts = PutOptions::from(PutMode::Create);
+            let payload = PutPayload::from(data);
+            block_on(async move { store.put_opts(&path, payload, opts).await })?
+                .map_err(self.err(key))?;
+            return Ok(());
+        }
+        if self.size(key)?.is_some() {
+            let source = object_store::Error::AlreadyExists {
+                path: path.to_string(),
+                source: "the name is taken (checked before a multipart upload)".into(),
+            };
+            return Err(self.err(key)(source));
+        }
+        let mut reader = std::fs::File::open(file).map_err(TickError::io(file))?;
+        let upload =
+            block_on(async move { store.put_multipart(&path).await })?.map_err(self.err(key))?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        let mut chunk = vec![0u8; PART_BYTES];
+        loop {
+            let n = reader.read(&mut chunk).map_err(TickError::io(file))?;
+            if n == 0 {
+                break;
+            }
+            writer.write(&chunk[..n]);
+            // At most two parts in flight: memory stays at a few parts.
+            let (w, waited) = block_on(async move {
+                let r = writer.wait_for_capacity(2).await;
+                (writer, r)
+            })?;
+            writer = w;
+            waited.map_err(self.err(key))?;
+        }
+        block_on(async move { writer.finish().await })?.map_err(self.err(key))?;
+        Ok(())
+    }
+
+    /// True when the object `key` holds exactly the bytes of the local file `file` (our
+    /// own earlier upload whose answer was lost).
+    pub fn holds(&self, key: &str, file: &Path) -> Result<bool, TickError> {
+        let local = std::fs::metadata(file).map_err(TickError::io(file))?.len();
+        if self.size(key)? != Some(local) {
+            return Ok(false);
+        }
+        let mut f = std::fs::File::open(file).map_err(TickError::io(file))?;
+        let mut offset = 0;
+        let mut buf = vec![0u8; PART_BYTES];
+        while offset < local {
+            let n = f.read(&mut buf).map_err(TickError::io(file))?;
+            if n == 0 {
+                return Ok(false);
+            }
+            let remote = self.get_range(key, offset..offset + n as u64)?;
+            if remote.as_ref() != &buf[..n] {
+                return Ok(false);
+            }
+            offset += n as u64;
+        }
+        Ok(true)
+    }
+
+    pub fn source(&self, key: &str, size: Option<u64>) -> Result<ObjectSource, TickError> {
+        let size = match size {
+            Some(size) => size,
+            None => self.size(key)?.ok_or_else(|| {
+                let path = self.path(key).to_string();
+                let source = object_store::Error::NotFound {
+                    path,
+                    source: "no such object".into(),
+                };
+                self.err(key)(source)
+            })?,
+        };
+        Ok(ObjectSource {
+            remote: self.clone(),
+            key: key.to_owned(),
+            size,
+            chunks: Vec::new(),
+            cache: Mutex::new(Cache::default()),
+            requests: Default::default(),
+        })
+    }
+}
+
+/// The column chunks of the row group most recently read: (row group, byte range, bytes).
+#[derive(Default)]
+struct Cache {
+    row_group: Option<usize>,
+    chunks: Vec<(Range<u64>, Bytes)>,
+}
+
+/// A Parquet object read with ranged GETs (see the [module docs](self)).
+pub struct ObjectSource {
+    remote: Remote,
+    key: String,
+    size: u64,
+    /// (row group, byte range) of every column chunk, once the footer is known.
+    chunks: Vec<(usize, Range<u64>)>,
+    cache: Mutex<Cache>,
+    requests: std::sync::atomic::AtomicU64,
+}
+
+impl ObjectSource {
+    /// Tells the source where the column chunks are, so that it fetches them whole.
+    pub(crate) fn set_layout(&mut self, metadata: &ParquetMetaData) {
+        self.chunks = (metadata.row_groups().iter().enumerate())
+            .flat_map(|(i, rg)| {
+                rg.columns().iter().map(move |c| {
+                    let (start, len) = c.byte_range();
+                    (i, start..start + len)
+                })
+            })
+            .collect();
+    }
+
+    /// Ranged GETs made so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn fetch(&self, range: Range<u64>) -> parquet::errors::Result<Bytes> {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.remote
+            .get_range(&self.key, range)
+            .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
+    }
+
+    /// `len` bytes at `start` (`None`: to the end of their column chunk or of the file).
+    fn bytes(&self, start: u64, len: Option<usize>) -> parquet::errors::Result<Bytes> {
+        let chunk = self
+            .chunks
+            .iter()
+            .find(|(_, r)| r.contains(&start) && len.is_none_or(|l| start + l as u64 <= r.end));
+        let Some((row_group, range)) = chunk else {
+            let end = len.map_or(self.size, |l| start + l as u64).min(self.size);
+            return self.fetch(start..end.max(start));
+        };
+        // A poisoned lock only means another read panicked; the cache is still consistent.
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.row_group != Some(*row_group) {
+            cache.row_group = Some(*row_group);
+            cache.chunks.clear();
+        }
+        let bytes = match cache.chunks.iter().find(|(r, _)| r == range) {
+            Some((_, bytes)) => bytes.clone(),
+            None => {
+                let bytes = self.fetch(range.clone())?;
+                cache.chunks.push((range.clone(), bytes.clone()));
+                bytes
+            }
+        };
+        let from = (start - range.start) as usize;
+        let to = len.map_or(bytes.len(), |l| from + l);
+        Ok(bytes.slice(from..to))
+    }
+}
+
+impl Length for ObjectSource {
+    fn len(&self) -> u64 {
+        self.size
+    }
+}
+
+impl ChunkReader for ObjectSource {
+    type T = bytes::buf::Reader<Bytes>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        Ok(self.bytes(start, None)?.reader())
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        self.bytes(start, Some(length))
+    }
+}

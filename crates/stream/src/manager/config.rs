@@ -1,0 +1,122 @@
+//! [`StreamConfig`]: what a manager connects to and how patiently, and the Binance limits
+//! it keeps (connection attempts, control messages per second, control-reply waits).
+//!
+//! Every field has a default that follows Binance's rules ([`StreamConfig::new`]); a test or
+//! a binary changes single fields after it:
+//!
+//! ```
+//! let mut config = stream::StreamConfig::new("ws://127.0.0.1:9443", vec!["btcusdt@miniTicker".into()]);
+//! config.idle_timeout = std::time::Duration::from_secs(3);
+//! assert!(!config.combined); // one stream: the raw `/ws/` endpoint
+//! ```
+
+use std::time::Duration;
+
+use super::backoff;
+
+/// Binance's cap on connection attempts per IP: this many per 5 minutes.
+pub const MAX_CONNECT_ATTEMPTS: usize = 300;
+/// Binance's cap on control messages a client may send per second per connection.
+pub const MAX_CONTROL_MESSAGES_PER_SECOND: usize = 5;
+/// Default of [`StreamConfig::control_reply_timeout`]: how long one attempt of a control
+/// request (`SUBSCRIBE`, ...) waits for Binance's reply before it is sent again.
+pub const CONTROL_REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default of [`StreamConfig::control_attempts`].
+pub const CONTROL_ATTEMPTS: u32 = 3;
+/// Wait before the first re-send of an unanswered control request; doubled per re-send,
+/// at most [`CONTROL_RETRY_MAX_DELAY`].
+pub const CONTROL_RETRY_DELAY: Duration = Duration::from_secs(1);
+/// Longest wait between two attempts of a control request.
+pub const CONTROL_RETRY_MAX_DELAY: Duration = Duration::from_secs(8);
+
+/// What to connect to and how patiently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamConfig {
+    /// e.g. `wss://stream.binance.com:9443` or `ws://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// e.g. `["!miniTicker@arr"]` or `["btcusdt@miniTicker", ...]`.
+    pub streams: Vec<String>,
+    /// `true`: `/stream?streams=a/b` (frames wrapped in `{"stream":..,"data":..}`);
+    /// `false`: `/ws/<first>` plus a `SUBSCRIBE` for the rest.
+    pub combined: bool,
+    /// No frame at all (data, ping or pong) for this long = dead connection.
+    pub idle_timeout: Duration,
+    /// First reconnect delay.
+    pub initial_backoff: Duration,
+    /// Reconnect delay ceiling (capped exponential backoff with jitter).
+    pub max_backoff: Duration,
+    /// Renew a connection after this long; Binance cuts connections at 24 h.
+    ///
+    /// Renewal leaves no gap: a new connection to the same streams is opened
+    /// while the old one keeps delivering, and the old one is closed once the
+    /// new one has delivered its first data frame (or after at most 10 s). If
+    /// the new one cannot connect, the old one is kept and the attempt retried
+    /// with backoff until the old one ends; only then is there a
+    /// [`StreamItem::Gap`](super::StreamItem::Gap). `serverShutdown` starts the same renewal at once; when it
+    /// repeats within a minute, after a backoff that doubles from `initial_backoff` to
+    /// `max_backoff` (a server announcing it on every connection gets no reconnect storm).
+    ///
+    /// During the overlap both connections deliver, so the same event can
+    /// arrive twice: de-duplicate by (symbol, event time) if that matters.
+    pub max_connection_age: Duration,
+    /// Items buffered for a slow consumer before the manager waits (backpressure).
+    pub channel_capacity: usize,
+    /// How long one attempt of a control request (`SUBSCRIBE`, `UNSUBSCRIBE`,
+    /// `LIST_SUBSCRIPTIONS`) waits for its reply. An unanswered request is sent again, with
+    /// the same id, after [`CONTROL_RETRY_DELAY`] (doubled per re-send), through the same
+    /// 5-per-second pacing as every control message.
+    pub control_reply_timeout: Duration,
+    /// Attempts of a control request before the connection is taken for broken and
+    /// replaced ([`DisconnectReason::ControlUnanswered`](super::DisconnectReason::ControlUnanswered)); the streams are remembered, so
+    /// the next connection carries them. At least 1.
+    pub control_attempts: u32,
+}
+
+impl StreamConfig {
+    /// Defaults: idle 10 s, backoff 500 ms to 30 s, renewal after 23 h 50 min,
+    /// 1024 buffered items, combined when there is more than one stream, control replies
+    /// awaited 5 s per attempt, 3 attempts.
+    pub fn new(base_url: impl Into<String>, streams: Vec<String>) -> Self {
+        StreamConfig {
+            base_url: base_url.into(),
+            combined: streams.len() > 1,
+            streams,
+            idle_timeout: Duration::from_secs(10),
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            max_connection_age: Duration::from_secs(23 * 3600 + 50 * 60),
+            channel_capacity: 1024,
+            control_reply_timeout: CONTROL_REPLY_TIMEOUT,
+            control_attempts: CONTROL_ATTEMPTS,
+        }
+    }
+
+    /// The longest a control request can take in the manager: every attempt's wait for a
+    /// reply, the waits between them, and a margin for the pacing.
+    pub(crate) fn control_patience(&self) -> Duration {
+        let attempts = self.control_attempts.max(1);
+        let mut total = self.control_reply_timeout * attempts + Duration::from_secs(5);
+        for retry in 1..attempts {
+            total += backoff::control_retry_delay(retry);
+        }
+        total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_defaults_follow_binance_limits() {
+        let one = StreamConfig::new("wss://x", vec!["!miniTicker@arr".into()]);
+        assert!(!one.combined);
+        assert_eq!(one.idle_timeout, Duration::from_secs(10));
+        assert!(one.max_connection_age < Duration::from_secs(24 * 3600));
+        let two = StreamConfig::new(
+            "wss://x",
+            vec!["a@miniTicker".into(), "b@miniTicker".into()],
+        );
+        assert!(two.combined);
+    }
+}
