@@ -7,16 +7,26 @@ use std::time::Duration;
 
 use clap::Parser;
 use record::journal::Damage;
-use record::{Progress, SessionConfig};
+use record::{Output, Progress, SessionConfig, WriteGuard};
+use store::ticks::lease::{Lease, LeaseConfig, LeaseKeeper, Owner};
+use store::ticks::location::{connect_s3, OutDir};
+use store::ticks::Dataset;
 
 /// Records every event of Binance's all-market mini-ticker stream (`!miniTicker@arr`) into
 /// Parquet files: DIR/date=YYYY-MM-DD/miniticker_YYYYMMDD_HHMMSS_NNNNNN.parquet.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// Dataset directory.
+    /// Dataset: a local directory, or s3://BUCKET/PREFIX on any S3 API (S3, R2, MinIO;
+    /// settings from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+    /// AWS_REGION, AWS_ENDPOINT_URL, AWS_ALLOW_HTTP).
     #[arg(long, env = "RECORDER_OUT_DIR", default_value = "data")]
-    out_dir: PathBuf,
+    out_dir: String,
+
+    /// Write-ahead journal directory, always local; default: OUT_DIR/_journal for a local
+    /// out-dir, ./journal for s3://.
+    #[arg(long, env = "RECORDER_JOURNAL_DIR")]
+    journal_dir: Option<PathBuf>,
 
     /// Seconds between checkpoints: each writes the rows recorded since the last one.
     #[arg(long, env = "RECORDER_CHECKPOINT_SECS", default_value_t = 60,
@@ -145,6 +155,10 @@ fn main() -> ExitCode {
             ),
         );
     }
+    let out_dir = match OutDir::parse(&args.out_dir) {
+        Ok(out_dir) => out_dir,
+        Err(e) => return fail(2, &format!("bad configuration: RECORDER_OUT_DIR: {e}")),
+    };
     let publish = match args
         .publish
         .as_deref()
@@ -162,10 +176,55 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(1, &format!("cannot start the async runtime: {e}")),
     };
-    runtime.block_on(record(args, publish))
+    runtime.block_on(record(args, out_dir, publish))
 }
 
-async fn record(args: Args, publish: Option<bus::BusConfig>) -> ExitCode {
+/// Where the dataset goes: a local directory, or an object store reached, probed and
+/// leased (the lease keeper is returned, to release the prefix at the end).
+async fn output(
+    out_dir: OutDir,
+    journal_dir: Option<PathBuf>,
+) -> Result<(Output, Option<LeaseKeeper>), String> {
+    let (bucket, prefix) = match out_dir {
+        OutDir::Local(dir) => {
+            let mut output = Output::local(dir);
+            if let Some(journal) = journal_dir {
+                output.journal_dir = journal;
+            }
+            return Ok((output, None));
+        }
+        OutDir::S3 { bucket, prefix } => (bucket, prefix),
+    };
+    let url = OutDir::S3 {
+        bucket: bucket.clone(),
+        prefix: prefix.clone(),
+    }
+    .to_string();
+    let (store, _) = connect_s3(&bucket, &prefix)
+        .await
+        .map_err(|e| e.to_string())?;
+    let lease = Lease::acquire(
+        store.clone(),
+        &prefix,
+        Owner::this_process(),
+        LeaseConfig::default(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let keeper = LeaseKeeper::spawn(lease);
+    let journal = journal_dir.unwrap_or_else(|| PathBuf::from("journal"));
+    let dataset = Dataset::object(store, &prefix, url.clone()).with_spool(journal.join("_spool"));
+    let mut output = Output::new(dataset, journal, &url);
+    let status = keeper.watch();
+    output.guard = Some(WriteGuard::new(move || match &*status.borrow() {
+        s if s.may_write() => Ok(()),
+        store::ticks::lease::LeaseStatus::Lost { error } => Err(error.clone()),
+        _ => Err(format!("the lease of {url} has expired during an outage")),
+    }));
+    Ok((output, Some(keeper)))
+}
+
+async fn record(args: Args, out_dir: OutDir, publish: Option<bus::BusConfig>) -> ExitCode {
     let stream_config = |url: &str| {
         let mut s =
             stream::StreamConfig::new(url.trim_end_matches('/'), vec!["!miniTicker@arr".into()]);
@@ -173,8 +232,12 @@ async fn record(args: Args, publish: Option<bus::BusConfig>) -> ExitCode {
         s.max_connection_age = Duration::from_secs(args.renew_after_secs);
         s
     };
-    let mut config = SessionConfig::new(
-        &args.out_dir,
+    let (output, lease) = match output(out_dir, args.journal_dir.clone()).await {
+        Ok(found) => found,
+        Err(e) => return fail(2, &e),
+    };
+    let mut config = SessionConfig::with_output(
+        output,
         Duration::from_secs(args.checkpoint_secs),
         stream_config(&args.ws_url),
     );
@@ -243,6 +306,11 @@ async fn record(args: Args, publish: Option<bus::BusConfig>) -> ExitCode {
             s.dropped,
             s.failed_attempts
         );
+    }
+    if let Some(keeper) = lease {
+        if let Err(e) = keeper.release().await {
+            log::warn!("releasing the dataset's lease: {e}");
+        }
     }
     match result {
         Ok(summary) => {

@@ -29,6 +29,10 @@ pub enum RecordError {
     /// file holds their rows).
     #[error("compaction: {0}")]
     Compact(store::ticks::TickError),
+    /// Writing into the dataset is not allowed now (e.g. the object-store lease is not
+    /// held); rows stay journaled and buffered and are retried.
+    #[error("writing postponed (rows kept, retried at the next checkpoint): {0}")]
+    NotAllowed(String),
     /// The output directory is unusable (for example it is a file).
     #[error("output directory {path} is not usable: {reason}")]
     OutDir {

@@ -42,7 +42,7 @@ mod session;
 pub mod sink;
 
 pub use error::RecordError;
-pub use output::Output;
+pub use output::{Output, WriteGuard};
 pub use recorder::{Recorder, Startup};
 pub use row::as_tick;
 pub use session::{run, run_with_sink, Progress, Rejected, SessionConfig, Summary};

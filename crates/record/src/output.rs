@@ -10,6 +10,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use store::ticks::Dataset;
 
@@ -24,6 +25,32 @@ pub struct Output {
     pub journal_dir: PathBuf,
     /// The dataset as users name it (a path, or a URL such as `s3://bucket/prefix`).
     pub name: PathBuf,
+    /// Asked before every publish (checkpoint, compaction); `None`: always allowed.
+    pub guard: Option<WriteGuard>,
+}
+
+/// Whether this recorder may write into the dataset now, e.g. while it holds the lease of
+/// an object-store prefix (`store::ticks::lease`). When it says no, checkpoints fail and
+/// keep their rows journaled and buffered, and compaction waits.
+#[derive(Clone)]
+pub struct WriteGuard(Arc<dyn Fn() -> Result<(), String> + Send + Sync>);
+
+impl WriteGuard {
+    /// A guard asking `check`: `Err(why)` refuses the write.
+    pub fn new(check: impl Fn() -> Result<(), String> + Send + Sync + 'static) -> Self {
+        WriteGuard(Arc::new(check))
+    }
+
+    /// Asks it.
+    pub fn check(&self) -> Result<(), String> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for WriteGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WriteGuard")
+    }
 }
 
 impl Output {
@@ -34,6 +61,7 @@ impl Output {
             dataset: Dataset::local(&out_dir),
             journal_dir: journal::dir(&out_dir),
             name: out_dir,
+            guard: None,
         }
     }
 
@@ -47,6 +75,15 @@ impl Output {
             dataset,
             journal_dir: journal_dir.into(),
             name: name.into(),
+            guard: None,
+        }
+    }
+
+    /// Whether the [guard](Self::guard) allows writing now.
+    pub fn may_write(&self) -> Result<(), RecordError> {
+        match &self.guard {
+            Some(guard) => guard.check().map_err(RecordError::NotAllowed),
+            None => Ok(()),
         }
     }
 

@@ -323,6 +323,9 @@ impl Recorder {
 
     /// [`Recorder::checkpoint`] without its metrics.
     fn write_checkpoint(&mut self, now: DateTime<Utc>) -> Result<Vec<PathBuf>, RecordError> {
+        if !self.buffer.is_empty() || !self.gaps.is_empty() {
+            self.output.may_write()?;
+        }
         if let Some(j) = self.journal.as_mut() {
             // Rotate first, with no message in between: the buffer then holds exactly the
             // rows of the closed, unpublished segments. If rotation fails, postpone.

@@ -228,7 +228,8 @@ pub async fn run_with_sink(
                     Ok(files) => on_progress(Progress::Checkpoint { files, rows }),
                     Err(e) => on_progress(Progress::CheckpointFailed(e)),
                 }
-                if let Some(after) = config.compact_after {
+                let compact_after = config.compact_after.filter(|_| config.output.may_write().is_ok());
+                if let Some(after) = compact_after {
                     let dataset = &config.output.dataset;
                     let compact = || dataset.compact_closed_hours(Utc::now(), after);
                     match store::blocking(|| crate::metrics::compacted(compact)) {

@@ -47,7 +47,9 @@ pub enum TickError {
     EventTime(i64),
     /// An object store request about `location` (a URL such as `s3://bucket/key`) failed:
     /// the store is unreachable, refused the request, or throttled it past its retries.
-    #[error("{location}: {source}")]
+    /// (The message is [`describe`](super::location::describe)'s redacted summary: a raw
+    /// S3 error body can quote the signed request.)
+    #[error("{location}: {}", super::location::describe(source))]
     Object {
         /// The object or prefix concerned.
         location: String,
