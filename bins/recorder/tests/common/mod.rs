@@ -205,8 +205,13 @@ impl Drop for Running {
 
 /// (symbol, event_time) -> number of rows in the dataset.
 pub fn dataset_keys(dir: &Path) -> HashMap<(String, i64), usize> {
+    dataset_keys_of(&store::ticks::Dataset::local(dir))
+}
+
+/// [`dataset_keys`] of any dataset (e.g. on an object store).
+pub fn dataset_keys_of(dataset: &store::ticks::Dataset) -> HashMap<(String, i64), usize> {
     let mut keys = HashMap::new();
-    for batch in store::ticks::read_dataset(dir).unwrap() {
+    for batch in dataset.read_all().unwrap() {
         for row in store::ticks::rows(&batch).unwrap() {
             *keys.entry((row.symbol, row.event_time)).or_insert(0) += 1;
         }
@@ -340,7 +345,12 @@ pub fn sent_keys(sim: &Sim) -> HashSet<(String, i64)> {
 
 /// Every distinct event sent is in the dataset exactly once, and nothing else is.
 pub fn assert_exactly_once(out: &Path, sent: &HashSet<(String, i64)>) {
-    let keys = dataset_keys(out);
+    assert_exactly_once_in(&store::ticks::Dataset::local(out), sent);
+}
+
+/// [`assert_exactly_once`] for any dataset (e.g. on an object store).
+pub fn assert_exactly_once_in(dataset: &store::ticks::Dataset, sent: &HashSet<(String, i64)>) {
+    let keys = dataset_keys_of(dataset);
     let dups: Vec<_> = keys.iter().filter(|(_, &n)| n > 1).collect();
     assert!(
         dups.is_empty(),
