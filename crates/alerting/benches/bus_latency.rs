@@ -100,7 +100,7 @@ async fn record_into_bus(
     publisher: bus::Publisher,
     received: Received,
 ) {
-    let mut rec = record::Recorder::new(dir);
+    let mut rec = record::Recorder::new(dir).expect("recorder");
     rec.set_sink(Box::new(publisher));
     let (_handle, mut items) = stream::spawn(stream::StreamConfig::new(
         &ws_base,

@@ -99,7 +99,7 @@ struct Built {
 /// decoded into a recorder, then one checkpoint stamped a second before the part's end.
 fn build(out: &Path, parts: i64, ticks: i64) -> Built {
     let mut market = Market::new(SEED, SYMBOLS);
-    let mut rec = Recorder::new(out);
+    let mut rec = Recorder::new(out).expect("recorder");
     let part_ms = HOUR_LEN_MS / parts;
     let step = part_ms / ticks;
     let mut built = Built {

@@ -142,7 +142,7 @@ fn bench(c: &mut Criterion) {
     black_box(metrics.render().len());
     group.finish();
 
-    let mut rec = Recorder::new(dir.path());
+    let mut rec = Recorder::new(dir.path()).expect("recorder");
     for f in &frames {
         rec.ingest_frame(f).expect("valid frame");
     }
@@ -309,7 +309,7 @@ fn timed(
 ) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
-        let mut rec = Recorder::new(dir);
+        let mut rec = Recorder::new(dir).expect("recorder");
         rec.ingest_frame(&frames[0]).expect("valid frame");
         let start = Instant::now();
         for f in frames {

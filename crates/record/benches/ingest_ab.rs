@@ -47,7 +47,7 @@ fn bench(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let mut rec = Recorder::new(dir.path());
+                let mut rec = recorder(dir.path());
                 rec.ingest_frame(&frames[0]).expect("valid frame");
                 let start = Instant::now();
                 for f in &frames {
@@ -112,3 +112,22 @@ fn frames() -> Vec<String> {
 
 criterion_group!(benches, bench);
 criterion_main!(benches);
+
+/// `Recorder::new` of either tree: the base returns the recorder, newer trees a `Result`
+/// (it takes the directory's lock).
+fn recorder(dir: &std::path::Path) -> Recorder {
+    trait IntoRecorder {
+        fn into_recorder(self) -> Recorder;
+    }
+    impl IntoRecorder for Recorder {
+        fn into_recorder(self) -> Recorder {
+            self
+        }
+    }
+    impl<E: std::fmt::Debug> IntoRecorder for Result<Recorder, E> {
+        fn into_recorder(self) -> Recorder {
+            self.expect("recorder")
+        }
+    }
+    Recorder::new(dir).into_recorder()
+}

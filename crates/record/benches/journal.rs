@@ -24,7 +24,7 @@ fn run(
 ) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
-        let mut rec = Recorder::new(data);
+        let mut rec = Recorder::new(data).expect("recorder");
         rec.ingest_frame(&frames[0]).expect("valid frame");
         let start = Instant::now();
         for (i, f) in frames.iter().enumerate() {

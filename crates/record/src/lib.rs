@@ -70,7 +70,7 @@ mod tests {
     #[test]
     fn frames_are_buffered_and_checkpointed_once() {
         let dir = tempfile::tempdir().unwrap();
-        let mut rec = Recorder::new(dir.path());
+        let mut rec = Recorder::new(dir.path()).expect("recorder");
         assert_eq!(rec.ingest_frame(ARR).unwrap(), 26);
         assert_eq!(rec.ingest_frame(COMBINED).unwrap(), 1);
         assert_eq!((rec.pending(), rec.symbols(), rec.events()), (27, 26, 27));
@@ -101,7 +101,7 @@ mod tests {
     #[test]
     fn a_bad_frame_adds_nothing_and_a_bad_element_only_loses_itself() {
         let dir = tempfile::tempdir().unwrap();
-        let mut rec = Recorder::new(dir.path());
+        let mut rec = Recorder::new(dir.path()).expect("recorder");
         for frame in [&ARR[..ARR.len() / 2], "", "[{]"] {
             assert!(rec.ingest_frame(frame).is_err(), "accepted: {frame:.40}");
         }
@@ -114,9 +114,11 @@ mod tests {
     #[test]
     fn failed_checkpoint_keeps_rows_for_the_next_one() {
         let dir = tempfile::tempdir().unwrap();
-        let blocker = dir.path().join("not-a-dir");
+        // A file where the checkpoint's date partition must go (the fixture's events are
+        // of 2020-06-19 UTC) makes the write fail.
+        let blocker = dir.path().join("date=2020-06-19");
         std::fs::write(&blocker, b"x").unwrap();
-        let mut rec = Recorder::new(&blocker);
+        let mut rec = Recorder::new(dir.path()).expect("recorder");
         rec.ingest_frame(ARR).unwrap();
         let err = rec.checkpoint(Utc::now()).unwrap_err();
         assert!(err.to_string().contains("26 rows"), "{err}");
@@ -125,11 +127,22 @@ mod tests {
         std::fs::remove_file(&blocker).unwrap();
         let files = rec.checkpoint(Utc::now()).unwrap();
         assert!(!files.is_empty());
-        let rows: usize = store::ticks::read_dataset(&blocker)
+        let rows: usize = store::ticks::read_dataset(dir.path())
             .unwrap()
             .iter()
             .map(|b| b.num_rows())
             .sum();
         assert_eq!(rows, 26);
+    }
+
+    #[test]
+    fn a_second_recorder_without_journal_on_the_same_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = Recorder::new(dir.path()).expect("recorder");
+        let second = Recorder::new(dir.path());
+        assert!(
+            matches!(second, Err(crate::RecordError::OutDir { .. })),
+            "a second Recorder::new on one directory must be refused"
+        );
     }
 }

@@ -65,13 +65,21 @@ pub struct Startup {
 }
 
 impl Recorder {
-    /// A recorder without journal writing into the dataset directory `out_dir`.
-    pub fn new(out_dir: impl Into<PathBuf>) -> Self {
-        Self::with_output(Output::local(out_dir))
+    /// A recorder without journal writing into the dataset directory `out_dir`, holding the
+    /// directory's lock (as [`Recorder::open`] does): a second recorder on the same
+    /// directory, with or without a journal, is refused.
+    ///
+    /// # Errors
+    ///
+    /// [`RecordError::OutDir`] when the directory cannot be created or locked, or another
+    /// recorder already writes to it.
+    pub fn new(out_dir: impl Into<PathBuf>) -> Result<Self, RecordError> {
+        Self::new_locked_at(Output::local(out_dir))
     }
 
-    /// A recorder without journal writing into `output`'s dataset.
-    pub fn with_output(output: Output) -> Self {
+    /// A recorder without journal writing into `output`'s dataset, without its lock (the
+    /// public constructors take it).
+    fn with_output(output: Output) -> Self {
         Recorder {
             buffer: TickBuffer::new(),
             writers: Some(Writers {
@@ -98,23 +106,11 @@ impl Recorder {
         }
     }
 
-    /// Like [`Recorder::new`], holding the dataset directory's lock (as
-    /// [`Recorder::open`] does): a second recorder on the same directory, with or without
-    /// a journal, is refused.
+    /// [`Recorder::new`] for any [`Output`].
     ///
     /// # Errors
     ///
-    /// [`RecordError::OutDir`] when the directory cannot be created or locked, or another
-    /// recorder already writes to it.
-    pub fn new_locked(out_dir: impl Into<PathBuf>) -> Result<Self, RecordError> {
-        Self::new_locked_at(Output::local(out_dir))
-    }
-
-    /// [`Recorder::new_locked`] for any [`Output`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Recorder::new_locked`] (for an object store: the lock object cannot be taken).
+    /// As [`Recorder::new`] (for an object store: the lock object cannot be taken).
     pub fn new_locked_at(output: Output) -> Result<Self, RecordError> {
         let mut rec = Recorder::with_output(output);
         rec._lock = rec.output.lock()?;
@@ -126,7 +122,7 @@ impl Recorder {
     ///
     /// # Errors
     ///
-    /// [`RecordError::OutDir`] as for [`Recorder::new_locked`]; [`RecordError::Compact`]
+    /// [`RecordError::OutDir`] as for [`Recorder::new`]; [`RecordError::Compact`]
     /// when an interrupted compaction cannot be finished; [`RecordError::Journal`] when the
     /// journal cannot be opened or replayed (nothing of it is deleted then).
     pub fn open(

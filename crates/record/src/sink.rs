@@ -76,7 +76,7 @@ mod tests {
     fn the_sink_sees_each_recorded_event_once_with_its_exact_text_and_the_gaps() {
         let dir = tempfile::tempdir().unwrap();
         let seen = Arc::new(Mutex::new(Seen::default()));
-        let mut rec = Recorder::new(dir.path());
+        let mut rec = Recorder::new(dir.path()).expect("recorder");
         rec.set_sink(Box::new(Collect(seen.clone())));
         let a = r#"[{"e":"24hrMiniTicker","E":1,"s":"BTCUSDT","c":"1.10","o":"1","h":"2","l":"1","v":"3","q":"4"},{"e":"24hrMiniTicker","E":1,"s":"ETHBTC","c":"0.050","o":"1","h":"2","l":"0.01","v":"3","q":"4"}]"#;
         let b = r#"[{"e":"24hrMiniTicker","E":1,"s":"ETHBTC","c":"0.050","o":"1","h":"2","l":"0.01","v":"3","q":"4"},{"e":"24hrMiniTicker","E":2,"s":"BTCUSDT","c":"1.20","o":"1","h":"2","l":"1","v":"3","q":"4"}]"#;

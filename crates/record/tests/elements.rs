@@ -14,7 +14,7 @@ fn live_ingest_and_replay_keep_the_good_elements_and_the_utf8_names() {
     frames[0] = frames[0].replacen(r#""s":""#, r#""s":"\udfff"#, 1);
 
     let live_dir = tempfile::tempdir().unwrap();
-    let mut live = Recorder::new(live_dir.path());
+    let mut live = Recorder::new(live_dir.path()).expect("recorder");
     let kept: usize = frames.iter().map(|f| live.ingest_frame(f).unwrap()).sum();
     assert_eq!(kept as u64, events - 1);
 
