@@ -185,9 +185,6 @@ fn an_outage_of_the_endpoint_loses_and_duplicates_nothing_and_is_reported() {
 /// reset), then at a moment when they can; each time a restart recovers from the local
 /// journal: rows identical to what was sent, nothing overwritten, every object readable.
 #[test]
-#[ignore = "fails today: the events sent in the last ~1 s before a SIGKILL during an S3 outage \
-            are lost (all of the killed run's connection; suspected: the ingest loop stalls \
-            while the upload retries, so the socket is not read); run with --ignored"]
 fn sigkill_during_uploads_then_restart_recovers_everything() {
     let mut s3 = s3_server();
     let sim = Sim::start(market());
