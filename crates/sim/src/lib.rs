@@ -87,6 +87,13 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Tells every task to stop. `send_replace`, not `send`: the value must change even when
+    /// no task has subscribed yet (`send` drops it without receivers, and a task subscribing
+    /// later would wait forever).
+    fn stop(&self) {
+        self.shutdown.send_replace(true);
+    }
+
     pub(crate) fn register(&self, conn_id: u64, streams: &[String]) {
         lock(&self.registry).insert(conn_id, streams.to_vec());
     }
@@ -268,9 +275,7 @@ impl SimHandle {
     }
     /// Stops accepting, closes every WebSocket connection (1001) and stops the market.
     pub async fn shutdown(mut self) {
-        // send_replace, not send: the value must change even when no task has subscribed yet
-        // (send drops it without receivers, and a task subscribing later would wait forever).
-        self.shared.shutdown.send_replace(true);
+        self.shared.stop();
         if let Some(accept) = self.tasks.first_mut() {
             let _ = accept.await;
         }
@@ -289,9 +294,7 @@ impl SimHandle {
 
 impl Drop for SimHandle {
     fn drop(&mut self) {
-        // send_replace, not send: the value must change even when no task has subscribed yet
-        // (send drops it without receivers, and a task subscribing later would wait forever).
-        self.shared.shutdown.send_replace(true);
+        self.shared.stop();
         for task in &self.tasks {
             task.abort();
         }
