@@ -193,7 +193,9 @@ fn checkpoints_that_fail_are_reported_and_retried_until_the_disk_is_back() {
     let blocker = out.join(&today);
     std::fs::write(&blocker, b"not a directory").unwrap();
 
-    let mut rec = spawn_recorder(&out, &sim.h().ws_base(), &["--log-level", "debug"]);
+    let extra = ["--log-level", "debug", "--metrics-addr", "127.0.0.1:0"];
+    let mut rec = spawn_recorder(&out, &sim.h().ws_base(), &extra);
+    let metric = metrics_of(&mut rec);
     // The first failure, then two retries that failed too.
     rec.wait_stderr_count(Duration::from_secs(30), "kept in memory, retried", 1);
     rec.wait_stderr_count(
@@ -215,11 +217,17 @@ fn checkpoints_that_fail_are_reported_and_retried_until_the_disk_is_back() {
     let failures = reported(&rec);
     assert_eq!(failures.len(), 1, "one line for the run: {:#?}", rec.err);
     assert!(failures[0].contains(&today), "{}", failures[0]);
+    // The metrics say so meanwhile.
+    assert_eq!(metric("recorder_checkpoint_failing"), Some(1.0));
+    assert!(metric("recorder_checkpoint_retries_total").is_some_and(|n| n >= 2.0));
+    assert!(metric("recorder_checkpoint_retry_delay_seconds").is_some_and(|s| s > 0.0));
 
     std::fs::remove_file(&blocker).unwrap();
     rec.wait_stderr_count(Duration::from_secs(30), "checkpoint:", 1);
     rec.wait_stderr_count(Duration::from_secs(30), "checkpoints work again after", 1);
     assert_eq!(reported(&rec).len(), 1, "{:#?}", rec.err);
+    assert_eq!(metric("recorder_checkpoint_failing"), Some(0.0));
+    assert_eq!(metric("recorder_checkpoint_retry_delay_seconds"), Some(0.0));
     stop_cleanly(&sim, &mut rec);
     assert!(
         !rec.err.iter().any(|l| l.contains("panicked")),
@@ -261,4 +269,25 @@ fn is_hms(s: &str) -> bool {
         && b[2] == b':'
         && b[5] == b':'
         && [0, 1, 3, 4, 6, 7].iter().all(|&i| b[i].is_ascii_digit())
+}
+
+/// A reader of the unlabelled samples the recorder serves (it was given
+/// `--metrics-addr 127.0.0.1:0` and logs where it listens).
+fn metrics_of(rec: &mut common::Running) -> impl Fn(&str) -> Option<f64> {
+    rec.wait_stderr_count(Duration::from_secs(30), "serving /metrics and /health", 1);
+    let line = (rec.err.iter())
+        .find(|l| l.contains("serving /metrics and /health"))
+        .unwrap();
+    let addr: std::net::SocketAddr = line
+        .rsplit("http://")
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    move |name| {
+        let (_, text) = ops::probe::get(addr, "/metrics", Duration::from_secs(10)).ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+    }
 }
