@@ -107,6 +107,24 @@ fn seed_hour(bucket: &Bucket, rng: &mut fastrand::Rng) -> Vec<Row> {
     rows
 }
 
+/// The key the hour's merged object gets (the first free name: nothing else takes it).
+fn merged_key() -> String {
+    format!("{}{}", partition(), layout::merged_name(hour(), 0))
+}
+
+/// Waits for `cond`, polling every half second (a listing of hundreds of objects is work
+/// for moto: polled at full speed it would slow the very compaction it watches).
+fn wait_slowly(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 /// (merged objects, parts) of the seeded hour now.
 fn hour_files(bucket: &Bucket) -> (usize, usize) {
     let names: Vec<String> = (bucket.etags(PREFIX).into_keys())
@@ -253,10 +271,14 @@ fn sigkill_during_compaction_then_restart_keeps_every_row_once_and_overwrites_no
         // was (printed, not asserted).
         rec.wait_stderr_count(PATIENCE, &started, 1);
         let merging = std::time::Instant::now();
-        wait_until(PATIENCE, "the merged object", || hour_files(&bucket).0 > 0);
+        wait_until(PATIENCE, "the merged object", || {
+            bucket.exists(&merged_key())
+        });
         eprintln!("the merge took {:?} to publish", merging.elapsed());
     }
-    wait_until(PATIENCE, "the merged object", || hour_files(&bucket).0 > 0);
+    wait_until(PATIENCE, "the merged object", || {
+        bucket.exists(&merged_key())
+    });
     let delay = Duration::from_millis(rng.u64(0..=300));
     std::thread::sleep(delay);
     let kill_ms = now_ms();
@@ -266,9 +288,7 @@ fn sigkill_during_compaction_then_restart_keeps_every_row_once_and_overwrites_no
     // 3. The last run finishes the job and records on.
     let mut rec = start(&s3, &journal, &sim);
     downs.push((kill_ms, now_ms()));
-    wait_until(PATIENCE, "the hour compacted", || {
-        hour_files(&bucket) == (1, 0)
-    });
+    wait_slowly("the hour compacted", || hour_files(&bucket) == (1, 0));
     rec.wait_stdout(PATIENCE, |l| l.contains("Total Symbols recorded:"));
     stop_cleanly(&sim, &mut rec);
     assert_no_secret(&rec);

@@ -78,6 +78,17 @@ impl Bucket {
             .to_vec()
     }
 
+    /// True if an object is at `key` (one HEAD: cheaper for the server than a listing, to
+    /// poll with).
+    pub fn exists(&self, key: &str) -> bool {
+        let key = Key::from(key);
+        match self.rt.block_on(self.store.head(&key)) {
+            Ok(_) => true,
+            Err(object_store::Error::NotFound { .. }) => false,
+            Err(e) => panic!("HEAD {key}: {e}"),
+        }
+    }
+
     /// The dataset under `prefix`, read through `store::ticks`.
     pub fn dataset(&self, prefix: &str) -> store::ticks::Dataset {
         let spool = std::env::temp_dir().join(format!("s3-test-spool-{}", std::process::id()));
