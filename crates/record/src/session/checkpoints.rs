@@ -113,7 +113,8 @@ impl Checkpoints {
                 // published): the next start replays them.
                 log::error!("checkpoint task failed ({e}); its rows stay in the journal");
                 rec.checkpoint_lost();
-                self.schedule.failed(Instant::now());
+                let failed = self.schedule.failed(Instant::now());
+                crate::metrics::checkpoint_failing(Some(failed.retry_in));
                 return;
             }
         };
