@@ -125,6 +125,14 @@ fn wait_slowly(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// The files in the recorder's spool directory (`<journal>/_spool`) now.
+fn spool_names(journal: &std::path::Path) -> impl Iterator<Item = String> {
+    (std::fs::read_dir(journal.join("_spool"))
+        .into_iter()
+        .flatten())
+    .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+}
+
 /// (merged objects, parts) of the seeded hour now.
 fn hour_files(bucket: &Bucket) -> (usize, usize) {
     let names: Vec<String> = (bucket.etags(PREFIX).into_keys())
@@ -252,13 +260,27 @@ fn sigkill_during_compaction_then_restart_keeps_every_row_once_and_overwrites_no
     let mut rec = start(&s3, &journal, &sim);
     let started = format!("compacting {PARTS} files of hour {}", hour());
     rec.wait_stderr_count(PATIENCE, &started, 1);
-    // The merge of the hour takes 10-30 s on moto (a footer and the column chunks of each
-    // part fetched, the merged file uploaded, then one DELETE per part): 3 s is within it
-    // even on a fast machine.
-    let delay = Duration::from_millis(rng.u64(0..=3_000));
+    // The merge of the hour takes 10-30 s on moto (the footers, then the column chunks of
+    // each part fetched, merged in passes of MERGE_FAN_IN parts through temporary files in
+    // the spool, the merged file uploaded, then one DELETE per part). The kill comes at
+    // random either in its first 3 s (within it even on a fast machine), or just after
+    // the first pass began one of its groups.
+    let groups = PARTS.div_ceil(store::ticks::MERGE_FAN_IN);
+    let (trigger, delay) = match rng.usize(0..=groups) {
+        0 => ("the compaction started".to_owned(), rng.u64(0..=3_000)),
+        g => {
+            let temp = format!("{}p1_{}.parquet", layout::merged_stem(hour()), g - 1);
+            wait_until(PATIENCE, &temp, || {
+                spool_names(&journal).any(|n| n.contains(&temp))
+            });
+            // A group takes seconds: the kill lands in it (or the next).
+            (format!("the merge pass began {temp}"), rng.u64(0..=500))
+        }
+    };
+    let delay = Duration::from_millis(delay);
     std::thread::sleep(delay);
     let kill_ms = now_ms();
-    let when = format!("killed {delay:?} after the compaction started");
+    let when = format!("killed {delay:?} after {trigger}");
     states.push((when.clone(), kill(&mut rec, &bucket, &mut history, &when)));
     assert_no_secret(&rec);
 
@@ -294,6 +316,9 @@ fn sigkill_during_compaction_then_restart_keeps_every_row_once_and_overwrites_no
     assert_no_secret(&rec);
     let keys = history.snapshot(&bucket, "after the last run");
     assert_all_readable(&bucket, &keys, "after the last run", seed);
+    // The killed runs' temporary files were removed by the restarts.
+    let left: Vec<String> = spool_names(&journal).collect();
+    assert!(left.is_empty(), "left in the spool: {left:?} (seed {seed})");
 
     // At least one kill hit the compaction before it was done.
     assert!(
