@@ -1,9 +1,11 @@
 //! SIGKILL during compaction on an object store, with the real binary: the recorder
 //! (`--compact-after-secs 1`) merges a closed hour of many checkpoint parts on a real
 //! S3-compatible server (moto, see `tests/s3.rs`) and is killed twice while it does, at
-//! seeded-random moments: once while it reads and merges the parts, once while the merged
-//! object is out and the parts are being deleted. Each restart recovers (deletes the parts a
-//! merged object lists, or merges again) and the last run completes.
+//! seeded-random moments: once while it reads and merges the parts (in the first seconds
+//! after its log line, or inside a seeded group of its first merge pass, seen by the pass's
+//! temporary file in the spool), once while the merged object is out and the parts are
+//! being deleted. Each restart recovers (deletes the parts a merged object lists and the
+//! leftover temporary files, or merges again) and the last run completes.
 //!
 //! Asserted after every kill: every visible object is a complete, readable Parquet file
 //! (no partial upload, no temporary name), no object ever changed its ETag (nothing is
