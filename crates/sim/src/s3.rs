@@ -16,7 +16,9 @@
 //! against its IAM, where the server creates a user with an access key allowed everything
 //! (through moto's IAM API, before it switches checking on with `POST /moto-api/reset-auth`);
 //! [`S3Server::env`] gives that key, and a wrong secret is refused (`403
-//! SignatureDoesNotMatch`) as AWS would.
+//! SignatureDoesNotMatch`) as AWS would. (moto 5.2 checks signatures against a URL with
+//! `%2F` and `%3D` decoded, which fails every listing of a prefix; the server patches that
+//! check, through a `sitecustomize.py` on moto's `PYTHONPATH`, to see the request as sent.)
 //!
 //! The program is `$MOTO_SERVER`, else `moto_server` on `PATH`, else the virtualenv that
 //! `scripts/setup-test-env.sh` creates (`$MOTO_VENV`, default `~/.cache/marketdata/moto`).
@@ -130,9 +132,17 @@ impl S3Server {
     /// [`S3Options::authenticate`] an error naming the IAM request moto refused.
     pub fn start_with(options: S3Options) -> io::Result<Self> {
         let bucket = options.bucket.as_str();
+        let dir = tempfile::tempdir()?;
         let mut env = Vec::new();
         if let Some(bytes) = options.min_part_bytes {
             env.push(("S3_UPLOAD_PART_MIN_SIZE", bytes.to_string()));
+        }
+        if options.authenticate {
+            std::fs::write(
+                dir.path().join("sitecustomize.py"),
+                moto::RAW_URI_SIGNATURES,
+            )?;
+            env.push(("PYTHONPATH", dir.path().display().to_string()));
         }
         let program = binary().ok_or_else(|| {
             io::Error::new(
@@ -140,7 +150,6 @@ impl S3Server {
                 "moto_server not found (set MOTO_SERVER, or run scripts/setup-test-env.sh)",
             )
         })?;
-        let dir = tempfile::tempdir()?;
         let mut attempts = 0;
         let (child, backend_port) = loop {
             let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?

@@ -261,3 +261,39 @@ fn a_staging_object_left_by_a_crash_is_never_listed_and_is_removed_at_start() {
     assert_eq!(keys(&store, "mp/_uploads"), Vec::<String>::new());
     assert_eq!(ds.files("").unwrap().len(), 1, "the published file stays");
 }
+
+#[test]
+fn a_large_file_through_a_local_file_system_store_is_create_only_too() {
+    // `object_store`'s LocalFileSystem copies create-only with a hard link: the same path
+    // works without S3, and the local-directory backend (`Dataset::local`) never takes it.
+    let dir = tempfile::tempdir().unwrap();
+    let fs = object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap();
+    let spool = tempfile::tempdir().unwrap();
+    let ds = Dataset::object(Arc::new(fs), "ticks", "file-store://ticks")
+        .with_spool(spool.path())
+        .with_multipart(PART as u64, PART);
+    let taken = dir.path().join("ticks").join(FIRST);
+    std::fs::create_dir_all(taken.parent().unwrap()).unwrap();
+    std::fs::write(&taken, b"not ours").unwrap();
+    let buf = big_buffer(10, 1_000);
+    let files = DatasetWriter::for_dataset(ds.clone())
+        .write_checkpoint(&buf, at(D0 + 60_000))
+        .unwrap();
+    assert!(
+        files[0].to_string_lossy().ends_with("_000001.parquet"),
+        "{files:?}"
+    );
+    assert_eq!(std::fs::read(&taken).unwrap(), b"not ours");
+    let published = std::fs::metadata(
+        dir.path()
+            .join("ticks")
+            .join(FIRST.replace("_000000", "_000001")),
+    );
+    assert!(
+        published.unwrap().len() > 3 * PART as u64,
+        "took the multipart path"
+    );
+    let uploads = dir.path().join("ticks/_uploads");
+    let left = std::fs::read_dir(&uploads).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "no staging file is left");
+}

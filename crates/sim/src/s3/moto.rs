@@ -10,6 +10,36 @@ use std::time::{Duration, Instant};
 
 use super::START_PATIENCE;
 
+/// A `sitecustomize.py` for an authenticating moto (found through `PYTHONPATH`, so it works
+/// whichever way `moto_server` is installed). moto checks a SigV4 signature against the URL
+/// as werkzeug rebuilds it, which decodes `%2F` and `%3D` in the path and the query: every
+/// request of a client that signs what it sends (`prefix=p%2F`, `date%3D2024-01-01`, as
+/// `object_store` does) would fail with `SignatureDoesNotMatch`. This wraps moto's check so
+/// that it sees the request target as received (`RAW_URI`), as S3 itself does.
+pub(super) const RAW_URI_SIGNATURES: &str = r#"
+try:
+    import urllib.parse, flask
+    import moto.core.authorization as _auth
+
+    _check = _auth.ActionAuthenticatorMixin._authenticate_and_authorize_action
+
+    def _check_raw_uri(self, *args, **kwargs):
+        uri = self.uri
+        raw = flask.request.environ.get("RAW_URI") if flask.has_request_context() else None
+        if raw:
+            target = urllib.parse.urlsplit(raw)
+            self.uri = urllib.parse.urlsplit(uri)._replace(path=target.path, query=target.query).geturl()
+        try:
+            return _check(self, *args, **kwargs)
+        finally:
+            self.uri = uri
+
+    _auth.ActionAuthenticatorMixin._authenticate_and_authorize_action = _check_raw_uri
+except Exception as e:
+    import sys
+    print("sitecustomize: moto signature check not patched:", e, file=sys.stderr)
+"#;
+
 /// Spawns moto on `port` and waits until it answers HTTP; on failure the child is killed
 /// and the error carries its log (which says "Address already in use" on a port race).
 pub(super) fn spawn_and_wait(

@@ -13,10 +13,11 @@
 //!
 //! # Reads
 //!
-//! [`ObjectSource`] is a Parquet [`ChunkReader`]: the footer is read with two ranged GETs,
-//! and a column chunk is fetched whole (one GET) the first time the decoder touches it.
-//! Only the chunks of one row group are kept, so memory stays at one row group's
-//! compressed bytes, and row groups the reader skips are never downloaded.
+//! [`ObjectSource`] is a Parquet [`ChunkReader`](parquet::file::reader::ChunkReader): the
+//! footer is read with two ranged GETs, and a column chunk is fetched whole (one GET) the
+//! first time the decoder touches it. Only the chunks of one row group are kept, so memory
+//! stays at one row group's compressed bytes, and row groups the reader skips are never
+//! downloaded.
 //!
 //! # Writes
 //!
@@ -52,14 +53,16 @@ use std::future::Future;
 use std::io::Read;
 use std::ops::Range;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::path::Path as ObjPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, WriteMultipart};
-use parquet::file::metadata::ParquetMetaData;
-use parquet::file::reader::{ChunkReader, Length};
+
+mod source;
+
+pub use source::ObjectSource;
 
 use crate::ticks::location::describe;
 use crate::ticks::TickError;
@@ -370,14 +373,7 @@ impl Remote {
                 self.err(key)(source)
             })?,
         };
-        Ok(ObjectSource {
-            remote: self.clone(),
-            key: key.to_owned(),
-            size,
-            chunks: Vec::new(),
-            cache: Mutex::new(Cache::default()),
-            requests: Default::default(),
-        })
+        Ok(ObjectSource::new(self.clone(), key, size))
     }
 }
 
@@ -393,97 +389,4 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
         }
     }
     Ok(filled)
-}
-
-/// The column chunks of the row group most recently read: (row group, byte range, bytes).
-#[derive(Default)]
-struct Cache {
-    row_group: Option<usize>,
-    chunks: Vec<(Range<u64>, Bytes)>,
-}
-
-/// A Parquet object read with ranged GETs: the footer first, then each column chunk the
-/// decoder touches, whole; only one row group's chunks are kept.
-pub struct ObjectSource {
-    remote: Remote,
-    key: String,
-    size: u64,
-    /// (row group, byte range) of every column chunk, once the footer is known.
-    chunks: Vec<(usize, Range<u64>)>,
-    cache: Mutex<Cache>,
-    requests: std::sync::atomic::AtomicU64,
-}
-
-impl ObjectSource {
-    /// Tells the source where the column chunks are, so that it fetches them whole.
-    pub(crate) fn set_layout(&mut self, metadata: &ParquetMetaData) {
-        self.chunks = (metadata.row_groups().iter().enumerate())
-            .flat_map(|(i, rg)| {
-                rg.columns().iter().map(move |c| {
-                    let (start, len) = c.byte_range();
-                    (i, start..start + len)
-                })
-            })
-            .collect();
-    }
-
-    /// Ranged GETs made so far.
-    pub fn requests(&self) -> u64 {
-        self.requests.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    fn fetch(&self, range: Range<u64>) -> parquet::errors::Result<Bytes> {
-        self.requests
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.remote
-            .get_range(&self.key, range)
-            .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
-    }
-
-    /// `len` bytes at `start` (`None`: to the end of their column chunk or of the file).
-    fn bytes(&self, start: u64, len: Option<usize>) -> parquet::errors::Result<Bytes> {
-        let chunk = self
-            .chunks
-            .iter()
-            .find(|(_, r)| r.contains(&start) && len.is_none_or(|l| start + l as u64 <= r.end));
-        let Some((row_group, range)) = chunk else {
-            let end = len.map_or(self.size, |l| start + l as u64).min(self.size);
-            return self.fetch(start..end.max(start));
-        };
-        // A poisoned lock only means another read panicked; the cache is still consistent.
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.row_group != Some(*row_group) {
-            cache.row_group = Some(*row_group);
-            cache.chunks.clear();
-        }
-        let bytes = match cache.chunks.iter().find(|(r, _)| r == range) {
-            Some((_, bytes)) => bytes.clone(),
-            None => {
-                let bytes = self.fetch(range.clone())?;
-                cache.chunks.push((range.clone(), bytes.clone()));
-                bytes
-            }
-        };
-        let from = (start - range.start) as usize;
-        let to = len.map_or(bytes.len(), |l| from + l);
-        Ok(bytes.slice(from..to))
-    }
-}
-
-impl Length for ObjectSource {
-    fn len(&self) -> u64 {
-        self.size
-    }
-}
-
-impl ChunkReader for ObjectSource {
-    type T = bytes::buf::Reader<Bytes>;
-
-    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
-        Ok(self.bytes(start, None)?.reader())
-    }
-
-    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
-        self.bytes(start, Some(length))
-    }
 }
