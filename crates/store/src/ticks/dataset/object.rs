@@ -67,10 +67,10 @@ pub use source::ObjectSource;
 use crate::ticks::location::describe;
 use crate::ticks::TickError;
 
-/// Above this size (the default of [`Remote::multipart_above`]) an upload is a multipart
-/// upload to a staging key; up to it, one create-only PUT of the whole file held in memory.
-/// An hour of the real market compacted is ~50 MB, so every file the recorder writes today
-/// is one conditional PUT.
+/// Above this size (the default; [`Dataset::with_multipart`](super::Dataset::with_multipart)
+/// sets another) an upload is a multipart upload to a staging key; up to it, one
+/// create-only PUT of the whole file held in memory. An hour of the real market compacted
+/// is ~50 MB, so every file the recorder writes today is one conditional PUT.
 pub const MULTIPART_BYTES: u64 = 64 << 20;
 
 /// The default part size of a multipart upload. S3 wants parts of at least 5 MiB (all but

@@ -2,7 +2,7 @@
 //! [reads](super#reads) section of the parent module).
 
 use std::ops::Range;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::{Buf, Bytes};
 use parquet::file::metadata::ParquetMetaData;
@@ -20,7 +20,7 @@ struct Cache {
 /// A Parquet object read with ranged GETs: the footer first, then each column chunk the
 /// decoder touches, whole; only one row group's chunks are kept.
 pub struct ObjectSource {
-    remote: Remote,
+    remote: Arc<Remote>,
     key: String,
     size: u64,
     /// (row group, byte range) of every column chunk, once the footer is known.
@@ -32,7 +32,7 @@ pub struct ObjectSource {
 impl ObjectSource {
     pub(super) fn new(remote: Remote, key: &str, size: u64) -> Self {
         ObjectSource {
-            remote,
+            remote: Arc::new(remote),
             key: key.to_owned(),
             size,
             chunks: Vec::new(),
