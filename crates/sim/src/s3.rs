@@ -250,7 +250,7 @@ impl S3Server {
     ///
     /// An I/O error when moto cannot be reached or its answer is not HTTP, and an error
     /// naming the status when moto answers anything but 200 (e.g. an invalid bucket name, or
-    /// 403 once an authenticating server checks signatures).
+    /// any bucket once an authenticating server checks signatures).
     pub fn create_bucket(&self, bucket: &str) -> io::Result<()> {
         let status = request(self.backend_port, "PUT", &format!("/{bucket}"))?;
         if status == 200 {
