@@ -19,7 +19,9 @@
 //!
 //! [`S3Config::build`] makes an `AmazonS3` with path-style requests, create-only and
 //! `If-Match` conditional puts ([`S3ConditionalPut::ETagMatch`], what the checkpoint
-//! publisher and the [lease](super::lease) rely on), and a bounded retry policy
+//! publisher and the [lease](super::lease) rely on), create-only copies
+//! ([`S3CopyIfNotExists::Multipart`]: how a large file's upload is published, see
+//! [`Dataset`](super::Dataset)), and a bounded retry policy
 //! ([`S3Config::retry`]): a request gives up after a few attempts and a few seconds, so that
 //! the caller, which keeps the rows journaled, decides what an outage means instead of a
 //! request hanging for minutes.
@@ -52,7 +54,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use object_store::aws::{AmazonS3Builder, S3ConditionalPut};
+use object_store::aws::{AmazonS3Builder, S3ConditionalPut, S3CopyIfNotExists};
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 
 mod error;
@@ -297,6 +299,7 @@ impl S3Config {
             .with_region(&self.region)
             .with_allow_http(self.allow_http)
             .with_conditional_put(S3ConditionalPut::ETagMatch)
+            .with_copy_if_not_exists(S3CopyIfNotExists::Multipart)
             .with_retry(self.retry.clone())
             .with_client_options(
                 ClientOptions::new()
