@@ -46,6 +46,9 @@
 //! `SignatureDoesNotMatch` answer quotes the signed request, session token included), only
 //! the S3 error code and the HTTP status. [`describe`] gives the same redacted one-line
 //! summary for any `object_store` error, for logs.
+//!
+//! [`ObjectStore`]: object_store::ObjectStore
+//! [`S3ConditionalPut::ETagMatch`]: object_store::aws::S3ConditionalPut::ETagMatch
 
 use std::fmt;
 use std::path::PathBuf;
