@@ -291,6 +291,15 @@ mod tests {
         }
     }
 
+    /// The base URL of each connection the session opens.
+    fn urls(session: &SessionConfig) -> Vec<&str> {
+        session
+            .streams
+            .iter()
+            .map(|s| s.base_url.as_str())
+            .collect()
+    }
+
     #[test]
     fn redundant_connections_go_to_the_backup_url_and_flags_reach_the_session() {
         let config = check(&[
@@ -308,12 +317,10 @@ mod tests {
         assert_eq!(config.idle_timeout, Duration::from_secs(7));
         assert!(config.extended_status);
         let session = config.session.config(Output::local("data"));
-        let urls: Vec<&str> = session
-            .streams
-            .iter()
-            .map(|s| s.base_url.as_str())
-            .collect();
-        assert_eq!(urls, ["ws://primary:1", "ws://backup:2", "ws://backup:2"]);
+        assert_eq!(
+            urls(&session),
+            ["ws://primary:1", "ws://backup:2", "ws://backup:2"]
+        );
         for s in &session.streams {
             assert_eq!(s.streams, ["!miniTicker@arr"]);
             assert_eq!(s.idle_timeout, Duration::from_secs(7));
@@ -327,12 +334,7 @@ mod tests {
     fn one_connection_by_default_and_compaction_after_the_given_delay() {
         let config = check(&["--ws-url=ws://only:1", "--compact-after-secs=30"]).unwrap();
         let session = config.session.config(Output::local("data"));
-        let urls: Vec<&str> = session
-            .streams
-            .iter()
-            .map(|s| s.base_url.as_str())
-            .collect();
-        assert_eq!(urls, ["ws://only:1"]);
+        assert_eq!(urls(&session), ["ws://only:1"]);
         assert!(session.journal);
         assert_eq!(session.compact_after, Some(Duration::from_secs(30)));
     }
