@@ -375,11 +375,17 @@ fn disk_full_mid_run_loses_nothing_once_space_is_back() {
             ..sim::SimConfig::default()
         });
         let out = fs.0.join(format!("data-{kill}"));
-        let mut rec = spawn_recorder(&out, &sim.h().ws_base(), &[]);
+        let mut rec = spawn_recorder(&out, &sim.h().ws_base(), &["--log-level", "debug"]);
         rec.wait_stderr_count(Duration::from_secs(30), "checkpoint:", 1);
         let ballast = fill(&fs.0);
-        // Long enough for journal writes, rotations and checkpoints to fail.
-        rec.wait_stderr_count(Duration::from_secs(30), "retried at the next checkpoint", 3);
+        // Long enough for journal writes, rotations and checkpoints to fail: the first
+        // failure is reported, two retries (with backoff) fail too.
+        rec.wait_stderr_count(Duration::from_secs(30), "retried at the next checkpoint", 1);
+        rec.wait_stderr_count(
+            Duration::from_secs(30),
+            "of this run of failures failed too",
+            2,
+        );
         std::fs::remove_file(&ballast).unwrap();
         let done = rec.err.iter().filter(|l| l.contains("checkpoint:")).count();
         rec.wait_stderr_count(Duration::from_secs(30), "checkpoint:", done + 2);

@@ -174,8 +174,10 @@ fn sigkill_leaves_only_complete_files_and_loses_nothing_before_the_last_checkpoi
 }
 
 /// The disk refuses the checkpoints for a while (the day's partition directory cannot be
-/// created: a file has its name): each failure is one clear line, the rows stay in memory,
-/// and once the disk is back they are written, so every event sent is on disk exactly once.
+/// created: a file has its name): the run of failures is one clear line (the retries, with
+/// backoff, are logged at debug level only), the rows stay in memory, and once the disk is
+/// back they are written and the end of the run is logged, so every event sent is on disk
+/// exactly once.
 #[test]
 fn checkpoints_that_fail_are_reported_and_retried_until_the_disk_is_back() {
     // The blocked partition is today's (UTC): keep the run away from midnight.
@@ -191,25 +193,41 @@ fn checkpoints_that_fail_are_reported_and_retried_until_the_disk_is_back() {
     let blocker = out.join(&today);
     std::fs::write(&blocker, b"not a directory").unwrap();
 
-    let mut rec = spawn_recorder(&out, &sim.h().ws_base(), &[]);
-    rec.wait_stderr_count(Duration::from_secs(30), "kept in memory, retried", 3);
+    let extra = ["--log-level", "debug", "--metrics-addr", "127.0.0.1:0"];
+    let mut rec = spawn_recorder(&out, &sim.h().ws_base(), &extra);
+    let metric = metrics_of(&mut rec);
+    // The first failure, then two retries that failed too.
+    rec.wait_stderr_count(Duration::from_secs(30), "kept in memory, retried", 1);
+    rec.wait_stderr_count(
+        Duration::from_secs(30),
+        "of this run of failures failed too",
+        2,
+    );
     assert!(
         rec.child.try_wait().unwrap().is_none(),
         "the recorder gave up"
     );
     assert!(store::ticks::list_files(&out).unwrap().is_empty());
-    let failure = rec
-        .err
-        .iter()
-        .find(|l| l.contains("kept in memory, retried"))
-        .unwrap();
-    assert!(
-        failure.contains("ERROR") && failure.contains(&today),
-        "{failure}"
-    );
+    let reported = |rec: &common::Running| -> Vec<String> {
+        (rec.err.iter())
+            .filter(|l| l.contains("ERROR") && l.contains("kept in memory, retried"))
+            .cloned()
+            .collect()
+    };
+    let failures = reported(&rec);
+    assert_eq!(failures.len(), 1, "one line for the run: {:#?}", rec.err);
+    assert!(failures[0].contains(&today), "{}", failures[0]);
+    // The metrics say so meanwhile.
+    assert_eq!(metric("recorder_checkpoint_failing"), Some(1.0));
+    assert!(metric("recorder_checkpoint_retries_total").is_some_and(|n| n >= 2.0));
+    assert!(metric("recorder_checkpoint_retry_delay_seconds").is_some_and(|s| s > 0.0));
 
     std::fs::remove_file(&blocker).unwrap();
     rec.wait_stderr_count(Duration::from_secs(30), "checkpoint:", 1);
+    rec.wait_stderr_count(Duration::from_secs(30), "checkpoints work again after", 1);
+    assert_eq!(reported(&rec).len(), 1, "{:#?}", rec.err);
+    assert_eq!(metric("recorder_checkpoint_failing"), Some(0.0));
+    assert_eq!(metric("recorder_checkpoint_retry_delay_seconds"), Some(0.0));
     stop_cleanly(&sim, &mut rec);
     assert!(
         !rec.err.iter().any(|l| l.contains("panicked")),
@@ -251,4 +269,25 @@ fn is_hms(s: &str) -> bool {
         && b[2] == b':'
         && b[5] == b':'
         && [0, 1, 3, 4, 6, 7].iter().all(|&i| b[i].is_ascii_digit())
+}
+
+/// A reader of the unlabelled samples the recorder serves (it was given
+/// `--metrics-addr 127.0.0.1:0` and logs where it listens).
+fn metrics_of(rec: &mut common::Running) -> impl Fn(&str) -> Option<f64> {
+    rec.wait_stderr_count(Duration::from_secs(30), "serving /metrics and /health", 1);
+    let line = (rec.err.iter())
+        .find(|l| l.contains("serving /metrics and /health"))
+        .unwrap();
+    let addr: std::net::SocketAddr = line
+        .rsplit("http://")
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    move |name| {
+        let (_, text) = ops::probe::get(addr, "/metrics", Duration::from_secs(10)).ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+    }
 }

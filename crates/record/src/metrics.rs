@@ -28,6 +28,9 @@
 //! | `recorder_checkpoint_duration_seconds` | histogram | checkpoint writes, failed ones included |
 //! | `recorder_checkpoints_total{result}` | counter | checkpoints, by outcome |
 //! | `recorder_checkpoint_failures_total` | counter | failed checkpoints (rows kept and retried) |
+//! | `recorder_checkpoint_retries_total` | counter | checkpoints that retried failed ones (after a backoff) |
+//! | `recorder_checkpoint_failing` | gauge | 1 from a failed checkpoint to the next one that works |
+//! | `recorder_checkpoint_retry_delay_seconds` | gauge | the backoff before the next retry (0 while checkpoints work) |
 //! | `recorder_rows_written_total` | counter | rows published in Parquet files |
 //! | `recorder_bytes_written_total` | counter | bytes of the Parquet files published |
 //! | `recorder_journal_sync_duration_seconds` | histogram | journal fsyncs (once a second) |
@@ -86,6 +89,12 @@ pub const CHECKPOINT_DURATION: &str = "recorder_checkpoint_duration_seconds";
 pub const CHECKPOINTS: &str = "recorder_checkpoints_total";
 /// Counter: failed checkpoints (rows kept and retried).
 pub const CHECKPOINT_FAILURES: &str = "recorder_checkpoint_failures_total";
+/// Counter: checkpoints that retried failed ones (started after a backoff, see the session).
+pub const CHECKPOINT_RETRIES: &str = "recorder_checkpoint_retries_total";
+/// Gauge: 1 from a failed checkpoint to the next one that works.
+pub const CHECKPOINT_FAILING: &str = "recorder_checkpoint_failing";
+/// Gauge: the backoff before the next checkpoint retry (0 while checkpoints work).
+pub const CHECKPOINT_RETRY_DELAY: &str = "recorder_checkpoint_retry_delay_seconds";
 /// Counter: rows published in Parquet files.
 pub const ROWS_WRITTEN: &str = "recorder_rows_written_total";
 /// Counter: bytes of the Parquet files published.
@@ -151,6 +160,11 @@ pub fn describe() {
             Unit::Count,
             "Failed checkpoints (their rows are kept and retried)",
         ),
+        (
+            CHECKPOINT_RETRIES,
+            Unit::Count,
+            "Checkpoints that retried failed ones, after a backoff",
+        ),
         (ROWS_WRITTEN, Unit::Count, "Rows published in Parquet files"),
         (
             BYTES_WRITTEN,
@@ -211,6 +225,16 @@ pub fn describe() {
             SYMBOLS_SEEN,
             Unit::Count,
             "Distinct symbols recorded in this run",
+        ),
+        (
+            CHECKPOINT_FAILING,
+            Unit::Count,
+            "1 from a failed checkpoint to the next one that works",
+        ),
+        (
+            CHECKPOINT_RETRY_DELAY,
+            Unit::Seconds,
+            "Backoff before the next checkpoint retry (0 while checkpoints work)",
         ),
     ];
     for (name, unit, help) in gauges {
@@ -299,6 +323,17 @@ pub(crate) fn checkpoint(took: Duration, rows: usize, files: &[PathBuf], ok: boo
             .sum();
         counter!(BYTES_WRITTEN).increment(bytes);
     }
+}
+
+/// A checkpoint starts that retries failed ones.
+pub(crate) fn checkpoint_retry() {
+    counter!(CHECKPOINT_RETRIES).increment(1);
+}
+
+/// Checkpoints fail and the next retry waits `retry_in`, or (`None`) they work.
+pub(crate) fn checkpoint_failing(retry_in: Option<Duration>) {
+    gauge!(CHECKPOINT_FAILING).set(if retry_in.is_some() { 1.0 } else { 0.0 });
+    gauge!(CHECKPOINT_RETRY_DELAY).set(retry_in.map_or(0.0, |d| d.as_secs_f64()));
 }
 
 /// Runs `sync`, a journal sync, and records its duration.

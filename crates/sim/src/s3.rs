@@ -10,6 +10,16 @@
 //! running behind it, and [`S3Server::restart`] opens the same endpoint again with every
 //! object still there.
 //!
+//! [`S3Server::start_with`] takes [`S3Options`]: another bucket, a smaller minimum part size
+//! (moto's `S3_UPLOAD_PART_MIN_SIZE`, so that a test can exercise multipart uploads with
+//! small files), or **authentication**: moto then checks every request's SigV4 signature
+//! against its IAM, where the server creates a user with an access key allowed everything
+//! (through moto's IAM API, before it switches checking on with `POST /moto-api/reset-auth`);
+//! [`S3Server::env`] gives that key, and a wrong secret is refused (`403
+//! SignatureDoesNotMatch`) as AWS would. (moto 5.2 checks signatures against a URL with
+//! `%2F` and `%3D` decoded, which fails every listing of a prefix; the server patches that
+//! check, through a `sitecustomize.py` on moto's `PYTHONPATH`, to see the request as sent.)
+//!
 //! The program is `$MOTO_SERVER`, else `moto_server` on `PATH`, else the virtualenv that
 //! `scripts/setup-test-env.sh` creates (`$MOTO_VENV`, default `~/.cache/marketdata/moto`).
 //!
@@ -22,13 +32,15 @@
 //! s3.restart().unwrap();
 //! ```
 
-use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::process::Child;
+use std::time::Duration;
 
 use crate::tcp_proxy::TcpProxy;
+
+mod moto;
+use moto::{binary, http, iam_user, request, spawn_and_wait};
 
 /// How long moto may take to answer after it was spawned (Python imports take a while on a
 /// loaded machine).
@@ -38,10 +50,34 @@ const START_PATIENCE: Duration = Duration::from_secs(60);
 pub const BUCKET: &str = "ticks-test";
 /// The region the server and the clients are configured for.
 pub const REGION: &str = "us-east-1";
-/// The dummy access key id (moto accepts any credentials).
+/// The dummy access key id (moto accepts any credentials unless [`S3Options::authenticate`]).
 pub const ACCESS_KEY_ID: &str = "AKIDTESTONLY";
 /// The dummy secret key: tests look for it in output that must not contain secrets.
 pub const SECRET_ACCESS_KEY: &str = "test-secret-do-not-print-0123456789";
+
+/// How [`S3Server::start_with`] sets moto up; `S3Options::default()` is what
+/// [`S3Server::start`] does.
+#[derive(Debug, Clone)]
+pub struct S3Options {
+    /// The bucket created at start (default [`BUCKET`]).
+    pub bucket: String,
+    /// Check every request's signature against moto's IAM, with a user and access key made
+    /// at start ([`S3Server::env`] gives it) instead of accepting any credentials.
+    pub authenticate: bool,
+    /// The smallest part (but the last) of a multipart upload moto accepts; `None`: S3's
+    /// 5 MiB.
+    pub min_part_bytes: Option<u64>,
+}
+
+impl Default for S3Options {
+    fn default() -> Self {
+        S3Options {
+            bucket: BUCKET.to_owned(),
+            authenticate: false,
+            min_part_bytes: None,
+        }
+    }
+}
 
 /// A running `moto_server` with one bucket, reachable through a cuttable endpoint; killed on
 /// drop.
@@ -52,6 +88,8 @@ pub struct S3Server {
     child: Child,
     dir: tempfile::TempDir,
     bucket: String,
+    access_key_id: String,
+    secret_access_key: String,
 }
 
 impl S3Server {
@@ -80,20 +118,45 @@ impl S3Server {
     ///   ([`TcpProxy::start`]).
     /// - The error of [`create_bucket`](Self::create_bucket) for `bucket`.
     pub fn start_with_bucket(bucket: &str) -> io::Result<Self> {
+        Self::start_with(S3Options {
+            bucket: bucket.to_owned(),
+            ..S3Options::default()
+        })
+    }
+
+    /// [`start`](Self::start) as `options` say.
+    ///
+    /// # Errors
+    ///
+    /// As [`start_with_bucket`](Self::start_with_bucket), and with
+    /// [`S3Options::authenticate`] an error naming the IAM request moto refused.
+    pub fn start_with(options: S3Options) -> io::Result<Self> {
+        let bucket = options.bucket.as_str();
+        let dir = tempfile::tempdir()?;
+        let mut env = Vec::new();
+        if let Some(bytes) = options.min_part_bytes {
+            env.push(("S3_UPLOAD_PART_MIN_SIZE", bytes.to_string()));
+        }
+        if options.authenticate {
+            std::fs::write(
+                dir.path().join("sitecustomize.py"),
+                moto::RAW_URI_SIGNATURES,
+            )?;
+            env.push(("PYTHONPATH", dir.path().display().to_string()));
+        }
         let program = binary().ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::NotFound,
                 "moto_server not found (set MOTO_SERVER, or run scripts/setup-test-env.sh)",
             )
         })?;
-        let dir = tempfile::tempdir()?;
         let mut attempts = 0;
         let (child, backend_port) = loop {
             let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
                 .local_addr()?
                 .port();
             let log = dir.path().join(format!("moto-{port}.log"));
-            match spawn_and_wait(&program, port, &log) {
+            match spawn_and_wait(&program, port, &log, &env) {
                 Ok(child) => break (child, port),
                 Err(e) if attempts < 5 && e.to_string().contains("already in use") => {
                     attempts += 1;
@@ -102,15 +165,39 @@ impl S3Server {
             }
         };
         let backend = SocketAddr::from((Ipv4Addr::LOCALHOST, backend_port));
-        let server = S3Server {
+        let mut server = S3Server {
             proxy: TcpProxy::start(backend)?,
             backend_port,
             child,
             dir,
             bucket: bucket.to_owned(),
+            access_key_id: ACCESS_KEY_ID.to_owned(),
+            secret_access_key: SECRET_ACCESS_KEY.to_owned(),
         };
         server.create_bucket(bucket)?;
+        if options.authenticate {
+            let (id, secret) = iam_user(backend_port)?;
+            server.access_key_id = id;
+            server.secret_access_key = secret;
+            let (status, answer) = http(backend_port, "POST", "/moto-api/reset-auth", &[], "0")?;
+            if status != 200 {
+                return Err(io::Error::other(format!(
+                    "moto_server answered {status} to reset-auth: {answer:.200}"
+                )));
+            }
+        }
         Ok(server)
+    }
+
+    /// The access key id [`env`](Self::env) gives: [`ACCESS_KEY_ID`], or with
+    /// [`S3Options::authenticate`] the one moto's IAM made.
+    pub fn access_key_id(&self) -> &str {
+        &self.access_key_id
+    }
+
+    /// The secret key [`env`](Self::env) gives (see [`access_key_id`](Self::access_key_id)).
+    pub fn secret_access_key(&self) -> &str {
+        &self.secret_access_key
     }
 
     /// `http://127.0.0.1:PORT`, the endpoint clients use (the proxy; stable across
@@ -135,14 +222,15 @@ impl S3Server {
     }
 
     /// The environment a client process needs to reach this server: `AWS_ENDPOINT_URL`,
-    /// `AWS_ALLOW_HTTP=true`, dummy `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`, and
-    /// `AWS_REGION`. Pass it to `Command::envs`.
+    /// `AWS_ALLOW_HTTP=true`, `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (dummies, or the
+    /// IAM user's key of an authenticating server), and `AWS_REGION`. Pass it to
+    /// `Command::envs`.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("AWS_ENDPOINT_URL", self.endpoint()),
             ("AWS_ALLOW_HTTP", "true".to_owned()),
-            ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID.to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.to_owned()),
+            ("AWS_ACCESS_KEY_ID", self.access_key_id.clone()),
+            ("AWS_SECRET_ACCESS_KEY", self.secret_access_key.clone()),
             ("AWS_REGION", REGION.to_owned()),
         ]
     }
@@ -156,12 +244,13 @@ impl S3Server {
             .map(|(_, v)| v)
     }
 
-    /// Creates another bucket (a plain `PUT /<bucket>`).
+    /// Creates another bucket (a plain, unsigned `PUT /<bucket>`).
     ///
     /// # Errors
     ///
     /// An I/O error when moto cannot be reached or its answer is not HTTP, and an error
-    /// naming the status when moto answers anything but 200 (e.g. an invalid bucket name).
+    /// naming the status when moto answers anything but 200 (e.g. an invalid bucket name, or
+    /// any bucket once an authenticating server checks signatures).
     pub fn create_bucket(&self, bucket: &str) -> io::Result<()> {
         let status = request(self.backend_port, "PUT", &format!("/{bucket}"))?;
         if status == 200 {
@@ -214,71 +303,4 @@ impl Drop for S3Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Spawns moto on `port` and waits until it answers HTTP; on failure the child is killed
-/// and the error carries its log (which says "Address already in use" on a port race).
-fn spawn_and_wait(program: &PathBuf, port: u16, log: &std::path::Path) -> io::Result<Child> {
-    let out = std::fs::File::create(log)?;
-    let mut child = Command::new(program)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdin(Stdio::null())
-        .stdout(out.try_clone()?)
-        .stderr(out)
-        .spawn()
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot run moto_server: {e}")))?;
-    let deadline = Instant::now() + START_PATIENCE;
-    loop {
-        if request(port, "GET", "/").is_ok() {
-            return Ok(child);
-        }
-        let exited = child.try_wait().ok().flatten();
-        if exited.is_some() || Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            let text = std::fs::read_to_string(log).unwrap_or_default();
-            return Err(io::Error::other(format!(
-                "moto_server did not start on port {port}: {text}"
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// One unsigned HTTP/1.1 request to moto directly (not through the proxy); returns the
-/// status code. moto accepts unsigned requests, which is all bucket creation needs.
-fn request(port: u16, method: &str, path: &str) -> io::Result<u16> {
-    let mut conn = TcpStream::connect((Ipv4Addr::LOCALHOST, port))?;
-    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(
-        conn,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n\
-         Connection: close\r\n\r\n"
-    )?;
-    let mut answer = Vec::new();
-    conn.read_to_end(&mut answer)?;
-    let head = String::from_utf8_lossy(&answer);
-    head.split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| io::Error::other(format!("not an HTTP answer: {head:.80}")))
-}
-
-fn binary() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("MOTO_SERVER") {
-        let path = PathBuf::from(path);
-        return path.is_file().then_some(path);
-    }
-    let on_path = std::env::var_os("PATH").into_iter().flat_map(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join("moto_server"))
-            .collect::<Vec<_>>()
-    });
-    let venv = std::env::var_os("MOTO_VENV")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/marketdata/moto"))
-        })
-        .map(|v| v.join("bin/moto_server"));
-    on_path.chain(venv).find(|p| p.is_file())
 }

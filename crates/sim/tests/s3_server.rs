@@ -2,7 +2,7 @@
 //! while it is down, and what the server holds survives the outage. (Objects and conditional
 //! puts are tested through `object_store` in `store`'s tests: moto wants signed requests.)
 
-use sim::s3::S3Server;
+use sim::s3::{S3Options, S3Server, ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bucket_and_an_outage_that_keeps_the_state() {
@@ -33,6 +33,34 @@ async fn bucket_and_an_outage_that_keeps_the_state() {
     assert!(env.contains(&("AWS_ENDPOINT_URL", s3.endpoint())));
     assert!(env.contains(&("AWS_ALLOW_HTTP", "true".to_owned())));
     assert_eq!(s3.url("/ticks/"), format!("s3://{}/ticks", s3.bucket()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authenticating_server_refuses_unsigned_requests_and_has_a_key_of_its_own() {
+    let s3 = S3Server::start_with(S3Options {
+        authenticate: true,
+        ..S3Options::default()
+    })
+    .expect("S3 test server (run scripts/setup-test-env.sh)");
+    let list = format!("{}/{}?list-type=2", s3.endpoint(), s3.bucket());
+    let got = reqwest::get(&list).await.unwrap();
+    // moto answers an unsigned request with 500 once it checks signatures.
+    assert!(!got.status().is_success(), "{}", s3.log());
+    assert!(
+        s3.create_bucket("second").is_err(),
+        "an unsigned PUT is refused"
+    );
+    // The key moto's IAM made, not the dummies (signed requests: store's and the
+    // recorder's tests).
+    assert!(
+        s3.access_key_id().starts_with("AKIA"),
+        "{}",
+        s3.access_key_id()
+    );
+    assert_ne!(s3.access_key_id(), ACCESS_KEY_ID);
+    assert_ne!(s3.secret_access_key(), SECRET_ACCESS_KEY);
+    let env = s3.env();
+    assert!(env.contains(&("AWS_SECRET_ACCESS_KEY", s3.secret_access_key().to_owned())));
 }
 
 #[test]

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses part of the harness
 
+pub mod s3;
+
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -1,7 +1,21 @@
 //! The async recording loop: streams in, checkpoints out, progress each second, a full save
 //! on shutdown.
+//!
+//! [`run`] owns one [`Recorder`] and `select!`s over the merged items of every connection,
+//! the checkpoint that is due and the task of the one that runs, and the status tick. Its
+//! parts:
+//!
+//! - `feed`: what the connections report (frames, connects, losses) and the coverage and
+//!   gaps that follow from it;
+//! - `checkpoints`: the checkpoint task off the loop, compaction after it, how its outcome
+//!   is reported, and the final save;
+//! - `retry`: when the next checkpoint is due (the interval, or a backoff while they fail);
+//! - `report`: what the caller is told ([`Progress`], [`Summary`]).
 
+mod checkpoints;
 mod feed;
+mod report;
+mod retry;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -10,21 +24,21 @@ use std::time::{Duration, SystemTime};
 use chrono::Utc;
 use stream::{StreamConfig, StreamHandle, StreamItem};
 use tokio::sync::mpsc;
-use tokio::time::{interval_at, Instant, MissedTickBehavior};
-
-use crate::checkpoint::CheckpointDone;
-use store::ticks::{CompactReport, Dataset};
+use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
 
 use crate::gaps::Gap;
-use crate::{EventSink, Output, RecordError, Recorder, Startup};
+use crate::{EventSink, Output, RecordError, Recorder};
+use checkpoints::{final_save, Checkpoints};
 use feed::{unix_ms, FeedState};
+pub use report::{Progress, Rejected, Summary};
 
 /// What [`run`] records, where, and how often it checkpoints.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
     /// Where to write: the dataset (a directory or an object store) and the journal.
     pub output: Output,
-    /// Rows recorded since the last checkpoint are written every this often.
+    /// Rows recorded since the last checkpoint are written every this often (after a
+    /// failed checkpoint the retries come sooner at first: a backoff from 1 s up to this).
     pub checkpoint_every: Duration,
     /// Progress ([`Progress::Status`]) is reported every this often; the journal is synced
     /// as often.
@@ -66,106 +80,6 @@ impl SessionConfig {
             final_save_attempts: 3,
         }
     }
-}
-
-/// What happens during a session, for the caller to show.
-#[derive(Debug)]
-pub enum Progress {
-    /// Periodic status.
-    Status {
-        /// Distinct symbols recorded in this run.
-        symbols: usize,
-        /// Events recorded in this run.
-        events: u64,
-        /// Rows waiting for the next checkpoint.
-        pending: usize,
-        /// Share of this run's wall time with a live feed, in %.
-        coverage: f64,
-        /// Copies dropped (redundant connections, renewal overlaps).
-        duplicates: u64,
-    },
-    /// What start-up recovered from an earlier run.
-    Recovered(Startup),
-    /// A checkpoint was written.
-    Checkpoint {
-        /// Files published.
-        files: Vec<PathBuf>,
-        /// Rows they hold.
-        rows: usize,
-    },
-    /// A checkpoint failed; its rows are kept and retried.
-    CheckpointFailed(RecordError),
-    /// Closed hours were compacted.
-    Compacted(CompactReport),
-    /// A connection is live.
-    Connected {
-        /// Connection number.
-        conn_id: u64,
-    },
-    /// A connection was lost; the stream reconnects by itself (with redundant connections
-    /// the feed may still be live).
-    FeedLost {
-        /// Connection number.
-        conn_id: u64,
-        /// Why.
-        reason: String,
-    },
-    /// An interval without any live feed, now closed (also written to the gaps dataset).
-    Gap(Gap),
-    /// A frame that could not be decoded (skipped; the connection is kept).
-    Malformed(String),
-    /// One element of a frame was not recorded; the frame's other elements were. Reported
-    /// once per element.
-    Rejected {
-        /// Connection it came on.
-        conn_id: u64,
-        /// Which element and why.
-        element: Rejected,
-    },
-    /// Shutdown was requested; the final save starts.
-    Saving,
-}
-
-/// Why one element of a received frame was not recorded.
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum Rejected {
-    /// It did not decode (the error's excerpt is the element's own text).
-    #[error("{0}")]
-    Decode(stream::ElementError),
-}
-
-/// The outcome of a session.
-#[derive(Debug, Clone)]
-pub struct Summary {
-    /// Distinct symbols recorded in this run.
-    pub symbols: usize,
-    /// Events recorded in this run.
-    pub events: u64,
-    /// Files published in this run.
-    pub files: usize,
-    /// Rows in the files published in this run.
-    pub rows: u64,
-    /// The last file published, if any.
-    pub last_file: Option<PathBuf>,
-    /// The dataset (a directory, or a URL held in a path).
-    pub out_dir: PathBuf,
-    /// Frames that could not be decoded.
-    pub malformed: u64,
-    /// Elements of frames not recorded ([`Progress::Rejected`]).
-    pub rejected: u64,
-    /// Events quarantined for an implausible event time ([`crate::quarantine`]).
-    pub quarantined: u64,
-    /// Copies dropped (redundant connections, renewal overlaps).
-    pub duplicates: u64,
-    /// Gaps in this run, start-up included (and the time the recorder was not running
-    /// before it, when the last run ended without a clean shutdown).
-    pub gaps: usize,
-    /// Share of this run's wall time with a live feed, in % (the wall time starts at the
-    /// last journaled receive of a run that ended without a clean shutdown).
-    pub coverage: f64,
-    /// Wall time of this run.
-    pub wall: Duration,
 }
 
 /// Records until `shutdown` resolves, then saves everything and returns a summary.
@@ -217,15 +131,12 @@ pub async fn run_with_sink(
     if let Some(sink) = sink {
         rec.set_sink(sink);
     }
-    let (handles, mut rx) = connect_all(config.streams);
     let start = Instant::now();
+    let mut checkpoints = Checkpoints::new(start, &config);
+    let (handles, mut rx) = connect_all(config.streams);
     let mut status = interval_at(start + config.status_every, config.status_every);
     status.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    let mut checkpoint = interval_at(start + config.checkpoint_every, config.checkpoint_every);
-    checkpoint.set_missed_tick_behavior(MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
-    let mut writing: Option<tokio::task::JoinHandle<(CheckpointDone, Option<CompactReport>)>> =
-        None;
 
     loop {
         tokio::select! {
@@ -236,32 +147,13 @@ pub async fn run_with_sink(
                 None => break,
             },
             // The checkpoint runs on a blocking thread (see `crate::checkpoint`): frames
-            // keep being journaled and buffered meanwhile. One at a time; a tick due while
-            // one runs fires as soon as it is done.
-            _ = checkpoint.tick(), if writing.is_none() => {
-                match rec.start_checkpoint(Utc::now()) {
-                    Ok(task) => {
-                        let dataset = config.output.dataset.clone();
-                        // Compaction publishes too: only while the recorder may write.
-                        let compact_after =
-                            config.compact_after.filter(|_| config.output.may_write().is_ok());
-                        writing = Some(tokio::task::spawn_blocking(move || {
-                            let done = task.run();
-                            let compacted = compact_after.and_then(|after| compact_closed(&dataset, after));
-                            (done, compacted)
-                        }));
-                    }
-                    Err(e) => on_progress(Progress::CheckpointFailed(e)),
-                }
+            // keep being journaled and buffered meanwhile. One at a time; one due while
+            // another runs starts as soon as that is done.
+            _ = sleep_until(checkpoints.due()), if !checkpoints.writing() => {
+                checkpoints.start(&mut rec, &mut on_progress);
             }
-            ran = async {
-                match writing.as_mut() {
-                    Some(task) => task.await,
-                    None => std::future::pending().await,
-                }
-            }, if writing.is_some() => {
-                writing = None;
-                checkpoint_ran(&mut rec, ran, &mut on_progress);
+            ran = checkpoints.finished(), if checkpoints.writing() => {
+                checkpoints.ran(&mut rec, ran, &mut on_progress);
             }
             _ = status.tick() => {
                 if let Err(e) = rec.sync_journal() {
@@ -281,15 +173,14 @@ pub async fn run_with_sink(
 
     on_progress(Progress::Saving);
     // Frames keep coming while the last periodic checkpoint finishes.
-    if let Some(task) = writing.take() {
-        tokio::pin!(task);
+    if checkpoints.writing() {
         let ran = loop {
             tokio::select! {
-                ran = &mut task => break ran,
+                ran = checkpoints.finished() => break ran,
                 Some((idx, item)) = rx.recv() => feed.handle(&mut rec, idx, item, &mut on_progress),
             }
         };
-        checkpoint_ran(&mut rec, ran, &mut on_progress);
+        checkpoints.ran(&mut rec, ran, &mut on_progress);
     }
     // Subscribers (alerters on the bus) learn that this feed stops here.
     let stop_ms = unix_ms(SystemTime::now());
@@ -336,58 +227,6 @@ pub async fn run_with_sink(
     Ok(summary)
 }
 
-/// Takes back a checkpoint task that ran on a blocking thread, and reports it.
-fn checkpoint_ran(
-    rec: &mut Recorder,
-    ran: Result<(CheckpointDone, Option<CompactReport>), tokio::task::JoinError>,
-    on_progress: &mut impl FnMut(Progress),
-) {
-    let (done, compacted) = match ran {
-        Ok(ran) => ran,
-        Err(e) => {
-            // Its rows are still in their journal segments (deleted only once published):
-            // the next start replays them.
-            log::error!("checkpoint task failed ({e}); its rows stay in the journal");
-            rec.checkpoint_lost();
-            return;
-        }
-    };
-    let rows = done.rows();
-    match rec.finish_checkpoint(done) {
-        Ok(files) if files.is_empty() => {}
-        Ok(files) => on_progress(Progress::Checkpoint { files, rows }),
-        Err(e) => on_progress(Progress::CheckpointFailed(e)),
-    }
-    if let Some(report) = compacted {
-        on_progress(Progress::Compacted(report));
-    }
-}
-
-/// Compacts the closed hours of the dataset and the closed days of the gaps dataset (on
-/// the checkpoint thread, after a checkpoint); returns the dataset's report when it
-/// merged something. Failures are logged: the parts stay, the next pass tries again.
-fn compact_closed(dataset: &Dataset, after: Duration) -> Option<CompactReport> {
-    let compact = || dataset.compact_closed_hours(Utc::now(), after);
-    let report = match crate::metrics::compacted(compact) {
-        Ok(report) if report.merged.is_empty() => None,
-        Ok(report) => Some(report),
-        Err(e) => {
-            log::warn!("compaction postponed: {e}");
-            None
-        }
-    };
-    match store::ticks::gaps::compact_closed_days_of(dataset, Utc::now()) {
-        Ok(report) if report.merged.is_empty() => {}
-        Ok(report) => log::info!(
-            "gaps: {} files of closed days merged into {}",
-            report.parts_removed,
-            report.merged.len()
-        ),
-        Err(e) => log::warn!("gaps compaction postponed: {e}"),
-    }
-    report
-}
-
 /// The session's once-a-second figures for [`crate::metrics::status`].
 fn metrics_status(
     rec: &Recorder,
@@ -427,40 +266,6 @@ fn connect_all(
         });
     }
     (handles, rx)
-}
-
-/// Writes what is left, retrying a few times a second apart; a failure here loses rows and is
-/// therefore an error.
-async fn final_save(
-    rec: &mut Recorder,
-    attempts: u32,
-    on_progress: &mut impl FnMut(Progress),
-) -> Result<(), RecordError> {
-    let attempts = attempts.max(1);
-    let mut attempt = 1;
-    loop {
-        let rows = rec.pending();
-        match store::blocking(|| rec.checkpoint(Utc::now())) {
-            Ok(files) => {
-                if !files.is_empty() {
-                    on_progress(Progress::Checkpoint { files, rows });
-                }
-                return Ok(());
-            }
-            Err(e) if attempt >= attempts => {
-                return Err(RecordError::FinalSave {
-                    attempts,
-                    rows,
-                    cause: Box::new(e),
-                })
-            }
-            Err(e) => {
-                on_progress(Progress::CheckpointFailed(e));
-                attempt += 1;
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    }
 }
 
 /// Fails early, with a clear message, when the output directory cannot be used.

@@ -7,6 +7,7 @@
 //! ROOT/_gaps/date=YYYY-MM-DD/gaps_YYYYMMDD_HHMMSS_<seq:06>.parquet     gaps, by start date
 //! ROOT/_gaps/date=YYYY-MM-DD/gaps_YYYYMMDD_day_<seq:06>.parquet        a day of gaps compacted
 //! .<name>.tmp                                                          staged, not yet published
+//! ROOT/_uploads/<name>.<pid>.<nanos>.<seq>                             large file in parts, not yet copied
 //! ```
 //!
 //! Ticks are partitioned by the UTC date of their `event_time`, gaps by the date they
@@ -27,6 +28,10 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Timelike, Utc};
 
 /// Directory of the gaps dataset inside the dataset.
 pub const GAPS_DIR: &str = "_gaps";
+
+/// Directory (object stores only) where a large file is uploaded in parts before it is
+/// copied, create-only, to its name; hidden from readers like every `_` name.
+pub const UPLOADS_DIR: &str = "_uploads";
 
 /// The partition directory of a UTC date: `date=YYYY-MM-DD`.
 pub fn partition(date: NaiveDate) -> String {

@@ -19,7 +19,9 @@
 //!
 //! [`S3Config::build`] makes an `AmazonS3` with path-style requests, create-only and
 //! `If-Match` conditional puts ([`S3ConditionalPut::ETagMatch`], what the checkpoint
-//! publisher and the [lease](super::lease) rely on), and a bounded retry policy
+//! publisher and the [lease](super::lease) rely on), create-only copies
+//! ([`S3CopyIfNotExists::Multipart`]: how a large file's upload is published, see
+//! [`Dataset`](super::Dataset)), and a bounded retry policy
 //! ([`S3Config::retry`]): a request gives up after a few attempts and a few seconds, so that
 //! the caller, which keeps the rows journaled, decides what an outage means instead of a
 //! request hanging for minutes.
@@ -49,6 +51,7 @@
 //!
 //! [`ObjectStore`]: object_store::ObjectStore
 //! [`S3ConditionalPut::ETagMatch`]: object_store::aws::S3ConditionalPut::ETagMatch
+//! [`S3CopyIfNotExists::Multipart`]: object_store::aws::S3CopyIfNotExists::Multipart
 
 use std::fmt;
 use std::path::PathBuf;

@@ -47,7 +47,7 @@ pub use compact::{
     compact_closed_hours, compact_closed_hours_until, compact_closed_hours_with, recover,
     CompactReport, MergeLimits, RecoverReport, StopAfter, MERGE_BATCH_ROWS, MERGE_FAN_IN,
 };
-pub use dataset::{Dataset, FileEntry, ObjectSource, Source, MULTIPART_BYTES};
+pub use dataset::{Dataset, FileEntry, ObjectSource, Source, MULTIPART_BYTES, PART_BYTES};
 pub use error::TickError;
 pub use query::{Query, ReadStats};
 pub use reader::{

@@ -6,20 +6,34 @@ use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Capped exponential backoff with jitter.
+/// Capped exponential backoff with jitter: the stream's reconnects, and anything else in
+/// the workspace that retries (the recorder's failed checkpoints).
 ///
 /// The n-th delay after a reset is drawn uniformly from `[d/2, d]` where
 /// `d = min(initial * 2^n, max)`, so many clients cut off together do not
 /// come back in lockstep.
+///
+/// ```
+/// use std::time::Duration;
+/// let mut b = stream::Backoff::new(Duration::from_secs(1), Duration::from_secs(4));
+/// let delays: Vec<Duration> = (0..4).map(|_| b.next_delay()).collect();
+/// for (d, ceiling) in delays.iter().zip([1, 2, 4, 4]) {
+///     let ceiling = Duration::from_secs(ceiling);
+///     assert!(*d >= ceiling / 2 && *d <= ceiling, "{d:?}");
+/// }
+/// b.reset();
+/// assert!(b.next_delay() <= Duration::from_secs(1));
+/// ```
 #[derive(Debug, Clone)]
-pub(crate) struct Backoff {
+pub struct Backoff {
     initial: Duration,
     max: Duration,
     attempt: u32,
 }
 
 impl Backoff {
-    pub(crate) fn new(initial: Duration, max: Duration) -> Self {
+    /// Delays from `initial`, doubling, up to `max` (at least `initial`).
+    pub fn new(initial: Duration, max: Duration) -> Self {
         Backoff {
             initial,
             max: max.max(initial),
@@ -34,7 +48,7 @@ impl Backoff {
     }
 
     /// The delay before the next attempt; each call doubles the ceiling.
-    pub(crate) fn next_delay(&mut self) -> Duration {
+    pub fn next_delay(&mut self) -> Duration {
         let ceiling = self.ceiling();
         self.attempt = self.attempt.saturating_add(1);
         let half = ceiling / 2;
@@ -43,7 +57,7 @@ impl Backoff {
     }
 
     /// Back to the initial delay (after a connection that worked).
-    pub(crate) fn reset(&mut self) {
+    pub fn reset(&mut self) {
         self.attempt = 0;
     }
 }

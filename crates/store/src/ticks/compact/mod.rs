@@ -219,6 +219,12 @@ fn merge(
     limits: MergeLimits,
     report: &mut CompactReport,
 ) -> Result<bool, TickError> {
+    // An hour of many parts on an object store takes a while: say what is going on.
+    log::info!(
+        "{}: compacting {} files of hour {hour}",
+        dataset.location(partition).display(),
+        parts.len()
+    );
     let mut segments = BTreeSet::new();
     for part in parts {
         let kvs = dataset.footer(part)?;

@@ -12,7 +12,8 @@ use crate::ticks::{layout, Dataset, TickError};
 /// What [`recover`] cleaned up.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct RecoverReport {
-    /// Leftover temporary files removed.
+    /// Leftover temporary files removed (object stores: spool files, and staging objects
+    /// of large uploads under `_uploads/`).
     pub tmp_removed: usize,
     /// Parts removed because a published merged file holds their rows.
     pub parts_removed: usize,
@@ -30,12 +31,14 @@ pub fn recover(out_dir: &Path) -> Result<RecoverReport, TickError> {
 
 impl Dataset {
     /// Finishes or undoes interrupted compactions: removes leftover temporary files
-    /// (`.<name>.tmp` in the partitions of a local dataset, or in the spool directory of an
-    /// object store) and every part still present beside a merged file that lists it, in
+    /// (`.<name>.tmp` in the partitions of a local dataset; on an object store those of the
+    /// spool directory and the staging objects of interrupted large uploads, `_uploads/…`)
+    /// and every part still present beside a merged file that lists it, in
     /// the tick partitions and in those of the gaps dataset (day files of
     /// [`compact_closed_days`](crate::ticks::gaps::compact_closed_days)). Run it at
-    /// start-up, before anything writes into the dataset (it would take a checkpoint being
-    /// written for a leftover).
+    /// start-up, before anything writes into the dataset, and only in the dataset's one
+    /// writer (on an object store the lease holder): it would take a file being written for
+    /// a leftover.
     ///
     /// Only merged files that share their hour (or, for gaps, their day) with another file
     /// can have leftover parts, so only their footers are read: recovery costs a listing,
@@ -51,6 +54,7 @@ impl Dataset {
         if let Some(spool) = self.spool_dir() {
             report.tmp_removed += remove_tmp_files(spool)?;
         }
+        report.tmp_removed += self.clear_staging()?;
         for partition in self.partitions()? {
             self.recover_partition(&partition, Kind::Ticks, &mut report)?;
         }

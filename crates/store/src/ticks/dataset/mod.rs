@@ -13,8 +13,11 @@
 //!   can be locked against a second recorder.
 //! * **Object store** (`Arc<dyn ObjectStore>`: S3, R2, MinIO, or any other
 //!   implementation, `LocalFileSystem` included, e.g. in tests) — files are spooled to a
-//!   local directory, then uploaded whole and create-only (see `dataset/object.rs`); reads
-//!   are ranged GETs of the column chunks actually needed.
+//!   local directory, then uploaded whole and create-only (see `dataset/object.rs`): one
+//!   conditional `PUT`, or for a large file a multipart upload to a hidden staging key
+//!   (`_uploads/…`) and a create-only server-side copy to its name
+//!   ([`with_multipart`](Dataset::with_multipart) sets the sizes); reads are ranged GETs of
+//!   the column chunks actually needed.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -45,7 +48,7 @@ use bytes::Bytes;
 use object_store::ObjectStore;
 use parquet::file::reader::{ChunkReader, Length};
 
-pub use object::{ObjectSource, MULTIPART_BYTES};
+pub use object::{ObjectSource, MULTIPART_BYTES, PART_BYTES};
 
 use super::layout;
 use super::TickError;
@@ -100,16 +103,33 @@ impl Dataset {
         let prefix = (prefix.split('/').filter(|p| !p.is_empty()))
             .fold(object_store::path::Path::default(), |p, part| p.join(part));
         let spool = std::env::temp_dir().join(format!("ticks-spool-{}", std::process::id()));
+        let url = url.into().trim_end_matches('/').to_owned();
         Dataset {
             backend: Backend::Object {
                 remote: Remote {
                     store,
+                    staging: prefix.clone().join(layout::UPLOADS_DIR),
                     prefix,
-                    url: url.into().trim_end_matches('/').to_owned(),
+                    staging_url: format!("{url}/{}", layout::UPLOADS_DIR),
+                    url,
+                    multipart_above: MULTIPART_BYTES,
+                    part_bytes: PART_BYTES,
                 },
                 spool,
             },
         }
+    }
+
+    /// Uploads files larger than `above` bytes in parts of `part_bytes` (object stores
+    /// only; defaults [`MULTIPART_BYTES`] and [`PART_BYTES`]), through a staging key and a
+    /// create-only copy (see `dataset/object.rs`). S3 refuses parts under 5 MiB (but the
+    /// last); smaller values are for tests against servers configured to allow them.
+    pub fn with_multipart(mut self, above: u64, part_bytes: usize) -> Self {
+        if let Backend::Object { remote, .. } = &mut self.backend {
+            remote.multipart_above = above;
+            remote.part_bytes = part_bytes.max(1);
+        }
+        self
     }
 
     /// Spools files in `dir` before uploading them (object stores only; a local dataset
@@ -127,9 +147,9 @@ impl Dataset {
             Backend::Local(root) => Backend::Local(root.join(name)),
             Backend::Object { remote, spool } => Backend::Object {
                 remote: Remote {
-                    store: remote.store.clone(),
                     prefix: remote.path(name),
                     url: remote.url_of(name),
+                    ..remote.clone()
                 },
                 spool: spool.clone(),
             },
@@ -284,6 +304,15 @@ impl Dataset {
         match &self.backend {
             Backend::Local(_) => Ok(false),
             Backend::Object { remote, .. } => remote.holds(&layout::join(dir, name), tmp),
+        }
+    }
+
+    /// Deletes the staging objects of interrupted large uploads (object stores; none on a
+    /// local directory); returns how many. For the dataset's one writer, at start.
+    pub(crate) fn clear_staging(&self) -> Result<usize, TickError> {
+        match &self.backend {
+            Backend::Local(_) => Ok(0),
+            Backend::Object { remote, .. } => remote.clear_staging(),
         }
     }
 

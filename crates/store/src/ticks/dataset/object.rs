@@ -13,42 +13,73 @@
 //!
 //! # Reads
 //!
-//! [`ObjectSource`] is a Parquet [`ChunkReader`]: the footer is read with two ranged GETs,
-//! and a column chunk is fetched whole (one GET) the first time the decoder touches it.
-//! Only the chunks of one row group are kept, so memory stays at one row group's
-//! compressed bytes, and row groups the reader skips are never downloaded.
+//! [`ObjectSource`] is a Parquet [`ChunkReader`](parquet::file::reader::ChunkReader): the
+//! footer is read with two ranged GETs, and a column chunk is fetched whole (one GET) the
+//! first time the decoder touches it. Only the chunks of one row group are kept, so memory
+//! stays at one row group's compressed bytes, and row groups the reader skips are never
+//! downloaded.
 //!
 //! # Writes
 //!
-//! A file is written to a local spool file first, then uploaded whole with
-//! `PutMode::Create` (`If-None-Match: *`): readers see the whole object or nothing, and a
-//! taken name is refused, never replaced. Objects larger than [`MULTIPART_BYTES`] go up as
-//! a multipart upload, which S3 makes visible only when it completes; `object_store` 0.14
-//! cannot make its completion conditional, so the name is checked to be free just before
-//! (safe because one writer owns a prefix: the lease, see the README).
+//! A file is written to a local spool file first, then uploaded whole and create-only, so
+//! that readers see the whole object or nothing and a taken name is refused, never
+//! replaced:
+//!
+//! * **Up to [`Remote::multipart_above`]** (default [`MULTIPART_BYTES`], 64 MiB): one `PUT`
+//!   with `PutMode::Create` (`If-None-Match: *`).
+//! * **Larger**: `object_store` 0.14 cannot make the completion of its own multipart upload
+//!   conditional, so the file goes up as a multipart upload (parts of
+//!   [`Remote::part_bytes`], default [`PART_BYTES`]) to a *staging* key,
+//!   `<root>/_uploads/<name>.<pid>.<nanos>.<seq>` (`_`-prefixed, so neither
+//!   [`Dataset::files`](super::Dataset::files) nor Hive readers list it), and is then copied
+//!   server-side to its name with `copy_if_not_exists` (`CopyMode::Create`), and the staging
+//!   object deleted. On S3 that copy is `S3CopyIfNotExists::Multipart`, which
+//!   [`S3Config::build`](crate::ticks::location::S3Config::build) configures: a one-part
+//!   multipart upload whose part is an `UploadPartCopy` of the staging object, completed
+//!   with `If-None-Match: *`, so the name appears whole, or the server answers
+//!   `412 Precondition Failed` and nothing is replaced. A taken name is an error for which
+//!   [`TickError::already_exists`] holds, as for a single `PUT`, unless the object under the
+//!   name holds exactly our bytes (a completion that succeeded but whose answer was lost, then
+//!   retried): that is our own upload, and a success.
+//!
+//! A crash between the steps leaves at most a staging object (and, mid-upload, parts of an
+//! unfinished multipart upload, which no listing shows); [`Remote::clear_staging`], run by
+//! the writer at start (`Dataset::recover`, after the lease is taken) deletes staging
+//! objects. A store that cannot copy create-only (an `AmazonS3` built without
+//! `with_copy_if_not_exists`) fails the upload with `NotSupported`: the file is not
+//! published, never published unconditionally.
 
 use std::future::Future;
 use std::io::Read;
 use std::ops::Range;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::path::Path as ObjPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, WriteMultipart};
-use parquet::file::metadata::ParquetMetaData;
-use parquet::file::reader::{ChunkReader, Length};
 
+mod source;
+
+pub use source::ObjectSource;
+
+use crate::ticks::location::describe;
 use crate::ticks::TickError;
 
-/// Above this size an upload is a multipart upload (parts of 16 MiB); below, one
+/// Above this size (the default; [`Dataset::with_multipart`](super::Dataset::with_multipart)
+/// sets another) an upload is a multipart upload to a staging key; up to it, one
 /// create-only PUT of the whole file held in memory. An hour of the real market compacted
 /// is ~50 MB, so every file the recorder writes today is one conditional PUT.
 pub const MULTIPART_BYTES: u64 = 64 << 20;
 
-/// Part size of a multipart upload.
-const PART_BYTES: usize = 16 << 20;
+/// The default part size of a multipart upload. S3 wants parts of at least 5 MiB (all but
+/// the last) and at most 10,000 parts, so 16 MiB parts carry files up to ~156 GiB; the
+/// create-only copy (one `UploadPartCopy`) is limited to 5 GiB.
+pub const PART_BYTES: usize = 16 << 20;
+
+/// Staging keys made by this process so far (the `<seq>` of a staging key).
+static STAGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Runs `f` to completion on the module's runtime and returns its output (see the
 /// [module docs](self)).
@@ -84,6 +115,15 @@ pub(crate) struct Remote {
     pub prefix: ObjPath,
     /// The prefix as users name it (`s3://bucket/prefix`), for messages.
     pub url: String,
+    /// Where large files are uploaded before their create-only copy: `_uploads` under the
+    /// root dataset (shared by its children, e.g. the gaps dataset).
+    pub staging: ObjPath,
+    /// [`staging`](Self::staging) as users name it, for messages.
+    pub staging_url: String,
+    /// Files larger than this go up in parts through [`staging`](Self::staging).
+    pub multipart_above: u64,
+    /// Part size of those uploads (at least 1; S3 wants at least 5 MiB).
+    pub part_bytes: usize,
 }
 
 impl Remote {
@@ -103,6 +143,12 @@ impl Remote {
 
     fn err(&self, key: &str) -> impl FnOnce(object_store::Error) -> TickError {
         TickError::object(self.url_of(key))
+    }
+
+    /// The URL of a staging object, for messages.
+    fn staging_url_of(&self, path: &ObjPath) -> String {
+        let name = path.filename().unwrap_or_default();
+        format!("{}/{name}", self.staging_url)
     }
 
     /// The key (relative to the prefix, `/`-separated) of an object path under it.
@@ -169,7 +215,7 @@ impl Remote {
     pub fn upload(&self, file: &Path, key: &str) -> Result<(), TickError> {
         let size = std::fs::metadata(file).map_err(TickError::io(file))?.len();
         let (store, path) = (self.store.clone(), self.path(key));
-        if size <= MULTIPART_BYTES {
+        if size <= self.multipart_above {
             let data = std::fs::read(file).map_err(TickError::io(file))?;
             let opts = PutOptions::from(PutMode::Create);
             let payload = PutPayload::from(data);
@@ -177,34 +223,118 @@ impl Remote {
                 .map_err(self.err(key))?;
             return Ok(());
         }
-        if self.size(key)?.is_some() {
-            let source = object_store::Error::AlreadyExists {
-                path: path.to_string(),
-                source: "the name is taken (checked before a multipart upload)".into(),
-            };
-            return Err(self.err(key)(source));
+        let staged = self.staging_path(key);
+        let result = self
+            .upload_parts(file, &staged)
+            .and_then(|()| self.copy_create(&staged, key, file));
+        // The staging object goes whatever happened; a leftover is hidden and removed by
+        // the next start (`clear_staging`).
+        let (store, s) = (self.store.clone(), staged.clone());
+        match block_on(async move { store.delete(&s).await }) {
+            Ok(Ok(()) | Err(object_store::Error::NotFound { .. })) => {}
+            Ok(Err(e)) => log::warn!(
+                "{}: not removed: {}",
+                self.staging_url_of(&staged),
+                describe(&e)
+            ),
+            Err(e) => log::warn!("{}: not removed: {e}", self.staging_url_of(&staged)),
         }
+        result
+    }
+
+    /// A fresh staging key for `key`: `<staging>/<name>.<pid>.<nanos>.<seq>`.
+    fn staging_path(&self, key: &str) -> ObjPath {
+        let name = key.rsplit('/').next().unwrap_or(key);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let seq = STAGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let pid = std::process::id();
+        self.staging
+            .clone()
+            .join(format!("{name}.{pid}.{nanos}.{seq}"))
+    }
+
+    /// Uploads `file` to `path` (a staging key) as a multipart upload, at most two parts in
+    /// flight; an unfinished upload is aborted on error.
+    fn upload_parts(&self, file: &Path, path: &ObjPath) -> Result<(), TickError> {
+        let err = |e| TickError::object(self.staging_url_of(path))(e);
         let mut reader = std::fs::File::open(file).map_err(TickError::io(file))?;
-        let upload =
-            block_on(async move { store.put_multipart(&path).await })?.map_err(self.err(key))?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
-        let mut chunk = vec![0u8; PART_BYTES];
+        let (store, p) = (self.store.clone(), path.clone());
+        let upload = block_on(async move { store.put_multipart(&p).await })?.map_err(err)?;
+        let part = self.part_bytes.max(1);
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, part);
         loop {
-            let n = reader.read(&mut chunk).map_err(TickError::io(file))?;
+            let mut chunk = vec![0u8; part];
+            let n = match read_full(&mut reader, &mut chunk) {
+                Ok(n) => n,
+                Err(e) => {
+                    // Dropping the writer does not abort the upload: abort it ourselves.
+                    let _ = block_on(async move { writer.abort().await });
+                    return Err(TickError::io(file)(e));
+                }
+            };
             if n == 0 {
                 break;
             }
-            writer.write(&chunk[..n]);
-            // At most two parts in flight: memory stays at a few parts.
+            chunk.truncate(n);
+            // `put` spawns the part's upload, so it runs on the module's runtime too; at most
+            // two parts in flight: memory stays at a few parts.
             let (w, waited) = block_on(async move {
+                writer.put(Bytes::from(chunk));
                 let r = writer.wait_for_capacity(2).await;
                 (writer, r)
             })?;
             writer = w;
-            waited.map_err(self.err(key))?;
+            if let Err(e) = waited {
+                let _ = block_on(async move { writer.abort().await });
+                return Err(err(e));
+            }
         }
-        block_on(async move { writer.finish().await })?.map_err(self.err(key))?;
+        block_on(async move { writer.finish().await })?.map_err(err)?;
         Ok(())
+    }
+
+    /// Copies the staging object `staged` to `key` only if `key` does not exist. A taken
+    /// name that holds exactly the bytes of `file` is our own earlier completion (its answer
+    /// lost, the request retried): a success.
+    fn copy_create(&self, staged: &ObjPath, key: &str, file: &Path) -> Result<(), TickError> {
+        let (store, from, to) = (self.store.clone(), staged.clone(), self.path(key));
+        match block_on(async move { store.copy_if_not_exists(&from, &to).await })? {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let e = self.err(key)(e);
+                if e.already_exists() && self.holds(key, file)? {
+                    return Ok(());
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Deletes every staging object (see the [module docs](self)); returns how many. Only
+    /// the dataset's one writer may call it, before it uploads anything: another writer's
+    /// upload in flight would lose its staging object.
+    pub fn clear_staging(&self) -> Result<usize, TickError> {
+        let (store, staging) = (self.store.clone(), self.staging.clone());
+        let metas =
+            block_on(async move { store.list(Some(&staging)).try_collect::<Vec<_>>().await })?
+                .map_err(TickError::object(self.staging_url.clone()))?;
+        let mut removed = 0;
+        for meta in metas {
+            let store = self.store.clone();
+            let location = meta.location.clone();
+            match block_on(async move { store.delete(&location).await })? {
+                Ok(()) => {
+                    let url = self.staging_url_of(&meta.location);
+                    log::info!("{url}: staging object of an interrupted upload, removed");
+                    removed += 1;
+                }
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(TickError::object(self.staging_url_of(&meta.location))(e)),
+            }
+        }
+        Ok(removed)
     }
 
     /// True when the object `key` holds exactly the bytes of the local file `file` (our
@@ -216,7 +346,7 @@ impl Remote {
         }
         let mut f = std::fs::File::open(file).map_err(TickError::io(file))?;
         let mut offset = 0;
-        let mut buf = vec![0u8; PART_BYTES];
+        let mut buf = vec![0u8; self.part_bytes.clamp(1, PART_BYTES)];
         while offset < local {
             let n = f.read(&mut buf).map_err(TickError::io(file))?;
             if n == 0 {
@@ -243,106 +373,20 @@ impl Remote {
                 self.err(key)(source)
             })?,
         };
-        Ok(ObjectSource {
-            remote: self.clone(),
-            key: key.to_owned(),
-            size,
-            chunks: Vec::new(),
-            cache: Mutex::new(Cache::default()),
-            requests: Default::default(),
-        })
+        Ok(ObjectSource::new(self.clone(), key, size))
     }
 }
 
-/// The column chunks of the row group most recently read: (row group, byte range, bytes).
-#[derive(Default)]
-struct Cache {
-    row_group: Option<usize>,
-    chunks: Vec<(Range<u64>, Bytes)>,
-}
-
-/// A Parquet object read with ranged GETs: the footer first, then each column chunk the
-/// decoder touches, whole; only one row group's chunks are kept.
-pub struct ObjectSource {
-    remote: Remote,
-    key: String,
-    size: u64,
-    /// (row group, byte range) of every column chunk, once the footer is known.
-    chunks: Vec<(usize, Range<u64>)>,
-    cache: Mutex<Cache>,
-    requests: std::sync::atomic::AtomicU64,
-}
-
-impl ObjectSource {
-    /// Tells the source where the column chunks are, so that it fetches them whole.
-    pub(crate) fn set_layout(&mut self, metadata: &ParquetMetaData) {
-        self.chunks = (metadata.row_groups().iter().enumerate())
-            .flat_map(|(i, rg)| {
-                rg.columns().iter().map(move |c| {
-                    let (start, len) = c.byte_range();
-                    (i, start..start + len)
-                })
-            })
-            .collect();
-    }
-
-    /// Ranged GETs made so far.
-    pub fn requests(&self) -> u64 {
-        self.requests.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    fn fetch(&self, range: Range<u64>) -> parquet::errors::Result<Bytes> {
-        self.requests
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.remote
-            .get_range(&self.key, range)
-            .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
-    }
-
-    /// `len` bytes at `start` (`None`: to the end of their column chunk or of the file).
-    fn bytes(&self, start: u64, len: Option<usize>) -> parquet::errors::Result<Bytes> {
-        let chunk = self
-            .chunks
-            .iter()
-            .find(|(_, r)| r.contains(&start) && len.is_none_or(|l| start + l as u64 <= r.end));
-        let Some((row_group, range)) = chunk else {
-            let end = len.map_or(self.size, |l| start + l as u64).min(self.size);
-            return self.fetch(start..end.max(start));
-        };
-        // A poisoned lock only means another read panicked; the cache is still consistent.
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.row_group != Some(*row_group) {
-            cache.row_group = Some(*row_group);
-            cache.chunks.clear();
+/// Reads until `buf` is full or the file ends; returns the bytes read.
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
-        let bytes = match cache.chunks.iter().find(|(r, _)| r == range) {
-            Some((_, bytes)) => bytes.clone(),
-            None => {
-                let bytes = self.fetch(range.clone())?;
-                cache.chunks.push((range.clone(), bytes.clone()));
-                bytes
-            }
-        };
-        let from = (start - range.start) as usize;
-        let to = len.map_or(bytes.len(), |l| from + l);
-        Ok(bytes.slice(from..to))
     }
-}
-
-impl Length for ObjectSource {
-    fn len(&self) -> u64 {
-        self.size
-    }
-}
-
-impl ChunkReader for ObjectSource {
-    type T = bytes::buf::Reader<Bytes>;
-
-    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
-        Ok(self.bytes(start, None)?.reader())
-    }
-
-    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
-        self.bytes(start, Some(length))
-    }
+    Ok(filled)
 }

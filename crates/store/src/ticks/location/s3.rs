@@ -11,7 +11,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use object_store::aws::{AmazonS3Builder, S3ConditionalPut};
+use object_store::aws::{AmazonS3Builder, S3ConditionalPut, S3CopyIfNotExists};
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 
 use super::{describe, LocationError};
@@ -173,6 +173,7 @@ impl S3Config {
             .with_region(&self.region)
             .with_allow_http(self.allow_http)
             .with_conditional_put(S3ConditionalPut::ETagMatch)
+            .with_copy_if_not_exists(S3CopyIfNotExists::Multipart)
             .with_retry(self.retry.clone())
             .with_client_options(
                 ClientOptions::new()
