@@ -37,7 +37,7 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use store::ticks::{DatasetWriter, TickBuffer};
+use store::ticks::{Dataset, DatasetWriter, TickBuffer};
 
 use store::ticks::gaps::GapWriter;
 
@@ -76,6 +76,18 @@ pub(crate) struct Writers {
     /// The journal directory, when there is a journal (files are then tagged with the
     /// segments, which are deleted once published).
     pub(crate) journal_dir: Option<PathBuf>,
+}
+
+impl Writers {
+    /// New writers for `dataset`, tagging files with journal segments when `journal_dir`
+    /// is given.
+    pub(crate) fn for_dataset(dataset: &Dataset, journal_dir: Option<PathBuf>) -> Self {
+        Writers {
+            ticks: DatasetWriter::for_dataset(dataset.clone()),
+            gaps: GapWriter::for_dataset(dataset),
+            journal_dir,
+        }
+    }
 }
 
 /// A checkpoint to run off the ingest loop (see the [module docs](self)).

@@ -1,0 +1,199 @@
+//! The recorder's tests across its parts: the lock, and what a crash, a full disk or a kill
+//! during a checkpoint leave behind (the journal's replay must publish every event once).
+
+use std::path::Path;
+
+use super::*;
+
+#[test]
+fn a_second_recorder_on_the_same_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, _) = Recorder::open(dir.path(), Utc::now()).unwrap();
+    let err = Recorder::open(dir.path(), Utc::now())
+        .err()
+        .expect("second open refused");
+    assert!(err.to_string().contains("another recorder"), "{err}");
+    drop(first);
+    assert!(
+        Recorder::open(dir.path(), Utc::now()).is_ok(),
+        "lock released with the first"
+    );
+}
+
+/// `!miniTicker@arr` elements for `(symbol, event_time)`.
+fn frame(events: &[(&str, i64)]) -> String {
+    let items: Vec<String> = events
+        .iter()
+        .map(|(s, e)| {
+            format!(
+                r#"{{"e":"24hrMiniTicker","E":{e},"s":"{s}","c":"1.5","o":"1.0","h":"2.0","l":"0.5","v":"10","q":"15"}}"#
+            )
+        })
+        .collect();
+    format!("[{}]", items.join(","))
+}
+
+fn decoded(text: &str) -> Vec<MiniTicker> {
+    match stream::decode(text) {
+        Ok(stream::Message::MiniTickers(t)) => t,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn rows(dir: &Path) -> Vec<(String, i64)> {
+    let mut keys: Vec<_> = store::ticks::read_dataset(dir)
+        .unwrap()
+        .iter()
+        .flat_map(|b| store::ticks::rows(b).unwrap())
+        .map(|r| (r.symbol, r.event_time))
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn out_of_range_event_times_are_quarantined_and_checkpoints_go_on() {
+    let now = 1_764_547_200_000; // 2025-12-01
+    let year_10000 = 253_402_300_800_000;
+    let text = frame(&[
+        ("GOODUSDT", now - 500),
+        ("MAXUSDT", i64::MAX),
+        ("Y10KUSDT", year_10000),
+        ("FARUSDT", now + 86_400_000),
+        ("OTHERUSDT", now - 400),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let (mut rec, _) = Recorder::open(dir.path(), Utc::now()).unwrap();
+    rec.ingest_message(1, now, &text, decoded(&text)).unwrap();
+    rec.checkpoint(Utc::now())
+        .expect("a bad event time does not stop checkpoints");
+    let good = vec![
+        ("GOODUSDT".to_string(), now - 500),
+        ("OTHERUSDT".to_string(), now - 400),
+    ];
+    assert_eq!(rows(dir.path()), good);
+    assert_eq!(rec.quarantined(), 3);
+    drop(rec);
+    // Journal replay after a crash agrees with the live path.
+    let crashed = tempfile::tempdir().unwrap();
+    let (mut rec, _) = Recorder::open(crashed.path(), Utc::now()).unwrap();
+    rec.ingest_message(1, now, &text, decoded(&text)).unwrap();
+    drop(rec); // no checkpoint: only the journal has the rows
+    let (_rec, startup) = Recorder::open(crashed.path(), Utc::now()).unwrap();
+    assert_eq!(rows(crashed.path()), good);
+    assert_eq!(startup.replay.quarantined, 3);
+}
+
+/// Feeds one frame of two symbols at `t` (received then); returns its keys.
+fn feed(rec: &mut Recorder, t: i64) -> (Vec<(String, i64)>, Result<usize, RecordError>) {
+    let text = frame(&[("AUSDT", t), ("BUSDT", t)]);
+    let keys = vec![("AUSDT".to_string(), t), ("BUSDT".to_string(), t)];
+    (keys, rec.ingest_message(1, t, &text, decoded(&text)))
+}
+
+#[test]
+fn a_full_disk_loses_nothing_once_space_is_back() {
+    let now = 1_764_547_200_000;
+    let dir = tempfile::tempdir().unwrap();
+    let jdir = journal::dir(dir.path());
+    let (mut rec, _) = Recorder::open(dir.path(), Utc::now()).unwrap();
+    let mut sent = Vec::new();
+    let (keys, ok) = feed(&mut rec, now);
+    sent.extend(keys);
+    ok.unwrap();
+    // The next segment cannot be created: the checkpoint is postponed, nothing is left
+    // in the way of the next rotation.
+    rec.journal.as_mut().unwrap().inject_disk_full(1);
+    assert!(rec.checkpoint(Utc::now()).is_err());
+    assert_eq!(
+        journal::segments(&jdir).unwrap().len(),
+        1,
+        "no empty segment left"
+    );
+    assert_eq!(rec.pending(), 2);
+    rec.checkpoint(Utc::now()).expect("space is back");
+    // Journal writes fail: the events are buffered and their records kept in memory.
+    rec.journal.as_mut().unwrap().inject_disk_full(2);
+    for i in 1..3 {
+        let (keys, failed) = feed(&mut rec, now + 1000 * i);
+        sent.extend(keys);
+        assert!(failed.is_err());
+    }
+    rec.checkpoint(Utc::now()).expect("space is back");
+    rec.journal.as_mut().unwrap().inject_disk_full(2);
+    for i in 3..6 {
+        let (keys, result) = feed(&mut rec, now + 1000 * i);
+        sent.extend(keys);
+        assert_eq!(result.is_ok(), i == 5, "frame {i}");
+    }
+    drop(rec); // a crash once space is back: the journal has everything
+    let (_rec, startup) = Recorder::open(dir.path(), Utc::now()).unwrap();
+    assert_eq!(startup.replay.rows_written, 6);
+    sent.sort();
+    assert_eq!(rows(dir.path()), sent, "every event exactly once");
+}
+
+#[test]
+fn frames_taken_while_a_checkpoint_runs_are_journaled_and_survive_a_kill() {
+    let now = Utc::now().timestamp_millis();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut rec, _) = Recorder::open(dir.path(), Utc::now()).unwrap();
+    let (mut sent, ok) = feed(&mut rec, now);
+    ok.unwrap();
+    let task = rec.start_checkpoint(Utc::now()).unwrap();
+    assert!(matches!(
+        rec.start_checkpoint(Utc::now()),
+        Err(RecordError::CheckpointRunning)
+    ));
+    // The loop goes on while the task runs elsewhere.
+    let (keys, ok) = feed(&mut rec, now + 1000);
+    sent.extend(keys);
+    ok.unwrap();
+    assert_eq!(rec.pending(), 4);
+    let done = std::thread::spawn(move || task.run()).join().unwrap();
+    assert_eq!(rec.finish_checkpoint(done).unwrap().len(), 1);
+    assert_eq!((rec.pending(), rec.rows_written()), (2, 2));
+    // Killed while the next checkpoint runs: it never published.
+    let task = rec.start_checkpoint(Utc::now()).unwrap();
+    let (keys, ok) = feed(&mut rec, now + 2000);
+    sent.extend(keys);
+    ok.unwrap();
+    drop(task);
+    drop(rec);
+    let (_rec, startup) = Recorder::open(dir.path(), Utc::now()).unwrap();
+    assert_eq!(startup.replay.rows_written, 4);
+    sent.sort();
+    assert_eq!(rows(dir.path()), sent, "every event exactly once");
+}
+
+#[test]
+fn gaps_are_journaled_and_a_crash_becomes_a_not_running_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut rec, _) = Recorder::open(dir.path(), Utc::now()).unwrap();
+    let now = Utc::now().timestamp_millis();
+    let (_, ok) = feed(&mut rec, now);
+    ok.unwrap();
+    let gap = Gap {
+        start_ms: now - 2000,
+        end_ms: now - 1000,
+        reason: "reconnect: reset".into(),
+        connection_id: 2,
+    };
+    rec.record_gap(gap.clone());
+    drop(rec); // killed: nothing checkpointed
+    let restart = Utc::now() + chrono::Duration::seconds(5);
+    let (mut rec, startup) = Recorder::open(dir.path(), restart).unwrap();
+    let down = startup.not_running.expect("a not-running gap");
+    assert_eq!(
+        (down.start_ms, down.end_ms, down.reason.as_str()),
+        (now, restart.timestamp_millis(), gaps::NOT_RUNNING)
+    );
+    rec.checkpoint(restart).unwrap();
+    assert_eq!(
+        store::ticks::gaps::read_gaps(dir.path()).unwrap(),
+        [gap, down]
+    );
+    rec.close().unwrap();
+    let (_rec, startup) = Recorder::open(dir.path(), Utc::now()).unwrap();
+    assert!(startup.not_running.is_none(), "a clean stop is no gap");
+}
