@@ -9,18 +9,12 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
+use common::s3::{assert_no_secret, assert_nothing_overwritten, s3_server, spawn_s3, Bucket};
 use common::{
-    assert_exactly_once_in, dataset_keys_of, sent_keys, spawn, stop_cleanly, wait_until, Running,
-    Sim,
+    assert_exactly_once_in, dataset_keys_of, sent_keys, spawn, stop_cleanly, wait_until, Sim,
 };
-use object_store::path::Path as Key;
-use object_store::ObjectStore;
-use sim::s3::{S3Server, SECRET_ACCESS_KEY};
 
 fn market() -> sim::SimConfig {
     sim::SimConfig {
@@ -28,92 +22,6 @@ fn market() -> sim::SimConfig {
         symbols: 300,
         interval: Duration::from_millis(100),
         ..sim::SimConfig::default()
-    }
-}
-
-fn s3_server() -> S3Server {
-    S3Server::start().expect("S3 test server (run scripts/setup-test-env.sh)")
-}
-
-/// The recorder on `s3.url(prefix)` with its journal in `journal`.
-fn spawn_s3(s3: &S3Server, prefix: &str, journal: &Path, ws_url: &str, extra: &[&str]) -> Running {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_recorder"));
-    cmd.arg("--out-dir")
-        .arg(s3.url(prefix))
-        .arg("--journal-dir")
-        .arg(journal)
-        .args(["--checkpoint-secs", "1", "--idle-timeout-secs", "2"])
-        .args(extra)
-        .envs(s3.env())
-        .env("BINANCE_WS_URL", ws_url)
-        .env("LOG_FILE", journal.with_extension("log"))
-        .env_remove("RECORDER_OUT_DIR")
-        .env_remove("RECORDER_JOURNAL_DIR")
-        .env_remove("RECORDER_CHECKPOINT_SECS");
-    spawn(cmd)
-}
-
-struct Bucket {
-    store: Arc<dyn ObjectStore>,
-    rt: tokio::runtime::Runtime,
-}
-
-impl Bucket {
-    fn new(s3: &S3Server) -> Bucket {
-        let config =
-            store::ticks::location::S3Config::from_vars(s3.bucket(), |name| s3.var(name)).unwrap();
-        Bucket {
-            store: config.build().unwrap(),
-            rt: tokio::runtime::Runtime::new().unwrap(),
-        }
-    }
-
-    /// Key (below `prefix`) -> ETag of every object under it.
-    fn etags(&self, prefix: &str) -> HashMap<String, String> {
-        use futures::TryStreamExt;
-        let metas: Vec<_> = self
-            .rt
-            .block_on(self.store.list(Some(&Key::from(prefix))).try_collect())
-            .unwrap();
-        metas
-            .into_iter()
-            .map(|m| (m.location.to_string(), m.e_tag.unwrap_or_default()))
-            .collect()
-    }
-
-    /// The dataset under `prefix`, read through `store::ticks`.
-    fn dataset(&self, prefix: &str) -> store::ticks::Dataset {
-        let spool = std::env::temp_dir().join(format!("s3-test-spool-{}", std::process::id()));
-        store::ticks::Dataset::object(self.store.clone(), prefix, format!("s3://test/{prefix}"))
-            .with_spool(spool)
-    }
-
-    fn tick_objects(&self, prefix: &str) -> usize {
-        self.etags(prefix)
-            .keys()
-            .filter(|k| k.contains("/date=") && k.ends_with(".parquet"))
-            .count()
-    }
-}
-
-/// No object seen before changed its ETag (it may have been removed by compaction).
-fn assert_nothing_overwritten(before: &HashMap<String, String>, after: &HashMap<String, String>) {
-    for (key, etag) in before {
-        if key.ends_with("_lock") {
-            continue; // the lease object is rewritten by design (If-Match)
-        }
-        if let Some(now) = after.get(key) {
-            assert_eq!(now, etag, "{key} was overwritten");
-        }
-    }
-}
-
-fn assert_no_secret(rec: &Running) {
-    for line in rec.out.iter().chain(&rec.err) {
-        assert!(
-            !line.contains(SECRET_ACCESS_KEY),
-            "secret in output: {line}"
-        );
     }
 }
 

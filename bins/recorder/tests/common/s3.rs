@@ -89,6 +89,14 @@ impl Bucket {
         }
     }
 
+    /// Checkpoint objects (`…/date=…/….parquet`) under `prefix`.
+    pub fn tick_objects(&self, prefix: &str) -> usize {
+        self.etags(prefix)
+            .keys()
+            .filter(|k| k.contains("/date=") && k.ends_with(".parquet"))
+            .count()
+    }
+
     /// The dataset under `prefix`, read through `store::ticks`.
     pub fn dataset(&self, prefix: &str) -> store::ticks::Dataset {
         let spool = std::env::temp_dir().join(format!("s3-test-spool-{}", std::process::id()));
