@@ -1,5 +1,9 @@
 //! Control requests that get no reply: sent again with backoff, and after the last
 //! attempt the connection is replaced (the next one carries the streams).
+//!
+//! On tokio's paused time: the reply timeouts are virtual (no real seconds, no flake on a
+//! loaded machine); the sockets are real, on loopback, with the server a task of the test's
+//! own runtime, so the runtime sees their data before it advances the clock.
 
 use std::time::Duration;
 use stream::{DisconnectReason, StreamItem};
@@ -16,7 +20,7 @@ fn impatient(server: &Server, streams: &[&str], combined: bool) -> stream::Strea
     config
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_unanswered_subscribe_is_sent_again_and_its_reply_settles_it() {
     let mut server = Server::start().await;
     let (handle, mut rx) = stream::spawn(impatient(&server, &["a@miniTicker"], false));
@@ -41,7 +45,7 @@ async fn an_unanswered_subscribe_is_sent_again_and_its_reply_settles_it() {
     std::sync::Arc::try_unwrap(handle).unwrap().shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_subscribe_never_answered_replaces_the_connection_which_then_carries_the_stream() {
     let mut server = Server::start().await;
     let (handle, mut rx) = stream::spawn(impatient(&server, &["a@miniTicker"], true));

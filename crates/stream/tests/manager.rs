@@ -1,5 +1,10 @@
 //! Connection-manager tests against a tiny WebSocket server on 127.0.0.1 that
 //! each test drives by hand (renewal: see `renewal.rs`).
+//!
+//! On tokio's paused time but for one test (said there): the idle timeouts, backoffs, the
+//! control-request pacing and the close handshake's patience are virtual (no real seconds, no
+//! flake on a loaded machine). The sockets are real, on loopback, with the server a task of
+//! the test's own runtime, so the runtime sees their data before it advances the clock.
 
 use futures::{SinkExt, StreamExt};
 use std::time::Duration;
@@ -13,7 +18,7 @@ mod manager_support;
 
 use manager_support::*;
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn server_ping_is_answered_with_its_payload() {
     let mut server = Server::start().await;
     let (handle, mut rx) = stream::spawn(server.config(&["btcusdt@miniTicker"]));
@@ -33,8 +38,6 @@ async fn server_ping_is_answered_with_its_payload() {
     handle.shutdown().await;
 }
 
-/// Paused time: the waits below are virtual (no real seconds, no flake on a loaded machine); the
-/// sockets are real, on loopback, so the runtime sees their data before it advances the clock.
 #[tokio::test(start_paused = true)]
 async fn pings_keep_the_idle_watchdog_quiet() {
     let mut server = Server::start().await;
@@ -55,6 +58,7 @@ async fn pings_keep_the_idle_watchdog_quiet() {
     handle.shutdown().await;
 }
 
+// Real time: the gap is measured on the wall clock (SystemTime), which paused time does not move.
 #[tokio::test]
 async fn silent_connection_is_dropped_and_the_gap_reported() {
     let mut server = Server::start().await;
@@ -80,7 +84,7 @@ async fn silent_connection_is_dropped_and_the_gap_reported() {
     handle.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn server_close_leads_to_reconnect_and_gap() {
     let mut server = Server::start().await;
     let (handle, mut rx) = stream::spawn(server.config(&["!miniTicker@arr"]));
@@ -102,7 +106,7 @@ async fn server_close_leads_to_reconnect_and_gap() {
     handle.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn subscriptions_are_acknowledged_and_resent_after_reconnect() {
     let mut server = Server::start().await;
     let mut config = server.config(&["btcusdt@miniTicker"]);
@@ -160,7 +164,7 @@ async fn subscriptions_are_acknowledged_and_resent_after_reconnect() {
     std::sync::Arc::try_unwrap(handle).unwrap().shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn combined_url_follows_subscribe_and_unsubscribe() {
     let mut server = Server::start().await;
     let (handle, mut rx) = stream::spawn(server.config(&["a@miniTicker", "b@miniTicker"]));
@@ -186,7 +190,7 @@ async fn combined_url_follows_subscribe_and_unsubscribe() {
     std::sync::Arc::try_unwrap(handle).unwrap().shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn control_requests_never_exceed_five_per_second() {
     let mut server = Server::start().await;
     let (handle, mut rx) = stream::spawn(server.config(&["a@miniTicker"]));
@@ -215,7 +219,7 @@ async fn control_requests_never_exceed_five_per_second() {
     std::sync::Arc::try_unwrap(handle).unwrap().shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn malformed_frame_is_reported_and_the_connection_kept() {
     let mut server = Server::start().await;
     let (handle, mut rx) = stream::spawn(server.config(&["btcusdt@miniTicker"]));
@@ -252,7 +256,7 @@ async fn malformed_frame_is_reported_and_the_connection_kept() {
     handle.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn shutdown_closes_cleanly_and_ends_the_receiver() {
     let mut server = Server::start().await;
     let (handle, mut rx) = stream::spawn(server.config(&["btcusdt@miniTicker"]));
@@ -279,7 +283,7 @@ async fn shutdown_closes_cleanly_and_ends_the_receiver() {
     assert_eq!(server_side.await.unwrap(), Some(CloseCode::Normal));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn slow_consumer_gets_backpressure_not_loss() {
     let mut server = Server::start().await;
     let mut config = server.config(&["btcusdt@miniTicker"]);
@@ -308,8 +312,6 @@ async fn slow_consumer_gets_backpressure_not_loss() {
     handle.shutdown().await;
 }
 
-/// Paused time: the waits below are virtual (no real seconds, no flake on a loaded machine); the
-/// sockets are real, on loopback, so the runtime sees their data before it advances the clock.
 #[tokio::test(start_paused = true)]
 async fn failed_attempts_are_reported_without_a_gap() {
     let closed_port = {

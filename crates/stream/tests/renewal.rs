@@ -3,6 +3,11 @@
 //! old one is closed only once the successor delivers. Hand-driven loopback
 //! server tests for each path, then an end-to-end check against the simulated
 //! exchange that no event is lost over several renewals.
+//!
+//! Every test runs on tokio's paused time: the age limits, backoffs and patience below are
+//! virtual (no real seconds, no flake on a loaded machine). The sockets are real, on
+//! loopback, and the servers (the hand-driven one, the simulator) are tasks of the test's own
+//! runtime, so the runtime sees their data before it advances the clock.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -36,8 +41,6 @@ fn renewing_config(server: &Server, age: Duration) -> StreamConfig {
     config
 }
 
-/// Paused time: the waits below are virtual (no real seconds, no flake on a loaded machine); the
-/// sockets are real, on loopback, so the runtime sees their data before it advances the clock.
 #[tokio::test(start_paused = true)]
 async fn age_limit_opens_the_successor_before_closing_the_old_connection() {
     let mut server = Server::start().await;
@@ -73,11 +76,11 @@ async fn age_limit_opens_the_successor_before_closing_the_old_connection() {
     handle.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn server_shutdown_is_renewed_without_a_gap_or_backoff() {
     let mut server = Server::start().await;
     let mut config = server.config(&["btcusdt@miniTicker", "ethusdt@miniTicker"]);
-    // Any backoff would outlast the test's patience.
+    // Any backoff would outlast the test's patience (5 s, virtual: it fires first).
     config.initial_backoff = Duration::from_secs(60);
     config.max_backoff = Duration::from_secs(60);
     let (handle, mut rx) = stream::spawn(config);
@@ -116,7 +119,7 @@ async fn server_shutdown_is_renewed_without_a_gap_or_backoff() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn server_shutdown_then_close_before_a_successor_opens_is_a_gap() {
     let mut server = Server::start().await;
     let (handle, mut rx) = stream::spawn(server.config(&["!miniTicker@arr"]));
@@ -160,7 +163,7 @@ async fn server_shutdown_then_close_before_a_successor_opens_is_a_gap() {
     handle.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn failed_successor_keeps_the_old_connection_until_it_dies() {
     let mut server = Server::start().await;
     let (handle, mut rx) = stream::spawn(renewing_config(&server, Duration::from_millis(300)));
@@ -230,7 +233,7 @@ async fn failed_successor_keeps_the_old_connection_until_it_dies() {
     handle.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn old_connection_ending_during_the_overlap_is_not_a_gap() {
     let mut server = Server::start().await;
     let (handle, mut rx) = stream::spawn(renewing_config(&server, Duration::from_millis(300)));
@@ -248,7 +251,7 @@ async fn old_connection_ending_during_the_overlap_is_not_a_gap() {
     handle.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn requests_during_the_overlap_go_to_the_successor_and_survive_its_failure() {
     let mut server = Server::start().await;
     let mut config = server.config(&["a@miniTicker", "b@miniTicker"]);
@@ -287,7 +290,9 @@ async fn requests_during_the_overlap_go_to_the_successor_and_survive_its_failure
     std::sync::Arc::try_unwrap(handle).unwrap().shutdown().await;
 }
 
-/// What the sim test saw: every ticker received, and the connection events.
+/// What the sim test saw: every ticker received, and the connection events. (The simulator
+/// stamps events with the wall clock, so on paused time ticks may share an event time; the
+/// close price, which every tick moves, still tells them apart.)
 #[derive(Default)]
 struct Tally {
     received: HashSet<(String, i64, String)>,
@@ -318,7 +323,7 @@ impl Tally {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn renewals_against_the_simulated_exchange_lose_no_event() {
     let sim_config = sim::SimConfig {
         symbols: 20,
@@ -334,7 +339,9 @@ async fn renewals_against_the_simulated_exchange_lose_no_event() {
     .await;
 
     let mut tally = Tally::default();
-    let run_until = tokio::time::Instant::now() + Duration::from_secs(6);
+    // Midway between two renewals (every 1.2 s): on paused time the schedule is exact, and a
+    // run ending as a successor opens would leave its Connected unread.
+    let run_until = tokio::time::Instant::now() + Duration::from_millis(6_600);
     while tokio::time::Instant::now() < run_until {
         tally.take(next_item(&mut rx).await);
     }

@@ -10,7 +10,9 @@ mod manager_support;
 
 use manager_support::{next_item, spawn_on_sim};
 
-#[tokio::test]
+/// Paused time: the frame interval, pings and timeouts are virtual; the simulator is a task of
+/// this runtime on loopback, so the runtime sees its frames before it advances the clock.
+#[tokio::test(start_paused = true)]
 async fn all_market_feed_survives_pings_and_reports_forced_disconnect() {
     let sim_config = sim::SimConfig {
         symbols: 20,
