@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use portfolio::{decide, submit_order, Decision, Fill, Order, Position};
 use pricing::{daily_average_before, CoinMarket};
-use store::db::{MarketObservation, NewTrade, TradeOutcome, DEFAULT_PORTFOLIO};
+use store::db::{MarketFigures, MarketObservation, NewTrade, TradeOutcome, DEFAULT_PORTFOLIO};
 
 use crate::ports::{Ledger, PriceSource};
 use crate::report::{fmt_price, portfolio_report};
@@ -243,11 +243,13 @@ fn observation(c: &CoinMarket, avg: Option<f64>) -> MarketObservation {
         coin_id: c.id.clone(),
         symbol: c.symbol.clone(),
         name: c.name.clone(),
-        current_price: c.current_price,
-        market_cap: c.market_cap,
-        market_cap_rank: c.market_cap_rank.and_then(|r| i32::try_from(r).ok()),
-        total_volume: c.total_volume,
-        last_updated: c.last_updated,
-        avg_price_10d: avg,
+        figures: MarketFigures {
+            current_price: c.current_price,
+            market_cap: c.market_cap,
+            market_cap_rank: c.market_cap_rank.and_then(|r| i32::try_from(r).ok()),
+            total_volume: c.total_volume,
+            last_updated: c.last_updated.map(|t| t.naive_utc()),
+            avg_price_10d: avg,
+        },
     }
 }

@@ -221,7 +221,7 @@ async fn a_cycle_buys_below_the_average_holds_above_and_skips_no_price() {
     assert_eq!(*when, at(19, 5));
     let averages: Vec<(&str, Option<f64>)> = observed
         .iter()
-        .map(|o| (o.coin_id.as_str(), o.avg_price_10d))
+        .map(|o| (o.coin_id.as_str(), o.figures.avg_price_10d))
         .collect();
     assert_eq!(
         averages,

@@ -12,7 +12,7 @@
 //!   embedded migrations of that backend (`migrations/sqlite/`, `migrations/mysql/`,
 //!   `migrations/postgres/`) run at once, under a lock.
 //! * [`Store`]: record a cycle's markets, record a trade with its position update in one
-//!   transaction, read positions, trades and portfolios, status and reset; every
+//!   transaction, read positions, trades, snapshots and portfolios, status and reset; every
 //!   operation has a deadline ([`DbTimeouts`]).
 //!
 //! Errors ([`DbError`]) show the URL with its password replaced by `***`.
@@ -49,8 +49,8 @@ mod url;
 pub use connection::{connect, DbConnection};
 pub use error::DbError;
 pub use models::{
-    db_time, hour_slot, Coin, DbStatus, MarketObservation, NewTrade, PortfolioView, PositionRow,
-    PositionView, ResetScope, RowCounts, Snapshot, TradeView, DEFAULT_PORTFOLIO,
+    db_time, hour_slot, Coin, DbStatus, MarketFigures, MarketObservation, NewTrade, PortfolioView,
+    PositionRow, PositionView, ResetScope, RowCounts, Snapshot, TradeView, DEFAULT_PORTFOLIO,
 };
 pub use repo::TradeOutcome;
 pub use store::Store;

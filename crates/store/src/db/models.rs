@@ -45,6 +45,28 @@ pub struct Coin {
     pub updated_at: NaiveDateTime,
 }
 
+/// One coin's market figures at one fetch: what a cycle observes and what its
+/// `market_snapshots` row holds besides the row id, the coin and the fetch time. The one
+/// home of these columns: [`MarketObservation`] carries it in, [`Snapshot`] reads it back,
+/// and the insert writes it as it is (with [`last_updated`](Self::last_updated) in whole
+/// seconds, see [`db_time`]).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = market_snapshots)]
+pub struct MarketFigures {
+    /// USD price, `None` when CoinGecko had none.
+    pub current_price: Option<f64>,
+    /// Market cap.
+    pub market_cap: Option<f64>,
+    /// Rank by market cap.
+    pub market_cap_rank: Option<i32>,
+    /// 24 h volume.
+    pub total_volume: Option<f64>,
+    /// CoinGecko's `last_updated` (UTC).
+    pub last_updated: Option<NaiveDateTime>,
+    /// 10-day average used for the decision.
+    pub avg_price_10d: Option<f64>,
+}
+
 /// What one cycle learnt about one coin.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MarketObservation {
@@ -54,18 +76,8 @@ pub struct MarketObservation {
     pub symbol: String,
     /// Display name.
     pub name: String,
-    /// USD price.
-    pub current_price: Option<f64>,
-    /// Market cap.
-    pub market_cap: Option<f64>,
-    /// Rank.
-    pub market_cap_rank: Option<i32>,
-    /// 24 h volume.
-    pub total_volume: Option<f64>,
-    /// CoinGecko's `last_updated`.
-    pub last_updated: Option<DateTime<Utc>>,
-    /// 10-day average used for the decision.
-    pub avg_price_10d: Option<f64>,
+    /// The figures its snapshot stores.
+    pub figures: MarketFigures,
 }
 
 /// A `market_snapshots` row to insert.
@@ -74,12 +86,8 @@ pub struct MarketObservation {
 pub(crate) struct NewSnapshot<'a> {
     pub coin_id: &'a str,
     pub fetched_at: NaiveDateTime,
-    pub current_price: Option<f64>,
-    pub market_cap: Option<f64>,
-    pub market_cap_rank: Option<i32>,
-    pub total_volume: Option<f64>,
-    pub last_updated: Option<NaiveDateTime>,
-    pub avg_price_10d: Option<f64>,
+    #[diesel(embed)]
+    pub figures: MarketFigures,
 }
 
 /// A stored snapshot.
@@ -92,18 +100,9 @@ pub struct Snapshot {
     pub coin_id: String,
     /// Fetch time.
     pub fetched_at: NaiveDateTime,
-    /// USD price.
-    pub current_price: Option<f64>,
-    /// Market cap.
-    pub market_cap: Option<f64>,
-    /// Rank.
-    pub market_cap_rank: Option<i32>,
-    /// 24 h volume.
-    pub total_volume: Option<f64>,
-    /// CoinGecko's `last_updated`.
-    pub last_updated: Option<NaiveDateTime>,
-    /// 10-day average.
-    pub avg_price_10d: Option<f64>,
+    /// What was observed.
+    #[diesel(embed)]
+    pub figures: MarketFigures,
 }
 
 /// A `portfolios` row.

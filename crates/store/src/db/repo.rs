@@ -15,8 +15,9 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use super::connection::{applied_migrations, DbConnection};
 use super::error::DbError;
 use super::models::{
-    db_time, hour_slot, Coin, DbStatus, MarketObservation, NewSnapshot, NewTrade, PortfolioRow,
-    PortfolioView, PositionRow, PositionView, ResetScope, RowCounts, TradeInsert, TradeView,
+    db_time, hour_slot, Coin, DbStatus, MarketFigures, MarketObservation, NewSnapshot, NewTrade,
+    PortfolioRow, PortfolioView, PositionRow, PositionView, ResetScope, RowCounts, Snapshot,
+    TradeInsert, TradeView,
 };
 use super::schema::{coins, market_snapshots, portfolios, positions, trades};
 use super::url::DbUrl;
@@ -102,12 +103,10 @@ impl Session {
                     .values(NewSnapshot {
                         coin_id: &o.coin_id,
                         fetched_at: now,
-                        current_price: o.current_price,
-                        market_cap: o.market_cap,
-                        market_cap_rank: o.market_cap_rank,
-                        total_volume: o.total_volume,
-                        last_updated: o.last_updated.map(db_time),
-                        avg_price_10d: o.avg_price_10d,
+                        figures: MarketFigures {
+                            last_updated: o.figures.last_updated.map(|t| db_time(t.and_utc())),
+                            ..o.figures.clone()
+                        },
                     })
                     .execute(c)?;
             }
@@ -231,6 +230,18 @@ impl Session {
                 trades::price_at,
             ))
             .load::<TradeView>(&mut self.conn)
+            .map_err(|e| self.query_err(e))
+    }
+
+    pub(crate) fn snapshots(&mut self, coin_id: &str) -> Result<Vec<Snapshot>, DbError> {
+        market_snapshots::table
+            .filter(market_snapshots::coin_id.eq(coin_id))
+            .order((
+                market_snapshots::fetched_at.asc(),
+                market_snapshots::id.asc(),
+            ))
+            .select(Snapshot::as_select())
+            .load(&mut self.conn)
             .map_err(|e| self.query_err(e))
     }
 

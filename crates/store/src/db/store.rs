@@ -21,7 +21,7 @@ use super::connection::connect;
 use super::error::DbError;
 use super::models::{
     DbStatus, MarketObservation, NewTrade, PortfolioView, PositionRow, PositionView, ResetScope,
-    RowCounts, TradeView,
+    RowCounts, Snapshot, TradeView,
 };
 use super::repo::{Session, TradeOutcome};
 use super::url::{Backend, DbTimeouts, DbUrl};
@@ -250,6 +250,18 @@ impl Store {
     pub fn trades(&mut self, portfolio: &str) -> Result<Vec<TradeView>, DbError> {
         let portfolio = portfolio.to_owned();
         self.call("read the trades", move |s| s.trades(&portfolio))
+    }
+
+    /// The coin's snapshots (one per recorded cycle that saw it), oldest first.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Query`] when the statement fails; [`DbError::Timeout`] when the database
+    /// does not answer within the statement timeout (the store is then closed);
+    /// [`DbError::Closed`] on a store closed by an earlier timeout.
+    pub fn snapshots(&mut self, coin_id: &str) -> Result<Vec<Snapshot>, DbError> {
+        let coin_id = coin_id.to_owned();
+        self.call("read the snapshots", move |s| s.snapshots(&coin_id))
     }
 
     /// Every portfolio, by name, with its trade and open position counts.

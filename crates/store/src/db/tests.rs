@@ -19,12 +19,20 @@ fn obs(id: &str, price: Option<f64>) -> MarketObservation {
         coin_id: id.into(),
         symbol: id[..3].into(),
         name: id.to_uppercase(),
-        current_price: price,
-        market_cap: Some(1e12),
-        market_cap_rank: Some(1),
-        total_volume: None,
-        last_updated: Some(Utc.with_ymd_and_hms(2026, 11, 23, 18, 59, 1).unwrap()),
-        avg_price_10d: Some(100.0),
+        figures: MarketFigures {
+            current_price: price,
+            market_cap: Some(1e12),
+            market_cap_rank: Some(1),
+            total_volume: None,
+            // A fraction of a second: stored in whole seconds (MySQL would round it up).
+            last_updated: Some(
+                Utc.with_ymd_and_hms(2026, 11, 23, 18, 59, 1)
+                    .unwrap()
+                    .naive_utc()
+                    + chrono::Duration::milliseconds(700),
+            ),
+            avg_price_10d: Some(100.0),
+        },
     }
 }
 
@@ -70,6 +78,23 @@ fn scenario(store: &mut Store) {
         .expect("markets");
     // The migration created 'default'.
     assert_eq!(store.row_counts().expect("counts"), counts(1, 2, 2, 0, 0));
+    // The figures come back as written, in the struct they were written from.
+    let snaps = store.snapshots("ethereum").expect("snapshots");
+    let mut want = obs("ethereum", None).figures;
+    want.last_updated = want.last_updated.map(|t| db_time(t.and_utc()));
+    assert_eq!(
+        want.last_updated.unwrap().to_string(),
+        "2026-11-23 18:59:01"
+    );
+    assert_eq!(snaps.len(), 1, "{snaps:?}");
+    assert_eq!(
+        (
+            snaps[0].coin_id.as_str(),
+            snaps[0].fetched_at,
+            &snaps[0].figures
+        ),
+        ("ethereum", db_time(t0), &want)
+    );
 
     let r = store
         .record_trade(&buy("default", "bitcoin", 90.0, t0), add(90.0))
