@@ -86,6 +86,7 @@ async fn a_rest_error_names_its_cause() {
     );
 }
 
+// Real time: it drives the alerter binary, a child process whose clock paused time cannot reach.
 #[tokio::test]
 async fn sigint_during_the_start_up_check_exits_0_with_the_exit_line() {
     let sim = start_sim(vec![]).await;

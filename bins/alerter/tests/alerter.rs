@@ -75,6 +75,7 @@ async fn on_cross_alerts_once_per_crossing_for_each_symbol_on_one_connection() {
     );
 }
 
+// Real time: it drives the alerter binary, a child process whose clock paused time cannot reach.
 #[tokio::test]
 async fn alerts_resume_after_a_forced_disconnect_and_a_server_shutdown() {
     let prices: Vec<String> = (1..=40).map(|i| format!("{}.00000000", 100 + i)).collect();
@@ -103,6 +104,7 @@ async fn alerts_resume_after_a_forced_disconnect_and_a_server_shutdown() {
     assert!(stderr.contains("server shutdown"), "stderr: {stderr}");
 }
 
+// Real time: it drives the alerter binary, a child process whose clock paused time cannot reach.
 #[tokio::test]
 async fn alerts_resume_after_a_stall_detected_by_the_watchdog() {
     let prices: Vec<String> = (1..=150).map(|i| format!("{}.00000000", 100 + i)).collect();

@@ -147,6 +147,7 @@ async fn alerters_report_a_nats_restart_and_resume() {
     recorder.kill().await.unwrap();
 }
 
+// Real time: it drives the alerter and recorder binaries, whose clocks paused time cannot reach.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerters_report_the_down_time_of_a_killed_recorder_when_it_restarts() {
     let prices: Vec<String> = (1..=1500)

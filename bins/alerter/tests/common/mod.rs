@@ -1,5 +1,10 @@
 //! Shared harness: the simulated exchange in-process and the real `alerter` binary with
 //! its stdout read line by line.
+//!
+//! These tests run on real time: tokio's paused time cannot reach the child's clock. (Nor
+//! would an in-process feed on paused time do: the simulator stamps events with the wall
+//! clock, so ticks a virtual 40 ms apart can share an event time, and the feed drops such
+//! copies as renewal overlap.)
 
 #![allow(dead_code)] // each test file uses part of the harness
 
