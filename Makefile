@@ -9,7 +9,7 @@ SIM_PORT ?= 18765
 .PHONY: test setup fmt-check clippy doc-check unit link-check demo demo-live bench init up down clean db-reset
 
 ## Everything CI runs: set-up, formatting, lints, API docs, the whole test suite, the link check.
-test: setup fmt-check clippy doc-check unit link-check layer-check docs-check checks-selftest
+test: setup fmt-check clippy doc-check unit link-check layer-check docs-check checks-selftest readers-check
 
 setup:
 	@bash scripts/setup-test-env.sh
@@ -31,7 +31,7 @@ unit:
 link-check:
 	@bash scripts/link-check.sh
 
-.PHONY: layer-check docs-check checks-selftest
+.PHONY: layer-check docs-check checks-selftest readers-check
 
 ## The layering rules of ARCHITECTURE.md, on the resolved dependency graph.
 layer-check:
@@ -45,7 +45,14 @@ docs-check:
 checks-selftest:
 	@bash scripts/checks-selftest.sh
 
-## The recorder against the local simulated exchange for a few seconds, then the files it wrote.
+## The README's dataset readers (pyarrow, DuckDB) find what the store reader finds in a dataset
+## the recorder wrote (UTF-8 symbol names, _gaps beside the partitions).
+readers-check:
+	@bash scripts/readers-check.sh
+
+## The recorder against the local simulated exchange for a few seconds, then the files it wrote,
+## read back by the store reader and by each of pandas, pyarrow, DuckDB, polars installed
+## (PYTHON=... picks the Python; default the venv `make setup` fills, else python3).
 demo:
 	@bash scripts/demo.sh "$(DEMO_DIR)" "$(DEMO_SECS)" "$(SIM_PORT)"
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The repository's own checks must be able to fail. In a scratch copy of the workspace this
-# breaks each rule that scripts/layer-check.sh, scripts/docs-check.sh and the demo's dataset
-# check (scripts/dataset-check.sh) enforce, and fails unless every break is reported; the
-# unbroken copy must pass. Part of `make test` (`make checks-selftest`).
+# breaks each rule that scripts/layer-check.sh, scripts/docs-check.sh, the demo's dataset
+# check (scripts/dataset-check.sh) and its readers check (scripts/read-dataset.py) enforce,
+# and fails unless every break is reported; the unbroken copy must pass. Part of `make test` (`make checks-selftest`).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 scratch=$(mktemp -d)
@@ -79,5 +79,40 @@ mkdir -p "$data/date=2026-01-01" "$data/_journal" "$data/_gaps"
 (cd "$root" && bash scripts/dataset-check.sh "$data" >/dev/null 2>&1) &&
   fail "dataset-check accepts a log file inside the dataset"
 
-[ $status = 0 ] && echo "checks-selftest: docs-check, layer-check and dataset-check each fail on a violation"
+# --- the readers check (scripts/read-dataset.py, run by readers-check.sh and make demo) -------
+# A tiny Hive dataset with a UTF-8 symbol, a _gaps dataset of another schema and a journal
+# file beside it: the right counts pass; a count off by one, a UTF-8 name mangled, or a stray
+# file in the dataset must each fail.
+py=${PYTHON:-${READERS_VENV:-$HOME/.cache/marketdata/readers}/bin/python}
+rd="$scratch/readers"
+if "$py" - "$rd" <<'PY'
+import os, sys
+import pyarrow as pa, pyarrow.parquet as pq
+d = sys.argv[1]
+for sub in ("date=2026-01-01", "date=2026-01-02", "_gaps/date=2026-01-01", "_journal"):
+    os.makedirs(os.path.join(d, sub), exist_ok=True)
+pq.write_table(pa.table({"symbol": ["BTCUSDT", "币安人生USDT", "BTCUSDT"], "close": [1.0, 2.0, 3.0]}),
+               os.path.join(d, "date=2026-01-01", "miniticker_1.parquet"))
+pq.write_table(pa.table({"symbol": ["币安人生USDT"], "close": [4.0]}),
+               os.path.join(d, "date=2026-01-02", "miniticker_2.parquet"))
+pq.write_table(pa.table({"start": [1], "end": [2], "reason": ["start-up"]}),
+               os.path.join(d, "_gaps", "date=2026-01-01", "gaps_1.parquet"))
+open(os.path.join(d, "_journal", "segment_1.wal"), "w").write("not parquet")
+PY
+then
+  readers() { "$py" "$root/scripts/read-dataset.py" "$rd" "$scratch/counts.tsv" --require pyarrow,duckdb 2>&1; }
+  printf 'BTCUSDT\t2\n币安人生USDT\t2\n' >"$scratch/counts.tsv"
+  out=$(readers) || fail "read-dataset refuses a dataset its readers read right: $out"
+  printf 'BTCUSDT\t2\n币安人生USDT\t1\n' >"$scratch/counts.tsv"
+  out=$(readers) && fail "read-dataset accepts a row count off by one: $out"
+  printf 'BTCUSDT\t2\n\\u5e01\\u5b89\\u4eba\\u751fUSDT\t2\n' >"$scratch/counts.tsv"
+  out=$(readers) && fail "read-dataset accepts a mangled UTF-8 symbol name: $out"
+  printf 'BTCUSDT\t2\n币安人生USDT\t2\n' >"$scratch/counts.tsv"
+  echo "a log line" >"$rd/recorder.log"
+  out=$(readers) && fail "read-dataset accepts a dataset pyarrow cannot open: $out"
+else
+  fail "no pyarrow in $py to build the readers' test dataset (make setup installs it)"
+fi
+
+[ $status = 0 ] && echo "checks-selftest: docs-check, layer-check, dataset-check and the readers check each fail on a violation"
 exit $status

@@ -100,3 +100,29 @@ if command -v moto_server >/dev/null 2>&1 || [ -x "$moto_venv/bin/moto_server" ]
 else
   echo "setup: moto_server is NOT available; the S3 tests will fail" >&2
 fi
+# Dataset readers (scripts/readers-check.sh, `make demo`): the README's pyarrow and DuckDB lines
+# are run against a dataset the recorder wrote. Pinned, in a virtualenv of their own
+# ($READERS_VENV, default ~/.cache/marketdata/readers); nothing is installed when the pinned
+# versions are there already.
+readers_venv=${READERS_VENV:-$HOME/.cache/marketdata/readers}
+readers_pins=(pyarrow==26.0.1 duckdb==2.0.0)
+readers_ok() {
+  "$readers_venv/bin/python" - "${readers_pins[@]}" >/dev/null 2>&1 <<'PY'
+import sys
+from importlib.metadata import version
+sys.exit(any(version(n) != v for n, v in (p.split("==") for p in sys.argv[1:])))
+PY
+}
+if ! readers_ok; then
+  echo "setup: installing ${readers_pins[*]} from PyPI into $readers_venv (dataset readers check)"
+  if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    apt_install python3 python3-venv
+  fi
+  [ -x "$readers_venv/bin/python" ] || python3 -m venv "$readers_venv"
+  "$readers_venv/bin/python" -m pip install --quiet --disable-pip-version-check "${readers_pins[@]}"
+fi
+if readers_ok; then
+  echo "setup: ${readers_pins[*]} available in $readers_venv"
+else
+  echo "setup: ${readers_pins[*]} are NOT available in $readers_venv; the readers check will fail" >&2
+fi

@@ -2,6 +2,9 @@
 //! rows of a few symbols.
 //!
 //! `cargo run -p store --features ticks --example inspect -- DIR [SYMBOL]`
+//!
+//! `inspect DIR --counts` prints instead one `symbol<TAB>rows` line per symbol, in symbol
+//! order: what other readers of the dataset must find too (`scripts/read-dataset.py`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,11 +12,15 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let Some(dir) = args.next().map(PathBuf::from) else {
-        eprintln!("usage: inspect DIR [SYMBOL]");
+        eprintln!("usage: inspect DIR [SYMBOL | --counts]");
         return ExitCode::from(2);
     };
     let symbol = args.next();
-    match run(&dir, symbol.as_deref()) {
+    let result = match symbol.as_deref() {
+        Some("--counts") => counts(&dir),
+        symbol => run(&dir, symbol),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("inspect: {e}");
@@ -53,6 +60,13 @@ fn run(dir: &std::path::Path, symbol: Option<&str>) -> Result<(), store::ticks::
                 t.symbol, time, t.close, t.high, t.quote_volume
             );
         }
+    }
+    Ok(())
+}
+
+fn counts(dir: &std::path::Path) -> Result<(), store::ticks::TickError> {
+    for (symbol, batch) in store::ticks::read_by_symbol(dir)? {
+        println!("{symbol}\t{}", batch.num_rows());
     }
     Ok(())
 }
