@@ -54,18 +54,6 @@ fn gaps_other_than_startup(out: &Path) -> Vec<String> {
         .collect()
 }
 
-/// A seeded xorshift: the kill moments of a run are repeatable from its printed seed.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 /// Whether an event sent at `at` falls in a kill's window: from 100 ms before the moment
 /// chosen to the restart (`downs`: (moment chosen, last journaled receive, restart)).
 fn in_a_kill(downs: &[(i64, i64, i64)], at: i64) -> bool {
@@ -86,22 +74,14 @@ fn in_a_kill(downs: &[(i64, i64, i64)], at: i64) -> bool {
 /// it may lag behind the simulator by more than that).
 #[test]
 fn sigkill_at_random_moments_loses_nothing_read_and_keeps_the_gaps() {
-    let seed = std::env::var("DURABILITY_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            u64::from(
-                SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap()
-                    .subsec_nanos(),
-            ) | 1
-        });
-    let mut rng = Rng(seed);
-    let delays: Vec<u64> = (0..3).map(|_| 100 + rng.below(4_000)).collect();
+    // Seeded (testkit::seed): the kill moments of a run are repeated with its printed seed.
+    let mut rng = testkit::seed::rng("sigkill kill delays");
+    let seed = rng.get_seed();
+    let delays: Vec<u64> = (0..3).map(|_| 100 + rng.u64(..4_000)).collect();
     let context = format!(
         "seed {seed}, kill delays {delays:?} ms after a reconnect \
-         (DURABILITY_SEED={seed} repeats them)"
+         ({}={seed} repeats them)",
+        testkit::seed::SEED_VAR
     );
     eprintln!("{context}");
     let sim = Sim::start(sim::SimConfig {
