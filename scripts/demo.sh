@@ -10,6 +10,8 @@
 #   READERS_VENV    the venv `make test` installs pyarrow and duckdb into
 #                   (default ~/.cache/marketdata/readers)
 #   READERS_REQUIRE comma-separated readers that must be installed (scripts/readers-check.sh)
+#   DEMO_BUILD=0    use the binaries and the inspect example already built in the target dir
+#                   (readers-check.sh: `make test` built them with the workspace's tests)
 set -euo pipefail
 dir=${1:-demo-data}; secs=${2:-8}; port=${3:-18765}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,8 +20,10 @@ if [ -z "${PYTHON:-}" ]; then
   if [ -x "$venv/bin/python" ]; then PYTHON=$venv/bin/python; else PYTHON=python3; fi
 fi
 
-cargo build -q -p exchange-sim -p recorder
-cargo build -q -p store --features ticks --example inspect
+if [ "${DEMO_BUILD:-1}" != 0 ]; then
+  cargo build -q -p exchange-sim -p recorder
+  cargo build -q -p store --features ticks --example inspect
+fi
 bin=${CARGO_TARGET_DIR:-target}/debug
 # The log goes next to the dataset, never into it: readers such as pandas and pyarrow.dataset
 # open every file of the directory as Parquet.

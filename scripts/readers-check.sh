@@ -12,8 +12,12 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "readers-check: $*" >&2; exit 1; }
 
-if ! READERS_REQUIRE=pyarrow,duckdb bash "$here/demo.sh" "$tmp/data" "${READERS_SECS:-5}" 0 \
-  > "$tmp/out" 2>&1; then
+# The binaries as the workspace's tests build them: right after `make test`'s unit step this
+# compiles nothing (a separate `cargo build -p recorder` would resolve other features and
+# compile much of the tree again).
+cargo test -q --workspace --no-run
+if ! DEMO_BUILD=0 READERS_REQUIRE=pyarrow,duckdb bash "$here/demo.sh" "$tmp/data" \
+  "${READERS_SECS:-5}" 0 > "$tmp/out" 2>&1; then
   cat "$tmp/out" >&2
   fail "the demo or one of its readers failed (above)"
 fi
