@@ -37,10 +37,13 @@
 //!   [`S3Config::build`](crate::ticks::location::S3Config::build) configures: a one-part
 //!   multipart upload whose part is an `UploadPartCopy` of the staging object, completed
 //!   with `If-None-Match: *`, so the name appears whole, or the server answers
-//!   `412 Precondition Failed` and nothing is replaced. A taken name is an error for which
-//!   [`TickError::already_exists`] holds, as for a single `PUT`, unless the object under the
-//!   name holds exactly our bytes (a completion that succeeded but whose answer was lost, then
-//!   retried): that is our own upload, and a success.
+//!   `412 Precondition Failed` and nothing is replaced.
+//!
+//! Either way a taken name is an error for which [`TickError::already_exists`] holds,
+//! unless the object under the name holds exactly our bytes: a `PUT` or completion that
+//! succeeded but whose answer was lost, then retried by the client and refused by its own
+//! object. That is our upload, and a success (otherwise the caller would publish the same
+//! rows again under the next name).
 //!
 //! A crash between the steps leaves at most a staging object (and, mid-upload, parts of an
 //! unfinished multipart upload, which no listing shows); [`Remote::clear_staging`], run by
@@ -215,18 +218,31 @@ impl Remote {
     pub fn upload(&self, file: &Path, key: &str) -> Result<(), TickError> {
         let size = std::fs::metadata(file).map_err(TickError::io(file))?.len();
         let (store, path) = (self.store.clone(), self.path(key));
-        if size <= self.multipart_above {
+        let result = if size <= self.multipart_above {
             let data = std::fs::read(file).map_err(TickError::io(file))?;
             let opts = PutOptions::from(PutMode::Create);
             let payload = PutPayload::from(data);
             block_on(async move { store.put_opts(&path, payload, opts).await })?
-                .map_err(self.err(key))?;
-            return Ok(());
+                .map(|_| ())
+                .map_err(self.err(key))
+        } else {
+            self.upload_staged(file, key)
+        };
+        match result {
+            // A taken name that holds exactly our bytes is our own earlier success whose
+            // answer was lost and whose retry then met its own object: published.
+            Err(e) if e.already_exists() && self.holds(key, file)? => Ok(()),
+            result => result,
         }
+    }
+
+    /// The multipart path of [`upload`](Self::upload): parts to a fresh staging key, then
+    /// the create-only copy to `key`; the staging object is removed whatever happened.
+    fn upload_staged(&self, file: &Path, key: &str) -> Result<(), TickError> {
         let staged = self.staging_path(key);
         let result = self
             .upload_parts(file, &staged)
-            .and_then(|()| self.copy_create(&staged, key, file));
+            .and_then(|()| self.copy_create(&staged, key));
         // The staging object goes whatever happened; a leftover is hidden and removed by
         // the next start (`clear_staging`).
         let (store, s) = (self.store.clone(), staged.clone());
@@ -265,19 +281,15 @@ impl Remote {
         let part = self.part_bytes.max(1);
         let mut writer = WriteMultipart::new_with_chunk_size(upload, part);
         loop {
-            let mut chunk = vec![0u8; part];
-            let n = match read_full(&mut reader, &mut chunk) {
-                Ok(n) => n,
-                Err(e) => {
-                    // Dropping the writer does not abort the upload: abort it ourselves.
-                    let _ = block_on(async move { writer.abort().await });
-                    return Err(TickError::io(file)(e));
-                }
-            };
-            if n == 0 {
+            let mut chunk = Vec::with_capacity(part);
+            if let Err(e) = (&mut reader).take(part as u64).read_to_end(&mut chunk) {
+                // Dropping the writer does not abort the upload: abort it ourselves.
+                let _ = block_on(async move { writer.abort().await });
+                return Err(TickError::io(file)(e));
+            }
+            if chunk.is_empty() {
                 break;
             }
-            chunk.truncate(n);
             // `put` spawns the part's upload, so it runs on the module's runtime too; at most
             // two parts in flight: memory stays at a few parts.
             let (w, waited) = block_on(async move {
@@ -295,21 +307,10 @@ impl Remote {
         Ok(())
     }
 
-    /// Copies the staging object `staged` to `key` only if `key` does not exist. A taken
-    /// name that holds exactly the bytes of `file` is our own earlier completion (its answer
-    /// lost, the request retried): a success.
-    fn copy_create(&self, staged: &ObjPath, key: &str, file: &Path) -> Result<(), TickError> {
+    /// Copies the staging object `staged` to `key` only if `key` does not exist.
+    fn copy_create(&self, staged: &ObjPath, key: &str) -> Result<(), TickError> {
         let (store, from, to) = (self.store.clone(), staged.clone(), self.path(key));
-        match block_on(async move { store.copy_if_not_exists(&from, &to).await })? {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let e = self.err(key)(e);
-                if e.already_exists() && self.holds(key, file)? {
-                    return Ok(());
-                }
-                Err(e)
-            }
-        }
+        block_on(async move { store.copy_if_not_exists(&from, &to).await })?.map_err(self.err(key))
     }
 
     /// Deletes every staging object (see the [module docs](self)); returns how many. Only
@@ -375,18 +376,4 @@ impl Remote {
         };
         Ok(ObjectSource::new(self.clone(), key, size))
     }
-}
-
-/// Reads until `buf` is full or the file ends; returns the bytes read.
-fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
