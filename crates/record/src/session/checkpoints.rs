@@ -21,7 +21,7 @@ use store::ticks::{CompactReport, Dataset};
 use tokio::task::{JoinError, JoinHandle};
 use tokio::time::Instant;
 
-use super::retry::Schedule;
+use super::retry::{Failed, Schedule};
 use super::{Progress, SessionConfig};
 use crate::checkpoint::CheckpointDone;
 use crate::{Output, RecordError, Recorder};
@@ -113,8 +113,7 @@ impl Checkpoints {
                 // published): the next start replays them.
                 log::error!("checkpoint task failed ({e}); its rows stay in the journal");
                 rec.checkpoint_lost();
-                let failed = self.schedule.failed(Instant::now());
-                crate::metrics::checkpoint_failing(Some(failed.retry_in));
+                self.back_off();
                 return;
             }
         };
@@ -140,11 +139,17 @@ impl Checkpoints {
         }
     }
 
+    /// The attempt started last failed: the schedule backs off, the metrics say so.
+    fn back_off(&mut self) -> Failed {
+        let failed = self.schedule.failed(Instant::now());
+        crate::metrics::checkpoint_failing(Some(failed.retry_in));
+        failed
+    }
+
     /// An attempt failed with `e`: the next one waits for the backoff; only the first of a
     /// run of failures is reported.
     fn failed(&mut self, e: RecordError, on_progress: &mut impl FnMut(Progress)) {
-        let failed = self.schedule.failed(Instant::now());
-        crate::metrics::checkpoint_failing(Some(failed.retry_in));
+        let failed = self.back_off();
         if failed.failures == 1 {
             on_progress(Progress::CheckpointFailed(e));
         } else {
