@@ -10,7 +10,7 @@
 //! `GET_LOCK` (named after the database), PostgreSQL under a transaction-level advisory lock.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -86,16 +86,7 @@ pub(crate) fn establish(url: &DbUrl) -> Result<DbConnection, DbError> {
         Backend::Sqlite => {
             create_parent(Path::new(url.target()))?;
             let mut c = SqliteConnection::establish(url.target()).map_err(connect_err)?;
-            // WAL + synchronous=NORMAL: a commit is one append to the WAL without fsync
-            // (the database stays consistent on power loss; the last commits may be lost,
-            // trade and position together). Readers (`trader portfolio`) never block
-            // the writer; a writer waits up to the statement timeout for another.
-            c.batch_execute(&format!(
-                "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; \
-                 PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
-                millis(t.statement)
-            ))
-            .map_err(session_err)?;
+            sqlite_session(&mut c, t.statement, url).map_err(session_err)?;
             DbConnection::Sqlite(c)
         }
         Backend::Mysql => {
@@ -128,6 +119,70 @@ pub(crate) fn establish(url: &DbUrl) -> Result<DbConnection, DbError> {
             DbConnection::Postgres(c)
         }
     })
+}
+
+/// SQLite's session: the busy timeout first (every later statement waits that long for a
+/// lock), foreign keys, then WAL with `synchronous = NORMAL`.
+///
+/// WAL + `synchronous = NORMAL`: a commit is one append to the WAL without fsync (the
+/// database stays consistent on power loss; the last commits may be lost, trade and
+/// position together). Readers (`trader portfolio`) never block the writer; a writer waits
+/// up to the statement timeout for another.
+///
+/// Switching a fresh file to WAL needs its exclusive lock, and SQLite does not always wait
+/// for it: when this connection holds the read lock and another holds the write lock
+/// (another process inside its `BEGIN IMMEDIATE` migration), SQLite answers `SQLITE_BUSY`
+/// at once instead of calling the busy handler, since waiting could deadlock
+/// (<https://sqlite.org/c3ref/busy_handler.html>). So the switch is retried here until the
+/// timeout. The mode is stored in the file: once one connection switched it, the others
+/// find WAL already set. A file system without WAL support (no shared memory) keeps its
+/// journal mode, with a warning.
+fn sqlite_session(
+    c: &mut SqliteConnection,
+    timeout: Duration,
+    url: &DbUrl,
+) -> Result<(), diesel::result::Error> {
+    c.batch_execute(&format!(
+        "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON;",
+        millis(timeout)
+    ))?;
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(2);
+    let mode = loop {
+        match set_wal(c) {
+            Ok(mode) => break mode,
+            Err(e) if is_busy(&e) && Instant::now() < deadline => {
+                std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
+        log::warn!(
+            "{} stays in SQLite journal mode {mode}: WAL is not available on its file system",
+            url.redacted()
+        );
+    }
+    c.batch_execute("PRAGMA synchronous = NORMAL;")
+}
+
+/// `PRAGMA journal_mode = WAL`, answering the mode the file is in afterwards.
+fn set_wal(c: &mut SqliteConnection) -> Result<String, diesel::result::Error> {
+    #[derive(QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        journal_mode: String,
+    }
+    diesel::sql_query("PRAGMA journal_mode = WAL")
+        .get_result::<Mode>(c)
+        .map(|m| m.journal_mode)
+}
+
+/// SQLite's `SQLITE_BUSY` (any extended code): diesel has no kind for it, and SQLite's
+/// message for it is fixed (`sqlite3_errstr`).
+fn is_busy(e: &diesel::result::Error) -> bool {
+    matches!(e, diesel::result::Error::DatabaseError(_, info) if info.message() == "database is locked")
 }
 
 /// Why the migrations failed, inside the locking transaction.
@@ -284,6 +339,59 @@ mod tests {
             !text.contains("hunter2") && text.contains("mysql://bot:***@127.0.0.1:1/trader"),
             "{text}"
         );
+    }
+
+    /// Many connections opening one fresh file at the same instant: each switches it to WAL
+    /// (or finds it switched) and the migrations run once, none gets "database is locked".
+    #[test]
+    fn simultaneous_opens_of_a_fresh_sqlite_file_all_succeed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for round in 0..15 {
+            let path = dir.path().join(format!("r{round}.db"));
+            let url = DbUrl::parse(&format!("sqlite://{}", path.display()))
+                .expect("url")
+                .with_timeouts(crate::db::DbTimeouts {
+                    connect: Duration::from_secs(20),
+                    statement: Duration::from_secs(20),
+                });
+            let start = std::sync::Arc::new(std::sync::Barrier::new(8));
+            let opened: Vec<_> = (0..8)
+                .map(|_| {
+                    let (url, start) = (url.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        connect(&url).map(|_| ()).map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            for h in opened {
+                if let Err(e) = h.join().expect("thread") {
+                    panic!("round {round}: open: {e}");
+                }
+            }
+            let mut c = connect(&url).expect("reopen");
+            assert_eq!(applied_migrations(&mut c).expect("applied").len(), 2);
+            let DbConnection::Sqlite(c) = &mut c else {
+                unreachable!("an sqlite URL")
+            };
+            assert_eq!(set_wal(c).expect("mode"), "wal");
+        }
+    }
+
+    #[test]
+    fn busy_is_told_from_other_errors() {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let locked = Error::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("database is locked".to_owned()),
+        );
+        let other = Error::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("disk I/O error".to_owned()),
+        );
+        assert!(is_busy(&locked));
+        assert!(!is_busy(&other));
+        assert!(!is_busy(&Error::NotFound));
     }
 
     #[test]
