@@ -62,32 +62,18 @@ fn bench(c: &mut Criterion) {
 
     // The recorder binary's path per frame: decode, de-duplicate, journal (and on this
     // tree write(2) at once), buffer, and a journal sync per frame (a frame is one second
-    // of market); the checkpoint after each pass is not timed.
+    // of market); the checkpoint after each pass is not timed. The two cases after it take
+    // the journal's parts away one at a time: the sync per frame (one sync at the end of
+    // each pass instead), then the journal itself (`--no-journal`), which leaves the cost
+    // of decoding, de-duplication and buffering on the recorder's own path.
     group.bench_function("recorder_path_dedup_journal_buffer", |b| {
-        b.iter_custom(|iters| {
-            let journal_dir = tempfile::tempdir().expect("temp dir");
-            let (mut rec, _) =
-                Recorder::open(journal_dir.path(), chrono::Utc::now()).expect("open");
-            let mut total = Duration::ZERO;
-            for pass in 1..=iters as i64 {
-                let start = Instant::now();
-                for f in &frames {
-                    if let Ok(stream::Message::MiniTickers(mut t)) = stream::decode(f) {
-                        // Each pass replays the same market moved on in time, so nothing is
-                        // a copy; received when it happened, so nothing is quarantined.
-                        t.iter_mut()
-                            .for_each(|t| t.event_time += pass * 1_000_000_000);
-                        let received = t.first().map_or(0, |t| t.event_time);
-                        rec.ingest_message(1, received, f, t).expect("ingest");
-                    }
-                    rec.sync_journal().expect("sync");
-                }
-                total += start.elapsed();
-                black_box(rec.pending());
-                rec.checkpoint(chrono::Utc::now()).expect("checkpoint");
-            }
-            total
-        })
+        b.iter_custom(|iters| recorder_path(&frames, iters, Journal::SyncPerFrame))
+    });
+    group.bench_function("recorder_path_dedup_journal_buffer_sync_per_pass", |b| {
+        b.iter_custom(|iters| recorder_path(&frames, iters, Journal::SyncPerPass))
+    });
+    group.bench_function("recorder_path_dedup_buffer_no_journal", |b| {
+        b.iter_custom(|iters| recorder_path(&frames, iters, Journal::None))
     });
     group.finish();
 }
@@ -108,6 +94,55 @@ fn frames() -> Vec<String> {
         std::fs::write(&file, frames.join("\n")).expect("write the frames file");
     }
     frames
+}
+
+/// How the recorder path of a case journals.
+#[derive(Clone, Copy, PartialEq)]
+enum Journal {
+    /// A journal, synced after every frame (the recorder binary: a frame is a second).
+    SyncPerFrame,
+    /// A journal, synced once at the end of each pass.
+    SyncPerPass,
+    /// No journal (`--no-journal`).
+    None,
+}
+
+/// `iters` passes over `frames` through a fresh recorder, timed without the checkpoint
+/// that ends each pass.
+fn recorder_path(frames: &[String], iters: u64, journal: Journal) -> Duration {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut rec = match journal {
+        Journal::None => recorder(dir.path()),
+        _ => {
+            Recorder::open(dir.path(), chrono::Utc::now())
+                .expect("open")
+                .0
+        }
+    };
+    let mut total = Duration::ZERO;
+    for pass in 1..=iters as i64 {
+        let start = Instant::now();
+        for f in frames {
+            if let Ok(stream::Message::MiniTickers(mut t)) = stream::decode(f) {
+                // Each pass replays the same market moved on in time, so nothing is
+                // a copy; received when it happened, so nothing is quarantined.
+                t.iter_mut()
+                    .for_each(|t| t.event_time += pass * 1_000_000_000);
+                let received = t.first().map_or(0, |t| t.event_time);
+                rec.ingest_message(1, received, f, t).expect("ingest");
+            }
+            if journal == Journal::SyncPerFrame {
+                rec.sync_journal().expect("sync");
+            }
+        }
+        if journal == Journal::SyncPerPass {
+            rec.sync_journal().expect("sync");
+        }
+        total += start.elapsed();
+        black_box(rec.pending());
+        rec.checkpoint(chrono::Utc::now()).expect("checkpoint");
+    }
+    total
 }
 
 criterion_group!(benches, bench);
