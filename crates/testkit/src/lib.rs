@@ -16,6 +16,8 @@
 //! assert!((5..50).contains(&delay_ms));
 //! ```
 
+#![warn(missing_docs)]
+
 #[cfg(feature = "db")]
 pub mod db;
 pub mod errors;
