@@ -4,7 +4,8 @@
 # Builds the same bench source (crates/record/benches/ingest_ab.rs, copied into a temporary
 # git worktree of the base) for both trees, then runs the two binaries alternately (ABBA
 # order, so a drift of the machine's load hits both alike) on the same frames, and prints
-# the new/old ratio of each case (median over the rounds of criterion's mean estimate).
+# the new/old ratio of each case: of the medians over all runs of criterion's mean
+# estimate, and the median of the per-round ratios (robust to a drift between rounds).
 #
 # Usage: scripts/bench-ab.sh [BASE [ROUNDS]]
 #   BASE    commit to compare against (default c68e01f: the parent of issue 9's first
@@ -77,11 +78,20 @@ def means(path):
     return out
 
 old, new = means(sys.argv[1]), means(sys.argv[2])
-print(f"\n| case | old (ms) | new (ms) | new/old | runs |")
-print("|---|---:|---:|---:|---:|")
+# Each round ran old, new, new, old: its ratio compares runs minutes apart, so a drift of
+# the machine's speed over the session (seen: +/-10 % between rounds) cancels out of it.
+print(f"\n| case | old (ms) | new (ms) | new/old of the medians | new/old per round: median (min-max) | runs |")
+print("|---|---:|---:|---:|---:|---:|")
 for case in old:
     if case not in new:
         continue
     o, n = statistics.median(old[case]), statistics.median(new[case])
-    print(f"| {case} | {o:.2f} | {n:.2f} | {n / o:.3f} | {len(old[case])}+{len(new[case])} |")
+    rounds = [
+        (new[case][i] + new[case][i + 1]) / (old[case][i] + old[case][i + 1])
+        for i in range(0, min(len(old[case]), len(new[case])) - 1, 2)
+    ]
+    per_round = (
+        f"{statistics.median(rounds):.3f} ({min(rounds):.3f}-{max(rounds):.3f})" if rounds else "-"
+    )
+    print(f"| {case} | {o:.2f} | {n:.2f} | {n / o:.3f} | {per_round} | {len(old[case])}+{len(new[case])} |")
 EOF
