@@ -67,7 +67,6 @@ mod source;
 
 pub use source::ObjectSource;
 
-use crate::ticks::location::describe;
 use crate::ticks::TickError;
 
 /// Above this size (the default; [`Dataset::with_multipart`](super::Dataset::with_multipart)
@@ -191,10 +190,18 @@ impl Remote {
     }
 
     pub fn delete(&self, key: &str) -> Result<(), TickError> {
-        let (store, path) = (self.store.clone(), self.path(key));
+        self.delete_at(&self.path(key), self.url_of(key))
+            .map(|_| ())
+    }
+
+    /// Deletes the object at `path` (`url` names it in an error); `Ok(false)` when there
+    /// was none, which is no error: the object is gone either way.
+    fn delete_at(&self, path: &ObjPath, url: String) -> Result<bool, TickError> {
+        let (store, path) = (self.store.clone(), path.clone());
         match block_on(async move { store.delete(&path).await })? {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(self.err(key)(e)),
+            Ok(()) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(TickError::object(url)(e)),
         }
     }
 
@@ -245,15 +252,8 @@ impl Remote {
             .and_then(|()| self.copy_create(&staged, key));
         // The staging object goes whatever happened; a leftover is hidden and removed by
         // the next start (`clear_staging`).
-        let (store, s) = (self.store.clone(), staged.clone());
-        match block_on(async move { store.delete(&s).await }) {
-            Ok(Ok(()) | Err(object_store::Error::NotFound { .. })) => {}
-            Ok(Err(e)) => log::warn!(
-                "{}: not removed: {}",
-                self.staging_url_of(&staged),
-                describe(&e)
-            ),
-            Err(e) => log::warn!("{}: not removed: {e}", self.staging_url_of(&staged)),
+        if let Err(e) = self.delete_at(&staged, self.staging_url_of(&staged)) {
+            log::warn!("staging object not removed (the next start removes it): {e}");
         }
         result
     }
@@ -323,16 +323,10 @@ impl Remote {
                 .map_err(TickError::object(self.staging_url.clone()))?;
         let mut removed = 0;
         for meta in metas {
-            let store = self.store.clone();
-            let location = meta.location.clone();
-            match block_on(async move { store.delete(&location).await })? {
-                Ok(()) => {
-                    let url = self.staging_url_of(&meta.location);
-                    log::info!("{url}: staging object of an interrupted upload, removed");
-                    removed += 1;
-                }
-                Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(TickError::object(self.staging_url_of(&meta.location))(e)),
+            let url = self.staging_url_of(&meta.location);
+            if self.delete_at(&meta.location, url.clone())? {
+                log::info!("{url}: staging object of an interrupted upload, removed");
+                removed += 1;
             }
         }
         Ok(removed)
