@@ -140,7 +140,10 @@ pub(super) fn iam_user(port: u16) -> io::Result<(String, String)> {
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
     iam(
         "PutUserPolicy",
-        &format!("&PolicyName=all&PolicyDocument={}", form_encode(policy)),
+        &format!(
+            "&PolicyName=all&PolicyDocument={}",
+            url::form_urlencoded::byte_serialize(policy.as_bytes()).collect::<String>()
+        ),
     )?;
     let answer = iam("CreateAccessKey", "")?;
     let field = |name: &str| {
@@ -153,19 +156,6 @@ pub(super) fn iam_user(port: u16) -> io::Result<(String, String)> {
             "moto_server's CreateAccessKey answer has no key",
         )),
     }
-}
-
-/// `application/x-www-form-urlencoded` encoding of a value.
-fn form_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 pub(super) fn binary() -> Option<PathBuf> {
