@@ -105,7 +105,6 @@ impl Checkpoints {
         ran: Ran,
         on_progress: &mut impl FnMut(Progress),
     ) {
-        self.writing = None;
         let (done, compacted) = match ran {
             Ok(ran) => ran,
             Err(e) => {
