@@ -6,7 +6,8 @@
 //!
 //! # On disk
 //!
-//! `<out_dir>/_journal/segment_<20-digit seq>.wal`. The `_` prefix hides the directory from
+//! `<out_dir>/_journal/segment_<run>_<20-digit seq>.wal`, one run per
+//! [`JournalWriter::open`] (see [`SegmentId`] for why segment names never repeat). The `_` prefix hides the directory from
 //! Hive-style dataset discovery (Spark, Arrow, DuckDB, polars and
 //! [`store::ticks::list_files`] skip `_`/`.` names). A segment is:
 //!
@@ -106,36 +107,122 @@ pub fn dir(out_dir: &Path) -> PathBuf {
     out_dir.join(DIR_NAME)
 }
 
-/// The number of a journal segment; segments are written and replayed in this order.
+/// One journal segment: the run of the recorder that wrote it and its number in that run.
+///
+/// # Why a run
+///
+/// A checkpoint file names the segments its rows came from ([`segments_metadata`]), and a
+/// replay skips the rows of a segment that some file of their date partition names. That is
+/// exact only if no two segments, ever, anywhere, have the same name: a recorder whose
+/// numbering restarted at 0 after a clean stop (the journal directory is empty then) would
+/// see its crashed run's segment 0 as published by the earlier run's file, and lose it. So
+/// every [`JournalWriter::open`] draws a new [`RunId`] (the start time and random bits),
+/// and a segment is named by both: `segment_<run: 16 hex>_<seq: 20 digits>.wal`, tagged
+/// `<run>-<seq>` in footers. Segments of the earlier naming (`segment_<20 digits>.wal`,
+/// tagged `<seq>`) are still read and replayed, as run [`RunId::LEGACY`].
+///
+/// Segments sort by run (so by the start time of their run), then by number: the order they
+/// were written in, and the order they are replayed in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SegmentId(pub u64);
+pub struct SegmentId {
+    /// The recorder run that wrote the segment.
+    pub run: RunId,
+    /// The segment's number within its run, from 0.
+    pub seq: u64,
+}
+
+/// A recorder run: the milliseconds of its start (42 bits, enough until the year 2109) and
+/// 22 random bits, so two runs that start in the same millisecond, on one host or two, still
+/// differ (by chance one in four million).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RunId(pub u64);
+
+impl RunId {
+    /// The run of segments named before runs were (`segment_<20 digits>.wal`).
+    pub const LEGACY: RunId = RunId(0);
+
+    /// A new run starting at `now_ms` (ms since the Unix epoch), with random low bits.
+    pub fn new(now_ms: i64) -> RunId {
+        use std::hash::{BuildHasher, Hasher};
+        // RandomState is seeded from the operating system's randomness once per process and
+        // perturbed per instance: enough to tell runs apart, no dependency needed.
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_i64(now_ms);
+        hasher.write_u32(std::process::id());
+        let random = hasher.finish() & ((1 << 22) - 1);
+        let millis = u64::try_from(now_ms).unwrap_or(0) & ((1 << 42) - 1);
+        RunId((millis << 22) | random).max(RunId(1))
+    }
+}
 
 impl SegmentId {
-    /// The segment's file name, `segment_<20-digit seq>.wal`.
+    /// Segment `seq` of run `run`.
+    pub fn new(run: RunId, seq: u64) -> SegmentId {
+        SegmentId { run, seq }
+    }
+
+    /// The segment's file name: `segment_<run: 16 hex>_<seq: 20 digits>.wal`, or
+    /// `segment_<20 digits>.wal` for a [legacy](RunId::LEGACY) one.
     pub fn file_name(self) -> String {
-        format!("segment_{:020}.wal", self.0)
+        if self.run == RunId::LEGACY {
+            format!("segment_{:020}.wal", self.seq)
+        } else {
+            format!("segment_{:016x}_{:020}.wal", self.run.0, self.seq)
+        }
     }
 
     /// The id of a segment file name; `None` for any other name.
     ///
     /// ```
-    /// use record::journal::SegmentId;
-    /// let id = SegmentId(42);
+    /// use record::journal::{RunId, SegmentId};
+    /// let id = SegmentId::new(RunId(0x0196a4c2e1f3a7b9), 42);
+    /// assert_eq!(id.file_name(), "segment_0196a4c2e1f3a7b9_00000000000000000042.wal");
     /// assert_eq!(SegmentId::parse(&id.file_name()), Some(id));
+    /// let legacy = SegmentId::new(RunId::LEGACY, 42);
+    /// assert_eq!(SegmentId::parse("segment_00000000000000000042.wal"), Some(legacy));
     /// assert_eq!(SegmentId::parse("segment_42.wal"), None);
     /// ```
     pub fn parse(name: &str) -> Option<SegmentId> {
-        let digits = name.strip_prefix("segment_")?.strip_suffix(".wal")?;
-        if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        let stem = name.strip_prefix("segment_")?.strip_suffix(".wal")?;
+        let (run, seq) = match stem.split_once('_') {
+            None => (RunId::LEGACY, stem),
+            Some((run, seq)) => {
+                // Exactly as `file_name` spells it: 16 lower-case hex digits, not 0.
+                let hex =
+                    run.len() == 16 && run.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+                let run = u64::from_str_radix(run, 16)
+                    .ok()
+                    .filter(|&r| hex && r != 0)?;
+                (RunId(run), seq)
+            }
+        };
+        if seq.len() != 20 || !seq.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        digits.parse().ok().map(SegmentId)
+        seq.parse().ok().map(|seq| SegmentId { run, seq })
+    }
+
+    /// The token naming this segment in a checkpoint file's footer (see
+    /// [`store::ticks::parse_segments`]): `<run: 16 hex>-<seq>`, or `<seq>` for a legacy one.
+    ///
+    /// ```
+    /// use record::journal::{RunId, SegmentId};
+    /// assert_eq!(SegmentId::new(RunId(0xab), 7).tag(), "00000000000000ab-7");
+    /// assert_eq!(SegmentId::new(RunId::LEGACY, 7).tag(), "7");
+    /// ```
+    pub fn tag(self) -> String {
+        self.to_string()
     }
 }
 
 impl fmt::Display for SegmentId {
+    /// The segment's [tag](SegmentId::tag), which is also how messages name it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        if self.run == RunId::LEGACY {
+            write!(f, "{}", self.seq)
+        } else {
+            write!(f, "{:016x}-{}", self.run.0, self.seq)
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use record::journal::{
     self, decode_frame, read_segment, recover, replay, segments_metadata, Damage, JournalWriter,
-    SegmentId,
+    RunId, SegmentId,
 };
 use store::ticks::{read_dataset, rows, DatasetWriter, OwnedTick, TickBuffer};
 
@@ -54,7 +54,9 @@ fn roundtrip_across_rotations_and_reopen() {
             j.append(rec.0, rec.1, &rec.2).unwrap();
             expected.push(rec);
             if i % 10 == 9 {
-                assert_eq!(j.rotate().unwrap(), SegmentId(i as u64 / 10));
+                let closed = j.rotate().unwrap();
+                assert_eq!(closed.seq, i as u64 / 10);
+                assert_eq!(closed.run, j.current().run);
             }
             if i % 4 == 0 {
                 j.sync().unwrap();
@@ -65,9 +67,17 @@ fn roundtrip_across_rotations_and_reopen() {
     let (got, damage) = read_all(dir.path());
     assert_eq!(got, expected);
     assert_eq!(damage, vec![Vec::<Damage>::new(); 4]);
+    let first_run = leftovers_run(dir.path());
     let (j, leftovers) = JournalWriter::open(dir.path()).unwrap();
-    assert_eq!(leftovers, (0..4).map(SegmentId).collect::<Vec<_>>());
-    assert_eq!(j.current(), SegmentId(4));
+    assert_eq!(
+        leftovers,
+        (0..4)
+            .map(|seq| SegmentId::new(first_run, seq))
+            .collect::<Vec<_>>()
+    );
+    // A new run: its numbering starts again, under another name.
+    assert_eq!(j.current().seq, 0);
+    assert_ne!(j.current().run, first_run);
     for s in leftovers {
         j.remove(s).unwrap();
     }
@@ -75,7 +85,15 @@ fn roundtrip_across_rotations_and_reopen() {
         j.remove(j.current()).is_err(),
         "the live segment is not removable"
     );
-    assert_eq!(journal::segments(dir.path()).unwrap(), [SegmentId(4)]);
+    assert_eq!(journal::segments(dir.path()).unwrap(), [j.current()]);
+}
+
+/// The run of the segments in `dir` (they must all be of one).
+fn leftovers_run(dir: &Path) -> RunId {
+    let segments = journal::segments(dir).unwrap();
+    let run = segments[0].run;
+    assert!(segments.iter().all(|s| s.run == run), "{segments:?}");
+    run
 }
 
 #[test]
@@ -195,7 +213,12 @@ fn first_format_segments_are_still_read() {
         data.extend(crc.to_le_bytes());
         data.extend(payload);
     }
-    fs::write(dir.path().join(SegmentId(0).file_name()), &data).unwrap();
+    fs::write(
+        dir.path()
+            .join(SegmentId::new(RunId::LEGACY, 0).file_name()),
+        &data,
+    )
+    .unwrap();
     let (got, damage) = read_all(dir.path());
     assert_eq!(got, [(1, 7, "one".to_owned()), (2, 7, "two".to_owned())]);
     assert_eq!(damage, [Vec::<Damage>::new()]);
@@ -204,7 +227,7 @@ fn first_format_segments_are_still_read() {
 #[test]
 fn garbage_never_panics() {
     let dir = tempfile::tempdir().unwrap();
-    let seg = SegmentId(9);
+    let seg = SegmentId::new(RunId::LEGACY, 9);
     let path = dir.path().join(seg.file_name());
     let mut state = 0x2545_f491_4f6c_dd1du64;
     for round in 0..300 {
@@ -452,4 +475,120 @@ fn a_flipped_byte_mid_segment_loses_only_that_record_and_is_quarantined() {
         .map(|e| fs::read(e.unwrap().path()).unwrap())
         .collect();
     assert_eq!(quarantine, [data[start..end].to_vec()]);
+}
+
+/// One run of the recorder over the journal directory `jdir`: journal and buffer `frames`,
+/// then either a clean stop (a checkpoint tagged with the segment, the segment deleted, the
+/// journal closed) or a crash (synced, nothing published). Returns the events it read.
+fn run_once(out: &Path, jdir: &Path, frames: &[String], crash: bool) -> usize {
+    let (mut j, leftovers) = JournalWriter::open(jdir).unwrap();
+    let dataset = store::ticks::Dataset::local(out);
+    journal::replay_into(&dataset, jdir, &leftovers, Utc::now(), true).unwrap();
+    let mut live = TickBuffer::new();
+    let events = ingest(&mut j, &mut live, frames);
+    if crash {
+        j.sync_now().unwrap();
+        return events; // SIGKILL: the segment stays, nothing of this run is published
+    }
+    let seg = j.rotate().unwrap();
+    DatasetWriter::new(out)
+        .write_checkpoint_with(&live, Utc::now(), &[segments_metadata(&[seg])])
+        .unwrap();
+    j.remove(seg).unwrap();
+    j.close().unwrap();
+    events
+}
+
+/// Issue 20: a crash after a clean stop lost the whole crashed run. After a clean stop the
+/// journal directory is empty; segment numbers restarted at 0, so the crashed run's segment
+/// 0 looked published by the first run's file (tagged with segment 0 too) and its replay
+/// wrote nothing. Every sequence of clean stops and crashes on one date partition, from one
+/// journal directory or two (a recorder taking over from another one), must end with every
+/// event exactly once.
+#[test]
+fn clean_stops_and_crashes_in_any_order_lose_and_duplicate_nothing() {
+    let out = tempfile::tempdir().unwrap();
+    let (jdir_a, jdir_b) = (out.path().join("_journal"), out.path().join("_journal_b"));
+    // (journal directory, crash?) per run; each run reads its own minutes of one day.
+    let runs = [
+        (&jdir_a, false),
+        (&jdir_a, true),
+        (&jdir_a, false),
+        (&jdir_b, true),
+        (&jdir_a, true),
+        (&jdir_a, true),
+        (&jdir_b, false),
+        (&jdir_a, false),
+    ];
+    let day = 1_704_067_200_000;
+    let mut all = Vec::new();
+    for (i, &(jdir, crash)) in runs.iter().enumerate() {
+        let frames = frames(day + 600_000 * i as i64, 5);
+        run_once(out.path(), jdir, &frames, crash);
+        all.extend(frames);
+    }
+    // Both journals replayed by a last start of each (their clean stop publishes nothing).
+    for jdir in [&jdir_a, &jdir_b] {
+        run_once(out.path(), jdir, &[], false);
+        assert_eq!(journal::segments(jdir).unwrap(), [], "{}", jdir.display());
+    }
+    let clean_dir = tempfile::tempdir().unwrap();
+    let mut every = TickBuffer::new();
+    let (mut scratch_journal, _) = JournalWriter::open(clean_dir.path().join("j")).unwrap();
+    ingest(&mut scratch_journal, &mut every, &all);
+    DatasetWriter::new(clean_dir.path())
+        .write_checkpoint(&every, Utc::now())
+        .unwrap();
+    assert_eq!(dataset(out.path()), dataset(clean_dir.path()));
+}
+
+/// Legacy segments (`segment_<20 digits>.wal`, written before segments named their run)
+/// still replay, and files tagged with a bare number still count as publishing them.
+#[test]
+fn legacy_segments_replay_against_legacy_tags() {
+    let out = tempfile::tempdir().unwrap();
+    let jdir = journal::dir(out.path());
+    let frames = frames(1_700_000_000_000, 6);
+    // A recorder of the earlier naming: its segment 0 published and tagged "0", segment 1 not.
+    let (mut j, _) = JournalWriter::open(&jdir).unwrap();
+    let mut published = TickBuffer::new();
+    let events = ingest(&mut j, &mut published, &frames[..3]);
+    let rest = ingest(&mut j, &mut TickBuffer::new(), &frames[3..]);
+    j.sync_now().unwrap();
+    let current = j.current();
+    drop(j);
+    let data = fs::read(jdir.join(current.file_name())).unwrap();
+    fs::remove_file(jdir.join(current.file_name())).unwrap();
+    // Split the one segment into two legacy segments at the fourth record.
+    let cut = nth_record_offset(&data, 3);
+    let legacy = |seq| SegmentId::new(RunId::LEGACY, seq);
+    fs::write(jdir.join(legacy(0).file_name()), &data[..cut]).unwrap();
+    let mut second = journal::MAGIC.to_vec();
+    second.extend_from_slice(&data[cut..]);
+    fs::write(jdir.join(legacy(1).file_name()), second).unwrap();
+    DatasetWriter::new(out.path())
+        .write_checkpoint_with(
+            &published,
+            Utc::now(),
+            &[store::ticks::segments_tag(&[0u64])],
+        )
+        .unwrap();
+    let (_j, leftovers) = JournalWriter::open(&jdir).unwrap();
+    assert_eq!(leftovers, [legacy(0), legacy(1)]);
+    let report = replay(out.path(), &leftovers, Utc::now(), false).unwrap();
+    assert_eq!(
+        (report.rows_already_published as usize, report.rows_written),
+        (events, rest)
+    );
+    assert_eq!(dataset(out.path()).len(), events + rest);
+}
+
+/// The byte offset of record `n` (from 0) of a current-format segment.
+fn nth_record_offset(data: &[u8], n: usize) -> usize {
+    let mut at = journal::MAGIC.len();
+    for _ in 0..n {
+        let len = u32::from_le_bytes(data[at + 4..at + 8].try_into().unwrap()) as usize;
+        at += 12 + len;
+    }
+    at
 }

@@ -104,7 +104,10 @@ fn closed_hours_become_one_sorted_file_each() {
     let covered = store::ticks::Dataset::local(out.path())
         .published_segments("date=2024-01-01")
         .unwrap();
-    assert!((0..12).all(|s| covered.contains(&s)), "{covered:?}");
+    assert!(
+        (0..12).all(|s: u32| covered.contains(&s.to_string())),
+        "{covered:?}"
+    );
     // A second pass has nothing to do.
     let again = compact_closed_hours(out.path(), now(), Duration::from_secs(300)).unwrap();
     assert!(again.merged.is_empty());

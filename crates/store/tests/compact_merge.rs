@@ -94,7 +94,10 @@ fn many_parts_merge_exactly_like_a_full_in_memory_sort() {
     let covered = store::ticks::Dataset::local(out.path())
         .published_segments("date=2024-01-01")
         .unwrap();
-    assert!((0..30).all(|s| covered.contains(&s)), "{covered:?}");
+    assert!(
+        (0..30).all(|s: u32| covered.contains(&s.to_string())),
+        "{covered:?}"
+    );
     let bound = 31 * store::ticks::MERGE_BATCH_ROWS;
     assert!(report.peak_buffered_rows <= bound, "{report:?}");
     assert_eq!(hidden_files(out.path()), 0);

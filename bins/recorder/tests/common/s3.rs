@@ -15,7 +15,8 @@ pub fn s3_server() -> S3Server {
     S3Server::start().expect("S3 test server (run scripts/setup-test-env.sh)")
 }
 
-/// The recorder on `s3.url(prefix)` with its journal in `journal`, checkpoints every second.
+/// The recorder on `s3.url(prefix)` with its journal in `journal`, checkpoints every second
+/// unless `extra` says otherwise.
 pub fn spawn_s3(
     s3: &S3Server,
     prefix: &str,
@@ -28,8 +29,11 @@ pub fn spawn_s3(
         .arg(s3.url(prefix))
         .arg("--journal-dir")
         .arg(journal)
-        .args(["--checkpoint-secs", "1", "--idle-timeout-secs", "2"])
-        .args(extra)
+        .args(["--idle-timeout-secs", "2"]);
+    if !extra.contains(&"--checkpoint-secs") {
+        cmd.args(["--checkpoint-secs", "1"]);
+    }
+    cmd.args(extra)
         .envs(s3.env())
         .env("BINANCE_WS_URL", ws_url)
         .env("LOG_FILE", journal.with_extension("log"))

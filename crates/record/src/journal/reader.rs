@@ -3,7 +3,9 @@
 use std::fs;
 use std::path::Path;
 
-use super::{record_crc, JournalError, SegmentId, MAGIC, MAGIC_V1, MAX_PAYLOAD, RECORD_MARK};
+use super::{
+    record_crc, JournalError, RunId, SegmentId, MAGIC, MAGIC_V1, MAX_PAYLOAD, RECORD_MARK,
+};
 
 /// One journaled frame, borrowed from the segment being read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -315,7 +317,7 @@ fn parse(data: &[u8], format: Format) -> Result<(Record<'_>, usize), Bad> {
     let conn_id = u64::from_le_bytes(word(16)?);
     let frame = std::str::from_utf8(&data[at + 24..end]).map_err(|_| Bad::Utf8)?;
     let record = Record {
-        segment: SegmentId(0),
+        segment: SegmentId::new(RunId::LEGACY, 0),
         offset: 0,
         received_at_ms,
         conn_id,

@@ -29,29 +29,29 @@ pub use store::ticks::SEGMENTS_KEY;
 /// [`store::ticks::segments_tag`]).
 ///
 /// ```
-/// use record::journal::{segments_metadata, SegmentId};
-/// let kv = segments_metadata(&[SegmentId(3), SegmentId(4)]);
-/// assert_eq!((kv.key.as_str(), kv.value.as_deref()), ("journal_segments", Some("3,4")));
+/// use record::journal::{segments_metadata, RunId, SegmentId};
+/// let run = RunId(0x0196a4c2e1f3a7b9);
+/// let kv = segments_metadata(&[SegmentId::new(run, 3), SegmentId::new(run, 4)]);
+/// let tags = "0196a4c2e1f3a7b9-3,0196a4c2e1f3a7b9-4";
+/// assert_eq!((kv.key.as_str(), kv.value.as_deref()), ("journal_segments", Some(tags)));
 /// ```
 pub fn segments_metadata(segments: &[SegmentId]) -> KeyValue {
-    let ids: Vec<u64> = segments.iter().map(|s| s.0).collect();
-    store::ticks::segments_tag(&ids)
+    store::ticks::segments_tag(segments)
 }
 
-/// The journal segments covered by the published files of one local date partition
-/// directory (none if it does not exist). Unreadable files are logged and skipped.
+/// The journal segments (their [tags](SegmentId::tag)) covered by the published files of
+/// one local date partition directory (none if it does not exist). Unreadable files are logged and skipped.
 ///
 /// # Errors
 ///
 /// [`JournalError::Io`] when the partition exists but cannot be listed (unreadable files
 /// are logged and skipped, not errors).
-pub fn published_segments(partition: &Path) -> Result<HashSet<SegmentId>, JournalError> {
+pub fn published_segments(partition: &Path) -> Result<HashSet<String>, JournalError> {
     let (Some(root), Some(name)) = (partition.parent(), partition.file_name()) else {
         return Ok(HashSet::new());
     };
     let dataset = Dataset::local(root);
-    let ids = dataset.published_segments(&name.to_string_lossy())?;
-    Ok(ids.into_iter().map(SegmentId).collect())
+    Ok(dataset.published_segments(&name.to_string_lossy())?)
 }
 
 /// Decodes one text frame into `out` (cleared first) with the recorder's rule, the one the
@@ -248,7 +248,7 @@ pub fn replay_into(
 /// The journal segments already published per date partition of one dataset root, read
 /// once per partition.
 #[derive(Default)]
-struct Covered(HashMap<NaiveDate, HashSet<u64>>);
+struct Covered(HashMap<NaiveDate, HashSet<String>>);
 
 impl Covered {
     /// Whether the partition of `time_ms` in `dataset` holds a file tagged with `segment`.
@@ -266,12 +266,12 @@ impl Covered {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) => e.insert(dataset.published_segments(&layout::partition(date))?),
         };
-        Ok(published.contains(&segment.0))
+        Ok(published.contains(&segment.tag()))
     }
 }
 
 /// Copies the corrupt stretches of one segment's bytes to
-/// `<journal>/quarantine/segment_<id>_at_<offset>.bad` (torn tails are what a crash leaves,
+/// `<journal>/quarantine/<segment file stem>_at_<offset>.bad` (torn tails are what a crash leaves,
 /// not kept). Returns the files written.
 fn keep_corrupt_bytes(
     journal: &Path,
@@ -291,7 +291,9 @@ fn keep_corrupt_bytes(
         };
         let dir = journal.join(QUARANTINE_DIR);
         fs::create_dir_all(&dir).map_err(JournalError::io(&dir))?;
-        let path = dir.join(format!("segment_{:020}_at_{offset}.bad", segment.0));
+        let stem = segment.file_name();
+        let stem = stem.strip_suffix(".wal").unwrap_or(&stem);
+        let path = dir.join(format!("{stem}_at_{offset}.bad"));
         let start = usize::try_from(*offset)
             .unwrap_or(usize::MAX)
             .min(data.len());

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use super::syncer::Syncer;
 use super::{
-    record_crc, segments, JournalError, SegmentId, MAGIC, MAX_PAYLOAD, RECORD_HEADER, RECORD_MARK,
+    record_crc, segments, JournalError, RunId, SegmentId, MAGIC, MAX_PAYLOAD, RECORD_HEADER,
+    RECORD_MARK,
 };
 
 /// Appends received frames to the current journal segment.
@@ -58,8 +59,8 @@ pub struct JournalWriter {
 }
 
 impl JournalWriter {
-    /// Opens the journal directory `dir` (created if missing) and starts a new segment after
-    /// the last existing one. Returns the writer and the segments left by an earlier run,
+    /// Opens the journal directory `dir` (created if missing) and starts segment 0 of a new
+    /// [run](RunId) (named apart from every segment of every earlier run). Returns the writer and the segments left by an earlier run,
     /// oldest first: replay them (see [`replay()`](super::replay())) before removing them.
     ///
     /// # Errors
@@ -70,7 +71,15 @@ impl JournalWriter {
         let dir = dir.into();
         fs::create_dir_all(&dir).map_err(JournalError::io(&dir))?;
         let leftovers = segments(&dir)?;
-        let current = SegmentId(leftovers.last().map_or(0, |s| s.0 + 1));
+        let run = RunId::new(chrono::Utc::now().timestamp_millis());
+        // A run id drawn twice (one chance in four million within a millisecond) would
+        // collide with a left-over segment of that run: draw again.
+        let run = if leftovers.iter().any(|s| s.run == run) {
+            RunId(run.0 ^ 1)
+        } else {
+            run
+        };
+        let current = SegmentId::new(run, 0);
         let mut fail_writes = 0;
         let file = create_segment(&dir, current, &mut fail_writes, true)?;
         let writer = JournalWriter {
@@ -216,7 +225,7 @@ impl JournalWriter {
         let closed_path = self.dir.join(self.current.file_name());
         self.flush_backlog()
             .map_err(JournalError::io(closed_path.clone()))?;
-        let next = SegmentId(self.current.0 + 1);
+        let next = SegmentId::new(self.current.run, self.current.seq + 1);
         // The new name is made durable by the thread too, before any fdatasync of it.
         let file = create_segment(&self.dir, next, &mut self.fail_writes, false)?;
         self.syncer

@@ -23,21 +23,48 @@ pub const SEGMENTS_KEY: &str = "journal_segments";
 /// Key of a merged file's footer entry listing its parts (comma-separated names).
 pub const COMPACTED_FROM_KEY: &str = "compacted_from";
 
-/// The footer entry tagging a file with journal segments.
+/// The footer entry tagging a file with journal segments, each given by its token (see
+/// [`parse_segments`] for what a token is).
 ///
 /// ```
-/// let kv = store::ticks::segments_tag(&[3, 4]);
-/// assert_eq!((kv.key.as_str(), kv.value.as_deref()), ("journal_segments", Some("3,4")));
-/// assert_eq!(store::ticks::parse_segments("3, x,4").collect::<Vec<_>>(), [3, 4]);
+/// let kv = store::ticks::segments_tag(&["0196a4c2e1f3a7b9-3", "4"]);
+/// assert_eq!((kv.key.as_str(), kv.value.as_deref()), ("journal_segments", Some("0196a4c2e1f3a7b9-3,4")));
 /// ```
-pub fn segments_tag(segments: &[u64]) -> KeyValue {
-    let ids: Vec<String> = segments.iter().map(u64::to_string).collect();
+pub fn segments_tag<T: std::fmt::Display>(segments: &[T]) -> KeyValue {
+    let ids: Vec<String> = segments.iter().map(T::to_string).collect();
     KeyValue::new(SEGMENTS_KEY.to_owned(), ids.join(","))
 }
 
-/// The ids in a [`SEGMENTS_KEY`] value (garbage between commas is skipped).
-pub fn parse_segments(value: &str) -> impl Iterator<Item = u64> + '_ {
-    value.split(',').filter_map(|s| s.trim().parse().ok())
+/// The segment tokens in a [`SEGMENTS_KEY`] value, trimmed; anything else between commas is
+/// skipped.
+///
+/// A token names one journal segment of one recorder run: `<run>-<seq>` (the run a
+/// 16-digit lower-case hex number, the sequence decimal), or a bare decimal `<seq>` as the
+/// recorder wrote before segment names carried their run. The dataset treats tokens as
+/// opaque: two files name the same segment when their tokens are equal.
+///
+/// ```
+/// let tokens: Vec<_> = store::ticks::parse_segments("3, x,0196a4c2e1f3a7b9-4,-1,").collect();
+/// assert_eq!(tokens, ["3", "0196a4c2e1f3a7b9-4"]);
+/// ```
+pub fn parse_segments(value: &str) -> impl Iterator<Item = &str> + '_ {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|t| is_segment_token(t))
+}
+
+/// Whether `token` has the form of a segment token (`<seq>` or `<16 hex>-<seq>`).
+fn is_segment_token(token: &str) -> bool {
+    let decimal = |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
+    match token.split_once('-') {
+        None => decimal(token),
+        Some((run, seq)) => {
+            run.len() == 16
+                && run.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                && decimal(seq)
+        }
+    }
 }
 
 /// The values of `key` in `kvs`, split at commas.
@@ -67,21 +94,25 @@ impl Dataset {
             .unwrap_or_default())
     }
 
-    /// The journal segments the files of the partition `dir` (e.g. `date=2024-01-01`) are
-    /// tagged with; none if it does not exist. Unreadable footers are logged and skipped.
+    /// The journal segment tokens the files of the partition `dir` (e.g. `date=2024-01-01`)
+    /// are tagged with; none if it does not exist. Unreadable footers are logged and skipped.
     ///
     /// # Errors
     ///
     /// [`TickError::Io`] (local directory) or [`TickError::Object`] (object store) when
     /// listing fails.
-    pub fn published_segments(&self, dir: &str) -> Result<HashSet<u64>, TickError> {
+    pub fn published_segments(&self, dir: &str) -> Result<HashSet<String>, TickError> {
         let mut covered = HashSet::new();
         for file in self.files(dir)? {
             if file.dir() != dir {
                 continue;
             }
             match self.footer(&file) {
-                Ok(kvs) => covered.extend(listed(&kvs, SEGMENTS_KEY).flat_map(parse_segments)),
+                Ok(kvs) => covered.extend(
+                    listed(&kvs, SEGMENTS_KEY)
+                        .flat_map(parse_segments)
+                        .map(str::to_owned),
+                ),
                 Err(e) => log::warn!("footer unreadable, ignored: {e}"),
             }
         }

@@ -228,7 +228,11 @@ fn merge(
     let mut segments = BTreeSet::new();
     for part in parts {
         let kvs = dataset.footer(part)?;
-        segments.extend(listed(&kvs, SEGMENTS_KEY).flat_map(parse_segments));
+        segments.extend(
+            listed(&kvs, SEGMENTS_KEY)
+                .flat_map(parse_segments)
+                .map(str::to_owned),
+        );
     }
     let names: Vec<&str> = parts.iter().map(FileEntry::name).collect();
     let mut metadata = vec![KeyValue::new(

@@ -4,13 +4,15 @@
 //! would leave one small file per checkpoint. Once a day is over (its date is before today,
 //! UTC), its files are merged into `gaps_YYYYMMDD_day_<seq:06>.parquet`, rows sorted by
 //! (start, end), whose footer lists the merged files under
-//! [`COMPACTED_FROM_KEY`](crate::ticks::COMPACTED_FROM_KEY). The file is published
+//! [`COMPACTED_FROM_KEY`](crate::ticks::COMPACTED_FROM_KEY) and carries their journal
+//! segments ([`SEGMENTS_KEY`](crate::ticks::SEGMENTS_KEY)) over. The file is published
 //! atomically (temporary name, fsync, no-clobber link) before the parts are removed, and
 //! [`Dataset::recover`] removes the parts a day file lists, so a
 //! kill at any point loses and duplicates nothing. A gap file written later for a
 //! compacted day (a gap that started before midnight and closed after) is merged with the
 //! day file at the next pass.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -18,7 +20,11 @@ use parquet::file::metadata::KeyValue;
 
 use super::{properties, read_file, to_batch, DIR_NAME};
 use crate::ticks::dataset::FileEntry;
-use crate::ticks::{layout, write_new_file, Dataset, TickError, COMPACTED_FROM_KEY};
+use crate::ticks::tags::listed;
+use crate::ticks::{
+    layout, parse_segments, segments_tag, write_new_file, Dataset, TickError, COMPACTED_FROM_KEY,
+    SEGMENTS_KEY,
+};
 
 /// What [`compact_closed_days`] did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -99,15 +105,27 @@ fn merge_day(
     report: &mut DaysCompacted,
 ) -> Result<(), TickError> {
     let mut gaps = Vec::new();
+    // The parts' journal segments stay named by the merged file, as ticks compaction does:
+    // a replay of a left-over segment must still see its gaps as published.
+    let mut segments = BTreeSet::new();
     for part in parts {
         read_file(gaps_dataset, part, &mut gaps)?;
+        let kvs = gaps_dataset.footer(part)?;
+        segments.extend(
+            listed(&kvs, SEGMENTS_KEY)
+                .flat_map(parse_segments)
+                .map(str::to_owned),
+        );
     }
     gaps.sort_by_key(|g| (g.start_ms, g.end_ms));
     let names: Vec<&str> = parts.iter().map(FileEntry::name).collect();
-    let metadata = [KeyValue::new(
+    let mut metadata = vec![KeyValue::new(
         COMPACTED_FROM_KEY.to_owned(),
         names.join(","),
     )];
+    if !segments.is_empty() {
+        metadata.push(segments_tag(&segments.into_iter().collect::<Vec<_>>()));
+    }
     let mut seq = 0u32;
     let name = || {
         seq += 1;
@@ -184,6 +202,35 @@ mod tests {
             compact_closed_days(out, now).unwrap(),
             DaysCompacted::default()
         );
+    }
+
+    /// A replay of a left-over journal segment asks the gaps dataset whether a file names
+    /// the segment: the day file must still name the segments of the files it replaced.
+    #[test]
+    fn the_day_file_keeps_the_journal_segments_of_its_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        let mut w = GapWriter::new(out);
+        for (i, tag) in ["0196a4c2e1f3a7b9-0", "0196a4c2e1f3a7b9-1", "7"]
+            .iter()
+            .enumerate()
+        {
+            let gap = Gap {
+                start_ms: D0 + 1_000 * i as i64,
+                end_ms: D0 + 1_000 * i as i64 + 500,
+                reason: "reconnect: test".to_owned(),
+                connection_id: 1,
+            };
+            w.write_with(&[gap], at(D0 + 60_000 + i as i64), &[segments_tag(&[tag])])
+                .unwrap();
+        }
+        let gaps = Dataset::local(out.join(DIR_NAME));
+        let covered = |dataset: &Dataset| dataset.published_segments("date=2024-01-01").unwrap();
+        let before = covered(&gaps);
+        assert_eq!(before.len(), 3, "{before:?}");
+        let report = compact_closed_days(out, at(D0 + DAY_MS + 1_000)).unwrap();
+        assert_eq!((report.merged.len(), report.parts_removed), (1, 3));
+        assert_eq!(covered(&gaps), before);
     }
 
     #[test]
