@@ -8,7 +8,8 @@
 //! real object store loses data when it is unreachable. [`S3Server::stop`] therefore cuts
 //! the endpoint at the TCP level (connections refused, open ones reset) while moto keeps
 //! running behind it, and [`S3Server::restart`] opens the same endpoint again with every
-//! object still there.
+//! object still there. [`S3Server::black_hole`] plays the other kind of outage: requests
+//! accepted and never answered.
 //!
 //! [`S3Server::start_with`] takes [`S3Options`]: another bucket, a smaller minimum part size
 //! (moto's `S3_UPLOAD_PART_MIN_SIZE`, so that a test can exercise multipart uploads with
@@ -268,7 +269,14 @@ impl S3Server {
         self.proxy.cut();
     }
 
-    /// Ends an outage: the endpoint answers again on the same port with the same objects.
+    /// Plays a black-holed endpoint ([`TcpProxy::black_hole`]): connections are accepted
+    /// and requests read, but nothing is ever answered, until [`restart`](Self::restart).
+    /// moto keeps every object.
+    pub fn black_hole(&mut self) {
+        self.proxy.black_hole();
+    }
+
+    /// Ends an outage (a stop or a black hole): the endpoint answers again on the same port with the same objects.
     ///
     /// # Errors
     ///

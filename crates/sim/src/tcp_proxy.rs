@@ -8,6 +8,14 @@
 //! server) and resets every open connection; [`TcpProxy::restore`] listens again on the
 //! same port. The server behind the proxy is real; only the path to it is interrupted.
 //!
+//! [`TcpProxy::black_hole`] plays the nastier outage: a path that swallows packets. New
+//! connections are still accepted and every byte sent is read, but nothing is forwarded in
+//! either direction and nothing is ever answered, neither on new nor on open connections,
+//! so a client learns of the outage only through its own timeouts. A connection that lost
+//! bytes to the black hole stays silent for good (the rest of a half-forwarded request
+//! would be garbage to the server); [`TcpProxy::restore`] ends the black hole for every
+//! connection opened after it.
+//!
 //! Plain threads, no async runtime: the proxy works the same under any test harness.
 //!
 //! ```no_run
@@ -47,6 +55,8 @@ struct Shared {
     /// cut never races an accept: after `cut` returns no connection is open or accepted.
     state: Mutex<State>,
     quit: AtomicBool,
+    /// While set, nothing is forwarded (see [`TcpProxy::black_hole`]).
+    black_hole: AtomicBool,
     next_id: AtomicU64,
     cuts: AtomicU64,
 }
@@ -65,6 +75,9 @@ struct Conn {
     /// Copy threads still running (2, 1, then removed).
     live: u8,
 }
+
+/// Set once a connection lost bytes to the black hole: it forwards nothing ever after.
+type Swallowed = Arc<AtomicBool>;
 
 impl TcpProxy {
     /// Listens on a free port of 127.0.0.1 and forwards every connection to `backend`.
@@ -85,6 +98,7 @@ impl TcpProxy {
                 conns: HashMap::new(),
             }),
             quit: AtomicBool::new(false),
+            black_hole: AtomicBool::new(false),
             next_id: AtomicU64::new(0),
             cuts: AtomicU64::new(0),
         });
@@ -129,7 +143,16 @@ impl TcpProxy {
         }
     }
 
-    /// Listens again on the same port after a [`cut`](Self::cut) (nothing when it is up).
+    /// Swallows everything from now on: connections are accepted (a client's connect
+    /// succeeds) and what clients send is read, but nothing reaches the server and no
+    /// answer comes back, on open connections too. Ended by [`restore`](Self::restore).
+    pub fn black_hole(&self) {
+        self.shared.black_hole.store(true, Ordering::Relaxed);
+    }
+
+    /// Listens again on the same port after a [`cut`](Self::cut) (nothing when it is up),
+    /// and ends a [`black_hole`](Self::black_hole): connections opened from now on are
+    /// forwarded again (those that lost bytes to it stay silent until closed).
     ///
     /// # Errors
     ///
@@ -137,6 +160,7 @@ impl TcpProxy {
     /// port meanwhile.
     pub fn restore(&self) -> io::Result<()> {
         let mut state = lock(&self.shared.state);
+        self.shared.black_hole.store(false, Ordering::Relaxed);
         if state.listener.is_none() {
             // std sets SO_REUSEADDR on Unix: connections of before the cut that linger in
             // TIME_WAIT do not block the port.
@@ -207,8 +231,15 @@ fn forward(shared: &Arc<Shared>, state: &mut State, client: TcpStream) -> io::Re
     };
     state.conns.insert(id, conn);
     let (client_r, backend_w) = (client.try_clone()?, backend.try_clone()?);
-    spawn_copy(Arc::clone(shared), id, client_r, backend_w)?;
-    spawn_copy(Arc::clone(shared), id, backend, client)?;
+    let swallowed = Swallowed::default();
+    spawn_copy(
+        Arc::clone(shared),
+        id,
+        client_r,
+        backend_w,
+        swallowed.clone(),
+    )?;
+    spawn_copy(Arc::clone(shared), id, backend, client, swallowed)?;
     Ok(())
 }
 
@@ -217,11 +248,12 @@ fn spawn_copy(
     id: u64,
     mut from: TcpStream,
     mut to: TcpStream,
+    swallowed: Swallowed,
 ) -> io::Result<()> {
     std::thread::Builder::new()
         .name("tcp-proxy-copy".into())
         .spawn(move || {
-            let _ = io::copy(&mut from, &mut to);
+            let _ = copy(&shared, &swallowed, &mut from, &mut to);
             // Half-close: the peer sees end-of-stream in this direction, as it would
             // without the proxy. The other direction ends on its own.
             let _ = to.shutdown(Shutdown::Write);
@@ -235,6 +267,30 @@ fn spawn_copy(
             }
         })?;
     Ok(())
+}
+
+/// Copies `from` to `to` until end-of-stream or an error, dropping what it reads while the
+/// black hole is on or once this connection lost bytes to it.
+fn copy(
+    shared: &Shared,
+    swallowed: &AtomicBool,
+    from: &mut TcpStream,
+    to: &mut TcpStream,
+) -> io::Result<()> {
+    use std::io::{Read, Write};
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let n = from.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        if shared.black_hole.load(Ordering::Relaxed) {
+            swallowed.store(true, Ordering::Relaxed);
+        }
+        if !swallowed.load(Ordering::Relaxed) {
+            to.write_all(&buf[..n])?;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -289,6 +345,32 @@ mod tests {
         proxy.restore().unwrap();
         assert!(proxy.is_up());
         assert_eq!(round_trip(proxy.addr(), b"again").unwrap(), b"again");
+    }
+
+    #[test]
+    fn a_black_hole_accepts_and_reads_but_never_answers_until_restored() {
+        let proxy = TcpProxy::start(echo_server()).unwrap();
+        let mut open = TcpStream::connect(proxy.addr()).unwrap();
+        assert_eq!(round_trip(proxy.addr(), b"before").unwrap(), b"before");
+
+        proxy.black_hole();
+        let timeout = Some(Duration::from_millis(300));
+        for conn in [&mut open, &mut TcpStream::connect(proxy.addr()).unwrap()] {
+            conn.set_read_timeout(timeout).unwrap();
+            conn.write_all(b"lost").unwrap();
+            let mut one = [0; 1];
+            let err = conn.read_exact(&mut one).unwrap_err();
+            assert!(
+                matches!(
+                    err.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ),
+                "{err}"
+            );
+        }
+
+        proxy.restore().unwrap();
+        assert_eq!(round_trip(proxy.addr(), b"after").unwrap(), b"after");
     }
 
     #[test]
