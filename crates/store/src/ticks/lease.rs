@@ -7,16 +7,25 @@
 //!   `<prefix>/_lock` holding the owner (id, host, pid) and an expiry. Of two recorders
 //!   starting at once exactly one succeeds; the other reads the object and fails with
 //!   [`LeaseError::Held`], naming the holder.
-//! * **renew**: every [`LeaseConfig::renew_every`] the holder rewrites the object with a new
+//! * **renew**: every [`LeaseConfig::renew_every`] (each attempt abandoned after
+//!   [`LeaseConfig::attempt_timeout`], see [`LeaseConfig::validate`]) the holder rewrites
+//!   the object with a new
 //!   expiry, conditional on the version it wrote last (`If-Match: <etag>`,
 //!   [`PutMode::Update`]). A renewal that fails on the condition means someone took the
 //!   prefix over: [`LeaseError::Lost`]. A renewal that fails for want of an answer (an
 //!   outage) is retried; because it is conditional on our own last version, a renewal
 //!   that succeeds after a long outage still proves nobody took over meanwhile.
-//! * **take over**: a lease not renewed until its expiry, a released one, or one whose
-//!   holder is a dead process on this very host (a recorder restarted after SIGKILL) is
-//!   replaced, again with `If-Match` on the version that was read, so two recorders taking
-//!   over at once cannot both win.
+//! * **take over**: a lease not renewed until its expiry, a released one, or one held by
+//!   the *predecessor* (below) is replaced, again with `If-Match` on the version that was
+//!   read, so two recorders taking over at once cannot both win.
+//! * **the predecessor**: a recorder keeps a local directory it locks for its life (its
+//!   journal). After taking a lease it writes the owner id it holds into that directory
+//!   ([`remember_owner`], file [`OWNER_FILE`]); the next recorder that locks the same
+//!   directory reads it ([`read_predecessor`]) and may take over a lease held by exactly
+//!   that id at once: the directory's lock proves that process is gone (a restart after a
+//!   SIGKILL does not wait for expiry). Nothing else shortens a lease: a pid is never
+//!   looked up, since a process table answers only for its own PID namespace, and two
+//!   containers with the same host name would each see the other's recorder as dead.
 //! * **release**: a clean stop rewrites the object as released (`expires_ms=0`, again
 //!   conditional), so the next recorder starts at once; the object is not deleted, because
 //!   an unconditional delete could remove a successor's lock.
@@ -32,7 +41,7 @@
 //! ```no_run
 //! # async fn run(store: std::sync::Arc<dyn object_store::ObjectStore>) -> Result<(), store::ticks::lease::LeaseError> {
 //! use store::ticks::lease::{Lease, LeaseConfig, LeaseKeeper, Owner};
-//! let lease = Lease::acquire(store, "binance", Owner::this_process(), LeaseConfig::default()).await?;
+//! let lease = Lease::acquire(store, "binance", Owner::this_process(), LeaseConfig::default(), None).await?;
 //! let keeper = LeaseKeeper::spawn(lease);
 //! // ... record; before a publish: keeper.status().may_write() ...
 //! keeper.release().await?;
@@ -50,10 +59,13 @@ mod keeper;
 pub mod record;
 
 pub use keeper::{LeaseKeeper, LeaseStatus};
-pub use record::{judge, LeaseConfig, LeaseRecord, Owner, Verdict};
+pub use record::{judge, LeaseConfig, LeaseRecord, Owner, Verdict, RETRY_AFTER};
 
 /// The lock object's name under the prefix.
 pub const LOCK_NAME: &str = "_lock";
+
+/// The file, in the holder's locked local directory, naming the owner id it holds.
+pub const OWNER_FILE: &str = "lease_owner";
 
 /// How often acquiring re-reads when the lock object changes under it before giving up.
 const ACQUIRE_ATTEMPTS: u32 = 4;
@@ -87,6 +99,10 @@ pub enum LeaseError {
         /// The lock object.
         path: String,
     },
+    /// The [`LeaseConfig`] leaves no time for a retry before expiry
+    /// ([`LeaseConfig::validate`]).
+    #[error("{0}")]
+    BadConfig(String),
     /// The store failed (redacted: status and S3 code only).
     #[error("{path}: {reason}")]
     Store {
@@ -118,7 +134,8 @@ impl Lease {
         prefix.clone().join(LOCK_NAME)
     }
 
-    /// Takes the lease on `prefix` for `owner` now (the system clock).
+    /// Takes the lease on `prefix` for `owner` now (the system clock); `predecessor` is the
+    /// owner id from [`read_predecessor`], if any.
     ///
     /// # Errors
     ///
@@ -128,17 +145,19 @@ impl Lease {
         prefix: &str,
         owner: Owner,
         config: LeaseConfig,
+        predecessor: Option<&str>,
     ) -> Result<Lease, LeaseError> {
-        Lease::acquire_at(store, prefix, owner, config, now_ms()).await
+        Lease::acquire_at(store, prefix, owner, config, predecessor, now_ms()).await
     }
 
     /// [`acquire`](Self::acquire) at the time `now_ms` (ms since the Unix epoch).
     ///
     /// # Errors
     ///
+    /// - [`LeaseError::BadConfig`] when `config` fails [`LeaseConfig::validate`].
     /// - [`LeaseError::Held`] when a live lease of another owner is in place (not expired,
-    ///   not released, and its process not known dead on this host); it names the holder
-    ///   and its expiry.
+    ///   not released, and not held by `predecessor`); it names the holder and its
+    ///   expiry.
     /// - [`LeaseError::Contended`] when the lock object was created or replaced between
     ///   our read and our conditional write on every one of the few attempts.
     /// - [`LeaseError::Store`] when reading or writing the lock object fails otherwise
@@ -148,8 +167,10 @@ impl Lease {
         prefix: &str,
         owner: Owner,
         config: LeaseConfig,
+        predecessor: Option<&str>,
         now_ms: i64,
     ) -> Result<Lease, LeaseError> {
+        config.validate().map_err(LeaseError::BadConfig)?;
         let path = Lease::path_for(prefix);
         for _ in 0..ACQUIRE_ATTEMPTS {
             let found = read(store.as_ref(), &path).await?;
@@ -159,8 +180,7 @@ impl Lease {
                     .map(|(r, modified, _)| (r.as_ref(), *modified)),
                 now_ms,
                 config.ttl,
-                &owner.host,
-                pid_is_dead,
+                predecessor,
             );
             // Our own record: an earlier attempt of ours succeeded but its answer was lost.
             let ours = matches!(&found, Some((Some(r), _, _)) if r.owner.id == owner.id);
@@ -175,8 +195,15 @@ impl Lease {
                 }
                 (Verdict::Stale(previous), Some((_, _, version))) => {
                     if let Some(previous) = previous {
+                        let why = if previous.expires_ms == 0 {
+                            "released"
+                        } else if now_ms >= previous.expires_ms {
+                            "expired"
+                        } else {
+                            "the previous recorder of this journal directory, which is gone"
+                        };
                         log::warn!(
-                            "{path}: taking over the lease of {} (expired or its process is gone)",
+                            "{path}: taking over the lease of {} ({why})",
                             previous.owner
                         );
                     }
@@ -345,11 +372,36 @@ fn store_error(path: &Path, e: &object_store::Error) -> LeaseError {
     }
 }
 
-/// Whether `pid` is no process of this host (Linux: no `/proc/<pid>`). Elsewhere nothing is
-/// known, and a lease then simply waits for its expiry.
-fn pid_is_dead(pid: u32) -> bool {
-    let proc = std::path::Path::new("/proc");
-    proc.join("self").exists() && !proc.join(pid.to_string()).exists()
+/// The owner id the previous holder wrote into `dir` ([`remember_owner`]), if any.
+///
+/// Call it only while holding an exclusive lock on `dir` that the predecessor held for its
+/// whole life (the recorder's journal lock): that lock is what proves the predecessor is
+/// gone, and so what makes its lease free to take at once.
+pub fn read_predecessor(dir: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join(OWNER_FILE)).ok()?;
+    let id = text.trim();
+    (!id.is_empty()).then(|| id.to_owned())
+}
+
+/// Writes `owner`'s id into `dir` for the next holder of the directory
+/// ([`read_predecessor`]): a temporary file, synced, renamed over [`OWNER_FILE`].
+///
+/// # Errors
+///
+/// The I/O error of the write, sync or rename (a failure only costs the next start the
+/// wait for this lease's expiry).
+pub fn remember_owner(dir: &std::path::Path, owner: &Owner) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = dir.join(format!("{OWNER_FILE}.tmp"));
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(format!("{}\n", owner.id).as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, dir.join(OWNER_FILE))?;
+    // The rename itself is durable once the directory is synced (best effort elsewhere).
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 pub(crate) fn now_ms() -> i64 {

@@ -21,10 +21,10 @@
 //! `If-Match` conditional puts ([`S3ConditionalPut::ETagMatch`], what the checkpoint
 //! publisher and the [lease](super::lease) rely on), create-only copies
 //! ([`S3CopyIfNotExists::Multipart`]: how a large file's upload is published, see
-//! [`Dataset`](super::Dataset)), and a bounded retry policy
-//! ([`S3Config::retry`]): a request gives up after a few attempts and a few seconds, so that
-//! the caller, which keeps the rows journaled, decides what an outage means instead of a
-//! request hanging for minutes.
+//! [`Dataset`](super::Dataset)), a short retry policy ([`S3Config::retry`]), and a deadline
+//! on every request ([`Limits`]: 15 s, plus 1 s per MiB of body), answered or not, retries
+//! included: the caller, which keeps the rows journaled, decides what an outage means
+//! instead of a request hanging on a server that accepted it and never answers.
 //!
 //! ```no_run
 //! use store::ticks::location::{probe, OutDir, S3Config};
@@ -56,11 +56,13 @@
 use std::fmt;
 use std::path::PathBuf;
 
+mod bounded;
 mod error;
 mod s3;
 #[cfg(test)]
 mod tests;
 
+pub use bounded::Limits;
 pub use error::{describe, LocationError};
 pub use s3::{connect_s3, probe, S3Config, Secret, DEFAULT_REGION};
 

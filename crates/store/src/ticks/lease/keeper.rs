@@ -2,15 +2,11 @@
 //! still write.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::{watch, Mutex, Notify};
 use tokio::task::JoinHandle;
 
-use super::{now_ms, Lease, LeaseError};
-
-/// How soon a failed renewal is tried again (an outage; the lease itself is unchanged).
-const RETRY_AFTER: Duration = Duration::from_secs(1);
+use super::{now_ms, Lease, LeaseError, RETRY_AFTER};
 
 /// What the keeper knows about its lease.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,8 +50,10 @@ impl LeaseStatus {
     }
 }
 
-/// Renews a lease every [`renew_every`](super::LeaseConfig::renew_every) on a tokio task;
-/// [`release`](Self::release) stops it and releases the lease.
+/// Renews a lease every [`renew_every`](super::LeaseConfig::renew_every) on a tokio task,
+/// abandoning an attempt after [`attempt_timeout`](super::LeaseConfig::attempt_timeout)
+/// and retrying [`RETRY_AFTER`] later; [`release`](Self::release) stops it and releases
+/// the lease.
 #[derive(Debug)]
 pub struct LeaseKeeper {
     lease: Arc<Mutex<Lease>>,
@@ -140,7 +138,18 @@ async fn renew(lease: &Mutex<Lease>, status_tx: &watch::Sender<LeaseStatus>) -> 
     if matches!(*status_tx.borrow(), LeaseStatus::Lost { .. }) {
         return status_tx.borrow().clone();
     }
-    let status = match lease.renew().await {
+    let limit = lease.config().attempt_timeout;
+    // An abandoned attempt may still have written our record: the next one adopts its
+    // version (`Lease::replace`).
+    let renewed = tokio::time::timeout(limit, lease.renew())
+        .await
+        .unwrap_or_else(|_| {
+            Err(LeaseError::Store {
+                path: lease.path().to_string(),
+                reason: format!("no answer within {} s", limit.as_secs_f64()),
+            })
+        });
+    let status = match renewed {
         Ok(()) => LeaseStatus::Held {
             expires_ms: lease.record().expires_ms,
         },

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-/// How long a lease lasts and how often its holder renews it.
+/// How long a lease lasts, how often its holder renews it, and how long one renewal may
+/// take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LeaseConfig {
     /// A lease not renewed for this long may be taken over. It must dwarf the clock skew
@@ -12,20 +13,50 @@ pub struct LeaseConfig {
     pub ttl: Duration,
     /// How often the holder renews (well below `ttl`: a few renewals may fail in a row).
     pub renew_every: Duration,
+    /// One renewal attempt that has no answer by then is abandoned and retried
+    /// [`RETRY_AFTER`] later.
+    pub attempt_timeout: Duration,
 }
 
+/// How soon a failed renewal is tried again (an outage; the lease itself is unchanged).
+pub const RETRY_AFTER: Duration = Duration::from_secs(1);
+
 impl Default for LeaseConfig {
-    /// 60 s lease, renewed every 15 s.
+    /// 60 s lease, renewed every 15 s, 10 s per renewal attempt.
     fn default() -> Self {
         LeaseConfig {
             ttl: Duration::from_secs(60),
             renew_every: Duration::from_secs(15),
+            attempt_timeout: Duration::from_secs(10),
         }
     }
 }
 
-/// Who holds a lease: a process-unique id, the host and the pid, for the message a second
-/// recorder prints.
+impl LeaseConfig {
+    /// Checks that a renewal that times out still leaves time for a retry before the lease
+    /// expires: `renew_every + attempt_timeout + RETRY_AFTER + attempt_timeout < ttl`
+    /// (the default: 15 + 10 + 1 + 10 = 36 s of a 60 s lease).
+    ///
+    /// # Errors
+    ///
+    /// A message naming the four durations when they do not fit.
+    pub fn validate(&self) -> Result<(), String> {
+        let worst = self.renew_every + self.attempt_timeout + RETRY_AFTER + self.attempt_timeout;
+        if worst < self.ttl && !self.attempt_timeout.is_zero() {
+            Ok(())
+        } else {
+            Err(format!(
+                "lease timing: renewing every {:?} with {:?} per attempt and a retry {:?} later \
+                 needs a lease longer than {worst:?}, not {:?}",
+                self.renew_every, self.attempt_timeout, RETRY_AFTER, self.ttl
+            ))
+        }
+    }
+}
+
+/// Who holds a lease: a process-unique id, and the host and the pid for the message a
+/// second recorder prints. Only the id decides anything: a pid means nothing outside its
+/// own PID namespace (containers sharing a host name each have their own pid 7).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Owner {
     /// Unique per process run (host, pid and start time).
@@ -131,8 +162,9 @@ impl LeaseRecord {
 pub enum Verdict {
     /// Nobody holds the prefix: take it with a create-only put.
     Free,
-    /// The lease ran out, was released, or its holder is a dead process on this host: take
-    /// it over by replacing exactly this version of the object (`If-Match`).
+    /// The lease ran out, was released, or its holder is the predecessor this process
+    /// inherited the journal of: take it over by replacing exactly this version of the
+    /// object (`If-Match`).
     Stale(Option<LeaseRecord>),
     /// Someone else holds a live lease.
     Held(LeaseRecord),
@@ -141,15 +173,18 @@ pub enum Verdict {
 /// Decides from the lock object (`None`: there is none; `Some(None)`: there is one that is
 /// not a lease record, last modified at `modified_ms`) whether this process may take it.
 ///
-/// A record of a process on this host that no longer runs (`is_dead`) is stale at once: a
-/// recorder restarted after SIGKILL must not wait out its own lease. A record that cannot be
-/// read counts as held until `ttl` after it was last written.
+/// Ownership is decided by the record alone: its owner id and its expiry. A live lease is
+/// stale before its expiry only when its owner id is `predecessor`: the id the previous
+/// recorder of this process's journal directory wrote there (see
+/// [`read_predecessor`](super::read_predecessor)). Holding that directory's lock proves
+/// the predecessor is gone, so a restart after a crash does not wait out its own lease;
+/// no process table is consulted (a pid looked up in another PID namespace says nothing).
+/// A record that cannot be read counts as held until `ttl` after it was last written.
 pub fn judge(
     found: Option<(Option<&LeaseRecord>, i64)>,
     now_ms: i64,
     ttl: Duration,
-    this_host: &str,
-    is_dead: impl Fn(u32) -> bool,
+    predecessor: Option<&str>,
 ) -> Verdict {
     match found {
         None => Verdict::Free,
@@ -169,8 +204,8 @@ pub fn judge(
         }
         Some((Some(record), _)) => {
             let expired = now_ms >= record.expires_ms;
-            let dead_here = record.owner.host == this_host && is_dead(record.owner.pid);
-            if expired || dead_here {
+            let inherited = predecessor == Some(record.owner.id.as_str());
+            if expired || inherited {
                 Verdict::Stale(Some(record.clone()))
             } else {
                 Verdict::Held(record.clone())
@@ -220,45 +255,39 @@ mod tests {
 
     #[test]
     fn verdicts() {
-        let alive = |_| false;
-        let other = LeaseRecord::new(&owner("o", "other-host", 7), 0, TTL);
-        let here = LeaseRecord::new(&owner("o", "me-host", 7), 0, TTL);
-        let judge_at =
-            |found, now, dead: &dyn Fn(u32) -> bool| judge(found, now, TTL, "me-host", dead);
-        // (found, now, pid-dead?, verdict)
-        assert_eq!(judge_at(None, 5, &alive), Verdict::Free);
+        let other = LeaseRecord::new(&owner("o", "me-host", 7), 0, TTL);
+        let judge_at = |found, now, predecessor| judge(found, now, TTL, predecessor);
+        // (found, now, predecessor, verdict)
+        assert_eq!(judge_at(None, 5, None), Verdict::Free);
         assert_eq!(
-            judge_at(Some((Some(&other), 0)), 59_999, &alive),
+            judge_at(Some((Some(&other), 0)), 59_999, None),
             Verdict::Held(other.clone())
         );
         assert_eq!(
-            judge_at(Some((Some(&other), 0)), 60_000, &alive),
+            judge_at(Some((Some(&other), 0)), 60_000, None),
             Verdict::Stale(Some(other.clone()))
         );
-        // A dead pid on another host says nothing: that pid is another machine's.
+        // Same host, any pid: still held. Only the record's owner id counts.
         assert_eq!(
-            judge_at(Some((Some(&other), 0)), 10, &|_| true),
+            judge_at(Some((Some(&other), 0)), 10, Some("someone-else")),
             Verdict::Held(other.clone())
         );
+        // The predecessor of this journal: taken over at once.
         assert_eq!(
-            judge_at(Some((Some(&here), 0)), 10, &|pid| pid == 7),
-            Verdict::Stale(Some(here.clone()))
-        );
-        assert_eq!(
-            judge_at(Some((Some(&here), 0)), 10, &alive),
-            Verdict::Held(here.clone())
+            judge_at(Some((Some(&other), 0)), 10, Some("o")),
+            Verdict::Stale(Some(other.clone()))
         );
         let released = LeaseRecord::released(&other.owner);
         assert_eq!(
-            judge_at(Some((Some(&released), 0)), 1, &alive),
+            judge_at(Some((Some(&released), 0)), 1, None),
             Verdict::Stale(Some(released.clone()))
         );
-        // Unreadable: held until ttl after its last write.
+        // Unreadable: held until ttl after its last write, whoever asks.
         assert!(
-            matches!(judge_at(Some((None, 1_000)), 60_999, &alive), Verdict::Held(r) if r.expires_ms == 61_000)
+            matches!(judge_at(Some((None, 1_000)), 60_999, Some("o")), Verdict::Held(r) if r.expires_ms == 61_000)
         );
         assert_eq!(
-            judge_at(Some((None, 1_000)), 61_000, &alive),
+            judge_at(Some((None, 1_000)), 61_000, None),
             Verdict::Stale(None)
         );
     }
@@ -270,6 +299,13 @@ mod tests {
             config.renew_every * 3 < config.ttl,
             "room for failed renewals"
         );
+        config.validate().unwrap();
+        let tight = LeaseConfig {
+            attempt_timeout: Duration::from_secs(30),
+            ..config
+        };
+        let err = tight.validate().unwrap_err();
+        assert!(err.contains("longer than 71s, not 60s"), "{err}");
         assert!(!renew_due(1_000, 15_999, &config));
         assert!(renew_due(1_000, 16_000, &config));
     }

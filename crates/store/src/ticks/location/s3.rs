@@ -14,6 +14,7 @@ use std::time::Duration;
 use object_store::aws::{AmazonS3Builder, S3ConditionalPut, S3CopyIfNotExists};
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 
+use super::bounded::{Bounded, Limits};
 use super::{describe, LocationError};
 
 /// The region when neither `AWS_REGION` nor `AWS_DEFAULT_REGION` is set.
@@ -68,8 +69,8 @@ pub struct S3Config {
     pub retry: RetryConfig,
     /// Longest wait for a TCP connection to the endpoint.
     pub connect_timeout: Duration,
-    /// Longest time one request may take (an upload of one checkpoint or part).
-    pub request_timeout: Duration,
+    /// The bound of every request, answered or not, retries included ([`Limits`]).
+    pub limits: Limits,
 }
 
 impl S3Config {
@@ -133,13 +134,15 @@ impl S3Config {
             session_token: var("AWS_SESSION_TOKEN").map(Secret),
             retry: S3Config::retry(),
             connect_timeout: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(60),
+            limits: Limits::default(),
         })
     }
 
-    /// The bounded retry policy of one request: 3 retries, backoff from 100 ms doubling up to
-    /// 2 s, and never longer than 15 s in all. Throttling (503 SlowDown) and 5xx are
-    /// retried like connection errors; the caller retries a whole checkpoint later.
+    /// The retry policy of one request: 3 retries, backoff from 100 ms doubling up to 2 s,
+    /// no retry started after 15 s. Throttling (503 SlowDown) and 5xx are retried like
+    /// connection errors; the caller retries a whole checkpoint later. The request as a
+    /// whole, retries included, is bounded by [`S3Config::limits`] (a server that never
+    /// answers is not a failure `object_store` would retry on its own).
     pub fn retry() -> RetryConfig {
         RetryConfig {
             backoff: BackoffConfig {
@@ -160,8 +163,9 @@ impl S3Config {
         }
     }
 
-    /// The store for the bucket. Without static credentials, `object_store`'s chain
-    /// applies (web identity, ECS, instance metadata).
+    /// The store for the bucket, every request bounded by [`limits`](Self::limits) (see
+    /// [`Limits`]). Without static credentials, `object_store`'s chain applies (web
+    /// identity, ECS, instance metadata).
     ///
     /// # Errors
     ///
@@ -176,10 +180,12 @@ impl S3Config {
             .with_copy_if_not_exists(S3CopyIfNotExists::Multipart)
             .with_retry(self.retry.clone())
             .with_client_options(
+                // No per-attempt timeout of the client's: one attempt may carry a 64 MiB
+                // body. `Bounded` puts the deadline on the whole request instead.
                 ClientOptions::new()
                     .with_allow_http(self.allow_http)
                     .with_connect_timeout(self.connect_timeout)
-                    .with_timeout(self.request_timeout),
+                    .with_timeout_disabled(),
             );
         if let Some(endpoint) = &self.endpoint {
             builder = builder.with_endpoint(endpoint);
@@ -196,7 +202,7 @@ impl S3Config {
             bucket: self.bucket.clone(),
             reason: describe(&e),
         })?;
-        Ok(Arc::new(store))
+        Ok(Arc::new(Bounded::new(Arc::new(store), self.limits)))
     }
 }
 
