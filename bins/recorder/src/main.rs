@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use record::{Output, Progress, WriteGuard};
-use store::ticks::lease::{Lease, LeaseConfig, LeaseKeeper, LeaseStatus, Owner};
+use store::ticks::lease::{self, Lease, LeaseConfig, LeaseKeeper, LeaseStatus, Owner};
 use store::ticks::location::{connect_s3, OutDir};
 use store::ticks::Dataset;
 
@@ -67,18 +67,33 @@ async fn open_output(
     let (store, _) = connect_s3(&bucket, &prefix)
         .await
         .map_err(|e| e.to_string())?;
+    let journal = journal_dir.unwrap_or_else(|| PathBuf::from("journal"));
+    let dataset =
+        Dataset::object(store.clone(), &prefix, url.clone()).with_spool(journal.join("_spool"));
+    let mut output = Output::new(dataset, journal.clone(), &url);
+    // The journal's lock before the lease: holding it proves that the recorder named in
+    // `<journal>/lease_owner` is gone, so its lease is taken over without waiting.
+    output
+        .lock_journal()
+        .map_err(|e| format!("bad configuration: {e}"))?;
+    let predecessor = lease::read_predecessor(&journal);
+    let owner = Owner::this_process();
     let lease = Lease::acquire(
-        store.clone(),
+        store,
         &prefix,
-        Owner::this_process(),
+        owner.clone(),
         LeaseConfig::default(),
+        predecessor.as_deref(),
     )
     .await
     .map_err(|e| e.to_string())?;
+    if let Err(e) = lease::remember_owner(&journal, &owner) {
+        log::warn!(
+            "{}: cannot note the lease's owner (a restart after a crash will wait for the lease to expire): {e}",
+            journal.display()
+        );
+    }
     let keeper = LeaseKeeper::spawn(lease);
-    let journal = journal_dir.unwrap_or_else(|| PathBuf::from("journal"));
-    let dataset = Dataset::object(store, &prefix, url.clone()).with_spool(journal.join("_spool"));
-    let mut output = Output::new(dataset, journal, &url);
     let status = keeper.watch();
     output.guard = Some(WriteGuard::new(move || match &*status.borrow() {
         s if s.may_write() => Ok(()),
@@ -94,8 +109,10 @@ async fn record(config: cli::Config) -> ExitCode {
         Err(e) => return fail(2, &e),
     };
     let session = config.session.config(output);
-    // Healthy while events arrive: silence longer than the idle timeout is a dead feed.
-    let health = ops::Health::new("event", Some(config.idle_timeout));
+    // Healthy while events arrive (silence longer than the idle timeout is a dead feed) and
+    // rows get published (none waiting longer than `unpublished_bound`).
+    let health = ops::Health::new("event", Some(config.idle_timeout))
+        .with_backlog("unpublished", unpublished_bound(session.checkpoint_every));
     let _endpoint = match config.metrics_addr {
         Some(addr) => match ops::start(addr, health.clone()).await {
             Ok(endpoint) => {
@@ -156,13 +173,28 @@ async fn record(config: cli::Config) -> ExitCode {
     }
 }
 
-/// Keeps `/health` up to date: events arriving (seen by the status line's count, once a
-/// second) and the outcome of the last checkpoint.
+/// How long a row may wait to be published before `/health` says 503: three checkpoint
+/// intervals and 30 s (a row waits up to one interval for its checkpoint, which then takes
+/// a few bounded requests; a checkpoint that failed is retried within an interval).
+fn unpublished_bound(checkpoint_every: Duration) -> Duration {
+    checkpoint_every.saturating_mul(3) + Duration::from_secs(30)
+}
+
+/// Keeps `/health` up to date: events arriving and the age of the oldest unpublished row
+/// (seen by the status line, once a second), and the outcome of the last checkpoint.
 fn watch_health(health: &ops::Health, progress: &Progress, events_seen: &mut u64) {
     match progress {
-        Progress::Status { events, .. } if *events > *events_seen => {
-            *events_seen = *events;
-            health.activity();
+        Progress::Status {
+            events,
+            unpublished_age,
+            ..
+        } => {
+            let now = std::time::Instant::now();
+            health.backlog(unpublished_age.and_then(|age| now.checked_sub(age)));
+            if *events > *events_seen {
+                *events_seen = *events;
+                health.activity();
+            }
         }
         Progress::Checkpoint { .. } => health.recover("checkpoint"),
         Progress::CheckpointFailed(e) => health.fail("checkpoint", &e.to_string()),

@@ -23,6 +23,7 @@ pub fn progress(progress: Progress, extended: bool) {
             pending,
             coverage,
             duplicates,
+            ..
         } if extended => println!(
             "{} Total Symbols recorded: {symbols} | events {events} | pending {pending} | coverage {coverage:.2}% | duplicates {duplicates}",
             now()

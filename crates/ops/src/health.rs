@@ -6,7 +6,12 @@
 //!   the tool's idle timeout: the feed is down, whatever the sockets say;
 //! * a **failing check**: the last checkpoint failed, the last trader cycle failed. A check
 //!   fails with [`Health::fail`] and recovers with [`Health::recover`]; only the latest
-//!   outcome counts.
+//!   outcome counts;
+//! * a **backlog** older than its bound ([`Health::with_backlog`]): the recorder's oldest
+//!   row not yet published has waited too long, whatever holds it back (a store that does
+//!   not answer, a lease not held, a stuck checkpoint). The tool says since when the oldest
+//!   item waits ([`Health::backlog`]); its age is computed when `/health` is asked, so it
+//!   keeps growing even if the tool stops reporting.
 //!
 //! ```
 //! use std::time::Duration;
@@ -29,6 +34,8 @@ use std::time::{Duration, Instant};
 pub struct Health {
     activity: &'static str,
     stale_after: Option<Duration>,
+    /// The backlog's name and bound ([`Health::with_backlog`]).
+    backlog: Option<(&'static str, Duration)>,
     started: Instant,
     state: Arc<Mutex<State>>,
 }
@@ -38,6 +45,8 @@ struct State {
     last_activity: Option<Instant>,
     /// Failing checks by name, with why.
     failing: BTreeMap<&'static str, String>,
+    /// Since when the oldest item of the backlog waits (`None`: nothing waits).
+    backlog_since: Option<Instant>,
 }
 
 impl Health {
@@ -48,9 +57,23 @@ impl Health {
         Health {
             activity,
             stale_after,
+            backlog: None,
             started: Instant::now(),
             state: Arc::default(),
         }
+    }
+
+    /// Also unhealthy while the oldest item of a backlog named `name` (e.g.
+    /// `"unpublished"` rows) has waited longer than `limit`; the report then carries
+    /// `<name>_age_seconds`.
+    pub fn with_backlog(mut self, name: &'static str, limit: Duration) -> Self {
+        self.backlog = Some((name, limit));
+        self
+    }
+
+    /// The oldest item of the backlog waits since `since` (`None`: nothing waits).
+    pub fn backlog(&self, since: Option<Instant>) {
+        self.state().backlog_since = since;
     }
 
     /// Something happened now (an event arrived, a cycle ran).
@@ -92,6 +115,19 @@ impl Health {
             };
             reasons.push(format!("{what} (idle timeout {} s)", limit.as_secs_f64()));
         }
+        let backlog = self.backlog.map(|(name, limit)| {
+            let age = state
+                .backlog_since
+                .map(|at| now.saturating_duration_since(at));
+            if let Some(age) = age.filter(|age| *age > limit) {
+                reasons.push(format!(
+                    "{name} rows waiting for {:.1} s (bound {} s)",
+                    age.as_secs_f64(),
+                    limit.as_secs_f64()
+                ));
+            }
+            (name, age)
+        });
         reasons.extend(
             state
                 .failing
@@ -104,6 +140,7 @@ impl Health {
             last_activity_age: state
                 .last_activity
                 .map(|at| now.saturating_duration_since(at)),
+            backlog,
             reasons,
         }
     }
@@ -121,6 +158,8 @@ pub struct Report {
     activity: &'static str,
     uptime: Duration,
     last_activity_age: Option<Duration>,
+    /// The backlog's name and the age of its oldest item, when the tool has one.
+    backlog: Option<(&'static str, Option<Duration>)>,
     reasons: Vec<String>,
 }
 
@@ -156,6 +195,9 @@ impl Report {
             format!("last_{}_age_seconds", self.activity),
             self.last_activity_age.map(secs).into(),
         );
+        if let Some((name, age)) = self.backlog {
+            body.insert(format!("{name}_age_seconds"), age.map(secs).into());
+        }
         body.insert("reasons".into(), self.reasons.clone().into());
         serde_json::Value::Object(body).to_string()
     }
@@ -205,6 +247,36 @@ mod tests {
             body["reasons"],
             serde_json::json!(["no event for 12.0 s (idle timeout 10 s)"])
         );
+    }
+
+    #[test]
+    fn a_backlog_older_than_its_bound_is_unhealthy_even_without_news() {
+        let health =
+            Health::new("event", None).with_backlog("unpublished", Duration::from_secs(90));
+        let t0 = health.started;
+        assert!(health.report_at(t0).healthy());
+        assert_eq!(
+            json(&health.report_at(t0))["unpublished_age_seconds"],
+            serde_json::Value::Null
+        );
+        health.backlog(Some(t0));
+        let young = health.report_at(t0 + Duration::from_secs(90));
+        assert!(young.healthy(), "{young:?}");
+        assert_eq!(json(&young)["unpublished_age_seconds"], 90.0);
+        // No further report from the tool: the age still grows when asked.
+        let old = health.report_at(t0 + Duration::from_secs(95));
+        assert_eq!(old.http_status(), 503);
+        assert_eq!(
+            old.reasons(),
+            ["unpublished rows waiting for 95.0 s (bound 90 s)"]
+        );
+        health.backlog(None);
+        assert!(health.report_at(t0 + Duration::from_secs(95)).healthy());
+        // A tool without a backlog keeps its body as it was.
+        let plain = Health::new("cycle", None);
+        assert!(json(&plain.report())
+            .get("unpublished_age_seconds")
+            .is_none());
     }
 
     #[test]

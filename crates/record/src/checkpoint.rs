@@ -54,6 +54,8 @@ pub struct CheckpointJob {
     pub(crate) gaps: Vec<Gap>,
     /// The journal segments the rows and gaps came from (none without a journal).
     pub(crate) segments: Vec<SegmentId>,
+    /// When its oldest row was buffered (`None`: no rows), for the age of what waits.
+    pub(crate) since: Option<std::time::Instant>,
 }
 
 impl CheckpointJob {

@@ -37,6 +37,7 @@
 //! | `recorder_queue_depth` | gauge | items waiting between the connections and the recorder |
 //! | `recorder_queue_full_total` | counter | times that queue was full and reading paused (never a drop: back-pressure) |
 //! | `recorder_pending_rows` | gauge | rows waiting for the next checkpoint |
+//! | `recorder_unpublished_age_seconds` | gauge | how long the oldest row not yet published has waited (0: none waits) |
 //! | `recorder_symbols_seen` | gauge | distinct symbols recorded in this run |
 //! | `recorder_compaction_runs_total{result}` | counter | compaction passes over closed hours (`merged`, `nothing`, `failed`) |
 //! | `recorder_compaction_duration_seconds` | histogram | their duration |
@@ -107,6 +108,8 @@ pub const QUEUE_DEPTH: &str = "recorder_queue_depth";
 pub const QUEUE_FULL: &str = "recorder_queue_full_total";
 /// Gauge: rows waiting for the next checkpoint.
 pub const PENDING_ROWS: &str = "recorder_pending_rows";
+/// Gauge: seconds the oldest row not yet published has waited (0 when none waits).
+pub const UNPUBLISHED_AGE: &str = "recorder_unpublished_age_seconds";
 /// Gauge: distinct symbols recorded in this run.
 pub const SYMBOLS_SEEN: &str = "recorder_symbols_seen";
 /// Metric: recorder compaction runs total.
@@ -220,6 +223,11 @@ pub fn describe() {
             PENDING_ROWS,
             Unit::Count,
             "Rows waiting for the next checkpoint",
+        ),
+        (
+            UNPUBLISHED_AGE,
+            Unit::Seconds,
+            "How long the oldest row not yet published has waited (0: none waits)",
         ),
         (
             SYMBOLS_SEEN,
@@ -365,6 +373,7 @@ pub(crate) struct Status {
     pub(crate) now_ms: i64,
     pub(crate) symbols: usize,
     pub(crate) pending: usize,
+    pub(crate) unpublished_age: Option<Duration>,
     pub(crate) coverage_pct: f64,
     pub(crate) feed_up: bool,
     pub(crate) queue_depth: usize,
@@ -375,6 +384,7 @@ pub(crate) struct Status {
 pub(crate) fn status(s: Status) {
     gauge!(SYMBOLS_SEEN).set(s.symbols as f64);
     gauge!(PENDING_ROWS).set(s.pending as f64);
+    gauge!(UNPUBLISHED_AGE).set(s.unpublished_age.map_or(0.0, |a| a.as_secs_f64()));
     gauge!(COVERAGE).set(s.coverage_pct / 100.0);
     gauge!(FEED_UP).set(if s.feed_up { 1.0 } else { 0.0 });
     gauge!(QUEUE_DEPTH).set(s.queue_depth as f64);

@@ -7,6 +7,11 @@
 //! `./journal`). Both are locked for the recorder's life, so two recorders never share a
 //! journal or a dataset: a local dataset by an exclusive lock on `<out-dir>/_journal/.lock`
 //! (as ever), a journal elsewhere by `<journal-dir>/.lock`.
+//!
+//! The journal's lock can be taken early ([`Output::lock_journal`]), before the recorder
+//! opens: the binary takes it before the object-store lease, because holding it is what
+//! proves that the previous recorder of this journal (named in `<journal-dir>/lease_owner`)
+//! is gone, and so that its lease may be taken over at once (`store::ticks::lease`).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -28,6 +33,9 @@ pub struct Output {
     pub name: PathBuf,
     /// Asked before every publish (checkpoint, compaction); `None`: always allowed.
     pub guard: Option<WriteGuard>,
+    /// The journal directory's lock when taken early ([`Output::lock_journal`]); shared by
+    /// the clones, released when the last one is dropped.
+    journal_lock: Option<Arc<File>>,
 }
 
 /// Whether this recorder may write into the dataset now, e.g. while it holds the lease of
@@ -67,6 +75,7 @@ impl Output {
             journal_dir: journal::dir(&out_dir),
             name: out_dir,
             guard: None,
+            journal_lock: None,
         }
     }
 
@@ -81,6 +90,7 @@ impl Output {
             journal_dir: journal_dir.into(),
             name: name.into(),
             guard: None,
+            journal_lock: None,
         }
     }
 
@@ -96,8 +106,37 @@ impl Output {
         }
     }
 
-    /// Takes the locks of the dataset and the journal directory (creating them); released
-    /// when the returned files are dropped, or with the process, even on SIGKILL.
+    /// Takes the journal directory's lock now (creating the directory) and keeps it in this
+    /// output and its clones: a recorder opened on it later does not lock it again. For a
+    /// journal outside a local dataset (a dataset on an object store); a no-op when taken
+    /// already.
+    ///
+    /// # Errors
+    ///
+    /// [`RecordError::OutDir`] when the directory cannot be created or locked, or another
+    /// recorder holds it.
+    pub fn lock_journal(&mut self) -> Result<(), RecordError> {
+        if self.journal_lock.is_none() {
+            self.journal_lock = Some(Arc::new(self.lock_journal_dir()?));
+        }
+        Ok(())
+    }
+
+    /// An exclusive lock on the journal directory (outside a local dataset).
+    fn lock_journal_dir(&self) -> Result<File, RecordError> {
+        let err = |reason: String| RecordError::OutDir {
+            path: self.journal_dir.clone(),
+            reason: format!("journal directory: {reason}"),
+        };
+        if self.journal_dir.is_file() {
+            return Err(err("it is a file, not a directory".to_string()));
+        }
+        lock_file(&self.journal_dir, err)
+    }
+
+    /// Takes the locks of the dataset and the journal directory (creating them) unless
+    /// [taken early](Self::lock_journal); released when the returned files (and this
+    /// output's clones) are dropped, or with the process, even on SIGKILL.
     pub(crate) fn lock(&self) -> Result<Vec<File>, RecordError> {
         let mut locks = Vec::new();
         let default_journal = self.dataset.local_root().map(journal::dir);
@@ -111,15 +150,10 @@ impl Output {
             }
             locks.push(lock_file(&journal::dir(root), err)?);
         }
-        if default_journal.as_deref() != Some(self.journal_dir.as_path()) {
-            let err = |reason: String| RecordError::OutDir {
-                path: self.journal_dir.clone(),
-                reason: format!("journal directory: {reason}"),
-            };
-            if self.journal_dir.is_file() {
-                return Err(err("it is a file, not a directory".to_string()));
-            }
-            locks.push(lock_file(&self.journal_dir, err)?);
+        if default_journal.as_deref() != Some(self.journal_dir.as_path())
+            && self.journal_lock.is_none()
+        {
+            locks.push(self.lock_journal_dir()?);
         }
         Ok(locks)
     }

@@ -12,7 +12,9 @@
 //!   checkpoint loses nothing, it only waits);
 //!
 //! and, once published, counted in `files`, `rows_written` and `last_file`.
-//! [`Recorder::pending`] adds the three places up. Emptied buffers come back with the task
+//! [`Recorder::pending`] adds the three places up; each place also knows when its oldest
+//! row was buffered (`buffer_since`, `in_flight_since`, each job's `since`), and
+//! [`Recorder::unpublished_age`] says how long the oldest of them all has been waiting. Emptied buffers come back with the task
 //! and one is kept (`spare`) for the next swap, so the symbol interner and the column
 //! capacity are reused instead of reallocated every checkpoint.
 
@@ -93,11 +95,13 @@ impl Recorder {
             rows,
             gaps: std::mem::take(&mut self.gaps),
             segments,
+            since: self.buffer_since.take(),
         });
         self.in_flight = (
             jobs.iter().map(CheckpointJob::rows).sum(),
             jobs.iter().map(CheckpointJob::memory_bytes).sum(),
         );
+        self.in_flight_since = jobs.iter().filter_map(|j| j.since).min();
         Ok(CheckpointTask { writers, jobs, now })
     }
 
@@ -113,6 +117,7 @@ impl Recorder {
     pub fn finish_checkpoint(&mut self, done: CheckpointDone) -> Result<Vec<PathBuf>, RecordError> {
         self.writers = Some(done.writers);
         self.in_flight = (0, 0);
+        self.in_flight_since = None;
         self.retry = done.left;
         self.spare.extend(done.spare);
         self.spare.truncate(1);
@@ -136,5 +141,6 @@ impl Recorder {
             self.writers = Some(Writers::for_dataset(&self.output.dataset, journal_dir));
         }
         self.in_flight = (0, 0);
+        self.in_flight_since = None;
     }
 }

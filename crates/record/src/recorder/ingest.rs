@@ -44,6 +44,9 @@ impl Recorder {
             }
         }
         self.events += new;
+        if new > 0 && self.buffer_since.is_none() {
+            self.buffer_since = Some(std::time::Instant::now());
+        }
         crate::metrics::recorded(new as usize);
     }
 

@@ -29,6 +29,7 @@ mod tests;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use store::ticks::{RecoverReport, TickBuffer};
@@ -51,8 +52,12 @@ pub struct Recorder {
     /// The dataset and gaps writers; out with a [`crate::checkpoint::CheckpointTask`] while
     /// one runs.
     writers: Option<Writers>,
+    /// When the oldest row of the live buffer was buffered (`None`: it is empty).
+    buffer_since: Option<Instant>,
     /// Rows (and their memory) of the checkpoint task that is out, if any.
     in_flight: (usize, usize),
+    /// When the oldest row of the task that is out was buffered.
+    in_flight_since: Option<Instant>,
     /// Jobs whose checkpoint failed, retried first by the next one.
     retry: Vec<CheckpointJob>,
     /// Emptied buffers from earlier checkpoints, reused (with their symbol interner).
@@ -108,7 +113,9 @@ impl Recorder {
         Recorder {
             buffer: TickBuffer::new(),
             writers: Some(Writers::for_dataset(&output.dataset, None)),
+            buffer_since: None,
             in_flight: (0, 0),
+            in_flight_since: None,
             retry: Vec::new(),
             spare: Vec::new(),
             symbols_seen: HashSet::new(),

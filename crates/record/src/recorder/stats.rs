@@ -27,6 +27,18 @@ impl Recorder {
             + self.retry.iter().map(CheckpointJob::rows).sum::<usize>()
     }
 
+    /// How long the oldest row not yet published has been waiting (since it was buffered),
+    /// at `now`; `None` when nothing waits. Whatever holds rows back (a store that does not
+    /// answer, a refused lease, a full disk, a stuck task) makes it grow.
+    pub fn unpublished_age(&self, now: std::time::Instant) -> Option<std::time::Duration> {
+        let oldest = [self.buffer_since, self.in_flight_since]
+            .into_iter()
+            .chain(self.retry.iter().map(|job| job.since))
+            .flatten()
+            .min()?;
+        Some(now.saturating_duration_since(oldest))
+    }
+
     /// Distinct symbols recorded by this recorder so far.
     pub fn symbols(&self) -> usize {
         let live_only = self

@@ -197,3 +197,33 @@ fn gaps_are_journaled_and_a_crash_becomes_a_not_running_gap() {
     let (_rec, startup) = Recorder::open(dir.path(), Utc::now()).unwrap();
     assert!(startup.not_running.is_none(), "a clean stop is no gap");
 }
+
+/// The age of the oldest unpublished row: none while nothing waits; from the first row
+/// buffered, kept across a failed checkpoint (its rows wait on), gone once published.
+#[test]
+fn unpublished_age_follows_the_oldest_waiting_row() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let mut rec = Recorder::new(dir.path()).unwrap();
+    assert_eq!(rec.unpublished_age(Instant::now()), None);
+    // 2020-06-19 UTC; a file in the way of its date partition fails the checkpoint.
+    let blocker = dir.path().join("date=2020-06-19");
+    std::fs::write(&blocker, b"x").unwrap();
+    let first = Instant::now();
+    rec.ingest_frame(&frame(&[("BTCUSDT", 1_592_524_800_000)]))
+        .unwrap();
+    let later = first + Duration::from_secs(100);
+    let age = rec.unpublished_age(later).unwrap();
+    assert!(age <= Duration::from_secs(100), "{age:?}");
+    assert!(age >= Duration::from_secs(99), "{age:?}");
+    assert!(rec.checkpoint(Utc::now()).is_err());
+    rec.ingest_frame(&frame(&[("ETHUSDT", 1_592_524_800_001)]))
+        .unwrap();
+    assert!(
+        rec.unpublished_age(later).unwrap() >= age,
+        "the failed checkpoint's rows still count from their own arrival"
+    );
+    std::fs::remove_file(&blocker).unwrap();
+    rec.checkpoint(Utc::now()).unwrap();
+    assert_eq!(rec.unpublished_age(later), None);
+}

@@ -164,6 +164,7 @@ pub async fn run_with_sink(
                     symbols: rec.symbols(),
                     events: rec.events(),
                     pending: rec.pending(),
+                    unpublished_age: rec.unpublished_age(std::time::Instant::now()),
                     coverage: feed.coverage(unix_ms(SystemTime::now())),
                     duplicates: rec.duplicates(),
                 });
@@ -239,6 +240,7 @@ fn metrics_status(
         now_ms,
         symbols: rec.symbols(),
         pending: rec.pending(),
+        unpublished_age: rec.unpublished_age(std::time::Instant::now()),
         coverage_pct: feed.coverage(now_ms),
         feed_up: feed.live(now_ms),
         queue_depth,

@@ -19,6 +19,9 @@ pub enum Progress {
         events: u64,
         /// Rows waiting for the next checkpoint.
         pending: usize,
+        /// How long the oldest of them has waited ([`crate::Recorder::unpublished_age`]);
+        /// `None` when none waits.
+        unpublished_age: Option<Duration>,
         /// Share of this run's wall time with a live feed, in %.
         coverage: f64,
         /// Copies dropped (redundant connections, renewal overlaps).
