@@ -11,7 +11,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::s3::{assert_no_secret, assert_nothing_overwritten, s3_server, spawn_s3, Bucket};
+use common::s3::{
+    assert_no_secret, assert_nothing_overwritten, s3_command, s3_server, spawn_s3, Bucket,
+};
 use common::{
     assert_exactly_once_in, dataset_keys_of, sent_keys, spawn, stop_cleanly, wait_until, Sim,
 };
@@ -220,4 +222,182 @@ fn a_second_recorder_on_the_prefix_is_refused_naming_the_holder() {
         second.err
     );
     stop_cleanly(&sim, &mut first);
+}
+
+/// The address the recorder logged it serves `/metrics` and `/health` on (port 0 given).
+fn served_addr(rec: &mut common::Running) -> std::net::SocketAddr {
+    let needle = "serving /metrics and /health";
+    rec.wait_stderr_count(Duration::from_secs(30), needle, 1);
+    let line = rec.err.iter().find(|l| l.contains(needle)).unwrap();
+    let addr = line.rsplit("http://").next().unwrap().trim();
+    addr.parse().unwrap_or_else(|e| panic!("{e}: {line}"))
+}
+
+/// `/health`'s status and body.
+fn health(addr: std::net::SocketAddr) -> (u16, serde_json::Value) {
+    let (status, body) = ops::probe::get(addr, "/health", Duration::from_secs(10)).unwrap();
+    (status, serde_json::from_str(&body).expect("health is JSON"))
+}
+
+/// `recorder_checkpoint_failing` as scraped now.
+fn checkpoint_failing(addr: std::net::SocketAddr) -> Option<f64> {
+    let (_, text) = ops::probe::get(addr, "/metrics", Duration::from_secs(10)).unwrap();
+    text.lines().find_map(|l| {
+        l.strip_prefix("recorder_checkpoint_failing ")?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+/// The endpoint turns into a black hole: connections accepted, requests read, nothing
+/// ever answered. Every request is bounded (15 s, plus 1 s per MiB: checkpoints here are
+/// far below 1 MiB), so the checkpoint caught in it fails within 16 s (after at most one
+/// compaction request that times out too): `/health` says 503 and
+/// `recorder_checkpoint_failing` 1 (before the bound, each request hung for the client's
+/// 60 s timeout with /health at 200). When the endpoint answers again, every event sent
+/// is in the objects exactly once.
+#[test]
+fn a_black_holed_endpoint_is_unhealthy_within_the_bound_and_loses_nothing() {
+    let mut s3 = s3_server();
+    let sim = Sim::start(market());
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = Bucket::new(&s3);
+    let mut rec = spawn_s3(
+        &s3,
+        "hole",
+        &dir.path().join("journal"),
+        &sim.h().ws_base(),
+        &["--metrics-addr", "127.0.0.1:0"],
+    );
+    let addr = served_addr(&mut rec);
+    wait_until(Duration::from_secs(30), "a first checkpoint", || {
+        bucket.tick_objects("hole") >= 1
+    });
+    wait_until(Duration::from_secs(30), "healthy while it works", || {
+        health(addr).0 == 200
+    });
+
+    s3.black_hole();
+    // Within the stated bounds: the compaction pass after the last checkpoint gives up at
+    // its first request (15 s), the next checkpoint's upload fails at 16 s. 50 s leaves
+    // room for a loaded machine and is well short of the 60 s one request used to hang.
+    let deadline = std::time::Instant::now() + Duration::from_secs(50);
+    loop {
+        let (status, body) = health(addr);
+        let failing = checkpoint_failing(addr);
+        if status == 503 && failing == Some(1.0) {
+            break;
+        }
+        let log = dir.path().join("journal.log");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no 503 and recorder_checkpoint_failing 1 after 50 s in the black hole: \
+             /health {status} {body}, failing {failing:?}; log:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (_, body) = health(addr);
+    assert!(body["unpublished_age_seconds"].as_f64().is_some(), "{body}");
+
+    s3.restart().unwrap();
+    wait_until(
+        Duration::from_secs(90),
+        "healthy after the black hole",
+        || health(addr).0 == 200 && checkpoint_failing(addr) == Some(0.0),
+    );
+    stop_cleanly(&sim, &mut rec);
+    assert_no_secret(&rec);
+    assert_exactly_once_in(&bucket.dataset("hole"), &sent_keys(&sim));
+}
+
+/// `unshare --pid --fork --mount-proc --kill-child`: a PID namespace of its own, the same
+/// host name (the UTS namespace is shared), killed with the wrapper.
+const OTHER_PID_NAMESPACE: &[&str] =
+    &["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"];
+
+/// Two recorders on one prefix with the same host name, the newcomer in a PID namespace of
+/// its own, where the live writer's pid is no process: the newcomer is refused (exit 2,
+/// naming the holder) and the writer keeps its lease and publishing. A crash of the
+/// writer, then a restart on its journal: the lease is taken over at once, through the
+/// journal's `lease_owner` token (not by waiting for expiry), and nothing is lost.
+#[test]
+fn a_recorder_in_another_pid_namespace_cannot_take_a_live_lease() {
+    let ok = std::process::Command::new(OTHER_PID_NAMESPACE[0])
+        .args(&OTHER_PID_NAMESPACE[1..])
+        .arg("true")
+        .status()
+        .map(|s| s.success());
+    assert!(
+        matches!(ok, Ok(true)),
+        "`unshare --pid` is needed (root, util-linux): {ok:?}"
+    );
+    let s3 = s3_server();
+    let sim = Sim::start(market());
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = Bucket::new(&s3);
+    let ws = sim.h().ws_base();
+    let journal = dir.path().join("j1");
+    let mut first = spawn_s3(&s3, "ns", &journal, &ws, &[]);
+    wait_until(
+        Duration::from_secs(30),
+        "the writer's first checkpoint",
+        || bucket.tick_objects("ns") >= 1,
+    );
+
+    let newcomer = s3_command(
+        OTHER_PID_NAMESPACE,
+        &s3,
+        "ns",
+        &dir.path().join("j2"),
+        &ws,
+        &[],
+    );
+    let mut second = spawn(newcomer);
+    assert_eq!(
+        second.wait(Duration::from_secs(60)).code(),
+        Some(2),
+        "the newcomer must be refused: {:#?}",
+        second.err
+    );
+    let pid = first.child.id().to_string();
+    assert!(
+        second
+            .err
+            .iter()
+            .any(|l| l.contains("is held by recorder") && l.contains(&pid)),
+        "{:#?}",
+        second.err
+    );
+    // The writer still holds the prefix: it goes on publishing.
+    let published = bucket.tick_objects("ns");
+    wait_until(
+        Duration::from_secs(30),
+        "the writer's next checkpoints",
+        || bucket.tick_objects("ns") > published + 1,
+    );
+    assert!(
+        !first.err.iter().any(|l| l.contains("lease lost")),
+        "{:#?}",
+        first.err
+    );
+
+    // A crash; the restart on the same journal takes the dead writer's lease at once.
+    first.child.kill().unwrap();
+    first.wait(Duration::from_secs(10));
+    let mut again = spawn_s3(&s3, "ns", &journal, &ws, &[]);
+    again.wait_stderr_count(Duration::from_secs(30), "taking over the lease", 1);
+    assert!(
+        again.err.iter().any(|l| l.contains("taking over the lease")
+            && l.contains("previous recorder of this journal")),
+        "{:#?}",
+        again.err
+    );
+    let published = bucket.tick_objects("ns");
+    wait_until(Duration::from_secs(30), "uploads after the restart", || {
+        bucket.tick_objects("ns") > published
+    });
+    stop_cleanly(&sim, &mut again);
+    assert_exactly_once_in(&bucket.dataset("ns"), &sent_keys(&sim));
 }

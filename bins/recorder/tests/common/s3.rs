@@ -24,7 +24,27 @@ pub fn spawn_s3(
     ws_url: &str,
     extra: &[&str],
 ) -> Running {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_recorder"));
+    spawn(s3_command(&[], s3, prefix, journal, ws_url, extra))
+}
+
+/// The command [`spawn_s3`] runs, run by `wrapper` (e.g. `unshare --pid …`) when not empty.
+pub fn s3_command(
+    wrapper: &[&str],
+    s3: &S3Server,
+    prefix: &str,
+    journal: &Path,
+    ws_url: &str,
+    extra: &[&str],
+) -> std::process::Command {
+    let recorder = env!("CARGO_BIN_EXE_recorder");
+    let mut cmd = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut cmd = std::process::Command::new(program);
+            cmd.args(args).arg(recorder);
+            cmd
+        }
+        None => std::process::Command::new(recorder),
+    };
     cmd.arg("--out-dir")
         .arg(s3.url(prefix))
         .arg("--journal-dir")
@@ -41,7 +61,7 @@ pub fn spawn_s3(
         .env_remove("RECORDER_JOURNAL_DIR")
         .env_remove("RECORDER_CHECKPOINT_SECS")
         .env_remove("RECORDER_COMPACT_AFTER_SECS");
-    spawn(cmd)
+    cmd
 }
 
 /// The test's own client of the server's bucket.

@@ -163,15 +163,19 @@ impl Checkpoints {
 
 /// Compacts the closed hours of the dataset and the closed days of the gaps dataset (on
 /// the checkpoint thread, after a checkpoint); returns the dataset's report when it
-/// merged something. Failures are logged: the parts stay, the next pass tries again.
+/// merged something. Failures are logged: the parts stay, the next pass tries again. The
+/// pass stops at the first failure, so a store that stopped answering delays the next
+/// checkpoint by one request's timeout at most.
 fn compact_closed(dataset: &Dataset, after: Duration) -> Option<CompactReport> {
     let compact = || dataset.compact_closed_hours(Utc::now(), after);
     let report = match crate::metrics::compacted(compact) {
         Ok(report) if report.merged.is_empty() => None,
         Ok(report) => Some(report),
         Err(e) => {
+            // The storage just failed (e.g. a request ran into its timeout): do not hold
+            // the next checkpoint up with the gaps dataset's requests too.
             log::warn!("compaction postponed: {e}");
-            None
+            return None;
         }
     };
     match store::ticks::gaps::compact_closed_days_of(dataset, Utc::now()) {
