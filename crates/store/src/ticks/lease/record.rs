@@ -305,7 +305,7 @@ mod tests {
             ..config
         };
         let err = tight.validate().unwrap_err();
-        assert!(err.contains("longer than 71s, not 60s"), "{err}");
+        assert!(err.contains("longer than 76s, not 60s"), "{err}");
         assert!(!renew_due(1_000, 15_999, &config));
         assert!(renew_due(1_000, 16_000, &config));
     }
