@@ -35,7 +35,11 @@ use object_store::{
 };
 use tokio::time::Instant;
 
-/// How long each kind of call may take (see the [module docs](self)).
+/// How long each call to the store may take, answered or not, retries included
+/// ([`S3Config::build`](super::S3Config::build) wraps its store in them): a request without
+/// a body [`request`](Self::request); a `PUT`, an uploaded part or a `GET` body that plus
+/// [`per_mib`](Self::per_mib) per MiB (a multipart completion counts all its parts); each
+/// page of a listing [`request`](Self::request); a server-side copy [`copy`](Self::copy).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// A request with no body to move, and the base of one that has.
