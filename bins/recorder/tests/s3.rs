@@ -255,7 +255,8 @@ fn checkpoint_failing(addr: std::net::SocketAddr) -> Option<f64> {
 /// far below 1 MiB), so the checkpoint caught in it fails within 16 s (after at most one
 /// compaction request that times out too): `/health` says 503 and
 /// `recorder_checkpoint_failing` 1 (before the bound, each request hung for the client's
-/// 60 s timeout with /health at 200). When the endpoint answers again, every event sent
+/// 60 s timeout with /health at 200), and once the rows have waited longer than their
+/// bound `/health` names that too. When the endpoint answers again, every event sent
 /// is in the objects exactly once.
 #[test]
 fn a_black_holed_endpoint_is_unhealthy_within_the_bound_and_loses_nothing() {
@@ -298,8 +299,23 @@ fn a_black_holed_endpoint_is_unhealthy_within_the_bound_and_loses_nothing() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    let (_, body) = health(addr);
-    assert!(body["unpublished_age_seconds"].as_f64().is_some(), "{body}");
+    // Whatever the cause, rows waiting longer than 3 intervals + 30 s (33 s here) are a
+    // reason of their own.
+    wait_until(
+        Duration::from_secs(60),
+        "/health naming the rows waiting beyond their bound",
+        || {
+            let (_, body) = health(addr);
+            let age = body["unpublished_age_seconds"].as_f64().unwrap_or(0.0);
+            let named = body["reasons"].as_array().is_some_and(|r| {
+                r.iter().any(|r| {
+                    r.as_str()
+                        .is_some_and(|r| r.starts_with("unpublished rows waiting for"))
+                })
+            });
+            age > 33.0 && named
+        },
+    );
 
     s3.restart().unwrap();
     wait_until(
