@@ -386,6 +386,19 @@ fn a_recorder_in_another_pid_namespace_cannot_take_a_live_lease() {
         "{:#?}",
         second.err
     );
+    // Nor can one that shares the writer's journal directory (a shared volume): the
+    // journal's lock, which the `lease_owner` token relies on, is held by the live writer.
+    let sharing = s3_command(OTHER_PID_NAMESPACE, &s3, "ns", &journal, &ws, &[]);
+    let mut sharing = spawn(sharing);
+    assert_eq!(sharing.wait(Duration::from_secs(60)).code(), Some(2));
+    assert!(
+        sharing
+            .err
+            .iter()
+            .any(|l| l.contains("another recorder is already writing to it")),
+        "{:#?}",
+        sharing.err
+    );
     // The writer still holds the prefix: it goes on publishing.
     let published = bucket.tick_objects("ns");
     wait_until(
