@@ -141,7 +141,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The database: status, reset.
+    /// The database: status, migrate, reset.
     Db {
         #[command(subcommand)]
         action: DbAction,
@@ -152,6 +152,9 @@ enum Command {
 enum DbAction {
     /// Print the backend (password redacted), the applied migrations and the row counts.
     Status,
+    /// Create or update the schema (the daemon and --once do it too; the other commands
+    /// never do).
+    Migrate,
     /// Empty every table, or with --portfolio one portfolio's trades and positions.
     Reset {
         /// Do not ask for confirmation (needed when stdin is not a terminal).
@@ -232,7 +235,14 @@ fn run(cli: Cli) -> Result<(), Fail> {
     .map_err(|e| Fail::Config(e.to_string()))?;
 
     if let Some(command) = &cli.command {
-        let mut store = Store::open_url(db_url).map_err(db_fail)?;
+        // Only `db migrate` changes the schema: the others refuse an unmigrated database.
+        let mut store = match command {
+            Command::Db {
+                action: DbAction::Migrate,
+            } => Store::open_url(db_url),
+            _ => Store::open_existing(db_url),
+        }
+        .map_err(db_fail)?;
         let text = match command {
             Command::Portfolio { json } => {
                 let report =
@@ -247,6 +257,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
             Command::Portfolios { json } => db_cmd::portfolios(&mut store, *json)?,
             Command::Db { action } => match action {
                 DbAction::Status => db_cmd::status(&mut store)?,
+                DbAction::Migrate => db_cmd::migrated(&mut store)?,
                 DbAction::Reset { yes } => {
                     db_cmd::reset(&mut store, cli.portfolio.as_deref(), *yes)?
                 }
