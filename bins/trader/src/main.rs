@@ -2,7 +2,10 @@
 //!
 //! Exit codes: 0 clean finish (or SIGINT/SIGTERM); 2 bad usage or configuration; 1 a
 //! runtime failure (with `--once`: the cycle was skipped because CoinGecko failed after
-//! its retries, or the database failed; `portfolio`/`trades`: the database failed).
+//! its retries, or the database failed; `portfolio`/`trades`/`db ...`: the database
+//! failed, or has no up-to-date schema: only the daemon, `--once` and `db migrate`
+//! migrate). SIGINT/SIGTERM wait for the cycle in flight at most 10 s, whatever the
+//! database does.
 //! Usage errors are one line on stderr.
 
 use std::path::PathBuf;

@@ -110,20 +110,31 @@ fn daemon_on_a_silent_server_goes_on_and_stops_on_sigint() {
     );
 }
 
-/// Waits for the child to exit, at most `within`; returns its exit code and how long it took.
-fn exit_within(child: &mut std::process::Child, within: Duration) -> (Option<i32>, Duration) {
+/// Sends SIGINT and checks that the daemon exits 0 within [`EXIT_BOUND`], having logged
+/// that it abandoned the cycle and the database operation `abandoned` (it is killed if
+/// it still runs after 4 minutes).
+fn sigint_stops_within_the_bound(child: &mut std::process::Child, env: &Env, abandoned: &str) {
+    send_signal(child, "INT");
     let start = Instant::now();
-    loop {
+    let code = loop {
         if let Some(status) = child.try_wait().expect("wait") {
-            return (status.code(), start.elapsed());
+            break status.code();
         }
-        if start.elapsed() > within {
+        if start.elapsed() > Duration::from_secs(240) {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("still running {within:?} after the signal");
+            panic!("still running 4 minutes after SIGINT:\n{}", env.log());
         }
         std::thread::sleep(Duration::from_millis(50));
-    }
+    };
+    let (took, log) = (start.elapsed(), env.log());
+    assert_eq!(code, Some(0), "{log}");
+    assert!(took < EXIT_BOUND, "exited {took:?} after SIGINT:\n{log}");
+    assert!(
+        log.contains("the cycle in flight did not finish within 10s of the signal: abandoned")
+            && log.contains(&format!("({abandoned}): abandoned")),
+        "{log}"
+    );
 }
 
 /// Database timeouts far above the shutdown bound (10 s): the bound must not depend on them.
@@ -139,12 +150,8 @@ const EXIT_BOUND: Duration = Duration::from_secs(30);
 fn sigint_exits_within_the_bound_while_the_database_hangs_mid_cycle() {
     avoid_hour_boundary();
     let env = Env::new(true, scenario(Some(120.0)));
-    let mut proxy = Proxy::down_on_free_port("127.0.0.1:3306".parse().expect("addr"));
+    let (mut proxy, url) = Proxy::for_mysql(&env.db.url());
     proxy.up();
-    let url = env
-        .db
-        .url()
-        .replace(":3306/", &format!(":{}/", proxy.port()));
     let mut child = env
         .command()
         .env("DATABASE_URL", &url)
@@ -164,16 +171,7 @@ fn sigint_exits_within_the_bound_while_the_database_hangs_mid_cycle() {
     }
     std::thread::sleep(Duration::from_secs(1));
     assert!(child.try_wait().expect("wait").is_none(), "daemon exited");
-    send_signal(&child, "INT");
-    let (code, took) = exit_within(&mut child, Duration::from_secs(120));
-    let log = env.log();
-    assert_eq!(code, Some(0), "{log}");
-    assert!(took < EXIT_BOUND, "exited {took:?} after SIGINT:\n{log}");
-    assert!(
-        log.contains("the cycle in flight did not finish within 10s of the signal: abandoned")
-            && log.contains("(record the markets): abandoned"),
-        "{log}"
-    );
+    sigint_stops_within_the_bound(&mut child, &env, "record the markets");
     proxy.thaw();
 }
 
@@ -195,14 +193,5 @@ fn sigint_exits_within_the_bound_while_connecting_to_a_mute_server() {
         .expect("daemon starts");
     wait_for_log(&env, "until SIGINT/SIGTERM", Duration::from_secs(60));
     std::thread::sleep(Duration::from_secs(1));
-    send_signal(&child, "INT");
-    let (code, took) = exit_within(&mut child, Duration::from_secs(240));
-    let log = env.log();
-    assert_eq!(code, Some(0), "{log}");
-    assert!(took < EXIT_BOUND, "exited {took:?} after SIGINT:\n{log}");
-    assert!(
-        log.contains("did not finish within 10s of the signal: abandoned")
-            && log.contains("(connect): abandoned"),
-        "{log}"
-    );
+    sigint_stops_within_the_bound(&mut child, &env, "connect");
 }

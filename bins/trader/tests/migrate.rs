@@ -26,11 +26,18 @@ fn read_only_commands_never_migrate(backend: Backend, tables: impl Fn(&Env) -> V
                 && stderr.contains("run `trader db migrate`"),
             "{args:?}: {stderr}"
         );
-        assert_eq!(tables(&env), Vec::<String>::new(), "{args:?} created tables");
+        assert_eq!(
+            tables(&env),
+            Vec::<String>::new(),
+            "{args:?} created tables"
+        );
     }
 
     let migrated = ok(&env.trader(&["db", "migrate"]));
-    assert!(migrated.contains("is up to date: 3 migrations applied"), "{migrated}");
+    assert!(
+        migrated.contains("is up to date: 3 migrations applied"),
+        "{migrated}"
+    );
     assert!(!tables(&env).is_empty());
     let status = ok(&env.trader(&["db", "status"]));
     assert!(status.contains("migrations: 3 applied"), "{status}");

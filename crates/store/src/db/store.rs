@@ -11,6 +11,12 @@
 //!
 //! An abandoned transaction may still commit if the server wakes up: every write here is
 //! idempotent per hourly slot, so that costs no double trade.
+//!
+//! The `*_async` operations ([`Store::open_url_async`], [`Store::record_trade_async`], ...)
+//! wait for the same thread without blocking the caller's: dropping their future stops
+//! the wait (how the trader's shutdown keeps its bound whatever the database does). That
+//! abandons the operation like a timeout, logged with its name, and the store's drop does
+//! not wait for the thread then. [`Store::open_existing`] opens without migrating.
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -29,6 +35,9 @@ use super::repo::{Session, TradeOutcome};
 use super::url::{Backend, DbTimeouts, DbUrl};
 
 type Job = Box<dyn FnOnce(&mut Session) + Send>;
+
+/// A store's two ends of its thread: where jobs go, and the signal that it closed.
+type Channels = (Option<mpsc::Sender<Job>>, Option<mpsc::Receiver<()>>);
 
 /// The trader's database: markets, portfolios, trades and positions.
 ///
@@ -502,7 +511,7 @@ fn start(
 struct InFlight {
     what: &'static str,
     url: String,
-    channels: Option<(Option<mpsc::Sender<Job>>, Option<mpsc::Receiver<()>>)>,
+    channels: Option<Channels>,
 }
 
 impl InFlight {
@@ -520,7 +529,7 @@ impl InFlight {
     }
 
     /// The wait ended: the channels go back to the store.
-    fn finish(mut self) -> (Option<mpsc::Sender<Job>>, Option<mpsc::Receiver<()>>) {
+    fn finish(mut self) -> Channels {
         self.channels.take().unwrap_or((None, None))
     }
 }

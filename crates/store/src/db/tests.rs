@@ -450,14 +450,19 @@ fn silent_postgres_server_times_out() {
 fn names_are_exact(url: &str) {
     let mut store = Store::open(url).expect("open");
     let t = Utc.with_ymd_and_hms(2026, 12, 5, 10, 5, 0).unwrap();
-    store.record_markets(&[obs("bitcoin", Some(90.0))], t).expect("markets");
+    store
+        .record_markets(&[obs("bitcoin", Some(90.0))], t)
+        .expect("markets");
     let names = ["Alice", "alice", "cafe", "café"];
     for (i, name) in names.iter().enumerate() {
         let price = 90.0 + i as f64;
         let outcome = store
             .record_trade(&buy(name, "bitcoin", price, t), add(price))
             .expect("trade");
-        assert!(matches!(outcome, TradeOutcome::Recorded(_)), "{name}: {outcome:?}");
+        assert!(
+            matches!(outcome, TradeOutcome::Recorded(_)),
+            "{name}: {outcome:?}"
+        );
     }
     // Listed in byte order on every backend.
     let listed: Vec<String> = store
@@ -528,7 +533,10 @@ fn names_migration_keeps_rows(url: &str) {
     assert_eq!(store.status().expect("status").migrations.len(), 3);
     assert_eq!(store.row_counts().expect("counts"), counts(2, 1, 0, 2, 2));
     assert_eq!(store.trades("Alice").expect("trades")[0].price, 70.0);
-    assert_eq!(store.positions("Alice").expect("positions")[0].avg_cost, 70.0);
+    assert_eq!(
+        store.positions("Alice").expect("positions")[0].avg_cost,
+        70.0
+    );
     assert_eq!(store.trades("default").expect("trades")[0].price, 90.0);
     // 'alice' is not 'Alice': its own portfolio, free to buy in the same slot.
     let t = Utc.with_ymd_and_hms(2026, 11, 23, 19, 30, 0).unwrap();

@@ -122,7 +122,10 @@ impl RestClient {
         let status = response.status();
         let mut body = Vec::new();
         // `body.len() <= cap` after a chunk: at most the cap plus one chunk is held.
-        while response.content_length().is_none_or(|n| n <= MAX_BODY_BYTES as u64) {
+        while response
+            .content_length()
+            .is_none_or(|n| n <= MAX_BODY_BYTES as u64)
+        {
             match response.chunk().await.map_err(transport)? {
                 Some(c) if body.len() + c.len() <= MAX_BODY_BYTES => body.extend_from_slice(&c),
                 Some(_) => break,
