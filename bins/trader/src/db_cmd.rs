@@ -1,5 +1,5 @@
-//! `trader portfolios`, `trader db status` and `trader db reset`: what they print and
-//! the reset's confirmation.
+//! `trader portfolios`, `trader db status`, `trader db migrate` and `trader db reset`: what
+//! they print and the reset's confirmation.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -72,6 +72,17 @@ pub fn status(store: &mut Store) -> Result<String, Fail> {
         migrations.len(),
         migrations.join(", "),
         counts_line(&rows)
+    ))
+}
+
+/// `trader db migrate` (the store was opened with the migrations): what is applied now.
+pub fn migrated(store: &mut Store) -> Result<String, Fail> {
+    let status = store.status().map_err(db_fail)?;
+    Ok(format!(
+        "database {} is up to date: {} migrations applied ({})\n",
+        status.url,
+        status.migrations.len(),
+        status.migrations.join(", ")
     ))
 }
 

@@ -2,7 +2,10 @@
 //!
 //! Exit codes: 0 clean finish (or SIGINT/SIGTERM); 2 bad usage or configuration; 1 a
 //! runtime failure (with `--once`: the cycle was skipped because CoinGecko failed after
-//! its retries, or the database failed; `portfolio`/`trades`: the database failed).
+//! its retries, or the database failed; `portfolio`/`trades`/`db ...`: the database
+//! failed, or has no up-to-date schema: only the daemon, `--once` and `db migrate`
+//! migrate). SIGINT/SIGTERM wait for the cycle in flight at most 10 s, whatever the
+//! database does.
 //! Usage errors are one line on stderr.
 
 use std::path::PathBuf;
@@ -141,7 +144,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The database: status, reset.
+    /// The database: status, migrate, reset.
     Db {
         #[command(subcommand)]
         action: DbAction,
@@ -152,6 +155,9 @@ enum Command {
 enum DbAction {
     /// Print the backend (password redacted), the applied migrations and the row counts.
     Status,
+    /// Create or update the schema (the daemon and --once do it too; the other commands
+    /// never do).
+    Migrate,
     /// Empty every table, or with --portfolio one portfolio's trades and positions.
     Reset {
         /// Do not ask for confirmation (needed when stdin is not a terminal).
@@ -232,7 +238,14 @@ fn run(cli: Cli) -> Result<(), Fail> {
     .map_err(|e| Fail::Config(e.to_string()))?;
 
     if let Some(command) = &cli.command {
-        let mut store = Store::open_url(db_url).map_err(db_fail)?;
+        // Only `db migrate` changes the schema: the others refuse an unmigrated database.
+        let mut store = match command {
+            Command::Db {
+                action: DbAction::Migrate,
+            } => Store::open_url(db_url),
+            _ => Store::open_existing(db_url),
+        }
+        .map_err(db_fail)?;
         let text = match command {
             Command::Portfolio { json } => {
                 let report =
@@ -247,6 +260,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
             Command::Portfolios { json } => db_cmd::portfolios(&mut store, *json)?,
             Command::Db { action } => match action {
                 DbAction::Status => db_cmd::status(&mut store)?,
+                DbAction::Migrate => db_cmd::migrated(&mut store)?,
                 DbAction::Reset { yes } => {
                     db_cmd::reset(&mut store, cli.portfolio.as_deref(), *yes)?
                 }

@@ -18,11 +18,7 @@ const PATIENCE: Duration = Duration::from_secs(30);
 fn mysql_outage_costs_the_cycles_it_spans_and_nothing_else() {
     avoid_hour_boundary();
     let env = Env::new(true, scenario(Some(120.0)));
-    let mut proxy = Proxy::down_on_free_port("127.0.0.1:3306".parse().expect("addr"));
-    let url = env
-        .db
-        .url()
-        .replace(":3306/", &format!(":{}/", proxy.port()));
+    let (mut proxy, url) = Proxy::for_mysql(&env.db.url());
     let mut child = env
         .command()
         .env("DATABASE_URL", &url)
@@ -74,12 +70,8 @@ fn mysql_outage_costs_the_cycles_it_spans_and_nothing_else() {
 fn mysql_freeze_mid_run_is_a_timeout_and_sigint_still_stops() {
     avoid_hour_boundary();
     let env = Env::new(true, scenario(Some(120.0)));
-    let mut proxy = Proxy::down_on_free_port("127.0.0.1:3306".parse().expect("addr"));
+    let (mut proxy, url) = Proxy::for_mysql(&env.db.url());
     proxy.up();
-    let url = env
-        .db
-        .url()
-        .replace(":3306/", &format!(":{}/", proxy.port()));
     let mut child = env
         .command()
         .env("DATABASE_URL", &url)

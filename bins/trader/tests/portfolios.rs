@@ -159,7 +159,8 @@ fn status_and_reset(backend: Backend) {
 
     let status = ok(&env.trader(&["db", "status"]));
     for want in [
-        "migrations: 2 applied (2026-11-23-000000_create_trader, 2026-12-01-000000_portfolios)",
+        "migrations: 3 applied (2026-11-23-000000_create_trader, 2026-12-01-000000_portfolios, \
+         2026-12-05-000000_portfolio_names)",
         "rows: portfolios 2, coins 3, market_snapshots 6, trades 2, positions 2",
     ] {
         assert!(status.contains(want), "{want:?} not in:\n{status}");
@@ -215,4 +216,56 @@ fn mysql_status_and_reset() {
 #[test]
 fn postgres_status_and_reset() {
     status_and_reset(Backend::Postgres);
+}
+
+/// Issue 20: names differing only by case or accent are four portfolios, each buying
+/// alpha in the same hour, on every backend (MariaDB's default collation merged them).
+fn names_differing_by_case_or_accent(backend: Backend) {
+    avoid_hour_boundary();
+    let env = Env::on(backend, scenario(Some(120.0)));
+    let names = ["Alice", "alice", "cafe", "café"];
+    for name in names {
+        ok(&env.trader(&["--once", "--portfolio", name]));
+    }
+    let listed = env.json("portfolios");
+    let listed: Vec<(&str, i64)> = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().expect("name"),
+                p["trades"].as_i64().expect("n"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("Alice", 1),
+            ("alice", 1),
+            ("cafe", 1),
+            ("café", 1),
+            ("default", 0)
+        ]
+    );
+    for name in names {
+        let trades = env.json_of("trades", name);
+        assert_eq!(trades.as_array().map(Vec::len), Some(1), "{name}: {trades}");
+    }
+}
+
+#[test]
+fn sqlite_names_differing_by_case_or_accent() {
+    names_differing_by_case_or_accent(Backend::Sqlite);
+}
+
+#[test]
+fn mysql_names_differing_by_case_or_accent() {
+    names_differing_by_case_or_accent(Backend::Mysql);
+}
+
+#[test]
+fn postgres_names_differing_by_case_or_accent() {
+    names_differing_by_case_or_accent(Backend::Postgres);
 }

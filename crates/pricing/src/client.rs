@@ -10,6 +10,13 @@ use crate::error::{ApiErrorBody, Error};
 use crate::retry::{parse_retry_after, RetryPolicy};
 use crate::{CoinMarket, MarketChart};
 
+/// The largest CoinGecko answer read, in bytes (4 MiB): `/coins/markets` with 250 coins
+/// is about 250 KiB, a daily `market_chart` of a year about 30 KiB. A larger answer is
+/// refused with [`Error::TooLarge`], before reading when its `Content-Length` says so,
+/// else as soon as the chunks read pass the cap: never more than the cap (plus one chunk)
+/// is held in memory.
+pub const MAX_BODY_BYTES: usize = 4 << 20;
+
 /// The host whose keys are "pro" keys (header `x-cg-pro-api-key`).
 const PRO_HOST: &str = "pro-api.coingecko.com";
 
@@ -230,7 +237,16 @@ impl CoinGecko {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let body = resp.bytes().await.map_err(transport)?;
+        let too_large = || {
+            Failure::Fatal(Error::TooLarge {
+                endpoint: endpoint.into(),
+                limit: MAX_BODY_BYTES,
+            })
+        };
+        let body = read_capped(resp, MAX_BODY_BYTES)
+            .await
+            .map_err(transport)?
+            .ok_or_else(too_large)?;
         let rate_limited = |body: ApiErrorBody| {
             Err(Failure::Retry {
                 error: Error::RateLimited {
@@ -284,6 +300,22 @@ impl CoinGecko {
             }))
         }
     }
+}
+
+/// The body, or `None` once it is known to exceed `cap` bytes (by `Content-Length`, or by
+/// the chunks read so far, whatever their number).
+async fn read_capped(
+    mut resp: reqwest::Response,
+    cap: usize,
+) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    let mut body = Vec::new();
+    while resp.content_length().is_none_or(|n| n <= cap as u64) && body.len() <= cap {
+        let Some(chunk) = resp.chunk().await? else {
+            return Ok(Some(body));
+        };
+        body.extend_from_slice(&chunk);
+    }
+    Ok(None)
 }
 
 /// The header that carries the key: the pro one for the pro host, else the demo one.
@@ -361,5 +393,28 @@ mod tests {
             url.as_str(),
             "http://h/api/v3/coins/a%20b%2Fc/market_chart?days=10"
         );
+    }
+
+    /// Issue 20: an answer over 4 MiB is refused with one clear error and not retried,
+    /// before reading it when Content-Length says so (the 1 GiB body never comes: reading
+    /// it would wait for the timeout), else after at most the cap of an endless body.
+    #[tokio::test]
+    async fn an_oversize_answer_is_refused_without_reading_it_whole() {
+        use testkit::http::{oversize, CHUNKED, DECLARED_1_GIB};
+        for (head, endless) in [(DECLARED_1_GIB, false), (CHUNKED, true)] {
+            let addr = oversize(head, endless);
+            let mut config = ClientConfig::new(format!("http://{addr}/api/v3"));
+            config.timeout = Duration::from_secs(20);
+            let err = CoinGecko::new(config)
+                .expect("client")
+                .top_markets("usd", 3)
+                .await
+                .expect_err("too large");
+            assert!(matches!(err, Error::TooLarge { .. }), "{err:?}");
+            assert_eq!(
+                err.to_string(),
+                "CoinGecko /coins/markets sent an answer larger than 4 MiB: refused, not read whole"
+            );
+        }
     }
 }

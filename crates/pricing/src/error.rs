@@ -151,6 +151,15 @@ pub enum Error {
         /// The last transport error.
         message: String,
     },
+    /// An answer larger than [`MAX_BODY_BYTES`](crate::MAX_BODY_BYTES): refused
+    /// without reading it whole (not retried).
+    #[error("CoinGecko {endpoint} sent an answer larger than {} MiB: refused, not read whole", limit >> 20)]
+    TooLarge {
+        /// Path of the endpoint.
+        endpoint: String,
+        /// The cap, in bytes.
+        limit: usize,
+    },
     /// A 2xx answer whose JSON does not have the documented shape.
     #[error("unexpected answer from CoinGecko {endpoint}: {message}")]
     Decode {

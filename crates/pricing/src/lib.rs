@@ -42,7 +42,7 @@ mod markets;
 pub mod metrics;
 mod retry;
 
-pub use client::{ClientConfig, CoinGecko};
+pub use client::{ClientConfig, CoinGecko, MAX_BODY_BYTES};
 pub use error::{ApiErrorBody, Error};
 pub use market_chart::{
     daily_average, daily_average_before, AverageError, MarketChart, PricePoint,

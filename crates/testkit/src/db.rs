@@ -10,7 +10,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, MysqlConnection, PgConnection};
+use diesel::{Connection, MysqlConnection, PgConnection, RunQueryDsl};
 
 /// The MariaDB server the tests use (`root`, empty password).
 pub const MYSQL_SERVER: &str = "mysql://root@127.0.0.1:3306";
@@ -83,6 +83,46 @@ impl ScratchDb {
             Admin::Postgres(_) => POSTGRES_SERVER,
         };
         format!("{server}/{}", self.name)
+    }
+}
+
+impl ScratchDb {
+    /// The names of the tables in the database, sorted (to check what a command created).
+    ///
+    /// # Panics
+    ///
+    /// When the server cannot be asked.
+    pub fn tables(&self) -> Vec<String> {
+        #[derive(diesel::QueryableByName)]
+        struct Table {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            name: String,
+        }
+        let url = self.url();
+        let ask = |sql: &str| -> Result<Vec<Table>, String> {
+            let q = diesel::sql_query(sql);
+            match self.admin {
+                Admin::Mysql(_) => MysqlConnection::establish(&url)
+                    .map_err(|e| e.to_string())
+                    .and_then(|mut c| q.load(&mut c).map_err(|e| e.to_string())),
+                Admin::Postgres(_) => PgConnection::establish(&url)
+                    .map_err(|e| e.to_string())
+                    .and_then(|mut c| q.load(&mut c).map_err(|e| e.to_string())),
+            }
+        };
+        let (name, schema) = match self.admin {
+            Admin::Mysql(_) => ("CAST(table_name AS CHAR)", "DATABASE()"),
+            Admin::Postgres(_) => ("CAST(table_name AS TEXT)", "current_schema()"),
+        };
+        let mut names: Vec<String> = ask(&format!(
+            "SELECT {name} AS name FROM information_schema.tables WHERE table_schema = {schema}"
+        ))
+        .unwrap_or_else(|e| panic!("list the tables of {}: {e}", self.name))
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+        names.sort();
+        names
     }
 }
 

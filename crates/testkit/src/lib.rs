@@ -9,6 +9,7 @@
 //!   (`TEST_SEED`), for tests that want varied values (a kill delay, an order of events)
 //!   without being impossible to repeat.
 //! - [`errors`]: checks that an error's `{:#}` chain says each cause once.
+//! - [`http`]: a server answering bodies over any size cap (announced or endless).
 //!
 //! ```
 //! let mut rng = testkit::seed::rng("doc example");
@@ -21,4 +22,5 @@
 #[cfg(feature = "db")]
 pub mod db;
 pub mod errors;
+pub mod http;
 pub mod seed;

@@ -136,7 +136,7 @@ pub async fn run_cycle<P: PriceSource, L: Ledger>(
         observed.push(observation(&coin, avg));
     }
 
-    store::blocking(|| store.record_markets(&observed, now))?;
+    store.record_markets(&observed, now).await?;
 
     for c in candidates {
         let verdict = decide(c.price, c.average);
@@ -177,8 +177,8 @@ pub async fn run_cycle<P: PriceSource, L: Ledger>(
             price_at: c.coin.last_updated,
         };
         let applied = fill.clone();
-        let outcome = store::blocking(|| {
-            store.record_trade(&trade, move |current| {
+        let outcome = store
+            .record_trade(&trade, move |current| {
                 let fill = applied;
                 let mut p = current.map_or_else(
                     || Position::empty(&fill.coin_id),
@@ -194,7 +194,7 @@ pub async fn run_cycle<P: PriceSource, L: Ledger>(
                 }
                 (p.quantity, p.avg_cost)
             })
-        })?;
+            .await?;
         match outcome {
             TradeOutcome::Recorded(pos) => {
                 let fee = if fill.fee > 0.0 {
@@ -225,7 +225,7 @@ pub async fn run_cycle<P: PriceSource, L: Ledger>(
         }
     }
 
-    let report = portfolio_report(store::blocking(|| store.positions(&account.portfolio))?);
+    let report = portfolio_report(store.positions(&account.portfolio).await?);
     crate::metrics::portfolio(&report);
     for h in &report.holdings {
         log::info!("PORTFOLIO {}", h.line());

@@ -7,12 +7,15 @@
 //! A database that stops answering costs one timeout per operation (the store's
 //! deadlines): the stuck cycle ends with that error and the loop goes on.
 //!
-//! SIGINT/SIGTERM let the cycle in flight finish, but wait for it at most
-//! [`SHUTDOWN_GRACE`] (plus the database operation under way, itself bounded by its
-//! timeout): then the cycle is abandoned and the loop returns.
+//! SIGINT/SIGTERM let the cycle in flight (opening the database included) finish, but
+//! wait for it at most [`SHUTDOWN_GRACE`], whatever the database and CoinGecko do: then
+//! the cycle's future is dropped, which abandons the request or database operation it
+//! waited for (the [`Ledger`](crate::ports::Ledger) calls never block the thread, so
+//! nothing holds the loop), that is logged, and the loop returns.
 
 use std::time::Duration;
 
+use store::db::DbError;
 use tokio::sync::watch;
 
 use crate::cycle::{run_cycle, Account, CycleError, CycleSummary};
@@ -82,56 +85,68 @@ pub async fn run_with_health<P: PriceSource, O: OpenLedger>(
     let mut store: Option<O::Ledger> = None;
     loop {
         let started = chrono::Utc::now();
-        if store.is_none() {
-            match store::blocking(|| url.open()) {
-                Ok(s) => {
-                    if report.cycles_lost_db > 0 {
-                        log::info!("database {} is back", url.describe());
+        // Err: the database could not be opened, no cycle this period.
+        let step = async {
+            if store.is_none() {
+                let opened = url.open().await?;
+                if report.cycles_lost_db > 0 {
+                    log::info!("database {} is back", url.describe());
+                }
+                store = Some(opened);
+            }
+            match store.as_mut() {
+                Some(s) => Ok(run_cycle(cg, s, account, started).await),
+                None => Err(DbError::Closed {
+                    url: url.describe().to_owned(),
+                }),
+            }
+        };
+        // Opening the database is part of the cycle in flight: both are abandoned alike.
+        let outcome = tokio::select! {
+            r = step => Some(r),
+            () = grace_after_shutdown(&mut shutdown) => None,
+        };
+        let Some(outcome) = outcome else {
+            // The cycle's future is dropped by now: whatever it waited for (CoinGecko,
+            // or the database operation it names in its own warning) is abandoned.
+            log::error!(
+                "the cycle in flight did not finish within {}s of the signal: abandoned, \
+                 exiting without waiting for it",
+                SHUTDOWN_GRACE.as_secs()
+            );
+            log_stopped(&report);
+            return report;
+        };
+        match outcome {
+            Err(e) => {
+                report.cycles_lost_db += 1;
+                crate::metrics::db_unavailable();
+                health.fail("cycle", &e.to_string());
+                log::error!("{e}; trying again {}", cadence.next_attempt());
+            }
+            Ok(outcome) => {
+                crate::metrics::cycle(&outcome);
+                match &outcome {
+                    Ok(_) => {
+                        health.activity();
+                        health.recover("cycle");
                     }
-                    store = Some(s);
+                    Err(e) => health.fail("cycle", &e.to_string()),
                 }
-                Err(e) => {
-                    report.cycles_lost_db += 1;
-                    crate::metrics::db_unavailable();
-                    health.fail("cycle", &e.to_string());
-                    log::error!("{e}; trying again {}", cadence.next_attempt());
-                }
-            }
-        }
-        if let Some(s) = store.as_mut() {
-            let outcome = tokio::select! {
-                r = run_cycle(cg, s, account, started) => Some(r),
-                () = grace_after_shutdown(&mut shutdown) => None,
-            };
-            let Some(outcome) = outcome else {
-                log::error!(
-                    "the cycle in flight did not finish within {}s of the signal: abandoned",
-                    SHUTDOWN_GRACE.as_secs()
-                );
-                log_stopped(&report);
-                return report;
-            };
-            crate::metrics::cycle(&outcome);
-            match &outcome {
-                Ok(_) => {
-                    health.activity();
-                    health.recover("cycle");
-                }
-                Err(e) => health.fail("cycle", &e.to_string()),
-            }
-            match outcome {
-                Ok(summary) => {
-                    report.cycles_done += 1;
-                    log_summary(&summary);
-                }
-                Err(CycleError::Api(e)) => {
-                    report.cycles_skipped_api += 1;
-                    log::error!("cycle skipped, nothing written: {e}");
-                }
-                Err(CycleError::Db(e)) => {
-                    report.cycles_lost_db += 1;
-                    log::error!("{e}; reconnecting {}", cadence.next_attempt());
-                    store = None;
+                match outcome {
+                    Ok(summary) => {
+                        report.cycles_done += 1;
+                        log_summary(&summary);
+                    }
+                    Err(CycleError::Api(e)) => {
+                        report.cycles_skipped_api += 1;
+                        log::error!("cycle skipped, nothing written: {e}");
+                    }
+                    Err(CycleError::Db(e)) => {
+                        report.cycles_lost_db += 1;
+                        log::error!("{e}; reconnecting {}", cadence.next_attempt());
+                        store = None;
+                    }
                 }
             }
         }

@@ -56,8 +56,12 @@ impl PriceSource for CoinGecko {
     }
 }
 
-/// Where a cycle keeps what it saw and did. Calls are blocking (Diesel); the cycle runs
-/// them through [`store::blocking`].
+/// Where a cycle keeps what it saw and did.
+///
+/// The calls are futures that never block the thread: the database itself is blocking
+/// (Diesel), so [`Store`] runs it on a thread of its own and these futures only wait for
+/// the answer. Dropping one stops the wait: that is how a shutdown abandons a cycle
+/// stuck on a database that does not answer, without waiting for the database timeout.
 pub trait Ledger {
     /// Stores the cycle's markets (coins and one snapshot each) at `now`.
     ///
@@ -67,7 +71,7 @@ pub trait Ledger {
         &mut self,
         observed: &[MarketObservation],
         now: DateTime<Utc>,
-    ) -> Result<(), DbError>;
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
 
     /// Records `trade` and the position `update` computes from the current one, together;
     /// a second trade of the coin in the same hourly slot and portfolio is
@@ -77,7 +81,11 @@ pub trait Ledger {
     /// As [`Ledger::record_markets`].
     /// `update` is `Send + 'static`: the database runs it on its own thread (where every
     /// operation has a deadline).
-    fn record_trade<F>(&mut self, trade: &NewTrade, update: F) -> Result<TradeOutcome, DbError>
+    fn record_trade<F>(
+        &mut self,
+        trade: &NewTrade,
+        update: F,
+    ) -> impl Future<Output = Result<TradeOutcome, DbError>> + Send
     where
         F: FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static;
 
@@ -85,7 +93,10 @@ pub trait Ledger {
     ///
     /// # Errors
     /// As [`Ledger::record_markets`].
-    fn positions(&mut self, portfolio: &str) -> Result<Vec<PositionView>, DbError>;
+    fn positions(
+        &mut self,
+        portfolio: &str,
+    ) -> impl Future<Output = Result<Vec<PositionView>, DbError>> + Send;
 }
 
 impl Ledger for Store {
@@ -93,19 +104,26 @@ impl Ledger for Store {
         &mut self,
         observed: &[MarketObservation],
         now: DateTime<Utc>,
-    ) -> Result<(), DbError> {
-        Store::record_markets(self, observed, now)
+    ) -> impl Future<Output = Result<(), DbError>> + Send {
+        Store::record_markets_async(self, observed, now)
     }
 
-    fn record_trade<F>(&mut self, trade: &NewTrade, update: F) -> Result<TradeOutcome, DbError>
+    fn record_trade<F>(
+        &mut self,
+        trade: &NewTrade,
+        update: F,
+    ) -> impl Future<Output = Result<TradeOutcome, DbError>> + Send
     where
         F: FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static,
     {
-        Store::record_trade(self, trade, update)
+        Store::record_trade_async(self, trade, update)
     }
 
-    fn positions(&mut self, portfolio: &str) -> Result<Vec<PositionView>, DbError> {
-        Store::positions(self, portfolio)
+    fn positions(
+        &mut self,
+        portfolio: &str,
+    ) -> impl Future<Output = Result<Vec<PositionView>, DbError>> + Send {
+        Store::positions_async(self, portfolio)
     }
 }
 
@@ -114,11 +132,11 @@ pub trait OpenLedger {
     /// The ledger it opens.
     type Ledger: Ledger;
 
-    /// Connects (blocking).
+    /// Connects (and migrates); dropping the future stops waiting, as for [`Ledger`].
     ///
     /// # Errors
     /// The ledger cannot be reached; the daemon tries again at the next period.
-    fn open(&self) -> Result<Self::Ledger, DbError>;
+    fn open(&self) -> impl Future<Output = Result<Self::Ledger, DbError>> + Send;
 
     /// How the ledger is named in log lines (no password).
     fn describe(&self) -> &str;
@@ -127,8 +145,8 @@ pub trait OpenLedger {
 impl OpenLedger for DbUrl {
     type Ledger = Store;
 
-    fn open(&self) -> Result<Store, DbError> {
-        Store::open_url(self.clone())
+    fn open(&self) -> impl Future<Output = Result<Store, DbError>> + Send {
+        Store::open_url_async(self.clone())
     }
 
     fn describe(&self) -> &str {
@@ -140,7 +158,7 @@ impl OpenLedger for DbUrl {
 impl<T: OpenLedger> OpenLedger for &T {
     type Ledger = T::Ledger;
 
-    fn open(&self) -> Result<T::Ledger, DbError> {
+    fn open(&self) -> impl Future<Output = Result<T::Ledger, DbError>> + Send {
         T::open(self)
     }
 

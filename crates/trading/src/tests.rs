@@ -127,8 +127,9 @@ fn outage() -> DbError {
     }
 }
 
-impl Ledger for FakeLedger {
-    fn record_markets(
+/// The fake answers at once: its [`Ledger`] futures are ready.
+impl FakeLedger {
+    fn record_markets_now(
         &mut self,
         observed: &[MarketObservation],
         now: DateTime<Utc>,
@@ -144,7 +145,7 @@ impl Ledger for FakeLedger {
         Ok(())
     }
 
-    fn record_trade<F>(&mut self, trade: &NewTrade, update: F) -> Result<TradeOutcome, DbError>
+    fn record_trade_now<F>(&mut self, trade: &NewTrade, update: F) -> Result<TradeOutcome, DbError>
     where
         F: FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static,
     {
@@ -172,7 +173,7 @@ impl Ledger for FakeLedger {
         Ok(TradeOutcome::Recorded(row))
     }
 
-    fn positions(&mut self, portfolio: &str) -> Result<Vec<PositionView>, DbError> {
+    fn positions_now(&mut self, portfolio: &str) -> Result<Vec<PositionView>, DbError> {
         if self.down {
             return Err(outage());
         }
@@ -194,6 +195,34 @@ impl Ledger for FakeLedger {
             .collect();
         views.sort_by(|a, b| a.coin_id.cmp(&b.coin_id));
         Ok(views)
+    }
+}
+
+impl Ledger for FakeLedger {
+    fn record_markets(
+        &mut self,
+        observed: &[MarketObservation],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), DbError>> + Send {
+        std::future::ready(self.record_markets_now(observed, now))
+    }
+
+    fn record_trade<F>(
+        &mut self,
+        trade: &NewTrade,
+        update: F,
+    ) -> impl Future<Output = Result<TradeOutcome, DbError>> + Send
+    where
+        F: FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static,
+    {
+        std::future::ready(self.record_trade_now(trade, update))
+    }
+
+    fn positions(
+        &mut self,
+        portfolio: &str,
+    ) -> impl Future<Output = Result<Vec<PositionView>, DbError>> + Send {
+        std::future::ready(self.positions_now(portfolio))
     }
 }
 
@@ -340,34 +369,42 @@ impl Ledger for Shared {
         &mut self,
         observed: &[MarketObservation],
         now: DateTime<Utc>,
-    ) -> Result<(), DbError> {
-        self.0.lock().unwrap().record_markets(observed, now)
+    ) -> impl Future<Output = Result<(), DbError>> + Send {
+        std::future::ready(self.0.lock().unwrap().record_markets_now(observed, now))
     }
 
-    fn record_trade<F>(&mut self, trade: &NewTrade, update: F) -> Result<TradeOutcome, DbError>
+    fn record_trade<F>(
+        &mut self,
+        trade: &NewTrade,
+        update: F,
+    ) -> impl Future<Output = Result<TradeOutcome, DbError>> + Send
     where
         F: FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static,
     {
-        self.0.lock().unwrap().record_trade(trade, update)
+        std::future::ready(self.0.lock().unwrap().record_trade_now(trade, update))
     }
 
-    fn positions(&mut self, portfolio: &str) -> Result<Vec<PositionView>, DbError> {
-        self.0.lock().unwrap().positions(portfolio)
+    fn positions(
+        &mut self,
+        portfolio: &str,
+    ) -> impl Future<Output = Result<Vec<PositionView>, DbError>> + Send {
+        std::future::ready(self.0.lock().unwrap().positions_now(portfolio))
     }
 }
 
 impl OpenLedger for FakeOpener {
     type Ledger = Shared;
 
-    fn open(&self) -> Result<Shared, DbError> {
+    fn open(&self) -> impl Future<Output = Result<Shared, DbError>> + Send {
         let n = self.opens.fetch_add(1, Ordering::SeqCst) + 1;
         if n >= self.stop_after {
             let _ = self.stop.send(true);
         }
-        if n <= self.down_opens {
-            return Err(outage());
-        }
-        Ok(Shared(Arc::clone(&self.ledger)))
+        std::future::ready(if n <= self.down_opens {
+            Err(outage())
+        } else {
+            Ok(Shared(Arc::clone(&self.ledger)))
+        })
     }
 
     fn describe(&self) -> &str {
@@ -449,6 +486,73 @@ async fn a_shutdown_abandons_a_stuck_cycle_after_the_grace_period() {
     let (report, ()) = tokio::join!(run, signal);
     assert_eq!(report, DaemonReport::default());
     // Paused time: exactly the signal's moment plus the grace.
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(30) + daemon::SHUTDOWN_GRACE
+    );
+}
+
+/// A database whose operations and opens never answer (a frozen server, with database
+/// timeouts longer than the shutdown grace).
+struct MuteOpener;
+
+struct MuteLedger;
+
+impl Ledger for MuteLedger {
+    fn record_markets(
+        &mut self,
+        _observed: &[MarketObservation],
+        _now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), DbError>> + Send {
+        std::future::pending()
+    }
+
+    fn record_trade<F>(
+        &mut self,
+        _trade: &NewTrade,
+        _update: F,
+    ) -> impl Future<Output = Result<TradeOutcome, DbError>> + Send
+    where
+        F: FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static,
+    {
+        std::future::pending()
+    }
+
+    fn positions(
+        &mut self,
+        _portfolio: &str,
+    ) -> impl Future<Output = Result<Vec<PositionView>, DbError>> + Send {
+        std::future::pending()
+    }
+}
+
+impl OpenLedger for MuteOpener {
+    type Ledger = MuteLedger;
+
+    fn open(&self) -> impl Future<Output = Result<MuteLedger, DbError>> + Send {
+        std::future::pending()
+    }
+
+    fn describe(&self) -> &str {
+        "mute"
+    }
+}
+
+/// Issue 20: opening the database is part of the cycle the shutdown waits for at most the
+/// grace period (before, the open was outside it and waited for the database timeout).
+#[tokio::test(start_paused = true)]
+async fn a_shutdown_abandons_an_open_that_never_answers_after_the_grace_period() {
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let started = tokio::time::Instant::now();
+    let account = Account::default();
+    let prices = FakePrices::standard();
+    let run = daemon::run(&prices, MuteOpener, Cadence::Hourly, &account, shutdown);
+    let signal = async {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        let _ = stop.send(true);
+    };
+    let (report, ()) = tokio::join!(run, signal);
+    assert_eq!(report, DaemonReport::default());
     assert_eq!(
         started.elapsed(),
         Duration::from_secs(30) + daemon::SHUTDOWN_GRACE

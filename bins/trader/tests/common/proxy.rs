@@ -24,6 +24,14 @@ struct Running {
 }
 
 impl Proxy {
+    /// A proxy in front of the MariaDB server on 127.0.0.1:3306 (down until
+    /// [`Proxy::up`]), and `db_url` (a database on that server) through it.
+    pub fn for_mysql(db_url: &str) -> (Proxy, String) {
+        let proxy = Proxy::down_on_free_port("127.0.0.1:3306".parse().expect("addr"));
+        let url = db_url.replace(":3306/", &format!(":{}/", proxy.port()));
+        (proxy, url)
+    }
+
     /// A proxy on a free local port, down until [`Proxy::up`].
     pub fn down_on_free_port(upstream: SocketAddr) -> Proxy {
         let port = TcpListener::bind("127.0.0.1:0")

@@ -251,42 +251,71 @@ fn mysql_locked(c: &mut MysqlConnection, lock_secs: u64) -> Result<usize, Migrat
     res
 }
 
-/// Names of the applied migrations (directory names, e.g. `2026-11-23-000000_create_trader`,
-/// or the bare version for one this build does not embed), oldest first.
-pub(crate) fn applied_migrations(conn: &mut DbConnection) -> Result<Vec<String>, String> {
-    use diesel::migration::MigrationSource;
-    let (versions, embedded) = match conn {
-        DbConnection::Sqlite(c) => (
-            c.applied_migrations(),
-            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS).map(|m| {
-                m.iter()
-                    .map(|m| (m.name().version().to_string(), m.name().to_string()))
-                    .collect::<Vec<_>>()
-            }),
-        ),
-        DbConnection::Mysql(c) => (
-            c.applied_migrations(),
-            MigrationSource::<diesel::mysql::Mysql>::migrations(&MYSQL_MIGRATIONS).map(|m| {
-                m.iter()
-                    .map(|m| (m.name().version().to_string(), m.name().to_string()))
-                    .collect::<Vec<_>>()
-            }),
-        ),
-        DbConnection::Postgres(c) => (
-            c.applied_migrations(),
-            MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS).map(|m| {
-                m.iter()
-                    .map(|m| (m.name().version().to_string(), m.name().to_string()))
-                    .collect::<Vec<_>>()
-            }),
-        ),
+/// The migrations this build embeds for the connection's backend, as (version, name).
+fn embedded(conn: &DbConnection) -> Result<Vec<(String, String)>, String> {
+    use diesel::migration::{Migration, MigrationSource};
+    fn list<B: diesel::backend::Backend>(
+        m: &dyn MigrationSource<B>,
+    ) -> Result<Vec<(String, String)>, String> {
+        let all: Vec<Box<dyn Migration<B>>> = m.migrations().map_err(|e| e.to_string())?;
+        Ok(all
+            .iter()
+            .map(|m| (m.name().version().to_string(), m.name().to_string()))
+            .collect())
+    }
+    match conn {
+        DbConnection::Sqlite(_) => list::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS),
+        DbConnection::Mysql(_) => list::<diesel::mysql::Mysql>(&MYSQL_MIGRATIONS),
+        DbConnection::Postgres(_) => list::<diesel::pg::Pg>(&POSTGRES_MIGRATIONS),
+    }
+}
+
+/// The versions recorded in Diesel's `__diesel_schema_migrations`, or `None` when the
+/// table does not exist. Read with plain queries: Diesel's own `applied_migrations`
+/// creates the table when it is missing, and a read-only command must not.
+fn applied_versions(conn: &mut DbConnection) -> Result<Option<Vec<String>>, diesel::result::Error> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    #[derive(QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version: String,
+    }
+    let exists = match conn {
+        DbConnection::Sqlite(_) => {
+            "SELECT COUNT(*) AS n FROM sqlite_master \
+             WHERE type = 'table' AND name = '__diesel_schema_migrations'"
+        }
+        DbConnection::Mysql(_) => {
+            "SELECT COUNT(*) AS n FROM information_schema.tables \
+             WHERE table_schema = DATABASE() AND table_name = '__diesel_schema_migrations'"
+        }
+        DbConnection::Postgres(_) => {
+            "SELECT COUNT(*) AS n FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = '__diesel_schema_migrations'"
+        }
     };
-    let versions = versions.map_err(|e| e.to_string())?;
-    let embedded = embedded.map_err(|e| e.to_string())?;
+    if diesel::sql_query(exists).get_result::<Count>(conn)?.n == 0 {
+        return Ok(None);
+    }
+    let rows = diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+        .load::<Version>(conn)?;
+    Ok(Some(rows.into_iter().map(|r| r.version).collect()))
+}
+
+/// Names of the applied migrations (directory names, e.g. `2026-11-23-000000_create_trader`,
+/// or the bare version for one this build does not embed), oldest first. Never writes.
+pub(crate) fn applied_migrations(conn: &mut DbConnection) -> Result<Vec<String>, String> {
+    let embedded = embedded(conn)?;
+    let versions = applied_versions(conn)
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
     let mut names: Vec<String> = versions
-        .iter()
+        .into_iter()
         .map(|v| {
-            let v = v.to_string();
             embedded
                 .iter()
                 .find(|(ev, _)| *ev == v)
@@ -295,6 +324,55 @@ pub(crate) fn applied_migrations(conn: &mut DbConnection) -> Result<Vec<String>,
         .collect();
     names.sort();
     Ok(names)
+}
+
+/// Opens the database as [`connect`] does, but never migrates it: for the commands that
+/// only read (and `trader db reset`, which deletes rows but never touches the schema).
+///
+/// SQLite: a missing file is not created. A database without the trader's schema, or
+/// with migrations of this build not applied yet, is [`DbError::NotMigrated`], naming
+/// them and the fix; nothing has been written to it.
+///
+/// # Errors
+///
+/// [`DbError::NotMigrated`], [`DbError::Connect`], or [`DbError::Query`] when the
+/// migration history cannot be read.
+pub fn connect_existing(url: &DbUrl) -> Result<DbConnection, DbError> {
+    let not_migrated = |detail: String| DbError::NotMigrated {
+        url: url.redacted().to_owned(),
+        detail,
+    };
+    if url.backend() == Backend::Sqlite
+        && url.target() != ":memory:"
+        && !Path::new(url.target()).exists()
+    {
+        return Err(not_migrated("the SQLite file does not exist".into()));
+    }
+    let mut conn = establish(url)?;
+    let query_err = |e| DbError::Query {
+        url: url.redacted().to_owned(),
+        cause: e,
+    };
+    let Some(applied) = applied_versions(&mut conn).map_err(query_err)? else {
+        return Err(not_migrated("it has no trader schema".into()));
+    };
+    let embedded = embedded(&conn).map_err(|m| DbError::Migration {
+        url: url.redacted().to_owned(),
+        message: m,
+    })?;
+    let pending: Vec<&str> = embedded
+        .iter()
+        .filter(|(v, _)| !applied.contains(v))
+        .map(|(_, name)| name.as_str())
+        .collect();
+    if !pending.is_empty() {
+        return Err(not_migrated(format!(
+            "{} migration(s) not applied yet: {}",
+            pending.len(),
+            pending.join(", ")
+        )));
+    }
+    Ok(conn)
 }
 
 fn create_parent(file: &Path) -> Result<(), DbError> {
@@ -323,7 +401,7 @@ mod tests {
         let url = DbUrl::parse(&format!("sqlite://{}", path.display())).expect("url");
         let mut c = connect(&url).expect("connect");
         assert!(path.exists());
-        assert_eq!(applied_migrations(&mut c).expect("applied").len(), 2);
+        assert_eq!(applied_migrations(&mut c).expect("applied").len(), 3);
         // Running again applies nothing and succeeds.
         connect(&url).expect("reconnect");
     }
@@ -370,7 +448,7 @@ mod tests {
                 }
             }
             let mut c = connect(&url).expect("reopen");
-            assert_eq!(applied_migrations(&mut c).expect("applied").len(), 2);
+            assert_eq!(applied_migrations(&mut c).expect("applied").len(), 3);
             let DbConnection::Sqlite(c) = &mut c else {
                 unreachable!("an sqlite URL")
             };

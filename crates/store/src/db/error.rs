@@ -37,6 +37,15 @@ pub enum DbError {
         /// What failed.
         message: String,
     },
+    /// A command that never migrates found the schema missing or behind this build
+    /// ([`Store::open_existing`](super::Store::open_existing)); nothing was written.
+    #[error("database {url} is not ready for the trader: {detail}; run `trader db migrate` to create or update its schema")]
+    NotMigrated {
+        /// The URL, redacted.
+        url: String,
+        /// What is missing.
+        detail: String,
+    },
     /// A query failed (the server went away, a constraint, ...).
     #[error("database error on {url}: {cause}")]
     Query {

@@ -46,7 +46,7 @@ pub mod schema;
 mod store;
 mod url;
 
-pub use connection::{connect, DbConnection};
+pub use connection::{connect, connect_existing, DbConnection};
 pub use error::DbError;
 pub use models::{
     db_time, hour_slot, Coin, DbStatus, MarketFigures, MarketObservation, NewTrade, PortfolioView,

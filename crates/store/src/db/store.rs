@@ -11,13 +11,21 @@
 //!
 //! An abandoned transaction may still commit if the server wakes up: every write here is
 //! idempotent per hourly slot, so that costs no double trade.
+//!
+//! The `*_async` operations ([`Store::open_url_async`], [`Store::record_trade_async`], ...)
+//! wait for the same thread without blocking the caller's: dropping their future stops
+//! the wait (how the trader's shutdown keeps its bound whatever the database does). That
+//! abandons the operation like a timeout, logged with its name, and the store's drop does
+//! not wait for the thread then. [`Store::open_existing`] opens without migrating.
 
 use std::sync::mpsc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::connection::connect;
+use tokio::sync::oneshot;
+
+use super::connection::{connect, connect_existing};
 use super::error::DbError;
 use super::models::{
     DbStatus, MarketObservation, NewTrade, PortfolioView, PositionRow, PositionView, ResetScope,
@@ -27,6 +35,9 @@ use super::repo::{Session, TradeOutcome};
 use super::url::{Backend, DbTimeouts, DbUrl};
 
 type Job = Box<dyn FnOnce(&mut Session) + Send>;
+
+/// A store's two ends of its thread: where jobs go, and the signal that it closed.
+type Channels = (Option<mpsc::Sender<Job>>, Option<mpsc::Receiver<()>>);
 
 /// The trader's database: markets, portfolios, trades and positions.
 ///
@@ -84,51 +95,108 @@ impl Store {
     /// [`DbError::Migration`] when the migrations fail; [`DbError::Timeout`] when
     /// connecting takes longer than the connect timeout.
     pub fn open_url(url: DbUrl) -> Result<Store, DbError> {
-        let (jobs, queue) = mpsc::channel::<Job>();
+        Self::open_blocking(url, Opening::Migrate)
+    }
+
+    /// Opens an already parsed URL without migrating it: what the commands that only read
+    /// use, so that they never change a schema (see [`connect_existing`]).
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::NotMigrated`] when the schema is missing or behind this build (nothing
+    /// was written; `trader db migrate` is the fix), else as [`Store::open_url`].
+    pub fn open_existing(url: DbUrl) -> Result<Store, DbError> {
+        Self::open_blocking(url, Opening::Existing)
+    }
+
+    /// [`Store::open_url`] for async callers: the wait does not block the thread, and
+    /// dropping the future stops waiting (the connection being made is abandoned, and
+    /// closed by its thread when it is done).
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::open_url`].
+    pub async fn open_url_async(url: DbUrl) -> Result<Store, DbError> {
+        let (ready, opened) = oneshot::channel();
+        let (jobs, closed) = start(&url, Opening::Migrate, move |r| {
+            let _ = ready.send(r);
+        })?;
+        let in_flight = InFlight::new("connect", &url, Some(jobs), Some(closed));
+        let waited = waited_async(open_deadline(&url), opened).await;
+        let (jobs, closed) = in_flight.finish();
+        Self::opened(url, jobs, closed, waited)
+    }
+
+    fn open_blocking(url: DbUrl, how: Opening) -> Result<Store, DbError> {
         let (ready, opened) = mpsc::sync_channel(1);
-        let (closing, closed) = mpsc::sync_channel(1);
-        let thread_url = url.clone();
-        std::thread::Builder::new()
-            .name(format!("db-{}", url.backend().as_str()))
-            .spawn(move || {
-                let conn = match connect(&thread_url) {
-                    Ok(c) => c,
-                    Err(e) => {
-                        let _ = ready.send(Err(e));
-                        return;
-                    }
-                };
-                let _ = ready.send(Ok(()));
-                let mut session = Session {
-                    conn,
-                    url: thread_url,
-                };
-                // Ends when the Store is dropped (or abandoned the thread).
-                for job in queue {
-                    job(&mut session);
-                }
-                drop(session);
-                let _ = closing.send(());
-            })
-            .map_err(|e| DbError::Connect {
-                url: url.redacted().to_owned(),
-                message: format!("cannot start the database thread: {e}"),
-            })?;
-        let t = url.timeouts();
-        let deadline = t.connect + t.statement;
-        match opened.recv_timeout(deadline) {
-            Ok(Ok(())) => Ok(Store {
-                url,
-                jobs: Some(jobs),
-                closed: Some(closed),
-            }),
-            Ok(Err(e)) => Err(e),
-            Err(mpsc::RecvTimeoutError::Timeout) => Err(timeout(&url, "connect", deadline)),
-            Err(mpsc::RecvTimeoutError::Disconnected) => Err(DbError::Connect {
+        let (jobs, closed) = start(&url, how, move |r| {
+            let _ = ready.send(r);
+        })?;
+        let waited = waited(opened.recv_timeout(open_deadline(&url)));
+        Self::opened(url, Some(jobs), Some(closed), waited)
+    }
+
+    fn opened(
+        url: DbUrl,
+        jobs: Option<mpsc::Sender<Job>>,
+        closed: Option<mpsc::Receiver<()>>,
+        waited: Waited<Result<(), DbError>>,
+    ) -> Result<Store, DbError> {
+        match waited {
+            Waited::Answer(Ok(())) => Ok(Store { url, jobs, closed }),
+            Waited::Answer(Err(e)) => Err(e),
+            Waited::TimedOut => {
+                let deadline = open_deadline(&url);
+                Err(timeout(&url, "connect", deadline))
+            }
+            Waited::Gone => Err(DbError::Connect {
                 url: url.redacted().to_owned(),
                 message: "the database thread ended unexpectedly".into(),
             }),
         }
+    }
+
+    /// Hands `f` to the connection's thread; `reply` gets its result there.
+    fn submit<R, F>(
+        &mut self,
+        f: F,
+        reply: impl FnOnce(Result<R, DbError>) + Send + 'static,
+    ) -> Result<(), DbError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Session) -> Result<R, DbError> + Send + 'static,
+    {
+        let sent = match &self.jobs {
+            Some(jobs) => jobs.send(Box::new(move |s| reply(f(s)))).is_ok(),
+            None => false,
+        };
+        if sent {
+            return Ok(());
+        }
+        self.jobs = None;
+        self.closed = None;
+        Err(DbError::Closed {
+            url: self.url.redacted().to_owned(),
+        })
+    }
+
+    /// The result of a call, or why there is none (the store is closed then).
+    fn settle<R>(
+        &mut self,
+        what: &'static str,
+        waited: Waited<Result<R, DbError>>,
+    ) -> Result<R, DbError> {
+        let failure = match waited {
+            Waited::Answer(r) => return r,
+            // Abandoned: never wait for this thread again.
+            Waited::TimedOut => timeout(&self.url, what, self.url.timeouts().statement),
+            Waited::Gone => DbError::Closed {
+                url: self.url.redacted().to_owned(),
+            },
+        };
+        self.jobs = None;
+        self.closed = None;
+        Err(failure)
     }
 
     /// Runs `f` on the connection's thread, waiting at most the statement timeout.
@@ -137,36 +205,30 @@ impl Store {
         R: Send + 'static,
         F: FnOnce(&mut Session) -> Result<R, DbError> + Send + 'static,
     {
-        let Some(jobs) = &self.jobs else {
-            return Err(DbError::Closed {
-                url: self.url.redacted().to_owned(),
-            });
-        };
         let (reply, answer) = mpsc::sync_channel(1);
-        let job: Job = Box::new(move |s| {
-            let _ = reply.send(f(s));
-        });
-        let after = self.url.timeouts().statement;
-        let res = match jobs.send(job) {
-            Ok(()) => answer.recv_timeout(after),
-            Err(_) => Err(mpsc::RecvTimeoutError::Disconnected),
-        };
-        match res {
-            Ok(r) => r,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                // Abandoned: never wait for this thread again.
-                self.jobs = None;
-                self.closed = None;
-                Err(timeout(&self.url, what, after))
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                self.jobs = None;
-                self.closed = None;
-                Err(DbError::Closed {
-                    url: self.url.redacted().to_owned(),
-                })
-            }
-        }
+        self.submit(f, move |r| {
+            let _ = reply.send(r);
+        })?;
+        let waited = waited(answer.recv_timeout(self.url.timeouts().statement));
+        self.settle(what, waited)
+    }
+
+    /// [`Store::call`] without blocking the thread. Dropping the future before the
+    /// answer abandons the operation and closes the store (as a timeout does), and the
+    /// store's drop does not wait for the thread then.
+    async fn call_async<R, F>(&mut self, what: &'static str, f: F) -> Result<R, DbError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Session) -> Result<R, DbError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        self.submit(f, move |r| {
+            let _ = reply.send(r);
+        })?;
+        let in_flight = InFlight::new(what, &self.url, self.jobs.take(), self.closed.take());
+        let waited = waited_async(self.url.timeouts().statement, answer).await;
+        (self.jobs, self.closed) = in_flight.finish();
+        self.settle(what, waited)
     }
 
     /// The backend in use.
@@ -240,6 +302,54 @@ impl Store {
         self.call("read the positions", move |s| s.positions(&portfolio))
     }
 
+    /// [`Store::record_markets`] for async callers (see [`Store::record_trade_async`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::record_markets`].
+    pub async fn record_markets_async(
+        &mut self,
+        observed: &[MarketObservation],
+        at: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        let observed = observed.to_vec();
+        self.call_async("record the markets", move |s| {
+            s.record_markets(&observed, at)
+        })
+        .await
+    }
+
+    /// [`Store::record_trade`] for async callers: the wait does not block the thread, and
+    /// dropping the future stops waiting (a shutdown that cannot wait any longer): the
+    /// operation is abandoned on the connection's thread, logged, and the store is closed.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::record_trade`].
+    pub async fn record_trade_async<F>(
+        &mut self,
+        trade: &NewTrade,
+        update: F,
+    ) -> Result<TradeOutcome, DbError>
+    where
+        F: FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static,
+    {
+        let trade = trade.clone();
+        self.call_async("record a trade", move |s| s.record_trade(&trade, update))
+            .await
+    }
+
+    /// [`Store::positions`] for async callers (see [`Store::record_trade_async`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::positions`].
+    pub async fn positions_async(&mut self, portfolio: &str) -> Result<Vec<PositionView>, DbError> {
+        let portfolio = portfolio.to_owned();
+        self.call_async("read the positions", move |s| s.positions(&portfolio))
+            .await
+    }
+
     /// The portfolio's trades, oldest first.
     ///
     /// # Errors
@@ -308,6 +418,132 @@ impl Store {
     pub fn reset(&mut self, scope: &ResetScope) -> Result<RowCounts, DbError> {
         let scope = scope.clone();
         self.call("reset", move |s| s.reset(&scope))
+    }
+}
+
+/// How a wait for the connection's thread ended.
+enum Waited<R> {
+    /// It answered.
+    Answer(R),
+    /// The deadline passed first.
+    TimedOut,
+    /// The thread ended without answering.
+    Gone,
+}
+
+fn waited<R>(r: Result<R, mpsc::RecvTimeoutError>) -> Waited<R> {
+    match r {
+        Ok(r) => Waited::Answer(r),
+        Err(mpsc::RecvTimeoutError::Timeout) => Waited::TimedOut,
+        Err(mpsc::RecvTimeoutError::Disconnected) => Waited::Gone,
+    }
+}
+
+async fn waited_async<R>(after: Duration, answer: oneshot::Receiver<R>) -> Waited<R> {
+    match tokio::time::timeout(after, answer).await {
+        Ok(Ok(r)) => Waited::Answer(r),
+        Ok(Err(_)) => Waited::Gone,
+        Err(_) => Waited::TimedOut,
+    }
+}
+
+/// Whether opening runs the migrations.
+#[derive(Debug, Clone, Copy)]
+enum Opening {
+    /// [`connect`]: the daemon and `--once`.
+    Migrate,
+    /// [`connect_existing`]: the commands that must not change the schema.
+    Existing,
+}
+
+/// Connecting, then one statement timeout for the migrations (or the schema check).
+fn open_deadline(url: &DbUrl) -> Duration {
+    let t = url.timeouts();
+    t.connect + t.statement
+}
+
+/// Starts the connection's thread: it connects (`how`), tells `ready`, then runs the jobs
+/// sent to it until the sender is dropped, and says when it has closed the connection.
+fn start(
+    url: &DbUrl,
+    how: Opening,
+    ready: impl FnOnce(Result<(), DbError>) + Send + 'static,
+) -> Result<(mpsc::Sender<Job>, mpsc::Receiver<()>), DbError> {
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let (closing, closed) = mpsc::sync_channel(1);
+    let thread_url = url.clone();
+    std::thread::Builder::new()
+        .name(format!("db-{}", url.backend().as_str()))
+        .spawn(move || {
+            let opened = match how {
+                Opening::Migrate => connect(&thread_url),
+                Opening::Existing => connect_existing(&thread_url),
+            };
+            let conn = match opened {
+                Ok(c) => c,
+                Err(e) => {
+                    ready(Err(e));
+                    return;
+                }
+            };
+            ready(Ok(()));
+            let mut session = Session {
+                conn,
+                url: thread_url,
+            };
+            // Ends when the Store is dropped (or abandoned the thread).
+            for job in queue {
+                job(&mut session);
+            }
+            drop(session);
+            let _ = closing.send(());
+        })
+        .map_err(|e| DbError::Connect {
+            url: url.redacted().to_owned(),
+            message: format!("cannot start the database thread: {e}"),
+        })?;
+    Ok((jobs, closed))
+}
+
+/// The channels of a store while an async wait is under way. Dropped before
+/// [`InFlight::finish`] (the future was dropped: a shutdown stopped waiting), it says what
+/// was abandoned and drops the channels, so nothing ever waits for that thread again.
+struct InFlight {
+    what: &'static str,
+    url: String,
+    channels: Option<Channels>,
+}
+
+impl InFlight {
+    fn new(
+        what: &'static str,
+        url: &DbUrl,
+        jobs: Option<mpsc::Sender<Job>>,
+        closed: Option<mpsc::Receiver<()>>,
+    ) -> InFlight {
+        InFlight {
+            what,
+            url: url.redacted().to_owned(),
+            channels: Some((jobs, closed)),
+        }
+    }
+
+    /// The wait ended: the channels go back to the store.
+    fn finish(mut self) -> Channels {
+        self.channels.take().unwrap_or((None, None))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.channels.take().is_some() {
+            log::warn!(
+                "stopped waiting for database {} ({}): abandoned, it ends on its own thread \
+                 if the server ever answers",
+                self.url,
+                self.what
+            );
+        }
     }
 }
 

@@ -203,7 +203,7 @@ fn scenario(store: &mut Store) {
 
     // Status: both migrations, the same counts.
     let status = store.status().expect("status");
-    assert_eq!(status.migrations.len(), 2, "{status:?}");
+    assert_eq!(status.migrations.len(), 3, "{status:?}");
     assert_eq!(status.rows, counts(2, 2, 3, 3, 2));
 
     // Reset one portfolio: its trades, positions and row, nothing else.
@@ -267,7 +267,7 @@ fn mysql_round_trip() {
     drop(store);
     // Reopening runs no migration twice.
     let mut again = Store::open(&db.url().replace("root@", "root:@")).expect("reopen");
-    assert_eq!(again.status().expect("status").migrations.len(), 2);
+    assert_eq!(again.status().expect("status").migrations.len(), 3);
 }
 
 #[test]
@@ -278,7 +278,7 @@ fn postgres_round_trip() {
     scenario(&mut store);
     drop(store);
     let mut again = Store::open(&db.url()).expect("reopen");
-    assert_eq!(again.status().expect("status").migrations.len(), 2);
+    assert_eq!(again.status().expect("status").migrations.len(), 3);
 }
 
 /// A database made by the first schema (the release before portfolios), with a trade and
@@ -443,4 +443,202 @@ fn silent_mysql_server_times_out() {
 #[test]
 fn silent_postgres_server_times_out() {
     silent_server_times_out("postgres");
+}
+
+/// Issue 20: names differing only by case or accent are four portfolios on every backend,
+/// each with its own trade of the same coin in the same slot.
+fn names_are_exact(url: &str) {
+    let mut store = Store::open(url).expect("open");
+    let t = Utc.with_ymd_and_hms(2026, 12, 5, 10, 5, 0).unwrap();
+    store
+        .record_markets(&[obs("bitcoin", Some(90.0))], t)
+        .expect("markets");
+    let names = ["Alice", "alice", "cafe", "café"];
+    for (i, name) in names.iter().enumerate() {
+        let price = 90.0 + i as f64;
+        let outcome = store
+            .record_trade(&buy(name, "bitcoin", price, t), add(price))
+            .expect("trade");
+        assert!(
+            matches!(outcome, TradeOutcome::Recorded(_)),
+            "{name}: {outcome:?}"
+        );
+    }
+    // Listed in byte order on every backend.
+    let listed: Vec<String> = store
+        .portfolios()
+        .expect("portfolios")
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(listed, ["Alice", "alice", "cafe", "café", "default"]);
+    for (i, name) in names.iter().enumerate() {
+        let trades = store.trades(name).expect("trades");
+        assert_eq!(trades.len(), 1, "{name}");
+        assert_eq!(trades[0].price, 90.0 + i as f64, "{name}");
+        let pos = store.positions(name).expect("positions");
+        assert_eq!((pos.len(), pos[0].avg_cost), (1, 90.0 + i as f64), "{name}");
+    }
+}
+
+#[test]
+fn sqlite_names_are_exact() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    names_are_exact(dir.path().join("t.db").to_str().expect("utf8"));
+}
+
+#[test]
+fn mysql_names_are_exact() {
+    let db = ScratchDb::mysql("store_test");
+    names_are_exact(&db.url());
+}
+
+#[test]
+fn postgres_names_are_exact() {
+    let db = ScratchDb::postgres("store_test");
+    names_are_exact(&db.url());
+}
+
+/// A database of the portfolios schema (before the names migration) with rows in two
+/// portfolios keeps every row through the migration, and a name differing only by case
+/// is then a portfolio of its own.
+fn names_migration_keeps_rows(url: &str) {
+    let url = DbUrl::parse(url).expect("url");
+    let mut raw = establish(&url).expect("establish");
+    for _ in 0..2 {
+        match &mut raw {
+            DbConnection::Sqlite(c) => c.run_next_migration(SQLITE_MIGRATIONS).map(drop),
+            DbConnection::Mysql(c) => c.run_next_migration(MYSQL_MIGRATIONS).map(drop),
+            DbConnection::Postgres(c) => c.run_next_migration(POSTGRES_MIGRATIONS).map(drop),
+        }
+        .expect("earlier migration");
+    }
+    raw.batch_execute(
+        "INSERT INTO coins (id, symbol, name, first_seen_at, updated_at) \
+             VALUES ('bitcoin', 'btc', 'Bitcoin', '2026-11-23 19:05:00', '2026-11-23 19:05:00'); \
+         INSERT INTO portfolios (name, created_at) VALUES ('Alice', '2026-11-23 19:05:00'); \
+         INSERT INTO trades (portfolio, coin_id, side, quantity, price, executed_at, slot) \
+             VALUES ('default', 'bitcoin', 'buy', 1, 90.0, '2026-11-23 19:05:00', '2026-11-23 19:00:00'); \
+         INSERT INTO trades (portfolio, coin_id, side, quantity, price, executed_at, slot) \
+             VALUES ('Alice', 'bitcoin', 'buy', 1, 70.0, '2026-11-23 19:05:00', '2026-11-23 19:00:00'); \
+         INSERT INTO positions (portfolio, coin_id, quantity, avg_cost, updated_at) \
+             VALUES ('default', 'bitcoin', 1, 90.0, '2026-11-23 19:05:00'); \
+         INSERT INTO positions (portfolio, coin_id, quantity, avg_cost, updated_at) \
+             VALUES ('Alice', 'bitcoin', 1, 70.0, '2026-11-23 19:05:00');",
+    )
+    .expect("rows of the portfolios schema");
+    drop(raw);
+
+    let mut store = Store::open_url(url).expect("migrate");
+    assert_eq!(store.status().expect("status").migrations.len(), 3);
+    assert_eq!(store.row_counts().expect("counts"), counts(2, 1, 0, 2, 2));
+    assert_eq!(store.trades("Alice").expect("trades")[0].price, 70.0);
+    assert_eq!(
+        store.positions("Alice").expect("positions")[0].avg_cost,
+        70.0
+    );
+    assert_eq!(store.trades("default").expect("trades")[0].price, 90.0);
+    // 'alice' is not 'Alice': its own portfolio, free to buy in the same slot.
+    let t = Utc.with_ymd_and_hms(2026, 11, 23, 19, 30, 0).unwrap();
+    assert!(matches!(
+        store
+            .record_trade(&buy("alice", "bitcoin", 60.0, t), add(60.0))
+            .expect("alice"),
+        TradeOutcome::Recorded(_)
+    ));
+    assert_eq!(store.trades("Alice").expect("trades").len(), 1);
+    assert_eq!(store.row_counts().expect("counts"), counts(3, 1, 0, 3, 3));
+}
+
+#[test]
+fn sqlite_names_migration_keeps_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    names_migration_keeps_rows(dir.path().join("old.db").to_str().expect("utf8"));
+}
+
+#[test]
+fn mysql_names_migration_keeps_rows() {
+    let db = ScratchDb::mysql("store_test");
+    names_migration_keeps_rows(&db.url());
+}
+
+#[test]
+fn postgres_names_migration_keeps_rows() {
+    let db = ScratchDb::postgres("store_test");
+    names_migration_keeps_rows(&db.url());
+}
+
+/// Issue 20: opening without migrating writes nothing to an empty database (no table,
+/// not even Diesel's migration table) and names the fix; after the migrations it opens.
+fn open_existing_never_migrates(url: &str, tables: impl Fn() -> i64) {
+    let url = DbUrl::parse(url).expect("url");
+    let err = Store::open_existing(url.clone()).expect_err("not migrated");
+    let text = err.to_string();
+    assert!(
+        matches!(err, DbError::NotMigrated { .. }) && text.contains("trader db migrate"),
+        "{text}"
+    );
+    assert_eq!(tables(), 0, "tables were created");
+    drop(Store::open_url(url.clone()).expect("migrate"));
+    let mut store = Store::open_existing(url).expect("open migrated");
+    assert_eq!(store.status().expect("status").migrations.len(), 3);
+}
+
+fn server_tables(url: &str, schema: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let url = DbUrl::parse(url).expect("url");
+    let mut c = establish(&url).expect("establish");
+    diesel::RunQueryDsl::get_result::<Count>(
+        diesel::sql_query(format!(
+            "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = {schema}"
+        )),
+        &mut c,
+    )
+    .expect("count tables")
+    .n
+}
+
+#[test]
+fn sqlite_open_existing_never_migrates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sub/t.db");
+    open_existing_never_migrates(path.to_str().expect("utf8"), || {
+        i64::from(path.exists() && std::fs::metadata(&path).map_or(0, |m| m.len()) > 0)
+    });
+}
+
+#[test]
+fn mysql_open_existing_never_migrates() {
+    let db = ScratchDb::mysql("store_test");
+    open_existing_never_migrates(&db.url(), || server_tables(&db.url(), "DATABASE()"));
+}
+
+#[test]
+fn postgres_open_existing_never_migrates() {
+    let db = ScratchDb::postgres("store_test");
+    open_existing_never_migrates(&db.url(), || server_tables(&db.url(), "'public'"));
+}
+
+/// A migrated database with a migration of this build missing is refused the same way.
+#[test]
+fn open_existing_names_the_pending_migration() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("t.db");
+    let url = DbUrl::parse(path.to_str().expect("utf8")).expect("url");
+    let mut raw = establish(&url).expect("establish");
+    let DbConnection::Sqlite(c) = &mut raw else {
+        unreachable!("an sqlite URL")
+    };
+    c.run_next_migration(SQLITE_MIGRATIONS).expect("first");
+    drop(raw);
+    let text = Store::open_existing(url).expect_err("behind").to_string();
+    assert!(
+        text.contains("2 migration(s) not applied yet: 2026-12-01-000000_portfolios, ")
+            && text.contains("run `trader db migrate`"),
+        "{text}"
+    );
 }

@@ -10,6 +10,13 @@ use std::time::Duration;
 use super::exchange_info::{decode_error, decode_exchange_info, SymbolInfo};
 use super::RestError;
 
+/// The largest answer read, in bytes (64 MiB): Binance's full `exchangeInfo` (every
+/// symbol with its filters) is some 20 MiB, one symbol's a few KiB. A larger answer is
+/// refused with [`RestError::TooLarge`], before reading when its `Content-Length` says
+/// so, else as soon as the chunks read pass the cap: never more than the cap (plus one
+/// chunk) is held in memory.
+pub const MAX_BODY_BYTES: usize = 64 << 20;
+
 /// A small `exchangeInfo` client.
 ///
 /// ```no_run
@@ -111,15 +118,39 @@ impl RestClient {
             cause: transport_cause(&error, self.timeout),
             error,
         };
-        let response = self.http.get(url).send().await.map_err(transport)?;
+        let mut response = self.http.get(url).send().await.map_err(transport)?;
         let status = response.status();
-        let body = response.text().await.map_err(transport)?;
-        if !status.is_success() {
-            let shown = crate::manager::redact(url);
-            return Err(decode_error(status.as_u16(), &body, symbol, &shown));
+        let mut body = Vec::new();
+        // `body.len() <= cap` after a chunk: at most the cap plus one chunk is held.
+        while response
+            .content_length()
+            .is_none_or(|n| n <= MAX_BODY_BYTES as u64)
+        {
+            match response.chunk().await.map_err(transport)? {
+                Some(c) if body.len() + c.len() <= MAX_BODY_BYTES => body.extend_from_slice(&c),
+                Some(_) => break,
+                None => return decode(status, &String::from_utf8_lossy(&body), url, symbol),
+            }
         }
-        Ok(decode_exchange_info(&body)?)
+        Err(RestError::TooLarge {
+            url: crate::manager::redact(url),
+            limit: MAX_BODY_BYTES,
+        })
     }
+}
+
+/// An answer read whole: Binance's error, or the symbols of `exchangeInfo`.
+fn decode(
+    status: reqwest::StatusCode,
+    body: &str,
+    url: &str,
+    symbol: Option<&str>,
+) -> Result<Vec<SymbolInfo>, RestError> {
+    if !status.is_success() {
+        let shown = crate::manager::redact(url);
+        return Err(decode_error(status.as_u16(), body, symbol, &shown));
+    }
+    Ok(decode_exchange_info(body)?)
 }
 
 /// Why a request did not complete, in a few words, from reqwest's error and its sources
@@ -331,6 +362,26 @@ mod tests {
             assert!(!text.contains("error sending request"), "{base}: {text:?}");
             assert!(!text.contains("hunter2"), "{base}: {text:?}");
             assert!(text.contains("/api/v3/exchangeInfo"), "{base}: {text:?}");
+        }
+    }
+
+    /// Issue 20: an answer over the cap is refused with the clear error, before reading
+    /// it when Content-Length says so (here the 1 GiB body never comes: reading it would
+    /// wait for the timeout), else after reading at most the cap of an endless body.
+    #[tokio::test]
+    async fn an_oversize_answer_is_refused_without_reading_it_whole() {
+        use testkit::http::{oversize, CHUNKED, DECLARED_1_GIB};
+        for (head, endless) in [(DECLARED_1_GIB, false), (CHUNKED, true)] {
+            let base = format!("http://{}", oversize(head, endless));
+            let client =
+                RestClient::with_timeouts(&base, Duration::from_secs(5), Duration::from_secs(20))
+                    .unwrap();
+            let err = client.all_symbols().await.unwrap_err();
+            assert!(matches!(err, RestError::TooLarge { .. }), "{err:?}");
+            assert_eq!(
+                err.to_string(),
+                format!("answer from {base}/api/v3/exchangeInfo larger than 64 MiB: refused, not read whole")
+            );
         }
     }
 }

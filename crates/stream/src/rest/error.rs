@@ -45,6 +45,15 @@ pub enum RestError {
         /// The URL asked.
         url: String,
     },
+    /// An answer larger than [`MAX_BODY_BYTES`](super::MAX_BODY_BYTES): refused without
+    /// reading it whole.
+    #[error("answer from {url} larger than {} MiB: refused, not read whole", limit >> 20)]
+    TooLarge {
+        /// The URL asked, without user info or query.
+        url: String,
+        /// The cap, in bytes.
+        limit: usize,
+    },
     /// The body is not the expected JSON.
     #[error("unexpected exchangeInfo payload: {0}")]
     Decode(serde_json::Error),

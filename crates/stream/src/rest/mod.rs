@@ -52,7 +52,7 @@ mod client;
 mod error;
 mod exchange_info;
 
-pub use client::RestClient;
+pub use client::{RestClient, MAX_BODY_BYTES};
 pub use error::RestError;
 pub use exchange_info::{
     decode_error, decode_exchange_info, SymbolInfo, SymbolStatus, ILLEGAL_CHARS, INVALID_SYMBOL,
