@@ -283,3 +283,32 @@ async fn an_alerter_waits_for_a_nats_server_that_is_not_there_yet() {
     alerter.stop().await;
     recorder.kill().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bus_alerter_prints_a_crossing_at_once_when_the_symbol_goes_quiet_after_it() {
+    // BTCUSDT crosses above 100 on its last update and is never updated again, while the
+    // rest of the market (50 symbols) goes on: nothing of BTCUSDT follows that could push
+    // a held-back message out. (Issue 20 reported the crossing appearing only with the
+    // symbol's next update; this guards against that. It passes on the code before and
+    // after the issue-20 changes alike: the report could not be reproduced here.)
+    let path = ["99.00000000", "99.50000000", "100.50000000"];
+    let sim = start_sim(vec![("BTCUSDT", path.iter().map(|p| p.to_string()).collect())]).await;
+    let nats = NatsServer::start().unwrap();
+    let args = ["--symbol", "BTCUSDT", "--above", "100", "--on-cross", "-v"];
+    let mut alerter = spawn_alerter_env(&sim, &args, &[("ALERTER_SOURCE", &nats.url())]);
+    let mut log = alerter.stderr_lines();
+    wait_line(&mut log, "price feed connected").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut recorder = spawn_recorder(&sim, &nats, &dir);
+    let lines = alerter.lines(3).await;
+    assert_eq!(
+        lines,
+        [
+            quiet("BTCUSDT", "99.00000000"),
+            quiet("BTCUSDT", "99.50000000"),
+            above("BTCUSDT", "100", "100.50000000"),
+        ]
+    );
+    alerter.stop().await;
+    recorder.kill().await.unwrap();
+}
