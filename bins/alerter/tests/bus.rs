@@ -45,6 +45,26 @@ fn spawn_recorder(sim: &sim::SimHandle, nats: &NatsServer, dir: &tempfile::TempD
         .expect("recorder starts")
 }
 
+/// An alerter with `args` on `nats`, subscribed, then a recorder publishing `sim`'s feed
+/// there: the alerter, its log lines, the recorder's directory and the recorder.
+async fn alerter_then_recorder(
+    sim: &sim::SimHandle,
+    nats: &NatsServer,
+    args: &[&str],
+) -> (
+    Alerter,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+    tempfile::TempDir,
+    Child,
+) {
+    let mut alerter = spawn_alerter_env(sim, args, &[("ALERTER_SOURCE", &nats.url())]);
+    let mut log = alerter.stderr_lines();
+    wait_line(&mut log, "price feed connected").await;
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = spawn_recorder(sim, nats, &dir);
+    (alerter, log, dir, recorder)
+}
+
 /// The lines of `alerter`, per symbol, once both paths are through.
 async fn lines_per_symbol(alerter: &mut Alerter) -> (Vec<String>, Vec<String>) {
     let lines = alerter.lines(BTC_PATH.len() + ETH_PATH.len()).await;
@@ -156,11 +176,7 @@ async fn alerters_report_the_down_time_of_a_killed_recorder_when_it_restarts() {
     let sim = start_sim(vec![("BTCUSDT", prices)]).await;
     let nats = NatsServer::start().unwrap();
     let args = ["--symbol", "BTCUSDT", "--above", "100"];
-    let mut alerter = spawn_alerter_env(&sim, &args, &[("ALERTER_SOURCE", &nats.url())]);
-    let mut log = alerter.stderr_lines();
-    wait_line(&mut log, "price feed connected").await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut recorder = spawn_recorder(&sim, &nats, &dir);
+    let (mut alerter, mut log, dir, mut recorder) = alerter_then_recorder(&sim, &nats, &args).await;
     alerter.lines(3).await;
     // Past the recorder's journal sync (once a second): its journal knows when it last
     // received, so the next start can tell how long it was down.
@@ -181,7 +197,9 @@ async fn alerters_report_the_down_time_of_a_killed_recorder_when_it_restarts() {
 /// A rising BTCUSDT path (each update above 100, so each is an alert line) long enough to
 /// outlast a test.
 fn rising() -> Vec<(&'static str, Vec<String>)> {
-    let prices = (1..=3000).map(|i| format!("{}.00000000", 100 + i)).collect();
+    let prices = (1..=3000)
+        .map(|i| format!("{}.00000000", 100 + i))
+        .collect();
     vec![("BTCUSDT", prices)]
 }
 
@@ -200,11 +218,7 @@ async fn alerters_go_on_when_the_stream_is_emptied_or_deleted_under_them() {
     let sim = start_sim(rising()).await;
     let nats = NatsServer::start().unwrap();
     let args = ["--symbol", "BTCUSDT", "--above", "100"];
-    let mut alerter = spawn_alerter_env(&sim, &args, &[("ALERTER_SOURCE", &nats.url())]);
-    let mut log = alerter.stderr_lines();
-    wait_line(&mut log, "price feed connected").await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut recorder = spawn_recorder(&sim, &nats, &dir);
+    let (mut alerter, mut log, dir, mut recorder) = alerter_then_recorder(&sim, &nats, &args).await;
     let mut last = price(alerter.lines(3).await.last().unwrap());
     let js = jetstream(&nats).await;
 
@@ -226,7 +240,11 @@ async fn alerters_go_on_when_the_stream_is_emptied_or_deleted_under_them() {
         let mut acks = Vec::new();
         for i in 0..1_000 {
             let payload = format!("{chunk}-{i}").into();
-            acks.push(js.publish("binance.spot.miniticker.FILLER", payload).await.unwrap());
+            acks.push(
+                js.publish("binance.spot.miniticker.FILLER", payload)
+                    .await
+                    .unwrap(),
+            );
         }
         for ack in acks {
             ack.await.unwrap();
@@ -279,7 +297,10 @@ async fn an_alerter_waits_for_a_nats_server_that_is_not_there_yet() {
     let dir = tempfile::tempdir().unwrap();
     let mut recorder = spawn_recorder(&sim, &nats, &dir);
     let lines = alerter.lines(3).await;
-    assert!(lines[0].starts_with("BTCUSDT price has gone above 100 "), "{lines:?}");
+    assert!(
+        lines[0].starts_with("BTCUSDT price has gone above 100 "),
+        "{lines:?}"
+    );
     alerter.stop().await;
     recorder.kill().await.unwrap();
 }
@@ -292,14 +313,14 @@ async fn a_bus_alerter_prints_a_crossing_at_once_when_the_symbol_goes_quiet_afte
     // symbol's next update; this guards against that. It passes on the code before and
     // after the issue-20 changes alike: the report could not be reproduced here.)
     let path = ["99.00000000", "99.50000000", "100.50000000"];
-    let sim = start_sim(vec![("BTCUSDT", path.iter().map(|p| p.to_string()).collect())]).await;
+    let sim = start_sim(vec![(
+        "BTCUSDT",
+        path.iter().map(|p| p.to_string()).collect(),
+    )])
+    .await;
     let nats = NatsServer::start().unwrap();
     let args = ["--symbol", "BTCUSDT", "--above", "100", "--on-cross", "-v"];
-    let mut alerter = spawn_alerter_env(&sim, &args, &[("ALERTER_SOURCE", &nats.url())]);
-    let mut log = alerter.stderr_lines();
-    wait_line(&mut log, "price feed connected").await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut recorder = spawn_recorder(&sim, &nats, &dir);
+    let (mut alerter, _log, _dir, mut recorder) = alerter_then_recorder(&sim, &nats, &args).await;
     let lines = alerter.lines(3).await;
     assert_eq!(
         lines,

@@ -50,6 +50,22 @@ fn stream_contents(sim: &Sim, url: &str) -> (HashMap<(String, i64), usize>, Vec<
     (events, gaps)
 }
 
+/// A recorder of `sim` into `out` publishing to `nats`, once it publishes.
+fn publishing_recorder(sim: &Sim, nats: &NatsServer, out: &std::path::Path) -> common::Running {
+    let mut rec = spawn_recorder(out, &sim.h().ws_base(), &["--publish", &nats.url()]);
+    rec.wait_stderr_count(PATIENCE, "publishing every recorded event", 1);
+    rec
+}
+
+/// The exit log line with the publishing totals.
+fn totals(rec: &common::Running) -> String {
+    rec.err
+        .iter()
+        .find(|l| l.contains("messages published"))
+        .cloned()
+        .unwrap_or_default()
+}
+
 #[test]
 fn two_recorders_publishing_one_feed_store_each_event_once() {
     let sim = Sim::start(market());
@@ -107,8 +123,7 @@ fn a_nats_restart_costs_the_dataset_nothing_and_publishing_resumes() {
     let mut nats = NatsServer::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("data");
-    let mut rec = spawn_recorder(&out, &sim.h().ws_base(), &["--publish", &nats.url()]);
-    rec.wait_stderr_count(PATIENCE, "publishing every recorded event", 1);
+    let mut rec = publishing_recorder(&sim, &nats, &out);
     wait_until(PATIENCE, "events", || sim.h().sent_count() > 300);
 
     nats.stop();
@@ -202,20 +217,14 @@ fn full_market_frames_are_published_without_a_drop() {
     let nats = NatsServer::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("data");
-    let mut rec = spawn_recorder(&out, &sim.h().ws_base(), &["--publish", &nats.url()]);
-    rec.wait_stderr_count(PATIENCE, "publishing every recorded event", 1);
+    let mut rec = publishing_recorder(&sim, &nats, &out);
     let from = sim.h().sent_count();
     wait_until(PATIENCE, "some bursts", || {
         sim.h().sent_count() > from + 15_000
     });
     stop_cleanly(&sim, &mut rec);
 
-    let totals = rec
-        .err
-        .iter()
-        .find(|l| l.contains("messages published"))
-        .cloned()
-        .unwrap_or_default();
+    let totals = totals(&rec);
     assert!(totals.contains(" 0 dropped"), "{totals}");
     let sent = sent_keys(&sim);
     assert_exactly_once(&out, &sent);
@@ -337,8 +346,7 @@ fn the_bus_holds_exactly_the_rows_the_dataset_keeps_whatever_bad_elements_come()
     let nats = NatsServer::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("data");
-    let mut rec = spawn_recorder(&out, &sim.h().ws_base(), &["--publish", &nats.url()]);
-    rec.wait_stderr_count(PATIENCE, "publishing every recorded event", 1);
+    let mut rec = publishing_recorder(&sim, &nats, &out);
     wait_until(PATIENCE, "events", || sim.h().sent_count() > 200);
     // Frames with a bad element (fields missing; a close that is not a number) beside the
     // market's good ones, and an element whose symbol alone is longer than a NATS control
@@ -355,7 +363,9 @@ fn the_bus_holds_exactly_the_rows_the_dataset_keeps_whatever_bad_elements_come()
         std::thread::sleep(Duration::from_millis(120)); // > the 50 ms tick: one frame each
     }
     let before = sim.h().sent_count();
-    wait_until(PATIENCE, "events after", || sim.h().sent_count() > before + 200);
+    wait_until(PATIENCE, "events after", || {
+        sim.h().sent_count() > before + 200
+    });
     stop_cleanly(&sim, &mut rec);
 
     let rows = dataset_keys(&out);
@@ -376,18 +386,17 @@ fn the_bus_holds_exactly_the_rows_the_dataset_keeps_whatever_bad_elements_come()
         "the stream holds exactly the dataset's rows ({} rows)",
         rows.len()
     );
-    let totals = rec
-        .err
-        .iter()
-        .find(|l| l.contains("messages published"))
-        .cloned()
-        .unwrap_or_default();
+    let totals = totals(&rec);
     assert!(
-        totals.contains(&format!("NATS: {} messages published", rows.len() + gaps.len()))
-            && totals.contains(" 0 dropped"),
+        totals.contains(&format!(
+            "NATS: {} messages published",
+            rows.len() + gaps.len()
+        )) && totals.contains(" 0 dropped"),
         "every row (and gap) published, nothing dropped: {totals}"
     );
     let log = rec.err.join("\n");
-    let lost = log.lines().filter(|l| l.contains("NATS connection to") && l.contains("lost"));
+    let lost = log
+        .lines()
+        .filter(|l| l.contains("NATS connection to") && l.contains("lost"));
     assert_eq!(lost.count(), 0, "no disconnects: {log}");
 }

@@ -175,10 +175,17 @@ mod tests {
         }
         let tokens: std::collections::HashSet<String> =
             symbols.iter().map(|s| encode_symbol(s)).collect();
-        assert_eq!(tokens.len(), symbols.len(), "distinct symbols, distinct tokens");
+        assert_eq!(
+            tokens.len(),
+            symbols.len(),
+            "distinct symbols, distinct tokens"
+        );
         // SHA-256 of "A" × 129 (computed elsewhere): the token never changes between
         // versions, so recorders and alerters of different versions agree.
-        assert_eq!(encode_symbol(&symbols[0]), "_he7118c3a89bf814ded2ab232303565239253f59fdea93e27d0206e175492e3a7");
+        assert_eq!(
+            encode_symbol(&symbols[0]),
+            "_he7118c3a89bf814ded2ab232303565239253f59fdea93e27d0206e175492e3a7"
+        );
     }
 
     #[test]

@@ -24,8 +24,8 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::context::{PublishAckFuture, PublishErrorKind};
 use async_nats::jetstream;
+use async_nats::jetstream::context::{PublishAckFuture, PublishErrorKind};
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
@@ -34,8 +34,8 @@ use tokio::sync::mpsc;
 use super::outgoing::Outgoing;
 use super::{Counters, Job};
 use crate::metrics::Dropped;
-use crate::subject::STREAM_NAME;
 use crate::setup::is_not_found;
+use crate::subject::STREAM_NAME;
 use crate::{ensure_stream, BusConfig, StreamLimits};
 
 /// Publishes (and acks) outstanding at once.
@@ -204,7 +204,10 @@ async fn recreate_if_missing(
         Ok(_) => return true,
         Err(e) if is_not_found(&e) => {}
         Err(e) => {
-            log::debug!("looking up stream {STREAM_NAME}: {}", crate::error::redacted(&e));
+            log::debug!(
+                "looking up stream {STREAM_NAME}: {}",
+                crate::error::redacted(&e)
+            );
             return false;
         }
     }
@@ -216,7 +219,9 @@ async fn recreate_if_missing(
             true
         }
         Err(e) => {
-            log::warn!("NATS stream {STREAM_NAME} is gone and could not be created again: {e}; retrying");
+            log::warn!(
+                "NATS stream {STREAM_NAME} is gone and could not be created again: {e}; retrying"
+            );
             false
         }
     }
