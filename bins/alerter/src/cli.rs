@@ -70,7 +70,7 @@ pub struct Args {
     /// Take the updates from the recorder's NATS JetStream subjects at this URL
     /// (nats://HOST:PORT, optionally user:pass@ or token@ before HOST; NATS_CREDS /
     /// NATS_TOKEN add credentials)
-    /// instead of connecting to Binance.
+    /// instead of connecting to Binance. A server that is not there yet is waited for.
     #[arg(
         long,
         env = "ALERTER_SOURCE",

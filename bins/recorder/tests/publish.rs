@@ -50,6 +50,22 @@ fn stream_contents(sim: &Sim, url: &str) -> (HashMap<(String, i64), usize>, Vec<
     (events, gaps)
 }
 
+/// A recorder of `sim` into `out` publishing to `nats`, once it publishes.
+fn publishing_recorder(sim: &Sim, nats: &NatsServer, out: &std::path::Path) -> common::Running {
+    let mut rec = spawn_recorder(out, &sim.h().ws_base(), &["--publish", &nats.url()]);
+    rec.wait_stderr_count(PATIENCE, "publishing every recorded event", 1);
+    rec
+}
+
+/// The exit log line with the publishing totals.
+fn totals(rec: &common::Running) -> String {
+    rec.err
+        .iter()
+        .find(|l| l.contains("messages published"))
+        .cloned()
+        .unwrap_or_default()
+}
+
 #[test]
 fn two_recorders_publishing_one_feed_store_each_event_once() {
     let sim = Sim::start(market());
@@ -107,8 +123,7 @@ fn a_nats_restart_costs_the_dataset_nothing_and_publishing_resumes() {
     let mut nats = NatsServer::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("data");
-    let mut rec = spawn_recorder(&out, &sim.h().ws_base(), &["--publish", &nats.url()]);
-    rec.wait_stderr_count(PATIENCE, "publishing every recorded event", 1);
+    let mut rec = publishing_recorder(&sim, &nats, &out);
     wait_until(PATIENCE, "events", || sim.h().sent_count() > 300);
 
     nats.stop();
@@ -202,20 +217,14 @@ fn full_market_frames_are_published_without_a_drop() {
     let nats = NatsServer::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("data");
-    let mut rec = spawn_recorder(&out, &sim.h().ws_base(), &["--publish", &nats.url()]);
-    rec.wait_stderr_count(PATIENCE, "publishing every recorded event", 1);
+    let mut rec = publishing_recorder(&sim, &nats, &out);
     let from = sim.h().sent_count();
     wait_until(PATIENCE, "some bursts", || {
         sim.h().sent_count() > from + 15_000
     });
     stop_cleanly(&sim, &mut rec);
 
-    let totals = rec
-        .err
-        .iter()
-        .find(|l| l.contains("messages published"))
-        .cloned()
-        .unwrap_or_default();
+    let totals = totals(&rec);
     assert!(totals.contains(" 0 dropped"), "{totals}");
     let sent = sent_keys(&sim);
     assert_exactly_once(&out, &sent);
@@ -315,4 +324,79 @@ fn nats_tokens_and_creds_files_log_in_and_never_reach_the_log() {
     stop_cleanly(&sim, &mut rec);
     let log = log_of(&rec, &out);
     assert!(!log.contains(secret), "{log}");
+}
+
+/// A JSON mini-ticker element, written as given (the symbol is not escaped).
+fn element(symbol: &str, event_time: i64, close: &str) -> String {
+    format!(
+        r#"{{"e":"24hrMiniTicker","E":{event_time},"s":"{symbol}","c":"{close}","o":"1","h":"2","l":"1","v":"3","q":"4"}}"#
+    )
+}
+
+fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    since.as_millis() as i64
+}
+
+#[test]
+fn the_bus_holds_exactly_the_rows_the_dataset_keeps_whatever_bad_elements_come() {
+    let sim = Sim::start(market());
+    let nats = NatsServer::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("data");
+    let mut rec = publishing_recorder(&sim, &nats, &out);
+    wait_until(PATIENCE, "events", || sim.h().sent_count() > 200);
+    // Frames with a bad element (fields missing; a close that is not a number) beside the
+    // market's good ones, and an element whose symbol alone is longer than a NATS control
+    // line (4,096 bytes) would be as a subject.
+    let long = "L".repeat(5_004);
+    for i in 0..20 {
+        let at = now_ms() + i;
+        sim.h().inject_elements(vec![
+            element(&long, at, "1.5"),
+            r#"{"e":"24hrMiniTicker","E":1}"#.to_owned(),
+            element("BADCLOSE", at, "not-a-number"),
+            element("AFTERBAD", at, "2.5"),
+        ]);
+        std::thread::sleep(Duration::from_millis(120)); // > the 50 ms tick: one frame each
+    }
+    let before = sim.h().sent_count();
+    wait_until(PATIENCE, "events after", || {
+        sim.h().sent_count() > before + 200
+    });
+    stop_cleanly(&sim, &mut rec);
+
+    let rows = dataset_keys(&out);
+    let longs = rows.keys().filter(|(s, _)| *s == long).count();
+    assert_eq!(longs, 20, "the dataset keeps the long symbol's events");
+    let after_bad = rows.keys().filter(|(s, _)| s == "AFTERBAD").count();
+    assert_eq!(after_bad, 20, "and the good elements after a bad one");
+    assert!(rows.keys().all(|(s, _)| s != "BADCLOSE"));
+    let (events, gaps) = stream_contents(&sim, &nats.url());
+    assert!(events.values().all(|&n| n == 1), "stored twice");
+    let stored: HashSet<(String, i64)> = events.into_keys().collect();
+    let rows: HashSet<(String, i64)> = rows.into_keys().collect();
+    let missing = rows.difference(&stored).count();
+    let extra = stored.difference(&rows).count();
+    assert_eq!(
+        (missing, extra),
+        (0, 0),
+        "the stream holds exactly the dataset's rows ({} rows)",
+        rows.len()
+    );
+    let totals = totals(&rec);
+    assert!(
+        totals.contains(&format!(
+            "NATS: {} messages published",
+            rows.len() + gaps.len()
+        )) && totals.contains(" 0 dropped"),
+        "every row (and gap) published, nothing dropped: {totals}"
+    );
+    let log = rec.err.join("\n");
+    let lost = log
+        .lines()
+        .filter(|l| l.contains("NATS connection to") && l.contains("lost"));
+    assert_eq!(lost.count(), 0, "no disconnects: {log}");
 }

@@ -5,7 +5,8 @@
 //! yields, so the same [`Feed`](crate::feed::Feed) and [`alert::Watcher`] make the same
 //! decisions and print the same lines. "Feed lost / regained" come from two places:
 //!
-//! * the NATS connection itself (lost → `Disconnected`, back → `Connected`);
+//! * the NATS connection itself (lost → `Disconnected`, back → `Connected`), and the
+//!   stream (deleted → `Disconnected`, created again and followed → `Connected`);
 //! * the recorder's gap messages: an open gap (the recorder lost Binance, or stopped) →
 //!   `Disconnected`; the gap closed → `Connected` and a `Gap`. A closed gap that came
 //!   without an open one (a killed recorder cannot say it stops; when it starts again it
@@ -62,6 +63,15 @@ impl BusSource {
                 conn_id: CONN_ID,
                 at,
                 reason: DisconnectReason::Error(format!("NATS connection to {} lost", self.server)),
+            }],
+            BusItem::StreamGone { at } => vec![StreamItem::Disconnected {
+                conn_id: CONN_ID,
+                at,
+                reason: DisconnectReason::Error(format!(
+                    "NATS stream {} on {} is gone",
+                    bus::STREAM_NAME,
+                    self.server
+                )),
             }],
             BusItem::Gap(gap) => self.on_gap(gap),
         }
@@ -180,6 +190,8 @@ mod tests {
                 vec!["connected", "gap"],
             ),
             (BusItem::Disconnected { at: now }, vec!["disconnected"]),
+            (BusItem::Connected { at: now }, vec!["connected"]),
+            (BusItem::StreamGone { at: now }, vec!["disconnected"]),
             (BusItem::Connected { at: now }, vec!["connected"]),
             (
                 BusItem::Tickers {

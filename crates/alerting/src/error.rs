@@ -46,7 +46,8 @@ pub enum Error {
     /// Alert lines cannot be written.
     #[error("cannot write to stdout: {0}")]
     Stdout(std::io::Error),
-    /// `--source`: the NATS server cannot be reached or JetStream refused the subscription.
+    /// `--source`: a NATS configuration no attempt can work with (an unreadable credentials
+    /// file); an unreachable server is waited for, not an error.
     #[error(transparent)]
     Bus(bus::BusError),
     /// SIGINT/SIGTERM cannot be watched.

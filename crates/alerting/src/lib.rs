@@ -104,7 +104,11 @@ pub async fn run(config: Config) -> Result<Stopped, Error> {
             symbols.len(),
             source.server()
         );
-        let items = bus::subscribe(source, &symbols).await.map_err(Error::Bus)?;
+        // Waits for the server as the direct path waits for the exchange (see bus::subscribe).
+        let items = tokio::select! {
+            items = bus::subscribe(source, &symbols) => items.map_err(Error::Bus)?,
+            () = logging::requested(&mut shutdown) => return Ok(say_exit()),
+        };
         let feed = Feed::new(watcher, config.verbose, sinks);
         return follow_bus(items, BusSource::new(source.server()), feed, &mut shutdown).await;
     }

@@ -28,6 +28,8 @@ pub const LAST_UPDATE_TIMESTAMP: &str = "alerter_last_update_timestamp_seconds";
 
 /// Gives every metric above its `# HELP` text; call once after installing a recorder.
 pub fn describe() {
+    // `--publish` / `--source`: the bus's own counters.
+    bus::metrics::describe();
     describe_counter!(UPDATES, Unit::Count, "New price updates of watched symbols");
     describe_counter!(
         ALERTS,

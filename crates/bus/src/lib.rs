@@ -18,6 +18,7 @@
 //!   user's limits.
 //! * [`Publisher`]: a bounded queue the recorder fills without ever waiting; a task publishes
 //!   and awaits the acks, retries through an outage and counts what it had to drop.
+//! * [`metrics`]: what the publisher gave up and why, stream re-creations.
 //! * [`subscribe`]: the alerter side: [`BusItem`]s for the watched symbols, new messages
 //!   only, with NATS disconnects and the recorder's gaps reported.
 //!
@@ -44,6 +45,7 @@ struct ReadmeDoctests;
 
 mod config;
 mod error;
+pub mod metrics;
 pub mod payload;
 mod publish;
 mod read;

@@ -111,18 +111,42 @@ fn push_json_string(out: &mut String, s: &str) {
 }
 
 /// Calls `f` with the exact text of each event of frame `raw` that is in `kept` — the
-/// frame's events that de-duplication kept, in frame order; the others are skipped. A frame
-/// that no longer decodes (it was decoded once already) yields what it had.
-pub fn for_each_kept<'a>(raw: &'a str, kept: &[MiniTicker], mut f: impl FnMut(RawMiniTicker<'a>)) {
+/// frame's events that de-duplication kept, in frame order; the others are skipped.
+/// Returns how many it called `f` for: `kept.len()` unless the frame no longer reads as it
+/// did (it was decoded once already), which the caller counts as a loss.
+///
+/// The frame is read element by element, as the recorder reads it: a bad element (a field
+/// missing or of the wrong type, a number that does not parse) is skipped alone, and the
+/// good ones around it are still found. An element counts as `kept`'s next one only if it
+/// has its symbol and event time and parses, so a bad element never stands in for a good
+/// one.
+///
+/// ```
+/// let frame = r#"[{"e":"24hrMiniTicker","E":1,"s":"A","c":"1","o":"1","h":"1","l":"1","v":"1","q":"1"},{"e":"24hrMiniTicker","E":1},{"e":"24hrMiniTicker","E":2,"s":"B","c":"2.50","o":"1","h":"3","l":"1","v":"1","q":"1"}]"#;
+/// let kept = stream::decode_elements(frame).unwrap();
+/// let stream::Message::MiniTickers(kept) = kept.message else { unreachable!() };
+/// let mut closes = Vec::new();
+/// let n = bus::payload::for_each_kept(frame, &kept, |t| closes.push(t.close.into_owned()));
+/// assert_eq!((n, closes), (2, vec!["1".to_owned(), "2.50".to_owned()]));
+/// ```
+pub fn for_each_kept<'a>(
+    raw: &'a str,
+    kept: &[MiniTicker],
+    mut f: impl FnMut(RawMiniTicker<'a>),
+) -> usize {
     let mut next = kept.iter().peekable();
-    let _ = stream::for_each_raw_mini_ticker(raw, |t| {
-        if next
-            .next_if(|k| k.event_time == t.event_time && k.symbol == t.symbol)
-            .is_some()
-        {
+    let mut found = 0;
+    let _ = stream::for_each_mini_ticker_element(raw, |element| {
+        let Ok(t) = element else { return };
+        let matches = next
+            .next_if(|k| k.event_time == t.event_time && k.symbol == t.symbol && t.parse().is_ok())
+            .is_some();
+        if matches {
+            found += 1;
             f(t);
         }
     });
+    found
 }
 
 /// Decodes an event payload with `stream`'s decoder; `text` is handed on as the raw frame.

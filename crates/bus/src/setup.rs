@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::{self, stream};
+use async_nats::jetstream::context::{GetStreamError, GetStreamErrorKind};
+use async_nats::jetstream::{self, stream, ErrorCode};
 
 use crate::error::redacted;
 use crate::subject::{STREAM_NAME, STREAM_SUBJECTS};
@@ -66,4 +67,10 @@ pub async fn ensure_stream(
             what: "creating or updating stream BINANCE_MINITICKER",
             reason: redacted(&e),
         })
+}
+
+/// The server's answer to a stream look-up is "no such stream" (it was deleted, or never
+/// created), as opposed to a failed request.
+pub(crate) fn is_not_found(e: &GetStreamError) -> bool {
+    matches!(e.kind(), GetStreamErrorKind::JetStream(j) if j.error_code() == ErrorCode::STREAM_NOT_FOUND)
 }

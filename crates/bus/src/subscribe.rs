@@ -10,6 +10,20 @@
 //!
 //! What comes out is a channel of [`BusItem`]s: the events (as frames `stream`'s decoder
 //! reads), the recorder's gaps, and the client's own connection losses.
+//!
+//! Two things the client library does not do are done here:
+//!
+//! * **Waiting for the server at start.** A server that cannot be reached (or JetStream that
+//!   does not answer) is logged and tried again, 0.5 s, 1 s, 2 s, then every 5 s, as the
+//!   Binance source waits for the exchange; only an unusable configuration is an error.
+//! * **Following a re-created stream.** When the stream is deleted, the consumers go with
+//!   it; a consumer the library recreates on the new stream would start after the last
+//!   sequence number of the *old* one, and the new stream numbers from 1 again: the
+//!   alerter would hear nothing until the new stream caught up. So the stream is looked at
+//!   every [`STREAM_CHECK`]: when it is gone, a [`BusItem::StreamGone`] says so (the feed
+//!   is lost); when a stream of another creation time is there, every consumer is replaced
+//!   by one reading the new stream from its start, and a [`BusItem::Connected`] says the
+//!   feed is back (logged, `bus_consumers_reattached_total`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -21,13 +35,15 @@ use tokio::sync::{mpsc, watch};
 
 use crate::error::redacted;
 use crate::payload::{decode_ticker, GapMessage};
+use crate::setup::is_not_found;
 use crate::subject::{subject_for, GAPS_SUBJECT, STREAM_NAME};
 use crate::{BusConfig, BusError, StreamLimits};
 
 /// One thing the bus tells a subscriber.
 #[derive(Debug, Clone)]
 pub enum BusItem {
-    /// Subscribed (at start), or the NATS connection is back.
+    /// Subscribed (at start), the NATS connection is back, or the stream is back after
+    /// [`BusItem::StreamGone`].
     Connected {
         /// When.
         at: SystemTime,
@@ -35,6 +51,11 @@ pub enum BusItem {
     /// The NATS connection is lost; the client reconnects by itself.
     Disconnected {
         /// When.
+        at: SystemTime,
+    },
+    /// The stream is gone (deleted): nothing comes until a recorder creates it again.
+    StreamGone {
+        /// When it was found gone.
         at: SystemTime,
     },
     /// An event of a watched symbol.
@@ -52,28 +73,98 @@ pub enum BusItem {
 
 /// Channel depth between the consumers and the caller.
 const CHANNEL: usize = 4096;
+/// How often the stream is looked at (gone? created again?).
+pub const STREAM_CHECK: Duration = Duration::from_secs(1);
+/// First wait before trying the server again at start; it doubles up to [`MAX_WAIT`].
+const FIRST_WAIT: Duration = Duration::from_millis(500);
+const MAX_WAIT: Duration = Duration::from_secs(5);
+
+/// Where a new consumer starts.
+#[derive(Debug, Clone, Copy)]
+enum Start {
+    /// With the next message published.
+    New,
+    /// After this stream sequence (the last one delivered).
+    After(u64),
+    /// With the stream's first message (a stream created again: all of it is new).
+    All,
+}
 
 /// Subscribes to the events of `symbols` (exactly as Binance spells them) and to the
-/// recorder's gaps. Fails when the server cannot be reached or JetStream refuses; once
-/// subscribed, outages are items ([`BusItem::Disconnected`] / [`BusItem::Connected`]).
+/// recorder's gaps.
+///
+/// Waits for the server: while it cannot be reached or JetStream does not answer, the
+/// reason is logged and the attempt repeated (0.5 s, 1 s, 2 s, then every 5 s), for as
+/// long as the caller awaits (bound it with a signal or a timeout). Once subscribed,
+/// outages are items ([`BusItem::Disconnected`] / [`BusItem::Connected`], and
+/// [`BusItem::StreamGone`] when the stream is deleted).
 ///
 /// The stream is created with [`StreamLimits::default`] when no recorder has created it yet.
 ///
 /// # Errors
 ///
-/// [`BusError::Connect`] when the server cannot be reached at the first attempt;
-/// [`BusError::JetStream`] when the stream or a consumer cannot be opened.
+/// [`BusError::Config`] only: a configuration no attempt can work with (an unreadable
+/// credentials file).
 pub async fn subscribe(
     config: &BusConfig,
     symbols: &[String],
 ) -> Result<mpsc::Receiver<BusItem>, BusError> {
     let (tx, rx) = mpsc::channel(CHANNEL);
-    let events = tx.clone();
-    let server = config.server();
     // Connection events count from the first subscription on (that one says Connected).
     let subscribed = Arc::new(AtomicBool::new(false));
-    let live = subscribed.clone();
     let (reconnects, reconnected) = watch::channel(0u64);
+    let reconnects = Arc::new(reconnects);
+    let mut wait = FIRST_WAIT;
+    let (js, stream) = loop {
+        match open(config, &tx, &subscribed, &reconnects).await {
+            Ok(opened) => break opened,
+            Err(e @ BusError::Config(_)) => return Err(e),
+            Err(e) => {
+                log::warn!("{e}; trying again in {wait:?}");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(MAX_WAIT);
+            }
+        }
+    };
+    let created = stream.cached_info().created;
+    let (recreated, epoch) = watch::channel(0u64);
+    let subjects = symbols
+        .iter()
+        .map(|s| subject_for(s))
+        .chain([GAPS_SUBJECT.to_owned()]);
+    for subject in subjects {
+        // Set up once the stream is there: a failure here is a passing one, retried by
+        // `forward` itself.
+        let messages = consume(&stream, &subject, Start::New).await.ok();
+        tokio::spawn(forward(
+            stream.clone(),
+            subject,
+            messages,
+            reconnected.clone(),
+            epoch.clone(),
+            tx.clone(),
+        ));
+    }
+    tokio::spawn(watch_stream(js, created, recreated, tx.clone()));
+    // Every consumer exists: from now on no message of a watched subject is missed.
+    subscribed.store(true, Ordering::Release);
+    let _ = tx
+        .send(BusItem::Connected {
+            at: SystemTime::now(),
+        })
+        .await;
+    Ok(rx)
+}
+
+/// One attempt: connects and opens (or creates) the stream.
+async fn open(
+    config: &BusConfig,
+    tx: &mpsc::Sender<BusItem>,
+    subscribed: &Arc<AtomicBool>,
+    reconnects: &Arc<watch::Sender<u64>>,
+) -> Result<(jetstream::Context, jetstream::stream::Stream), BusError> {
+    let server = config.server();
+    let (events, live, reconnects) = (tx.clone(), subscribed.clone(), reconnects.clone());
     let client = config
         .connect("alerter", move |event| {
             crate::config::log_event(&server, event.clone());
@@ -101,46 +192,70 @@ pub async fn subscribe(
             what: "opening stream BINANCE_MINITICKER",
             reason: redacted(&e),
         })?;
-    let subjects = symbols
-        .iter()
-        .map(|s| subject_for(s))
-        .chain([GAPS_SUBJECT.to_owned()]);
-    for subject in subjects {
-        let messages = consume(&stream, &subject, 0).await?;
-        tokio::spawn(forward(
-            stream.clone(),
-            subject,
-            messages,
-            reconnected.clone(),
-            tx.clone(),
-        ));
-    }
-    // Every consumer exists: from now on no message of a watched subject is missed.
-    subscribed.store(true, Ordering::Release);
-    let _ = tx
-        .send(BusItem::Connected {
-            at: SystemTime::now(),
-        })
-        .await;
-    Ok(rx)
+    Ok((js, stream))
 }
 
-/// An ordered consumer of `subject`: new messages only, or from `after + 1` on when this
-/// replaces a consumer that had delivered up to stream sequence `after`.
+/// Looks at the stream every [`STREAM_CHECK`] until the receiver is gone: says when it is
+/// gone, and moves the consumers (`recreated`) when one of another creation time is there.
+async fn watch_stream(
+    js: jetstream::Context,
+    mut created: async_nats::datetime::DateTime,
+    recreated: watch::Sender<u64>,
+    tx: mpsc::Sender<BusItem>,
+) {
+    let mut gone = false;
+    loop {
+        tokio::time::sleep(STREAM_CHECK).await;
+        if tx.is_closed() {
+            return;
+        }
+        match js.get_stream(STREAM_NAME).await {
+            Ok(stream) if stream.cached_info().created == created => {}
+            Ok(stream) => {
+                created = stream.cached_info().created;
+                gone = false;
+                log::warn!("NATS stream {STREAM_NAME} was created again: following the new one from its start");
+                crate::metrics::consumers_reattached();
+                recreated.send_modify(|n| *n += 1);
+                let _ = tx
+                    .send(BusItem::Connected {
+                        at: SystemTime::now(),
+                    })
+                    .await;
+            }
+            Err(e) if is_not_found(&e) => {
+                if !gone {
+                    gone = true;
+                    log::warn!("NATS stream {STREAM_NAME} is gone (deleted?); waiting for a recorder to create it again");
+                    let _ = tx
+                        .send(BusItem::StreamGone {
+                            at: SystemTime::now(),
+                        })
+                        .await;
+                }
+            }
+            // Disconnected, or a slow answer: the connection events say what matters.
+            Err(e) => log::debug!("looking at stream {STREAM_NAME}: {}", redacted(&e)),
+        }
+    }
+}
+
+/// An ordered consumer of `subject`, starting at `start`.
 async fn consume(
     stream: &jetstream::stream::Stream,
     subject: &str,
-    after: u64,
+    start: Start,
 ) -> Result<jetstream::consumer::pull::Ordered, BusError> {
     let err = |e: &dyn std::fmt::Display| BusError::JetStream {
         what: "creating an ordered consumer",
         reason: logging::redact(&e.to_string()),
     };
-    let deliver_policy = match after {
-        0 => DeliverPolicy::New,
-        seq => DeliverPolicy::ByStartSequence {
+    let deliver_policy = match start {
+        Start::New => DeliverPolicy::New,
+        Start::After(seq) => DeliverPolicy::ByStartSequence {
             start_sequence: seq + 1,
         },
+        Start::All => DeliverPolicy::All,
     };
     let consumer = stream
         .create_consumer(OrderedConfig {
@@ -155,22 +270,35 @@ async fn consume(
 
 /// Hands one consumer's messages on until the receiver is gone. After a reconnect (the
 /// server may have restarted and forgotten the consumer) or the end of the consumer, a new
-/// one goes on after the last message delivered.
+/// one goes on after the last message delivered; after the stream was created again (the
+/// watcher says so, or a message's stream sequence goes back, whichever comes first), a
+/// new one reads the new stream from its start.
 async fn forward(
     stream: jetstream::stream::Stream,
     subject: String,
-    mut messages: jetstream::consumer::pull::Ordered,
+    mut messages: Option<jetstream::consumer::pull::Ordered>,
     mut reconnected: watch::Receiver<u64>,
+    mut recreated: watch::Receiver<u64>,
     tx: mpsc::Sender<BusItem>,
 ) {
-    let mut last_seq = 0;
+    let mut start = Start::New;
+    // This consumer already moved to a new stream the watcher has not reported yet.
+    let mut moved_early = false;
     loop {
-        loop {
+        while let Some(consumer) = messages.as_mut() {
             let message = tokio::select! {
-                m = messages.next() => m,
+                m = consumer.next() => m,
                 changed = reconnected.changed() => match changed {
                     Ok(()) => None,
                     Err(_) => return, // the client is gone
+                },
+                changed = recreated.changed() => match changed {
+                    Ok(()) if std::mem::take(&mut moved_early) => continue,
+                    Ok(()) => {
+                        start = Start::All;
+                        None
+                    }
+                    Err(_) => return, // the watcher is gone: so is the receiver
                 },
             };
             let Some(message) = message else { break };
@@ -182,7 +310,17 @@ async fn forward(
                 }
             };
             if let Ok(info) = message.info() {
-                last_seq = info.stream_sequence;
+                if matches!(start, Start::After(last) if info.stream_sequence <= last) {
+                    // Sequences only go back in a new stream: the client library's own
+                    // consumer resumed it after the old stream's last sequence, skipping
+                    // what the new one already holds. Read the new one from its start
+                    // (this message included) without waiting for the watcher.
+                    log::debug!("{subject}: stream {STREAM_NAME} is a new one");
+                    start = Start::All;
+                    moved_early = true;
+                    break;
+                }
+                start = Start::After(info.stream_sequence);
             }
             let Some(item) = to_item(&subject, &message.payload) else {
                 continue;
@@ -191,16 +329,14 @@ async fn forward(
                 return;
             }
         }
-        log::debug!("{STREAM_NAME}: a new consumer of {subject} after sequence {last_seq}");
-        loop {
+        log::debug!("{STREAM_NAME}: a new consumer of {subject} from {start:?}");
+        messages = None;
+        while messages.is_none() {
             if tx.is_closed() {
                 return;
             }
-            match consume(&stream, &subject, last_seq).await {
-                Ok(m) => {
-                    messages = m;
-                    break;
-                }
+            match consume(&stream, &subject, start).await {
+                Ok(m) => messages = Some(m),
                 Err(e) => {
                     log::debug!("{e}");
                     tokio::time::sleep(Duration::from_millis(500)).await;

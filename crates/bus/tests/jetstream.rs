@@ -151,6 +151,29 @@ async fn a_full_queue_drops_and_counts_and_an_outage_is_retried() {
     assert_eq!(stream_messages(&server.url()).await.len(), 12);
 }
 
+#[tokio::test]
+async fn a_message_too_large_for_the_server_is_dropped_and_counted_and_the_rest_go_on() {
+    let server = NatsServer::start().unwrap();
+    let config = BusConfig::from_url(&server.url()).unwrap();
+    let (publisher, task) = Publisher::start(config, StreamLimits::default(), 1_000);
+    // 2 MB of close price: over nats-server's default max_payload (1 MB).
+    let close = format!("1.{}", "0".repeat(2_000_000));
+    let huge = format!(
+        r#"[{{"e":"24hrMiniTicker","E":1,"s":"BTCUSDT","c":"{close}","o":"1","h":"2","l":"1","v":"3","q":"4"}}]"#
+    );
+    publisher.publish_frame(&huge, &tickers(&huge));
+    // Events that come after it must not wait behind it (a retried failure would hold
+    // them back until the publisher stops).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let events = tickers(FRAME);
+    publisher.publish_frame(FRAME, &events[..3]);
+    drop(publisher);
+    let stats = task.finish(PATIENCE).await;
+    assert_eq!((stats.published, stats.dropped), (3, 1), "{stats:?}");
+    assert_eq!(stats.failed_attempts, 0, "never retried: {stats:?}");
+    assert_eq!(stream_messages(&server.url()).await.len(), 3);
+}
+
 async fn next(items: &mut tokio::sync::mpsc::Receiver<BusItem>) -> BusItem {
     tokio::time::timeout(PATIENCE, items.recv())
         .await

@@ -120,6 +120,8 @@ pub const COMPACTION_DURATION: &str = "recorder_compaction_duration_seconds";
 /// Gives every metric above its `# HELP` text and unit; call once after installing a
 /// recorder (a metric is listed from its first sample on).
 pub fn describe() {
+    // `--publish` / `--source`: the bus's own counters.
+    bus::metrics::describe();
     let counters: &[(&'static str, Unit, &'static str)] = &[
         (
             FRAMES_RECEIVED,

@@ -81,6 +81,9 @@ pub(crate) struct Shared {
     pub(crate) sent: Mutex<Vec<SentTicker>>,
     pub(crate) sent_count: AtomicUsize,
     pub(crate) next_conn: AtomicU64,
+    /// Raw JSON elements to append to the next `!miniTicker@arr` frame
+    /// ([`SimHandle::inject_elements`]).
+    extra_elements: Mutex<Vec<String>>,
     /// Open connections and their streams.
     registry: Mutex<HashMap<u64, Vec<String>>>,
     closed: Notify,
@@ -154,6 +157,7 @@ pub async fn start(addr: SocketAddr, config: SimConfig) -> std::io::Result<SimHa
         sent: Mutex::new(Vec::new()),
         sent_count: AtomicUsize::new(0),
         next_conn: AtomicU64::new(0),
+        extra_elements: Mutex::new(Vec::new()),
         registry: Mutex::new(HashMap::new()),
         closed: Notify::new(),
         config,
@@ -178,7 +182,8 @@ async fn market_task(shared: Arc<Shared>) {
         let listening = |symbol: &str| watched.as_ref().is_none_or(|set| set.contains(symbol));
         let tickers = lock(&shared.market).tick_watched(server::now_ms(), &listening);
         if !tickers.is_empty() && shared.ticks.receiver_count() > 0 {
-            let frame = TickFrame::new(tickers, shared.config.non_ascii);
+            let extra = std::mem::take(&mut *lock(&shared.extra_elements));
+            let frame = TickFrame::with_extra(tickers, shared.config.non_ascii, &extra);
             let _ = shared.ticks.send(Arc::new(frame));
         }
     }
@@ -250,6 +255,12 @@ impl SimHandle {
     /// The next `frames` data frames on every open connection are truncated JSON.
     pub fn inject_malformed(&self, frames: u32) {
         let _ = self.shared.control.send(Control::Malformed(frames));
+    }
+    /// Appends `elements` (raw JSON text, written as given: bad elements, absurd symbols)
+    /// to the next `!miniTicker@arr` frame, after the market's own tickers. They are not in
+    /// [`SimHandle::sent`].
+    pub fn inject_elements(&self, elements: Vec<String>) {
+        lock(&self.shared.extra_elements).extend(elements);
     }
     /// The next `n` `SUBSCRIBE` requests, on any connection, get no answer and subscribe
     /// nothing (replaces the count still to go).

@@ -5,7 +5,9 @@
 //! events as they are, and hands that one job to a queue bounded in events; it never
 //! waits. When the queue is full (NATS is down, or slower than the feed for longer than the
 //! queue holds) the events are counted as dropped and recording goes on: the Parquet dataset
-//! is complete whatever NATS does, the bus is best effort.
+//! is complete whatever NATS does, the bus is best effort. Every message given up is
+//! counted, once, with its reason ([`Dropped`], `bus_messages_dropped_total{reason}`), and
+//! [`PublishStats::dropped`] is their total.
 //!
 //! Everything else is the publisher task's ([`PublisherTask`], in `task`): it turns each
 //! frame into one message per event (subject, `Nats-Msg-Id`, the event's JSON with the
@@ -30,6 +32,7 @@ use std::time::Duration;
 use stream::{MiniTicker, RawMiniTicker};
 use tokio::sync::mpsc;
 
+use crate::metrics::Dropped;
 use crate::payload::GapMessage;
 use crate::{BusConfig, StreamLimits};
 use outgoing::Outgoing;
@@ -45,10 +48,14 @@ pub struct PublishStats {
     pub published: u64,
     /// Of those, copies the stream had already (another recorder, a retry).
     pub duplicates: u64,
-    /// Messages given up: the queue was full, or the publisher stopped with them unsent.
+    /// Messages given up, for any reason ([`Dropped`]): the queue was full, an event could
+    /// not be read again from its frame, a message too large for the server, or the
+    /// publisher stopped with them unsent.
     pub dropped: u64,
     /// Failed publish attempts (each retried).
     pub failed_attempts: u64,
+    /// Times the stream was found gone (deleted) and created again.
+    pub stream_recreated: u64,
 }
 
 impl PublishStats {
@@ -67,6 +74,7 @@ struct Counters {
     duplicates: AtomicU64,
     dropped: AtomicU64,
     failed_attempts: AtomicU64,
+    stream_recreated: AtomicU64,
     /// Messages handed to the queue and not yet taken by the task.
     queued: AtomicUsize,
 }
@@ -79,7 +87,14 @@ impl Counters {
             duplicates: self.duplicates.load(Relaxed),
             dropped: self.dropped.load(Relaxed),
             failed_attempts: self.failed_attempts.load(Relaxed),
+            stream_recreated: self.stream_recreated.load(Relaxed),
         }
+    }
+
+    /// Counts `n` messages given up for `reason` (in the stats and the metric).
+    fn give_up(&self, reason: Dropped, n: u64) {
+        self.dropped.fetch_add(n, Relaxed);
+        crate::metrics::dropped(reason, n);
     }
 }
 
@@ -177,13 +192,13 @@ impl Publisher {
         let queued = self.counters.queued.fetch_add(n, Relaxed);
         if queued + n > self.capacity {
             self.counters.queued.fetch_sub(n, Relaxed);
-            self.counters.dropped.fetch_add(n as u64, Relaxed);
+            self.counters.give_up(Dropped::QueueFull, n as u64);
             return;
         }
         if self.tx.send(job).is_err() {
             // The task is gone (runtime shutting down): nothing will publish these.
             self.counters.queued.fetch_sub(n, Relaxed);
-            self.counters.dropped.fetch_add(n as u64, Relaxed);
+            self.counters.give_up(Dropped::Unsent, n as u64);
         }
     }
 }
@@ -198,7 +213,7 @@ impl PublisherTask {
             // Whatever was offered and not acknowledged is lost to the bus now.
             let _ = (&mut handle).await;
             let s = self.counters.snapshot();
-            self.counters.dropped.fetch_add(s.outstanding(), Relaxed);
+            self.counters.give_up(Dropped::Unsent, s.outstanding());
             log::warn!("NATS publishing stopped after {grace:?} with messages unsent");
         }
         self.counters.snapshot()

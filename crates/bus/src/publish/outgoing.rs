@@ -53,11 +53,14 @@ impl Outgoing {
         }
     }
 
-    /// The messages of the events `new` of frame `raw` (see [`for_each_kept`]), appended.
-    pub(crate) fn frame(raw: &str, new: &[MiniTicker], out: &mut impl Extend<Outgoing>) {
+    /// The messages of the events `new` of frame `raw` (see [`for_each_kept`]), appended;
+    /// returns how many (fewer than `new.len()` only if the frame no longer reads as the
+    /// recorder read it).
+    pub(crate) fn frame(raw: &str, new: &[MiniTicker], out: &mut impl Extend<Outgoing>) -> usize {
         let mut messages = Vec::with_capacity(new.len());
-        for_each_kept(raw, new, |t| messages.push(Outgoing::ticker(&t)));
+        let found = for_each_kept(raw, new, |t| messages.push(Outgoing::ticker(&t)));
         out.extend(messages);
+        found
     }
 
     /// Headers of one attempt.
@@ -81,7 +84,7 @@ mod tests {
             panic!()
         };
         let mut out = Vec::new();
-        Outgoing::frame(raw, &all[1..], &mut out);
+        assert_eq!(Outgoing::frame(raw, &all[1..], &mut out), 1);
         assert_eq!(out.len(), 1);
         let m = &out[0];
         assert_eq!(m.subject.as_str(), "binance.spot.miniticker._x412e42");

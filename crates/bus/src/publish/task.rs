@@ -11,13 +11,21 @@
 //! must not see an older price after a newer one), after a backoff. The end of the outage
 //! is logged with the number of failed attempts. Retries cannot store an event twice: the
 //! server drops a repeated message id.
+//!
+//! A publish that no stream answers means the stream is gone (someone deleted it): before
+//! the retries go out the stream is looked up and, if it is missing, created again with the
+//! user's limits, said on the log and counted (`bus_stream_recreated_total`); subscribers
+//! notice the new stream and follow it (see `subscribe`). A message that can never be
+//! published (larger than the server's `max_payload`) is not retried: it is dropped and
+//! counted, and the others go on.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::{self, context::PublishAckFuture};
+use async_nats::jetstream;
+use async_nats::jetstream::context::{PublishAckFuture, PublishErrorKind};
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
@@ -25,6 +33,9 @@ use tokio::sync::mpsc;
 
 use super::outgoing::Outgoing;
 use super::{Counters, Job};
+use crate::metrics::Dropped;
+use crate::setup::is_not_found;
+use crate::subject::STREAM_NAME;
 use crate::{ensure_stream, BusConfig, StreamLimits};
 
 /// Publishes (and acks) outstanding at once.
@@ -42,6 +53,10 @@ enum Ack {
     Copy,
     /// Not acknowledged: to be retried.
     Failed,
+    /// No stream took it (the stream is gone): to be retried once the stream is back.
+    NoStream,
+    /// Refused for good (larger than the server's `max_payload`): dropped.
+    Refused,
 }
 
 type AckFuture = BoxFuture<'static, (Ack, Outgoing)>;
@@ -62,12 +77,16 @@ pub(super) async fn run(
     let mut next_seq = 0u64;
     let mut backoff = FIRST_BACKOFF;
     let mut outage_failures = 0u64;
+    let mut stream_missing = false;
     let mut open = true;
     loop {
         if !retry.is_empty() && in_flight.is_empty() {
             // Every attempt of the outage has settled: the failed ones go first, in order.
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(MAX_BACKOFF);
+            if stream_missing && recreate_if_missing(&js, &limits, &counters).await {
+                stream_missing = false;
+            }
             retry.sort_unstable_by_key(|m| m.seq);
             for m in retry.drain(..).rev() {
                 ready.push_front(m);
@@ -92,7 +111,14 @@ pub(super) async fn run(
                 counters.queued.fetch_sub(job.len(), Relaxed);
                 let first = ready.len();
                 match job {
-                    Job::Frame { raw, new } => Outgoing::frame(&raw, &new, &mut ready),
+                    Job::Frame { raw, new } => {
+                        let built = Outgoing::frame(&raw, &new, &mut ready);
+                        let lost = new.len() - built;
+                        if lost > 0 {
+                            counters.give_up(Dropped::Unreadable, lost as u64);
+                            log::warn!("{lost} recorded event(s) could not be read again from their frame: not published");
+                        }
+                    }
                     Job::Ready(messages) => ready.extend(messages),
                 }
                 for m in ready.iter_mut().skip(first) {
@@ -112,7 +138,16 @@ pub(super) async fn run(
                         backoff = FIRST_BACKOFF;
                     }
                 }
-                Ack::Failed => {
+                Ack::Refused => {
+                    counters.give_up(Dropped::TooLarge, 1);
+                    log::warn!(
+                        "NATS refused a message of {} bytes on {} (larger than the server's max_payload): dropped",
+                        m.payload.len(),
+                        m.subject
+                    );
+                }
+                Ack::Failed | Ack::NoStream => {
+                    stream_missing |= matches!(ack, Ack::NoStream);
                     counters.failed_attempts.fetch_add(1, Relaxed);
                     if outage_failures == 0 {
                         log::warn!("NATS publishing failing at {server}; retrying (recording goes on)");
@@ -134,6 +169,9 @@ async fn publish(js: &jetstream::Context, m: Outgoing) -> AckFuture {
         .await;
     match sent {
         Ok(ack) => wait_ack(ack).map(move |a| (a, m)).boxed(),
+        Err(e) if e.kind() == PublishErrorKind::MaxPayloadExceeded => {
+            futures::future::ready((Ack::Refused, m)).boxed()
+        }
         Err(e) => {
             log::debug!("NATS publish failed: {}", crate::error::redacted(&e));
             futures::future::ready((Ack::Failed, m)).boxed()
@@ -146,9 +184,45 @@ async fn wait_ack(ack: PublishAckFuture) -> Ack {
     match ack.await {
         Ok(ack) if ack.duplicate => Ack::Copy,
         Ok(_) => Ack::Stored,
+        Err(e) if e.kind() == PublishErrorKind::StreamNotFound => Ack::NoStream,
         Err(e) => {
             log::debug!("NATS ack failed: {}", crate::error::redacted(&e));
             Ack::Failed
+        }
+    }
+}
+
+/// After publishes that no stream answered: looks the stream up and, when it is gone,
+/// creates it again (logged and counted). True when the stream is there (again); false
+/// when that could not be told or done (tried again before the next retries).
+async fn recreate_if_missing(
+    js: &jetstream::Context,
+    limits: &StreamLimits,
+    counters: &Counters,
+) -> bool {
+    match js.get_stream(STREAM_NAME).await {
+        Ok(_) => return true,
+        Err(e) if is_not_found(&e) => {}
+        Err(e) => {
+            log::debug!(
+                "looking up stream {STREAM_NAME}: {}",
+                crate::error::redacted(&e)
+            );
+            return false;
+        }
+    }
+    match ensure_stream(js, limits).await {
+        Ok(_) => {
+            counters.stream_recreated.fetch_add(1, Relaxed);
+            crate::metrics::stream_recreated();
+            log::warn!("NATS stream {STREAM_NAME} was gone (deleted?): created it again; publishing goes on, alerters follow the new stream");
+            true
+        }
+        Err(e) => {
+            log::warn!(
+                "NATS stream {STREAM_NAME} is gone and could not be created again: {e}; retrying"
+            );
+            false
         }
     }
 }

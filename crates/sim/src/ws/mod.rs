@@ -36,8 +36,19 @@ pub(crate) struct TickFrame {
 }
 
 impl TickFrame {
-    pub(crate) fn new(tickers: Vec<Ticker>, non_ascii: NonAscii) -> Self {
-        let raw = Market::frame_json_with(&tickers, non_ascii);
+    /// A frame of `tickers` followed by the raw JSON elements `extra`, as given.
+    pub(crate) fn with_extra(tickers: Vec<Ticker>, non_ascii: NonAscii, extra: &[String]) -> Self {
+        let mut raw = Market::frame_json_with(&tickers, non_ascii);
+        if !extra.is_empty() {
+            raw.pop(); // the closing `]`
+            for element in extra {
+                if raw.len() > 1 {
+                    raw.push(',');
+                }
+                raw.push_str(element);
+            }
+            raw.push(']');
+        }
         let combined = wrap(ALL_MARKET, &raw, non_ascii);
         TickFrame {
             tickers,
