@@ -8,6 +8,13 @@
 //! One consumer per subject rather than one with several filter subjects keeps it working
 //! with servers older than 2.10.
 //!
+//! The consumers are *push* consumers: the server sends each message to the consumer's
+//! inbox as it is stored. A pull consumer only gets what an outstanding pull request asks
+//! for, and async-nats renews its request when the server says it expired (every 30 s); a
+//! message that reaches a busy server at that moment could leave no request renewed, and a
+//! quiet symbol's update then stayed on the server until something else pulled — its next
+//! update, or the library's own retry (issue 20: "one update late on a quiet symbol").
+//!
 //! What comes out is a channel of [`BusItem`]s: the events (as frames `stream`'s decoder
 //! reads), the recorder's gaps, and the client's own connection losses.
 //!
@@ -29,7 +36,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use async_nats::jetstream::{self, consumer::pull::OrderedConfig, consumer::DeliverPolicy};
+use async_nats::jetstream::{self, consumer::push, consumer::DeliverPolicy};
 use futures::StreamExt;
 use tokio::sync::{mpsc, watch};
 
@@ -127,6 +134,7 @@ pub async fn subscribe(
         }
     };
     let created = stream.cached_info().created;
+    let client = js.client();
     let (recreated, epoch) = watch::channel(0u64);
     let subjects = symbols
         .iter()
@@ -135,8 +143,9 @@ pub async fn subscribe(
     for subject in subjects {
         // Set up once the stream is there: a failure here is a passing one, retried by
         // `forward` itself.
-        let messages = consume(&stream, &subject, Start::New).await.ok();
+        let messages = consume(&client, &stream, &subject, Start::New).await.ok();
         tokio::spawn(forward(
+            client.clone(),
             stream.clone(),
             subject,
             messages,
@@ -240,12 +249,14 @@ async fn watch_stream(
     }
 }
 
-/// An ordered consumer of `subject`, starting at `start`.
+/// An ordered push consumer of `subject`, starting at `start`, delivering to a new inbox of
+/// `client`.
 async fn consume(
+    client: &async_nats::Client,
     stream: &jetstream::stream::Stream,
     subject: &str,
     start: Start,
-) -> Result<jetstream::consumer::pull::Ordered, BusError> {
+) -> Result<push::Ordered, BusError> {
     let err = |e: &dyn std::fmt::Display| BusError::JetStream {
         what: "creating an ordered consumer",
         reason: logging::redact(&e.to_string()),
@@ -258,7 +269,8 @@ async fn consume(
         Start::All => DeliverPolicy::All,
     };
     let consumer = stream
-        .create_consumer(OrderedConfig {
+        .create_consumer(push::OrderedConfig {
+            deliver_subject: client.new_inbox(),
             filter_subject: subject.to_owned(),
             deliver_policy,
             ..Default::default()
@@ -274,9 +286,10 @@ async fn consume(
 /// watcher says so, or a message's stream sequence goes back, whichever comes first), a
 /// new one reads the new stream from its start.
 async fn forward(
+    client: async_nats::Client,
     stream: jetstream::stream::Stream,
     subject: String,
-    mut messages: Option<jetstream::consumer::pull::Ordered>,
+    mut messages: Option<push::Ordered>,
     mut reconnected: watch::Receiver<u64>,
     mut recreated: watch::Receiver<u64>,
     tx: mpsc::Sender<BusItem>,
@@ -335,7 +348,7 @@ async fn forward(
             if tx.is_closed() {
                 return;
             }
-            match consume(&stream, &subject, start).await {
+            match consume(&client, &stream, &subject, start).await {
                 Ok(m) => messages = Some(m),
                 Err(e) => {
                     log::debug!("{e}");
