@@ -77,8 +77,8 @@ impl Holding {
     }
 }
 
-/// The portfolio: holdings and a total.
-#[derive(Debug, Clone, PartialEq)]
+/// The portfolio: holdings and a total (by default: empty, nothing held).
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Report {
     /// Holdings, in the order given.
     pub holdings: Vec<Holding>,

@@ -2,7 +2,7 @@
 //! log the trades and the portfolio.
 
 use chrono::{DateTime, Utc};
-use portfolio::{decide, submit_order, Decision, Fill, Order, Position};
+use portfolio::{decide, submit_order, Decision, Fill, Order, Position, Report};
 use pricing::{daily_average_before, CoinMarket};
 use store::db::{MarketFigures, MarketObservation, NewTrade, TradeOutcome, DEFAULT_PORTFOLIO};
 
@@ -44,6 +44,9 @@ pub struct CycleSummary {
     pub skipped: usize,
     /// Coins already bought in this hourly slot.
     pub already_bought: usize,
+    /// The portfolio after the cycle (logged as `PORTFOLIO` lines, and the portfolio
+    /// gauges of [`crate::metrics`]).
+    pub portfolio: Report,
 }
 
 /// Who trades, and what a simulated fill costs.
@@ -226,11 +229,11 @@ pub async fn run_cycle<P: PriceSource, L: Ledger>(
     }
 
     let report = portfolio_report(store.positions(&account.portfolio).await?);
-    crate::metrics::portfolio(&report);
     for h in &report.holdings {
         log::info!("PORTFOLIO {}", h.line());
     }
     log::info!("PORTFOLIO {}", report.total_line());
+    summary.portfolio = report;
     Ok(summary)
 }
 

@@ -61,6 +61,7 @@ pub(crate) fn cycle(result: &Result<CycleSummary, CycleError>) {
             counter!(TRADES).increment(summary.bought.len() as u64);
             let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
             gauge!(LAST_SUCCESSFUL_CYCLE).set(now);
+            portfolio(&summary.portfolio);
             "ok"
         }
         Err(CycleError::Api(_)) => "api_failed",
@@ -75,7 +76,7 @@ pub(crate) fn db_unavailable() {
 }
 
 /// The portfolio after a cycle.
-pub(crate) fn portfolio(report: &Report) {
+fn portfolio(report: &Report) {
     gauge!(PORTFOLIO_VALUE).set(report.total_value);
     if let Some(pnl) = report.total_pnl_pct {
         gauge!(PORTFOLIO_PNL).set(pnl);
