@@ -46,12 +46,16 @@ expect_fail docs-check scripts/docs-check.sh "shared/interface.md" "README.md sa
 
 # --- layer-check -----------------------------------------------------------------------------
 copy
-# Four breaks at once (one cargo resolution): a pure crate on tokio, a client on a pipeline,
-# a production dependency on sim, a crate with no layer; and a crate missing from the table.
+# Six breaks at once (one cargo resolution): a pure crate on tokio, a client on a pipeline,
+# a production dependency on sim, a crate with no layer, the venue crate on a crate of ours
+# other than the core, the recording pipeline on an output; and a crate missing from the
+# table.
 add_dep() { sed -i "0,/^\[dependencies\]/s//[dependencies]\n$2/" "$scratch/ws/crates/$1/Cargo.toml"; }
 add_dep portfolio 'tokio.workspace = true'
 add_dep pricing 'alerting.workspace = true'
 add_dep store 'sim.workspace = true'
+add_dep stream 'logging.workspace = true'
+add_dep record 'bus.workspace = true'
 mkdir -p "$scratch/ws/crates/zzlayerless/src"
 printf '[package]\nname = "zzlayerless"\nversion = "0.1.0"\nedition = "2021"\n' \
   >"$scratch/ws/crates/zzlayerless/Cargo.toml"
@@ -61,6 +65,8 @@ expect_fail layer-check scripts/layer-check.sh \
   "portfolio is layer 0 (pure) but depends on: " \
   "pricing (layer 1) depends on alerting (layer 2)" \
   "store depends on sim" \
+  "stream (the venue crate) depends on logging" \
+  "record depends on bus" \
   "crate 'zzlayerless' has no layer" \
   "crate 'ops' (layer 1) is missing from ARCHITECTURE.md's layer table"
 copy

@@ -18,7 +18,7 @@ set -euo pipefail
 
 layer_of() {
   case $1 in
-    alert | portfolio) echo 0 ;;
+    events | alert | portfolio) echo 0 ;;
     stream | pricing | store | logging | bus | ops) echo 1 ;;
     record | alerting | trading) echo 2 ;;
     recorder | alerter | trader | exchange-sim) echo 3 ;;
@@ -82,6 +82,18 @@ for m in $members; do
   if [ "$m" != exchange-sim ] && grep -qx sim <<<"$all"; then
     bad "$m depends on sim through a normal dependency; only dev-dependencies may"
   fi
+  # Rule 6: the venue crate knows only the core; the pipeline no output.
+  direct=$(tree -p "$m" --depth 1 | tail -n +2 | sort -u)
+  case $m in
+    stream)
+      for d in $direct; do
+        grep -qx "$d" <<<"$members" || continue
+        [ "$d" = events ] || bad "stream (the venue crate) depends on $d; it may depend only on events"
+      done ;;
+    record)
+      ! grep -qx bus <<<"$direct" ||
+        bad "record depends on bus; outputs implement events::EventSink below the pipeline" ;;
+  esac
   # Rule 5: not even indirectly on testkit.
   if grep -qx testkit <<<"$all"; then
     bad "$m depends on testkit through a normal dependency; only dev-dependencies may"

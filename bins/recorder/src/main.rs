@@ -117,6 +117,8 @@ async fn record(config: cli::Config) -> ExitCode {
         Some(addr) => match ops::start(addr, health.clone()).await {
             Ok(endpoint) => {
                 record::metrics::describe();
+                // `--publish`: the bus's own counters.
+                bus::metrics::describe();
                 Some(endpoint)
             }
             Err(e) => return fail(2, &format!("bad configuration: {e}")),
@@ -143,7 +145,7 @@ async fn record(config: cli::Config) -> ExitCode {
         Some(publish) => {
             let (publisher, task) =
                 bus::Publisher::start(publish.bus, publish.limits, publish.queue);
-            let sink: Box<dyn record::EventSink> = Box::new(publisher);
+            let sink: Box<dyn events::EventSink> = Box::new(publisher);
             (Some(sink), Some(task))
         }
         None => (None, None),

@@ -6,6 +6,8 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use record::gaps::GapReason;
+
 use common::{
     assert_exactly_once, dataset_keys, journal_keys, recorded_keys, sent_keys, spawn_recorder,
     stop_cleanly, stop_when_recorded, wait_recorded, wait_until, Sim,
@@ -49,8 +51,8 @@ fn gaps_other_than_startup(out: &Path) -> Vec<String> {
     store::ticks::gaps::read_gaps(out)
         .unwrap()
         .into_iter()
-        .filter(|g| g.reason != "startup")
-        .map(|g| g.reason)
+        .filter(|g| g.reason != GapReason::Startup)
+        .map(|g| g.reason.to_string())
         .collect()
 }
 
@@ -168,19 +170,19 @@ fn sigkill_at_random_moments_loses_nothing_read_and_keeps_the_gaps() {
     let gaps = store::ticks::gaps::read_gaps(&out).unwrap();
     for &(_, last, restart) in &downs {
         assert!(
-            gaps.iter().any(|g| g.reason == record::gaps::NOT_RUNNING
+            gaps.iter().any(|g| g.reason == GapReason::NotRunning
                 && g.start_ms == last
                 && g.end_ms >= restart),
             "{context}: no gap covers the down time {last}..{restart}: {gaps:#?}"
         );
     }
-    let count = |reason: &str| gaps.iter().filter(|g| g.reason.starts_with(reason)).count();
+    let count = |reason: GapReason| gaps.iter().filter(|g| g.reason == reason).count();
     assert_eq!(
-        count("startup"),
+        count(GapReason::Startup),
         4,
         "{context}: every run's start-up gap: {gaps:#?}"
     );
-    let others = gaps.len() - count("startup") - count(record::gaps::NOT_RUNNING);
+    let others = gaps.len() - count(GapReason::Startup) - count(GapReason::NotRunning);
     assert!(
         others >= 3,
         "{context}: the killed runs' reconnect gaps: {gaps:#?}"

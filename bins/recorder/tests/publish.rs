@@ -259,14 +259,14 @@ fn a_restart_after_a_crash_publishes_the_not_running_gap() {
     let in_dataset: Vec<record::gaps::Gap> = store::ticks::gaps::read_gaps(&out)
         .unwrap()
         .into_iter()
-        .filter(|g| g.reason == record::gaps::NOT_RUNNING)
+        .filter(|g| g.reason == record::gaps::GapReason::NotRunning)
         .collect();
     assert_eq!(in_dataset.len(), 1, "one crash, one not-running gap");
     let (_, gaps) = stream_contents(&sim, &nats.url());
     let want = bus::GapMessage {
         start: in_dataset[0].start_ms,
         end: Some(in_dataset[0].end_ms),
-        reason: record::gaps::NOT_RUNNING.into(),
+        reason: record::gaps::GapReason::NotRunning,
         connection_id: in_dataset[0].connection_id,
     };
     assert!(

@@ -16,12 +16,11 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bus::{BusItem, GapMessage};
+use events::GapReason;
 use stream::{DisconnectReason, StreamItem};
 
 /// Connection number the bus items carry (there is no Binance connection).
 const CONN_ID: u64 = 0;
-/// Reason of the recorder's start-up gap (`record::gaps`' tracker names it so).
-const STARTUP_REASON: &str = "startup";
 
 /// Maps bus items to stream items (see the module docs).
 #[derive(Debug)]
@@ -94,7 +93,7 @@ impl BusSource {
             }
             // The recorder's start-up (from its start to its first connection) is no loss
             // of a feed this alerter had: nothing to report unless it was reported lost.
-            Some(_) if !self.recorder_lost && gap.reason == STARTUP_REASON => Vec::new(),
+            Some(_) if !self.recorder_lost && gap.reason == GapReason::Startup => Vec::new(),
             // Any other closed gap of which no open one came is a loss nobody could announce
             // (the time a killed recorder was down, published when it starts again): lost
             // and regained, after the fact.
@@ -114,7 +113,7 @@ impl BusSource {
                 StreamItem::Gap {
                     from,
                     to: at_ms(end),
-                    reason: DisconnectReason::Error(gap.reason),
+                    reason: DisconnectReason::Error(gap.reason.to_string()),
                 },
             ],
             Some(end) => {
@@ -128,7 +127,7 @@ impl BusSource {
                     StreamItem::Gap {
                         from,
                         to,
-                        reason: DisconnectReason::Error(gap.reason),
+                        reason: DisconnectReason::Error(gap.reason.to_string()),
                     },
                 ]
             }

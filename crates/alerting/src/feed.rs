@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use alert::{render_update, Hms, Update, Watcher};
-use stream::dedup::unix_ms;
+use events::unix_ms;
 use stream::{Dedup, DisconnectReason, Message, StreamItem};
 
 use crate::sinks::{Fired, Sinks};

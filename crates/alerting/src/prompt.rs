@@ -9,6 +9,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use alert::{Direction, Level, Symbol};
+use events::Backoff;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 /// The first question, exactly as the original asks it.
@@ -57,13 +58,13 @@ pub async fn check_patiently<C: CheckSymbol>(
     symbol: &Symbol,
     mut retrying: impl FnMut(&str, Duration) -> std::io::Result<()>,
 ) -> std::io::Result<SymbolCheck> {
-    let mut delay = CHECK_RETRY_DELAY;
+    let mut backoff = Backoff::exact(CHECK_RETRY_DELAY, Duration::MAX);
     for _ in 1..CHECK_ATTEMPTS {
         match checker.check(symbol).await {
             SymbolCheck::Failed(why) => {
+                let delay = backoff.next_delay();
                 retrying(&why, delay)?;
                 tokio::time::sleep(delay).await;
-                delay *= 2;
             }
             answer => return Ok(answer),
         }

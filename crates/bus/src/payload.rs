@@ -19,13 +19,17 @@
 //! recorder is without a live feed and set once the feed is back:
 //!
 //! ```json
-//! {"start":1764580000000,"end":null,"reason":"reconnect: connection error: reset","connection_id":3}
-//! {"start":1764580000000,"end":1764580002500,"reason":"reconnect: connection error: reset","connection_id":3}
+//! {"start":1764580000000,"end":null,"reason":"connection error: reset","connection_id":3}
+//! {"start":1764580000000,"end":1764580002500,"reason":"connection error: reset","connection_id":3}
 //! ```
+//!
+//! `reason` is the text of the gap's [`GapReason`]; read back, the fixed reasons
+//! (`startup`, `not running (…)`) are typed again, any other text is kept as it is.
 
 use std::fmt::Write as _;
 
-use serde::{Deserialize, Serialize};
+use events::GapReason;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use stream::{DecodeError, Message, MiniTicker, RawMiniTicker};
 
 use crate::subject::encode_symbol;
@@ -37,10 +41,24 @@ pub struct GapMessage {
     pub start: i64,
     /// Feed back at; `None`: still lost.
     pub end: Option<i64>,
-    /// Why (`reconnect: …`, `stall`, …).
-    pub reason: String,
+    /// Why; its text on the wire.
+    #[serde(with = "reason_text")]
+    pub reason: GapReason,
     /// The recorder's connection concerned.
     pub connection_id: u64,
+}
+
+/// A [`GapReason`] as its text (see the [module docs](self)).
+mod reason_text {
+    use super::*;
+
+    pub(super) fn serialize<S: Serializer>(reason: &GapReason, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(reason)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<GapReason, D::Error> {
+        String::deserialize(d).map(GapReason::from)
+    }
 }
 
 impl GapMessage {

@@ -37,6 +37,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_nats::jetstream::{self, consumer::push, consumer::DeliverPolicy};
+use events::Backoff;
 use futures::StreamExt;
 use tokio::sync::{mpsc, watch};
 
@@ -82,9 +83,10 @@ pub enum BusItem {
 const CHANNEL: usize = 4096;
 /// How often the stream is looked at (gone? created again?).
 pub const STREAM_CHECK: Duration = Duration::from_secs(1);
-/// First wait before trying the server again at start; it doubles up to [`MAX_WAIT`].
-const FIRST_WAIT: Duration = Duration::from_millis(500);
-const MAX_WAIT: Duration = Duration::from_secs(5);
+/// The waits before trying the server again at start: 0.5 s, doubling, up to 5 s.
+fn start_backoff() -> Backoff {
+    Backoff::exact(Duration::from_millis(500), Duration::from_secs(5))
+}
 
 /// Where a new consumer starts.
 #[derive(Debug, Clone, Copy)]
@@ -121,15 +123,15 @@ pub async fn subscribe(
     let subscribed = Arc::new(AtomicBool::new(false));
     let (reconnects, reconnected) = watch::channel(0u64);
     let reconnects = Arc::new(reconnects);
-    let mut wait = FIRST_WAIT;
+    let mut backoff = start_backoff();
     let (js, stream) = loop {
         match open(config, &tx, &subscribed, &reconnects).await {
             Ok(opened) => break opened,
             Err(e @ BusError::Config(_)) => return Err(e),
             Err(e) => {
+                let wait = backoff.next_delay();
                 log::warn!("{e}; trying again in {wait:?}");
                 tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(MAX_WAIT);
             }
         }
     };

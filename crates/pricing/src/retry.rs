@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use events::Backoff;
+
 /// Retry policy: capped exponential backoff for 5xx and network errors, and a separate
 /// wait for rate limits (HTTP 429, or the 429 body CoinGecko sometimes sends with 200).
 ///
@@ -54,10 +56,10 @@ impl RetryPolicy {
     }
 
     /// Backoff before retry number `retry` (1 = the first retry): `base * 2^(retry-1)`,
-    /// capped at `max_delay`.
+    /// capped at `max_delay` (the workspace's one [`Backoff`], without jitter: a lone client
+    /// whose waits the README states).
     pub fn backoff(&self, retry: u32) -> Duration {
-        let factor = 2u32.saturating_pow(retry.saturating_sub(1));
-        self.base_delay.saturating_mul(factor).min(self.max_delay)
+        Backoff::exact(self.base_delay, self.max_delay).nth(retry.saturating_sub(1))
     }
 
     /// Wait after a rate limit: the server's `retry-after` when it gave one, else

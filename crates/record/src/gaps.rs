@@ -1,19 +1,17 @@
 //! Gaps: every interval in which the recorder was not receiving, as data.
 //!
-//! The gaps dataset itself (schema, files `DIR/_gaps/date=YYYY-MM-DD/*.parquet`, reading,
-//! compaction of closed days) is [`store::ticks::gaps`]; this module decides what a gap
-//! *is*: [`LiveTracker`] turns per-connection up/down events into gaps of the *recorder*
-//! (with redundant connections there is a gap only while none is live), [`to_journal`] and
-//! [`from_journal`] carry a gap through the write-ahead journal, and [`coverage`] is the
-//! share of wall time with a live feed.
+//! A gap and its typed reason are the event core's ([`Gap`], [`GapReason`]); the gaps
+//! dataset (schema, files `DIR/_gaps/date=YYYY-MM-DD/*.parquet`, reading, compaction of
+//! closed days) is [`store::ticks::gaps`]; this module decides when a gap opens and
+//! closes: [`LiveTracker`] turns per-connection up/down events into gaps of the
+//! *recorder* (with redundant connections there is a gap only while none is live),
+//! [`to_journal`] and [`from_journal`] carry a gap through the write-ahead journal, and
+//! [`coverage`] is the share of wall time with a live feed.
 
 mod tracker;
 
-pub use store::ticks::gaps::Gap;
+pub use events::{Gap, GapReason};
 pub use tracker::LiveTracker;
-
-/// Reason of the gap recovery records for the time the recorder was not running.
-pub const NOT_RUNNING: &str = "not running (previous run ended without a clean shutdown)";
 
 /// The text of a gap's journal record (conn_id [`GAP_CONN_ID`](crate::journal::GAP_CONN_ID)):
 /// `gap <start_ms> <end_ms> <connection_id> <reason>`, tab-separated.
@@ -40,7 +38,7 @@ pub fn from_journal(text: &str) -> Option<Gap> {
         start_ms,
         end_ms,
         connection_id: u64::try_from(connection_id).ok()?,
-        reason: fields.next()?.to_owned(),
+        reason: GapReason::parse(fields.next()?),
     })
 }
 

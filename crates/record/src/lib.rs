@@ -48,14 +48,12 @@ pub mod quarantine;
 mod recorder;
 mod row;
 mod session;
-pub mod sink;
 
 pub use error::RecordError;
 pub use output::{Output, WriteGuard};
 pub use recorder::{Recorder, Startup};
 pub use row::as_tick;
 pub use session::{run, run_with_sink, Progress, Rejected, SessionConfig, Summary};
-pub use sink::EventSink;
 
 #[cfg(test)]
 mod tests {

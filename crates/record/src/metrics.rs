@@ -120,8 +120,6 @@ pub const COMPACTION_DURATION: &str = "recorder_compaction_duration_seconds";
 /// Gives every metric above its `# HELP` text and unit; call once after installing a
 /// recorder (a metric is listed from its first sample on).
 pub fn describe() {
-    // `--publish` / `--source`: the bus's own counters.
-    bus::metrics::describe();
     let counters: &[(&'static str, Unit, &'static str)] = &[
         (
             FRAMES_RECEIVED,
@@ -301,7 +299,7 @@ pub(crate) fn stream_item(idx: usize, item: &StreamItem) {
             gauge!(CONNECTION_UP, "connection" => idx.to_string()).set(1.0)
         }
         StreamItem::Disconnected { reason, .. } => {
-            counter!(RECONNECTS, "reason" => reason_kind(reason)).increment(1);
+            counter!(RECONNECTS, "reason" => reason.kind()).increment(1);
             // A renewed connection's successor is already open: the connection stays up.
             if !matches!(reason, DisconnectReason::Renewal) {
                 gauge!(CONNECTION_UP, "connection" => idx.to_string()).set(0.0);
@@ -313,7 +311,7 @@ pub(crate) fn stream_item(idx: usize, item: &StreamItem) {
 
 /// A gap of the dataset closed.
 pub(crate) fn gap(gap: &crate::gaps::Gap) {
-    counter!(GAPS, "reason" => gap_reason_kind(&gap.reason)).increment(1);
+    counter!(GAPS, "reason" => gap.reason.kind()).increment(1);
     histogram!(GAP_DURATION).record((gap.end_ms - gap.start_ms).max(0) as f64 / 1000.0);
 }
 
@@ -394,70 +392,5 @@ pub(crate) fn status(s: Status) {
     let last = LAST_EVENT_MS.load(Ordering::Relaxed);
     if last > 0 {
         gauge!(LAST_EVENT_AGE).set((s.now_ms - last).max(0) as f64 / 1000.0);
-    }
-}
-
-/// The `reason` label of a disconnection: a closed set, never the server's free text.
-pub fn reason_kind(reason: &DisconnectReason) -> &'static str {
-    match reason {
-        DisconnectReason::Closed { .. } => "closed",
-        DisconnectReason::Error(_) => "error",
-        DisconnectReason::IdleTimeout(_) => "idle_timeout",
-        DisconnectReason::ServerShutdown => "server_shutdown",
-        DisconnectReason::Renewal => "renewal",
-        DisconnectReason::ConnectFailed(_) => "connect_failed",
-        DisconnectReason::ControlUnanswered { .. } => "control_unanswered",
-        DisconnectReason::Shutdown => "shutdown",
-    }
-}
-
-/// The `reason` label of a gap, whose reason is stored as text (`startup`, or the
-/// [`DisconnectReason`] that opened it, as displayed).
-pub fn gap_reason_kind(reason: &str) -> &'static str {
-    const PREFIXES: &[(&str, &str)] = &[
-        ("startup", "startup"),
-        ("server closed", "closed"),
-        ("connection error", "error"),
-        ("no data for", "idle_timeout"),
-        ("server announced shutdown", "server_shutdown"),
-        ("renewed", "renewal"),
-        ("could not connect", "connect_failed"),
-        ("no reply to", "control_unanswered"),
-        ("shut down", "shutdown"),
-    ];
-    PREFIXES
-        .iter()
-        .find(|(prefix, _)| reason.starts_with(prefix))
-        .map_or("other", |(_, kind)| kind)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn a_gap_is_labelled_like_the_disconnection_that_opened_it() {
-        let reasons = [
-            DisconnectReason::Closed {
-                code: Some(1000),
-                reason: "bye".into(),
-            },
-            DisconnectReason::Error("reset".into()),
-            DisconnectReason::IdleTimeout(Duration::from_secs(10)),
-            DisconnectReason::ServerShutdown,
-            DisconnectReason::Renewal,
-            DisconnectReason::ConnectFailed("refused".into()),
-            DisconnectReason::Shutdown,
-        ];
-        for reason in &reasons {
-            assert_eq!(
-                gap_reason_kind(&reason.to_string()),
-                reason_kind(reason),
-                "{reason}"
-            );
-        }
-        assert_eq!(gap_reason_kind("startup"), "startup");
-        assert_eq!(gap_reason_kind("something new"), "other");
     }
 }

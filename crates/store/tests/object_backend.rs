@@ -204,7 +204,7 @@ fn gaps_and_filtered_reads_on_an_object_store() {
         .map(|i| Gap {
             start_ms: D0 + i * HOUR,
             end_ms: D0 + i * HOUR + 1_500,
-            reason: format!("stall {i}"),
+            reason: format!("stall {i}").into(),
             connection_id: i as u64,
         })
         .collect();

@@ -37,7 +37,6 @@
 //! ```
 
 use std::collections::{HashMap, VecDeque};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::MiniTicker;
 
@@ -164,20 +163,6 @@ impl Dedup {
     pub fn symbols(&self) -> usize {
         self.symbols.len()
     }
-}
-
-/// A receive time (such as [`StreamItem::Message`](crate::StreamItem::Message)'s
-/// `received_at`) in ms since the Unix epoch, the clock of [`Dedup::first_seen_at`]: 0
-/// before the epoch, saturated far after it.
-///
-/// ```
-/// use std::time::{Duration, UNIX_EPOCH};
-/// assert_eq!(stream::dedup::unix_ms(UNIX_EPOCH + Duration::from_millis(1_500)), 1_500);
-/// assert_eq!(stream::dedup::unix_ms(UNIX_EPOCH - Duration::from_secs(1)), 0);
-/// ```
-pub fn unix_ms(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -48,7 +48,7 @@ pub use event::{
     EXCERPT_CHARS,
 };
 pub use manager::{
-    spawn, Backoff, DisconnectReason, Stats, StreamConfig, StreamError, StreamHandle, StreamItem,
+    spawn, DisconnectReason, Stats, StreamConfig, StreamError, StreamHandle, StreamItem,
     CONTROL_ATTEMPTS, CONTROL_REPLY_TIMEOUT, CONTROL_RETRY_DELAY, CONTROL_RETRY_MAX_DELAY,
     MAX_CONNECT_ATTEMPTS, MAX_CONTROL_MESSAGES_PER_SECOND,
 };

@@ -16,6 +16,9 @@
 //! its text; the bench `cargo bench -p record --bench ingest` measures what that leaves of
 //! the ingest throughput.
 //!
+//! The recorder knows the publisher only as an [`EventSink`] (the event core's trait, which
+//! the publisher implements here): `record` does not depend on this crate.
+//!
 //! ```text
 //! ingest thread                      │ publisher task (tokio)
 //! publish_frame(raw, new) ──Job──▶ queue ──▶ one message per event ──▶ JetStream publish
@@ -29,6 +32,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
+use events::{EventSink, Gap};
 use stream::{MiniTicker, RawMiniTicker};
 use tokio::sync::mpsc;
 
@@ -200,6 +204,22 @@ impl Publisher {
             self.counters.queued.fetch_sub(n, Relaxed);
             self.counters.give_up(Dropped::Unsent, n as u64);
         }
+    }
+}
+
+/// The recorder's events and gaps onto the bus (`recorder --publish`).
+impl EventSink for Publisher {
+    fn events(&mut self, raw: &str, new: &[MiniTicker]) {
+        self.publish_frame(raw, new);
+    }
+
+    fn gap(&mut self, gap: &Gap, closed: bool) {
+        self.publish_gap(&GapMessage {
+            start: gap.start_ms,
+            end: closed.then_some(gap.end_ms),
+            reason: gap.reason.clone(),
+            connection_id: gap.connection_id,
+        });
     }
 }
 

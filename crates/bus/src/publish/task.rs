@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use async_nats::jetstream::context::{PublishAckFuture, PublishErrorKind};
+use events::Backoff;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
@@ -42,7 +43,10 @@ use crate::{ensure_stream, BusConfig, StreamLimits};
 pub const MAX_IN_FLIGHT: usize = 4096;
 /// How long an ack may take before the publish counts as failed and is retried.
 const ACK_TIMEOUT: Duration = Duration::from_secs(3);
-const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+/// The wait before retrying after a failure: from 200 ms, doubling, up to 2 s.
+fn retry_backoff() -> Backoff {
+    Backoff::exact(Duration::from_millis(200), MAX_BACKOFF)
+}
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// How one publish ended.
@@ -75,15 +79,14 @@ pub(super) async fn run(
     let mut in_flight: FuturesUnordered<AckFuture> = FuturesUnordered::new();
     let mut retry: Vec<Outgoing> = Vec::new();
     let mut next_seq = 0u64;
-    let mut backoff = FIRST_BACKOFF;
+    let mut backoff = retry_backoff();
     let mut outage_failures = 0u64;
     let mut stream_missing = false;
     let mut open = true;
     loop {
         if !retry.is_empty() && in_flight.is_empty() {
             // Every attempt of the outage has settled: the failed ones go first, in order.
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(MAX_BACKOFF);
+            tokio::time::sleep(backoff.next_delay()).await;
             if stream_missing && recreate_if_missing(&js, &limits, &counters).await {
                 stream_missing = false;
             }
@@ -135,7 +138,7 @@ pub(super) async fn run(
                     if outage_failures > 0 && retry.is_empty() {
                         log::info!("NATS publishing resumed ({outage_failures} failed attempts were retried)");
                         outage_failures = 0;
-                        backoff = FIRST_BACKOFF;
+                        backoff.reset();
                     }
                 }
                 Ack::Refused => {
@@ -230,7 +233,7 @@ async fn recreate_if_missing(
 /// Connects and sets the stream up, retrying (and saying so once) until both work.
 async fn connect_and_set_up(config: &BusConfig, limits: &StreamLimits) -> jetstream::Context {
     let server = config.server();
-    let mut backoff = FIRST_BACKOFF;
+    let mut backoff = retry_backoff();
     let mut warned = false;
     let client = loop {
         let events_server = server.clone();
@@ -246,8 +249,7 @@ async fn connect_and_set_up(config: &BusConfig, limits: &StreamLimits) -> jetstr
                     log::warn!("{e}; retrying in the background (recording goes on)");
                     warned = true;
                 }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+                tokio::time::sleep(backoff.next_delay()).await;
             }
         }
     };

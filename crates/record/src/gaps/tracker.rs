@@ -1,20 +1,23 @@
 //! [`LiveTracker`]: the recorder's gaps from the up/down events of its connections.
 
-use super::Gap;
+use super::{Gap, GapReason};
 
 /// Turns per-connection up/down events into gaps of the recorder: a gap opens when the last
 /// live connection is lost (or at start-up) and closes when any connection is live again.
 ///
 /// ```
+/// use events::{DisconnectReason, GapReason};
 /// use record::gaps::LiveTracker;
 /// let mut t = LiveTracker::new(0);
-/// assert_eq!(t.connected(1, 300).unwrap().reason, "startup");
+/// assert_eq!(t.connected(1, 300).unwrap().reason, GapReason::Startup);
 /// assert!(t.connected(2, 400).is_none());
-/// t.disconnected(1, 1_000, "reconnect: reset"); // connection 2 is still live: no gap
+/// let reset = DisconnectReason::Error("reset".into());
+/// t.disconnected(1, 1_000, reset.clone().into()); // connection 2 is still live: no gap
 /// assert!(t.is_live());
-/// t.disconnected(2, 2_000, "stall");
+/// t.disconnected(2, 2_000, reset.clone().into());
 /// let gap = t.connected(3, 2_500).unwrap();
-/// assert_eq!((gap.start_ms, gap.end_ms, gap.reason.as_str(), gap.connection_id), (2_000, 2_500, "stall", 2));
+/// assert_eq!((gap.start_ms, gap.end_ms, gap.reason, gap.connection_id),
+///            (2_000, 2_500, GapReason::Lost(reset), 2));
 /// ```
 #[derive(Debug)]
 pub struct LiveTracker {
@@ -28,7 +31,7 @@ impl LiveTracker {
         let startup = Gap {
             start_ms,
             end_ms: start_ms,
-            reason: "startup".into(),
+            reason: GapReason::Startup,
             connection_id: 0,
         };
         LiveTracker {
@@ -44,7 +47,7 @@ impl LiveTracker {
         }
         let mut gap = self.open.take()?;
         gap.end_ms = at_ms.max(gap.start_ms);
-        if gap.reason == "startup" {
+        if gap.reason == GapReason::Startup {
             gap.connection_id = conn_id;
         }
         Some(gap)
@@ -52,14 +55,14 @@ impl LiveTracker {
 
     /// Connection `conn_id` stopped delivering at `at_ms` (for a stall: the time of its last
     /// message, not of the detection) for `reason`. Opens a gap if no connection is left.
-    pub fn disconnected(&mut self, conn_id: u64, at_ms: i64, reason: &str) {
+    pub fn disconnected(&mut self, conn_id: u64, at_ms: i64, reason: GapReason) {
         let was_live = self.live.contains(&conn_id);
         self.live.retain(|&c| c != conn_id);
         if was_live && self.live.is_empty() && self.open.is_none() {
             self.open = Some(Gap {
                 start_ms: at_ms,
                 end_ms: at_ms,
-                reason: reason.into(),
+                reason,
                 connection_id: conn_id,
             });
         }
@@ -101,14 +104,14 @@ mod tests {
         assert_eq!(t.connected(1, 2_000), Some(gap(1_000, 2_000, "startup", 1)));
         assert_eq!(t.connected(1, 2_100), None, "already live");
         assert_eq!(t.connected(2, 2_200), None);
-        t.disconnected(1, 3_000, "reconnect: closed");
+        t.disconnected(1, 3_000, "reconnect: closed".into());
         assert_eq!(t.open_gap(3_500), None, "connection 2 is still live");
         assert_eq!(t.connected(1, 3_400), None);
-        t.disconnected(9, 3_500, "never connected");
+        t.disconnected(9, 3_500, "never connected".into());
         assert!(t.is_live());
-        t.disconnected(1, 4_000, "renewal");
-        t.disconnected(2, 4_100, "stall");
-        t.disconnected(1, 4_200, "again");
+        t.disconnected(1, 4_000, "renewal".into());
+        t.disconnected(2, 4_100, "stall".into());
+        t.disconnected(1, 4_200, "again".into());
         assert_eq!(t.connected(2, 5_000), Some(gap(4_100, 5_000, "stall", 2)));
     }
 }

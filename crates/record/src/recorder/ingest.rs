@@ -22,12 +22,13 @@
 
 use std::fmt::Write as _;
 
+use events::EventSink;
 use stream::{DecodeError, MiniTicker};
 
 use super::Recorder;
 use crate::gaps::{self, Gap};
 use crate::journal::{self, GAP_CONN_ID};
-use crate::{quarantine, EventSink, RecordError};
+use crate::{quarantine, RecordError};
 
 impl Recorder {
     /// Buffers decoded events (no journal, no de-duplication). An event time outside the

@@ -23,6 +23,8 @@
 
 mod checkpointing;
 mod ingest;
+#[cfg(test)]
+mod sink_tests;
 mod stats;
 #[cfg(test)]
 mod tests;
@@ -32,13 +34,14 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
+use events::{EventSink, GapReason};
 use store::ticks::{RecoverReport, TickBuffer};
 use stream::{Dedup, MiniTicker};
 
 use crate::checkpoint::{CheckpointJob, Writers};
-use crate::gaps::{self, Gap};
+use crate::gaps::Gap;
 use crate::journal::{self, JournalWriter, ReplayReport};
-use crate::{quarantine, EventSink, Output, RecordError};
+use crate::{quarantine, Output, RecordError};
 
 /// Buffers mini-ticker events in columns and writes them as Parquet checkpoints.
 ///
@@ -90,7 +93,7 @@ pub struct Startup {
     pub compaction: RecoverReport,
     /// The interval the recorder was not running, when the journal shows that the last run
     /// ended without a clean shutdown: from its last journaled receive time to this start
-    /// (reason [`gaps::NOT_RUNNING`]); recorded like any gap.
+    /// (reason [`GapReason::NotRunning`]); recorded like any gap.
     pub not_running: Option<Gap>,
 }
 
@@ -181,7 +184,7 @@ impl Recorder {
         let not_running = replay.last_received_ms.map(|last| Gap {
             start_ms: last,
             end_ms: now.timestamp_millis().max(last),
-            reason: gaps::NOT_RUNNING.into(),
+            reason: GapReason::NotRunning,
             connection_id: 0,
         });
         if let Some(gap) = &not_running {

@@ -185,8 +185,8 @@ fn gaps_are_journaled_and_a_crash_becomes_a_not_running_gap() {
     let (mut rec, startup) = Recorder::open(dir.path(), restart).unwrap();
     let down = startup.not_running.expect("a not-running gap");
     assert_eq!(
-        (down.start_ms, down.end_ms, down.reason.as_str()),
-        (now, restart.timestamp_millis(), gaps::NOT_RUNNING)
+        (down.start_ms, down.end_ms, &down.reason),
+        (now, restart.timestamp_millis(), &GapReason::NotRunning)
     );
     rec.checkpoint(restart).unwrap();
     assert_eq!(

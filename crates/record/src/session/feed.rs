@@ -4,7 +4,7 @@
 use stream::{DisconnectReason, Message, StreamItem};
 
 use super::{Progress, Rejected};
-use crate::gaps::{self, Gap, LiveTracker};
+use crate::gaps::{self, Gap, GapReason, LiveTracker};
 use crate::{RecordError, Recorder};
 
 /// Connection ids of stream `idx` in the journal and the gaps dataset: stream 0 keeps its
@@ -13,7 +13,7 @@ pub(super) fn global_conn_id(idx: usize, conn_id: u64) -> u64 {
     idx as u64 * 1_000_000 + conn_id
 }
 
-pub(super) use stream::dedup::unix_ms;
+pub(super) use events::unix_ms;
 
 /// Routes stream items into the recorder and keeps the recorder's own gaps: with redundant
 /// connections there is a gap only while none of them is live.
@@ -86,7 +86,7 @@ impl FeedState {
                 if let Some(gap) = self.tracker.connected(id, unix_ms(at)) {
                     self.closed.push(gap.interval());
                     rec.record_gap(gap.clone());
-                    if gap.reason != "startup" {
+                    if gap.reason != GapReason::Startup {
                         on_progress(Progress::Gap(gap));
                     }
                 }
@@ -109,16 +109,16 @@ impl FeedState {
                     _ => at,
                 };
                 let id = global_conn_id(idx, conn_id);
-                let text = reason.to_string();
                 let was_live = self.tracker.is_live();
-                self.tracker.disconnected(id, unix_ms(lost_at), &text);
+                self.tracker
+                    .disconnected(id, unix_ms(lost_at), reason.clone().into());
                 if let Some(open) = self.tracker.open_gap(unix_ms(at)).filter(|_| was_live) {
                     rec.feed_lost(&open);
                 }
                 if !matches!(reason, DisconnectReason::Renewal) {
                     on_progress(Progress::FeedLost {
                         conn_id: id,
-                        reason: text,
+                        reason: reason.to_string(),
                     });
                 }
             }

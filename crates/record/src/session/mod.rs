@@ -22,12 +22,13 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use chrono::Utc;
+use events::EventSink;
 use stream::{StreamConfig, StreamHandle, StreamItem};
 use tokio::sync::mpsc;
 use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
 
 use crate::gaps::Gap;
-use crate::{EventSink, Output, RecordError, Recorder};
+use crate::{Output, RecordError, Recorder};
 use checkpoints::{final_save, Checkpoints};
 use feed::{unix_ms, FeedState};
 pub use report::{Progress, Rejected, Summary};
@@ -100,8 +101,9 @@ pub async fn run(
     run_with_sink(config, None, shutdown, on_progress).await
 }
 
-/// [`run`], also handing every recorded event and gap to `sink` (e.g. [`bus::Publisher`]);
-/// the sink is dropped when the session ends.
+/// [`run`], also handing every recorded event and gap to `sink` (an output implementing the
+/// event core's [`EventSink`]: `bus::Publisher`, a `Vec` of sinks, your own); the sink is
+/// dropped when the session ends.
 ///
 /// # Errors
 ///

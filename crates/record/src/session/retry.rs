@@ -7,7 +7,7 @@
 //! ([`crate::Recorder::start_checkpoint`]). [`Schedule`] decides when that next attempt
 //! is: after the first failure of a streak [`FIRST_RETRY`] later, then doubling, never
 //! more than the checkpoint interval (so a failing store is never tried less often than a
-//! working one is written), with jitter from [`stream::Backoff`] (the delay drawn from
+//! working one is written), with jitter from [`events::Backoff`] (the delay drawn from
 //! `[d/2, d]`). The first success ends the streak: the backoff resets and the regular
 //! interval resumes from that checkpoint.
 //!
@@ -21,7 +21,7 @@
 
 use std::time::Duration;
 
-use stream::Backoff;
+use events::Backoff;
 use tokio::time::Instant;
 
 /// The wait after the first failure of a streak (the checkpoint interval if shorter).

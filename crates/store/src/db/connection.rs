@@ -147,13 +147,14 @@ fn sqlite_session(
         millis(timeout)
     ))?;
     let deadline = Instant::now() + timeout;
-    let mut pause = Duration::from_millis(2);
+    // Jittered: the connections that collided here must not retry in lockstep.
+    let mut pause = events::Backoff::new(Duration::from_millis(2), Duration::from_millis(100));
     let mode = loop {
         match set_wal(c) {
             Ok(mode) => break mode,
             Err(e) if is_busy(&e) && Instant::now() < deadline => {
-                std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
-                pause = (pause * 2).min(Duration::from_millis(100));
+                let left = deadline.saturating_duration_since(Instant::now());
+                std::thread::sleep(pause.next_delay().min(left));
             }
             Err(e) => return Err(e),
         }

@@ -31,38 +31,19 @@
 //! (`"s":"\u5e01\u5b89\u4eba\u751fUSDT"`); both decode to the same [`Symbol`].
 //! Every string field is a [`Cow`]: borrowed from the frame when it has no
 //! backslash, an unescaped copy when it has.
+//!
+//! The decoded row, [`MiniTicker`], is the event core's (`events`): every venue's
+//! mini tickers become the same row.
 
 use std::borrow::Cow;
+
+use events::{MiniTicker, Symbol};
 
 use super::fields::Fields;
 use super::DecodeError;
 
 /// Value of `e` for a mini ticker.
 pub(crate) const EVENT_TYPE: &str = "24hrMiniTicker";
-
-/// Symbol name, stored inline up to 24 bytes (`币安人生USDT` is 16 bytes of UTF-8).
-pub type Symbol = compact_str::CompactString;
-
-/// One mini-ticker event with prices and volumes as `f64`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MiniTicker {
-    /// Symbol as Binance sends it (`s`), e.g. `BTCUSDT` or `币安人生USDT`.
-    pub symbol: Symbol,
-    /// Event time in milliseconds since the Unix epoch (`E`).
-    pub event_time: i64,
-    /// Last price (`c`).
-    pub close: f64,
-    /// Price 24 hours ago (`o`).
-    pub open: f64,
-    /// 24-hour high (`h`).
-    pub high: f64,
-    /// 24-hour low (`l`).
-    pub low: f64,
-    /// 24-hour traded base asset volume (`v`).
-    pub base_volume: f64,
-    /// 24-hour traded quote asset volume (`q`).
-    pub quote_volume: f64,
-}
 
 /// View of one mini ticker with the exchange's exact decimal strings (for exact
 /// decimal comparisons): borrowed from the frame text, or unescaped copies of

@@ -32,7 +32,8 @@ mod split;
 pub use control::ControlReply;
 pub(crate) use control::{request, Method};
 pub use error::{DecodeError, ElementError, EXCERPT_CHARS};
-pub use mini_ticker::{MiniTicker, RawMiniTicker, Symbol};
+pub use events::{MiniTicker, Symbol};
+pub use mini_ticker::RawMiniTicker;
 
 use envelope::Frame;
 

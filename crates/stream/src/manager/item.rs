@@ -1,11 +1,13 @@
 //! What a manager reports: [`StreamItem`] (connected, a decoded frame, a malformed frame,
-//! disconnected, a gap) and [`DisconnectReason`], why a connection ended.
+//! disconnected, a gap). Why a connection ended, [`DisconnectReason`], is the event core's
+//! (`events`), so that a gap's reason stays typed all the way to the recorder's metrics.
 //!
 //! The items come in order on one channel; a consumer usually matches on
 //! [`StreamItem::Message`] for data and on [`StreamItem::Gap`] for the intervals it missed.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
+pub use events::DisconnectReason;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::event::{DecodeError, ElementError, Message};
@@ -80,83 +82,4 @@ pub enum StreamItem {
         /// Why the interval began (the first disconnect's reason).
         reason: DisconnectReason,
     },
-}
-
-/// Why a connection ended.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DisconnectReason {
-    /// The server closed the connection: with a close frame, or the TCP stream simply
-    /// ended (then `code` is `None`).
-    #[error("server closed the connection ({})", close_text(*code, reason))]
-    Closed {
-        /// The WebSocket close code (`1000` normal, `1001` going away, ...), if the
-        /// server sent a close frame with one.
-        code: Option<u16>,
-        /// The close frame's reason text (may be empty), or what happened instead,
-        /// e.g. `connection ended without a close frame`.
-        reason: String,
-    },
-    /// Reading or writing the socket failed (reset, TLS or protocol error, a write
-    /// blocked too long); the text is the WebSocket library's, or says which write.
-    #[error("connection error: {0}")]
-    Error(String),
-    /// Not a single frame (data, ping or pong) arrived for this long:
-    /// [`StreamConfig::idle_timeout`](super::StreamConfig::idle_timeout).
-    #[error("no data for {0:?} (read-idle timeout)")]
-    IdleTimeout(Duration),
-    /// The server sent `serverShutdown`, then the connection ended before a
-    /// new one could be opened (otherwise the handover is a [`Self::Renewal`]).
-    #[error("server announced shutdown (serverShutdown)")]
-    ServerShutdown,
-    /// Replaced by a newer connection that was already open (renewal before
-    /// Binance's 24-hour limit, or after `serverShutdown`): not a loss of feed,
-    /// never followed by a [`StreamItem::Gap`].
-    #[error("renewed: replaced by a newer connection (not a loss of feed)")]
-    Renewal,
-    /// An attempt to connect failed (DNS, TCP, TLS, the WebSocket handshake, or the
-    /// attempt limiter), with the cause in words; the manager retries with backoff.
-    #[error("could not connect: {0}")]
-    ConnectFailed(String),
-    /// A control request got no reply after every attempt (see
-    /// [`StreamConfig::control_attempts`](super::StreamConfig::control_attempts)); `request` names it and its streams, e.g.
-    /// `SUBSCRIBE btcusdt@miniTicker`.
-    #[error("no reply to {request} after {attempts} attempts")]
-    ControlUnanswered {
-        /// The request and its streams, e.g. `SUBSCRIBE btcusdt@miniTicker`.
-        request: String,
-        /// How many times it was sent.
-        attempts: u32,
-    },
-    /// [`StreamHandle::shutdown`](super::StreamHandle::shutdown) was called.
-    #[error("shut down by the application")]
-    Shutdown,
-}
-
-fn close_text(code: Option<u16>, reason: &str) -> String {
-    match (code, reason.is_empty()) {
-        (Some(code), true) => format!("code {code}"),
-        (Some(code), false) => format!("code {code}: {reason}"),
-        (None, true) => "no close code".to_owned(),
-        (None, false) => reason.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reasons_read_as_plain_words() {
-        let closed = DisconnectReason::Closed {
-            code: Some(1000),
-            reason: "bye".into(),
-        };
-        assert_eq!(
-            closed.to_string(),
-            "server closed the connection (code 1000: bye)"
-        );
-        assert!(DisconnectReason::IdleTimeout(Duration::from_secs(10))
-            .to_string()
-            .contains("10s"));
-    }
 }

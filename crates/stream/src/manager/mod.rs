@@ -40,7 +40,6 @@ pub(crate) mod url;
 #[cfg_attr(not(feature = "rest"), allow(unused_imports))]
 pub(crate) use url::redact;
 
-pub use backoff::Backoff;
 pub use config::{
     StreamConfig, CONTROL_ATTEMPTS, CONTROL_REPLY_TIMEOUT, CONTROL_RETRY_DELAY,
     CONTROL_RETRY_MAX_DELAY, MAX_CONNECT_ATTEMPTS, MAX_CONTROL_MESSAGES_PER_SECOND,

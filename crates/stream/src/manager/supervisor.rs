@@ -7,12 +7,13 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::backoff::{Backoff, RateLimiter};
+use super::backoff::RateLimiter;
 use super::connection::Attempt;
 use super::{
     Command, Counters, DisconnectReason, StreamConfig, StreamError, StreamItem,
     MAX_CONNECT_ATTEMPTS,
 };
+use events::Backoff;
 
 /// How often at most the "consumer is slow" warning is logged.
 const FULL_WARNING_EVERY: Duration = Duration::from_secs(10);

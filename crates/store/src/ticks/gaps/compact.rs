@@ -162,7 +162,7 @@ mod tests {
             let gap = Gap {
                 start_ms,
                 end_ms: start_ms + 1_500,
-                reason: format!("reconnect: test {i}"),
+                reason: format!("reconnect: test {i}").into(),
                 connection_id: i as u64,
             };
             w.write(&[gap], at(start_ms + 60_000 + i as i64)).unwrap();
@@ -218,7 +218,7 @@ mod tests {
             let gap = Gap {
                 start_ms: D0 + 1_000 * i as i64,
                 end_ms: D0 + 1_000 * i as i64 + 500,
-                reason: "reconnect: test".to_owned(),
+                reason: "reconnect: test".into(),
                 connection_id: 1,
             };
             w.write_with(&[gap], at(D0 + 60_000 + i as i64), &[segments_tag(&[tag])])

@@ -11,10 +11,11 @@
 //! |---|---|---|
 //! | `start` | Timestamp(ms, UTC) | feed lost (or recorder started) |
 //! | `end` | Timestamp(ms, UTC) | feed back |
-//! | `reason` | Utf8 | `startup`, `reconnect: …`, `stall`, `renewal`, … |
+//! | `reason` | Utf8 | `startup`, `server closed the connection (…)`, `no data for …`, … (the text of an [`events::GapReason`]) |
 //! | `connection_id` | UInt64 | the connection lost (for `startup`: the first one up) |
 //!
-//! The recorder decides what a gap is (its `record::gaps`); this module owns how gaps are
+//! A gap itself is the event core's ([`Gap`], with its typed reason); the recorder decides
+//! when one opens and closes (its `record::gaps`); this module owns how gaps are
 //! stored: the schema, the files, reading them back and compacting closed days, on a local
 //! directory or an object store ([`Dataset`]).
 
@@ -40,25 +41,7 @@ pub use compact::{compact_closed_days, compact_closed_days_of, DaysCompacted};
 /// Name of the gaps dataset directory inside the dataset directory.
 pub const DIR_NAME: &str = layout::GAPS_DIR;
 
-/// One interval without a live feed, in ms since the Unix epoch (`start <= end`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Gap {
-    /// Feed lost at.
-    pub start_ms: i64,
-    /// Feed back at.
-    pub end_ms: i64,
-    /// Why.
-    pub reason: String,
-    /// The connection concerned.
-    pub connection_id: u64,
-}
-
-impl Gap {
-    /// The interval `(start_ms, end_ms)`.
-    pub fn interval(&self) -> (i64, i64) {
-        (self.start_ms, self.end_ms)
-    }
-}
+pub use events::{Gap, GapReason};
 
 /// The Arrow schema of the gaps dataset (see the [module docs](self)).
 pub fn schema() -> SchemaRef {
@@ -178,7 +161,7 @@ fn to_batch(gaps: &[&Gap]) -> Result<RecordBatch, TickError> {
         time(|g| g.start_ms),
         time(|g| g.end_ms),
         Arc::new(StringArray::from_iter_values(
-            gaps.iter().map(|g| g.reason.as_str()),
+            gaps.iter().map(|g| g.reason.to_string()),
         )),
         Arc::new(UInt64Array::from_iter_values(
             gaps.iter().map(|g| g.connection_id),
@@ -261,7 +244,7 @@ fn read_file(dataset: &Dataset, file: &FileEntry, out: &mut Vec<Gap>) -> Result<
         out.extend((0..batch.num_rows()).map(|i| Gap {
             start_ms: start.value(i),
             end_ms: end.value(i),
-            reason: reason.value(i).to_owned(),
+            reason: GapReason::parse(reason.value(i)),
             connection_id: conn.value(i),
         }));
     }
