@@ -5,14 +5,10 @@
 mod cli;
 mod output;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use record::{Output, Progress, WriteGuard};
-use store::ticks::lease::{self, Lease, LeaseConfig, LeaseKeeper, LeaseStatus, Owner};
-use store::ticks::location::{connect_s3, OutDir};
-use store::ticks::Dataset;
+use record::{Progress, RecordError};
 
 fn main() -> ExitCode {
     let args = match cli::parse(std::env::args_os()) {
@@ -43,72 +39,13 @@ fn main() -> ExitCode {
     runtime.block_on(record(config))
 }
 
-/// Where the dataset goes: a local directory, or an object store reached, probed and
-/// leased (the lease keeper is returned, to release the prefix at the end).
-async fn open_output(
-    out_dir: OutDir,
-    journal_dir: Option<PathBuf>,
-) -> Result<(Output, Option<LeaseKeeper>), String> {
-    let (bucket, prefix) = match out_dir {
-        OutDir::Local(dir) => {
-            let mut output = Output::local(dir);
-            if let Some(journal) = journal_dir {
-                output.journal_dir = journal;
-            }
-            return Ok((output, None));
-        }
-        OutDir::S3 { bucket, prefix } => (bucket, prefix),
-    };
-    let url = OutDir::S3 {
-        bucket: bucket.clone(),
-        prefix: prefix.clone(),
-    }
-    .to_string();
-    let (store, _) = connect_s3(&bucket, &prefix)
-        .await
-        .map_err(|e| e.to_string())?;
-    let journal = journal_dir.unwrap_or_else(|| PathBuf::from("journal"));
-    let dataset =
-        Dataset::object(store.clone(), &prefix, url.clone()).with_spool(journal.join("_spool"));
-    let mut output = Output::new(dataset, journal.clone(), &url);
-    // The journal's lock before the lease: holding it proves that the recorder named in
-    // `<journal>/lease_owner` is gone, so its lease is taken over without waiting.
-    output
-        .lock_journal()
-        .map_err(|e| format!("bad configuration: {e}"))?;
-    let predecessor = lease::read_predecessor(&journal);
-    let owner = Owner::this_process();
-    let lease = Lease::acquire(
-        store,
-        &prefix,
-        owner.clone(),
-        LeaseConfig::default(),
-        predecessor.as_deref(),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    if let Err(e) = lease::remember_owner(&journal, &owner) {
-        log::warn!(
-            "{}: cannot note the lease's owner (a restart after a crash will wait for the lease to expire): {e}",
-            journal.display()
-        );
-    }
-    let keeper = LeaseKeeper::spawn(lease);
-    let status = keeper.watch();
-    output.guard = Some(WriteGuard::new(move || match &*status.borrow() {
-        s if s.may_write() => Ok(()),
-        LeaseStatus::Lost { error } => Err(error.clone()),
-        _ => Err(format!("the lease of {url} has expired during an outage")),
-    }));
-    Ok((output, Some(keeper)))
-}
-
 async fn record(config: cli::Config) -> ExitCode {
-    let (output, lease) = match open_output(config.out_dir, config.journal_dir).await {
-        Ok(found) => found,
-        Err(e) => return fail(2, &e),
+    let opened = match record::output::open(config.out_dir, config.journal_dir).await {
+        Ok(opened) => opened,
+        Err(e @ RecordError::OutDir { .. }) => return fail(2, &format!("bad configuration: {e}")),
+        Err(e) => return fail(2, &e.to_string()),
     };
-    let session = config.session.config(output);
+    let session = config.session.config(opened.output.clone());
     // Healthy while events arrive (silence longer than the idle timeout is a dead feed) and
     // rows get published (none waiting longer than `unpublished_bound`).
     let health = ops::Health::new("event", Some(config.idle_timeout))
@@ -160,17 +97,13 @@ async fn record(config: cli::Config) -> ExitCode {
     if let Some(task) = publisher_task {
         output::published(&task.finish(Duration::from_secs(5)).await);
     }
-    if let Some(keeper) = lease {
-        if let Err(e) = keeper.release().await {
-            log::warn!("releasing the dataset's lease: {e}");
-        }
-    }
+    opened.release().await;
     match result {
         Ok(summary) => {
             output::summary(&summary);
             ExitCode::SUCCESS
         }
-        Err(e @ record::RecordError::OutDir { .. }) => fail(2, &format!("bad configuration: {e}")),
+        Err(e @ RecordError::OutDir { .. }) => fail(2, &format!("bad configuration: {e}")),
         Err(e) => fail(1, &e.to_string()),
     }
 }

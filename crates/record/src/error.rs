@@ -37,6 +37,10 @@ pub enum RecordError {
     /// held); rows stay journaled and buffered and are retried.
     #[error("writing postponed (rows kept, retried at the next checkpoint): {0}")]
     NotAllowed(String),
+    /// The dataset's object store cannot be reached, or another recorder holds its lease
+    /// ([`crate::output::open`]); the text says which.
+    #[error("{0}")]
+    Open(String),
     /// The output directory is unusable (for example it is a file).
     #[error("output directory {path} is not usable: {reason}")]
     OutDir {

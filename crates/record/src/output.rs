@@ -12,14 +12,119 @@
 //! opens: the binary takes it before the object-store lease, because holding it is what
 //! proves that the previous recorder of this journal (named in `<journal-dir>/lease_owner`)
 //! is gone, and so that its lease may be taken over at once (`store::ticks::lease`).
+//!
+//! # Opening an out-dir
+//!
+//! [`open`] does all of that from what a user names (`--out-dir`, `--journal-dir`): a local
+//! directory is used as it is; a URL such as `s3://bucket/prefix` is reached and probed,
+//! the journal locked, the prefix's lease taken and renewed in the background, and every
+//! publish guarded by it ([`Opened`]).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use store::ticks::lease::{self, Lease, LeaseConfig, LeaseKeeper, LeaseStatus, Owner};
+use store::ticks::location::{connect_s3, OutDir};
 use store::ticks::Dataset;
 
 use crate::{journal, RecordError};
+
+/// Where a dataset on an object store keeps its journal when not told: `./journal`.
+pub const DEFAULT_S3_JOURNAL: &str = "journal";
+
+/// An [`Output`] opened by [`open`], with the object-store lease it holds (if any), to be
+/// [released](Opened::release) at the end.
+#[derive(Debug)]
+pub struct Opened {
+    /// Where to record.
+    pub output: Output,
+    lease: Option<LeaseKeeper>,
+}
+
+impl Opened {
+    /// Releases the object-store lease (a no-op for a local directory), so that the next
+    /// recorder starts at once; a failure is logged (the lease then expires by itself).
+    pub async fn release(self) {
+        if let Some(keeper) = self.lease {
+            if let Err(e) = keeper.release().await {
+                log::warn!("releasing the dataset's lease: {e}");
+            }
+        }
+    }
+}
+
+/// Opens `out_dir` for recording, its journal in `journal_dir` (default: `<out-dir>/_journal`
+/// for a local directory, [`DEFAULT_S3_JOURNAL`] for an object store).
+///
+/// On an object store: connects and probes it, takes the journal's lock, then the
+/// prefix's lease (at once from the recorder this journal names as its predecessor, see
+/// `store::ticks::lease`), notes the lease's owner in the journal, keeps the lease renewed
+/// in the background and makes every publish ask it ([`Output::guard`]).
+///
+/// # Errors
+///
+/// [`RecordError::Open`] when the object store cannot be reached or its lease is held by
+/// another recorder; [`RecordError::OutDir`] when the journal directory cannot be locked.
+pub async fn open(out_dir: OutDir, journal_dir: Option<PathBuf>) -> Result<Opened, RecordError> {
+    let (bucket, prefix) = match out_dir {
+        OutDir::Local(dir) => {
+            let mut output = Output::local(dir);
+            if let Some(journal) = journal_dir {
+                output.journal_dir = journal;
+            }
+            return Ok(Opened {
+                output,
+                lease: None,
+            });
+        }
+        OutDir::S3 { bucket, prefix } => (bucket, prefix),
+    };
+    let url = OutDir::S3 {
+        bucket: bucket.clone(),
+        prefix: prefix.clone(),
+    }
+    .to_string();
+    let open_err = |e: &dyn std::fmt::Display| RecordError::Open(e.to_string());
+    let (store, _) = connect_s3(&bucket, &prefix)
+        .await
+        .map_err(|e| open_err(&e))?;
+    let journal = journal_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_S3_JOURNAL));
+    let dataset =
+        Dataset::object(store.clone(), &prefix, url.clone()).with_spool(journal.join("_spool"));
+    let mut output = Output::new(dataset, journal.clone(), &url);
+    // The journal's lock before the lease: holding it proves that the recorder named in
+    // `<journal>/lease_owner` is gone, so its lease is taken over without waiting.
+    output.lock_journal()?;
+    let predecessor = lease::read_predecessor(&journal);
+    let owner = Owner::this_process();
+    let lease = Lease::acquire(
+        store,
+        &prefix,
+        owner.clone(),
+        LeaseConfig::default(),
+        predecessor.as_deref(),
+    )
+    .await
+    .map_err(|e| open_err(&e))?;
+    if let Err(e) = lease::remember_owner(&journal, &owner) {
+        log::warn!(
+            "{}: cannot note the lease's owner (a restart after a crash will wait for the lease to expire): {e}",
+            journal.display()
+        );
+    }
+    let keeper = LeaseKeeper::spawn(lease);
+    let status = keeper.watch();
+    output.guard = Some(WriteGuard::new(move || match &*status.borrow() {
+        s if s.may_write() => Ok(()),
+        LeaseStatus::Lost { error } => Err(error.clone()),
+        _ => Err(format!("the lease of {url} has expired during an outage")),
+    }));
+    Ok(Opened {
+        output,
+        lease: Some(keeper),
+    })
+}
 
 /// Where a recorder writes: the dataset (a local directory or an object store) and the
 /// write-ahead journal (always local), both locked for the recorder's life.
