@@ -1,17 +1,18 @@
 //! `alerter`: alerts when a Binance spot symbol's last price goes beyond a level.
-//! See `alerter --help` and the README; the logic lives in the `alerting` and `alert` crates.
+//! See `alerter --help` and the README; the logic lives in the `alerting` and `alert` crates;
+//! the flags are `cli`'s, what the binary prints itself is `output`'s.
 
 mod cli;
+mod output;
 
 use std::process::ExitCode;
+
+use output::fail;
 
 fn main() -> ExitCode {
     let config = match cli::parse(std::env::args_os()) {
         Ok(c) => c,
-        Err(cli::CliExit::Info(text)) => {
-            print!("{text}");
-            return ExitCode::SUCCESS;
-        }
+        Err(cli::CliExit::Info(text)) => return output::info(&text),
         Err(cli::CliExit::Usage(msg)) => return fail(2, &msg),
     };
     let _log = match logging::init(&logging::LogConfig {
@@ -44,7 +45,7 @@ fn main() -> ExitCode {
             }
             None => None,
         };
-        Ok::<_, ops::OpsError>(alerting::run(pipeline).await)
+        Ok::<_, ops::OpsError>(alerting::run(pipeline, output::terminal()).await)
     });
     runtime.shutdown_timeout(alerting::SHUTDOWN_GRACE);
     match result {
@@ -53,9 +54,4 @@ fn main() -> ExitCode {
         Ok(Err(e)) if e.is_usage() => fail(2, &e.to_string()),
         Ok(Err(e)) => fail(1, &format!("{:#}", anyhow::Error::from(e))),
     }
-}
-
-fn fail(code: u8, msg: &str) -> ExitCode {
-    eprintln!("alerter: {msg}");
-    ExitCode::from(code)
 }

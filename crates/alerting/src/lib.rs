@@ -6,9 +6,10 @@
 //!                                                                 └─▶ stdout · Sinks (--exec, --webhook)
 //! ```
 //!
-//! The `alerter` binary only parses flags into a [`Config`], calls [`run`] and maps its
-//! result to an exit code; [`feed::Feed`], [`sinks::Sinks`] and [`prompt::ask_level`] can be
-//! used on their own.
+//! The `alerter` binary only parses flags into a [`Config`], hands [`run`] its
+//! [`Terminal`] (where prompts are read and alert lines written) and maps the result to an
+//! exit code; [`feed::Feed`], [`sinks::Sinks`] and [`prompt::ask_level`] can be used on
+//! their own.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), alerting::Error> {
@@ -18,7 +19,8 @@
 //!     levels: vec![level],
 //!     ..alerting::Config::default()
 //! };
-//! alerting::run(config).await?; // prints alert lines on stdout until SIGINT/SIGTERM
+//! // alert lines on stdout until SIGINT/SIGTERM
+//! alerting::run(config, alerting::Terminal::stdio()).await?;
 //! # Ok(()) }
 //! ```
 
@@ -57,6 +59,28 @@ use crate::sinks::Sinks;
 /// Printed on stdout on SIGINT/SIGTERM, as the original did.
 pub const EXIT_LINE: &str = "Received exit, exiting";
 
+/// Where [`run`] reads its prompt answers and writes what it prints: the user's terminal
+/// ([`Terminal::stdio`]), or a test's buffers.
+pub struct Terminal {
+    /// The answers to the prompts (interactive mode, no level given).
+    pub input: Box<dyn tokio::io::AsyncBufRead + Unpin + Send>,
+    /// Alert lines, the prompts and the exit line.
+    pub out: Box<dyn Write + Send>,
+    /// What the prompts say of a bad answer.
+    pub err: Box<dyn Write + Send>,
+}
+
+impl Terminal {
+    /// The process's stdin, stdout and stderr.
+    pub fn stdio() -> Terminal {
+        Terminal {
+            input: Box::new(tokio::io::BufReader::new(tokio::io::stdin())),
+            out: Box::new(std::io::stdout()),
+            err: Box::new(std::io::stderr()),
+        }
+    }
+}
+
 impl CheckSymbol for RestClient {
     async fn check(&self, symbol: &Symbol) -> SymbolCheck {
         match self.symbol_info(symbol.as_str()).await {
@@ -69,19 +93,24 @@ impl CheckSymbol for RestClient {
 }
 
 /// Runs until a signal (after printing [`EXIT_LINE`]), end of input at a prompt, or a
-/// failure. Alert lines (and the prompts, when no level is given) go to stdout.
+/// failure. Alert lines (and the prompts, when no level is given) go to `term.out`.
 ///
 /// # Errors
 /// A bad REST URL, a symbol that is unknown or not trading, or a symbol check that fails
 /// (before anything is watched); a prompt that cannot be read, stdout that cannot be
 /// written, or a stream manager that gave up.
-pub async fn run(config: Config) -> Result<Stopped, Error> {
+pub async fn run(config: Config, term: Terminal) -> Result<Stopped, Error> {
+    let Terminal {
+        mut input,
+        mut out,
+        mut err,
+    } = term;
     let rest = RestClient::new(&config.rest_url).map_err(Error::RestUrl)?;
     let mut shutdown = logging::shutdown_signal(|_, _| {}).map_err(Error::Signals)?;
     let levels = if config.levels.is_empty() {
         let asked = tokio::select! {
-            asked = ask_interactively(&rest) => asked.map_err(Error::Prompt)?,
-            () = logging::requested(&mut shutdown) => return Ok(say_exit()),
+            asked = prompt::ask_level(&mut input, &mut out, &mut err, &rest) => asked.map_err(Error::Prompt)?,
+            () = logging::requested(&mut shutdown) => return Ok(say_exit(&mut out)),
         };
         match asked {
             Asked::Level(level) => vec![level],
@@ -91,7 +120,7 @@ pub async fn run(config: Config) -> Result<Stopped, Error> {
     } else {
         tokio::select! {
             checked = check_symbols(&rest, &config.levels) => checked?,
-            () = logging::requested(&mut shutdown) => return Ok(say_exit()),
+            () = logging::requested(&mut shutdown) => return Ok(say_exit(&mut out)),
         }
         config.levels
     };
@@ -107,28 +136,28 @@ pub async fn run(config: Config) -> Result<Stopped, Error> {
         // Waits for the server as the direct path waits for the exchange (see bus::subscribe).
         let items = tokio::select! {
             items = bus::subscribe(source, &symbols) => items.map_err(Error::Bus)?,
-            () = logging::requested(&mut shutdown) => return Ok(say_exit()),
+            () = logging::requested(&mut shutdown) => return Ok(say_exit(&mut out)),
         };
         let feed = Feed::new(watcher, config.verbose, sinks);
-        return follow_bus(items, BusSource::new(source.server()), feed, &mut shutdown).await;
+        let source = BusSource::new(source.server());
+        return follow_bus(items, source, feed, &mut out, &mut shutdown).await;
     }
     let (handle, mut items, later) = open_stream(&config.ws_url, &watcher, config.idle_timeout);
     let mut feed = Feed::new(watcher, config.verbose, sinks);
     let outcome = tokio::select! {
         failure = async {
-            let mut stdout = std::io::stdout();
             while let Some(item) = items.recv().await {
                 if let (Some(h), stream::StreamItem::Message { .. }) = (&config.health, &item) {
                     h.activity();
                 }
-                if let Err(e) = feed.handle(&item, &mut stdout) {
+                if let Err(e) = feed.handle(&item, &mut out) {
                     return Error::Stdout(e);
                 }
             }
             Error::StreamEnded
         } => Err(failure),
         never = subscribe_then_idle(&handle, later) => match never {},
-        () = logging::requested(&mut shutdown) => Ok(say_exit()),
+        () = logging::requested(&mut shutdown) => Ok(say_exit(&mut out)),
     };
     handle.shutdown().await;
     outcome
@@ -139,21 +168,21 @@ async fn follow_bus(
     mut items: tokio::sync::mpsc::Receiver<bus::BusItem>,
     mut source: BusSource,
     mut feed: Feed,
+    mut out: &mut (dyn Write + Send),
     shutdown: &mut tokio::sync::watch::Receiver<bool>,
 ) -> Result<Stopped, Error> {
     tokio::select! {
         failure = async {
-            let mut stdout = std::io::stdout();
             while let Some(item) = items.recv().await {
                 for item in source.items(item) {
-                    if let Err(e) = feed.handle(&item, &mut stdout) {
+                    if let Err(e) = feed.handle(&item, &mut out) {
                         return Error::Stdout(e);
                     }
                 }
             }
             Error::StreamEnded
         } => Err(failure),
-        () = logging::requested(shutdown) => Ok(say_exit()),
+        () = logging::requested(shutdown) => Ok(say_exit(out)),
     }
 }
 
@@ -203,23 +232,10 @@ pub async fn subscribe_then_idle(
 }
 
 /// Prints [`EXIT_LINE`]; a clean exit follows.
-fn say_exit() -> Stopped {
-    let mut stdout = std::io::stdout();
+fn say_exit(out: &mut (dyn Write + Send)) -> Stopped {
     // Nothing useful to do if stdout is gone while exiting.
-    let _ = writeln!(stdout, "{EXIT_LINE}").and_then(|()| stdout.flush());
+    let _ = writeln!(out, "{EXIT_LINE}").and_then(|()| out.flush());
     Stopped::Signal
-}
-
-async fn ask_interactively(rest: &RestClient) -> std::io::Result<Asked> {
-    let mut input = tokio::io::BufReader::new(tokio::io::stdin());
-    ask_with(&mut input, rest).await
-}
-
-async fn ask_with<R: tokio::io::AsyncBufRead + Unpin>(
-    input: &mut R,
-    rest: &RestClient,
-) -> std::io::Result<Asked> {
-    prompt::ask_level(input, &mut std::io::stdout(), &mut std::io::stderr(), rest).await
 }
 
 /// Every symbol must exist and trade; otherwise a usage error naming it. A check that
