@@ -209,6 +209,23 @@ impl SessionFlags {
     }
 }
 
+/// `stream` if it is valid ([`StreamConfig::validate`]), otherwise one line naming every
+/// problem by its setting (the URL's by `url_setting`, with any credentials redacted).
+fn checked(stream: StreamConfig, url_setting: &'static str) -> Result<StreamConfig, String> {
+    match stream.validate() {
+        Ok(()) => Ok(stream),
+        Err(invalid) => Err(format!(
+            "bad configuration: {}",
+            invalid.describe(|field| match field {
+                "base_url" => url_setting,
+                "idle_timeout" => "RECORDER_IDLE_TIMEOUT_SECS",
+                "max_connection_age" => "RECORDER_RENEW_AFTER_SECS",
+                other => other,
+            })
+        )),
+    }
+}
+
 /// The `!miniTicker@arr` stream at `url`.
 fn miniticker(url: &str, idle_timeout: Duration, renew_after_secs: u64) -> StreamConfig {
     let mut s = StreamConfig::new(url.trim_end_matches('/'), vec!["!miniTicker@arr".into()]);
@@ -235,12 +252,6 @@ impl Args {
     /// One line starting with `bad configuration: ` naming the setting (its URL with any
     /// credentials redacted).
     pub fn check(self) -> Result<Config, String> {
-        if !self.ws_url.starts_with("ws://") && !self.ws_url.starts_with("wss://") {
-            return Err(format!(
-                "bad configuration: BINANCE_WS_URL must start with ws:// or wss://, got {}",
-                logging::redact_url(&self.ws_url)
-            ));
-        }
         let out_dir = OutDir::parse(&self.out_dir)
             .map_err(|e| format!("bad configuration: RECORDER_OUT_DIR: {e}"))?;
         let publish = match self.publish.as_deref() {
@@ -258,14 +269,22 @@ impl Args {
         };
         let idle_timeout = Duration::from_secs(self.idle_timeout_secs);
         let backup = self.backup_ws_url.as_deref().unwrap_or(&self.ws_url);
+        let backup_flag = match self.backup_ws_url {
+            Some(_) => "BINANCE_BACKUP_WS_URL",
+            None => "BINANCE_WS_URL",
+        };
         let stream = |url: &str| miniticker(url, idle_timeout, self.renew_after_secs);
+        let primary = checked(stream(&self.ws_url), "BINANCE_WS_URL")?;
+        let redundant = (1..self.redundant)
+            .map(|_| checked(stream(backup), backup_flag))
+            .collect::<Result<_, _>>()?;
         Ok(Config {
             out_dir,
             journal_dir: self.journal_dir,
             session: SessionFlags {
                 checkpoint_every: Duration::from_secs(self.checkpoint_secs),
-                stream: stream(&self.ws_url),
-                redundant: (1..self.redundant).map(|_| stream(backup)).collect(),
+                stream: primary,
+                redundant,
                 journal: !self.no_journal,
                 compact_after: (self.compact_after_secs > 0)
                     .then(|| Duration::from_secs(self.compact_after_secs)),
@@ -355,6 +374,14 @@ mod tests {
                 "bad configuration: RECORDER_PUBLISH_URL: ",
             ),
             (&["--redundant=9"], "invalid value '9' for '--redundant"),
+            // The backup connections' URL is checked like the main one.
+            (
+                &[
+                    "--redundant=2",
+                    "--backup-ws-url=https://user:hunter2@backup/",
+                ],
+                "bad configuration: BINANCE_BACKUP_WS_URL must start with ws:// or wss://",
+            ),
         ];
         for (argv, start) in bad {
             let line = check(argv).expect_err(&format!("{argv:?} should fail"));

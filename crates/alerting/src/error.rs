@@ -15,6 +15,9 @@ pub enum Stopped {
 /// Why the pipeline stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The configuration is invalid ([`crate::Config::validate`]): every problem at once.
+    #[error("invalid configuration: {0}")]
+    Config(events::Invalid),
     /// The REST base URL cannot be used.
     #[error(transparent)]
     RestUrl(RestError),
@@ -63,7 +66,10 @@ impl Error {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            Error::RestUrl(_) | Error::UnknownSymbol(_) | Error::NotTrading { .. }
+            Error::Config(_)
+                | Error::RestUrl(_)
+                | Error::UnknownSymbol(_)
+                | Error::NotTrading { .. }
         )
     }
 }

@@ -96,10 +96,12 @@ impl CheckSymbol for RestClient {
 /// failure. Alert lines (and the prompts, when no level is given) go to `term.out`.
 ///
 /// # Errors
-/// A bad REST URL, a symbol that is unknown or not trading, or a symbol check that fails
+/// An invalid configuration ([`Config::validate`]), a bad REST URL, a symbol that is unknown
+/// or not trading, or a symbol check that fails
 /// (before anything is watched); a prompt that cannot be read, stdout that cannot be
 /// written, or a stream manager that gave up.
 pub async fn run(config: Config, term: Terminal) -> Result<Stopped, Error> {
+    config.validate().map_err(Error::Config)?;
     let Terminal {
         mut input,
         mut out,

@@ -14,7 +14,8 @@
 //!   output by name and fans out to several through the trait.
 //! - **Helpers every crate needs the same way**: [`unix_ms`] (a wall-clock time as the
 //!   milliseconds the rows carry) and [`Backoff`] (the one capped exponential backoff of
-//!   the workspace: reconnects, retries, checkpoints).
+//!   the workspace: reconnects, retries, checkpoints), and [`Invalid`], every problem of
+//!   a configuration at once, which each library configuration's `validate()` returns.
 //!
 //! # What does not
 //!
@@ -34,6 +35,7 @@ struct ReadmeDoctests;
 mod backoff;
 mod disconnect;
 mod gap;
+mod invalid;
 mod mini_ticker;
 mod sink;
 mod time;
@@ -41,6 +43,7 @@ mod time;
 pub use backoff::Backoff;
 pub use disconnect::DisconnectReason;
 pub use gap::{Gap, GapReason};
+pub use invalid::{Invalid, Problem};
 pub use mini_ticker::{MiniTicker, Symbol};
 pub use sink::EventSink;
 pub use time::unix_ms;

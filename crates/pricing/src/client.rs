@@ -6,6 +6,8 @@ use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
 
+use events::{Invalid, Problem};
+
 use crate::error::{ApiErrorBody, Error};
 use crate::retry::{parse_retry_after, RetryPolicy};
 use crate::{CoinMarket, MarketChart};
@@ -47,6 +49,63 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
         }
     }
+}
+
+impl ClientConfig {
+    /// Every problem of this configuration (the [pattern](events::Invalid)): a base URL
+    /// that is not an absolute `http(s)://` URL, an API key that cannot travel in a header,
+    /// a zero timeout, no attempt at all (a delay above its cap is not a problem: the cap
+    /// wins, as [`RetryPolicy`] says).
+    /// [`CoinGecko::new`] refuses an invalid configuration.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut config = pricing::ClientConfig::new("ftp://example.com");
+    /// config.timeout = Duration::ZERO;
+    /// assert_eq!(config.validate().unwrap_err().0.len(), 2);
+    /// assert!(pricing::ClientConfig::new("https://api.coingecko.com/api/v3").validate().is_ok());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Invalid`] with every problem found (never the key itself).
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let mut problems = Vec::new();
+        if let Err(reason) = parse_base(&self.base_url) {
+            problems.push(Problem::new("base_url", format!("is not usable: {reason}")));
+        }
+        if self
+            .api_key
+            .as_deref()
+            .is_some_and(|k| HeaderValue::from_str(k).is_err())
+        {
+            problems.push(Problem::new(
+                "api_key",
+                "holds characters not allowed in an HTTP header",
+            ));
+        }
+        for (field, value) in [
+            ("timeout", self.timeout),
+            ("connect_timeout", self.connect_timeout),
+        ] {
+            if value.is_zero() {
+                problems.push(Problem::new(field, "must be more than 0 s"));
+            }
+        }
+        if self.retry.max_attempts == 0 {
+            problems.push(Problem::new("retry.max_attempts", "must be at least 1"));
+        }
+        Invalid::check(problems)
+    }
+}
+
+/// `base` as an absolute `http(s)://` URL that paths can be joined to.
+fn parse_base(base: &str) -> Result<Url, String> {
+    let url = Url::parse(base).map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+        return Err("expected an http:// or https:// URL".into());
+    }
+    Ok(url)
 }
 
 impl std::fmt::Debug for ClientConfig {
@@ -94,19 +153,14 @@ impl CoinGecko {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidBaseUrl`], [`Error::InvalidApiKey`] (not a valid header value) or
-    /// [`Error::Build`] (TLS set-up); no request is made here.
+    /// [`Error::InvalidBaseUrl`], [`Error::InvalidApiKey`] (not a valid header value),
+    /// [`Error::Config`] (the rest of [`ClientConfig::validate`]) or [`Error::Build`] (TLS
+    /// set-up); no request is made here.
     pub fn new(config: ClientConfig) -> Result<CoinGecko, Error> {
-        let base = Url::parse(&config.base_url).map_err(|e| Error::InvalidBaseUrl {
+        let base = parse_base(&config.base_url).map_err(|reason| Error::InvalidBaseUrl {
             url: config.base_url.clone(),
-            reason: e.to_string(),
+            reason,
         })?;
-        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
-            return Err(Error::InvalidBaseUrl {
-                url: config.base_url.clone(),
-                reason: "expected an http:// or https:// URL".into(),
-            });
-        }
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         if let Some(key) = config.api_key.as_deref().filter(|k| !k.is_empty()) {
@@ -122,9 +176,12 @@ impl CoinGecko {
             .connect_timeout(config.connect_timeout)
             .build()
             .map_err(|e| Error::Build(error_chain(e)))?;
-        let mut retry = config.retry;
-        retry.max_attempts = retry.max_attempts.max(1);
-        Ok(CoinGecko { http, base, retry })
+        config.validate().map_err(Error::Config)?;
+        Ok(CoinGecko {
+            http,
+            base,
+            retry: config.retry,
+        })
     }
 
     /// The base URL in use (it holds no key: the key travels in a header).

@@ -103,6 +103,9 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
+    /// The client's configuration is invalid ([`crate::ClientConfig::validate`]).
+    #[error("invalid CoinGecko client configuration: {0}")]
+    Config(events::Invalid),
     /// The API key cannot be sent as an HTTP header value.
     #[error("the CoinGecko API key contains characters not allowed in an HTTP header")]
     InvalidApiKey,

@@ -56,10 +56,11 @@ impl RetryPolicy {
     }
 
     /// Backoff before retry number `retry` (1 = the first retry): `base * 2^(retry-1)`,
-    /// capped at `max_delay` (the workspace's one [`Backoff`], without jitter: a lone client
-    /// whose waits the README states).
+    /// capped at `max_delay`, even when `base` is above it (the workspace's one
+    /// [`Backoff`], without jitter: a lone client whose waits the README states).
     pub fn backoff(&self, retry: u32) -> Duration {
-        Backoff::exact(self.base_delay, self.max_delay).nth(retry.saturating_sub(1))
+        let doubling = Backoff::exact(self.base_delay, self.max_delay);
+        doubling.nth(retry.saturating_sub(1)).min(self.max_delay)
     }
 
     /// Wait after a rate limit: the server's `retry-after` when it gave one, else
@@ -89,6 +90,11 @@ mod tests {
         assert_eq!(p.backoff(u32::MAX), p.max_delay);
         assert_eq!(p.backoff(0), p.base_delay);
         assert_eq!(RetryPolicy::immediate(3).backoff(5), Duration::ZERO);
+        let above_the_cap = RetryPolicy {
+            base_delay: Duration::from_secs(10),
+            ..RetryPolicy::default()
+        };
+        assert_eq!(above_the_cap.backoff(1), above_the_cap.max_delay);
     }
 
     #[test]

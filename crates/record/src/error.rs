@@ -37,6 +37,10 @@ pub enum RecordError {
     /// held); rows stay journaled and buffered and are retried.
     #[error("writing postponed (rows kept, retried at the next checkpoint): {0}")]
     NotAllowed(String),
+    /// The session's configuration is invalid ([`crate::SessionConfig::validate`]): every
+    /// problem at once; nothing was opened.
+    #[error("invalid configuration: {0}")]
+    Config(#[from] events::Invalid),
     /// The dataset's object store cannot be reached, or another recorder holds its lease
     /// ([`crate::output::open`]); the text says which.
     #[error("{0}")]

@@ -50,7 +50,8 @@ pub use event::{
 pub use manager::{
     spawn, DisconnectReason, Stats, StreamConfig, StreamError, StreamHandle, StreamItem,
     CONTROL_ATTEMPTS, CONTROL_REPLY_TIMEOUT, CONTROL_RETRY_DELAY, CONTROL_RETRY_MAX_DELAY,
-    MAX_CONNECT_ATTEMPTS, MAX_CONTROL_MESSAGES_PER_SECOND,
+    MAX_CONNECTION_LIFETIME, MAX_CONNECT_ATTEMPTS, MAX_CONTROL_MESSAGES_PER_SECOND,
+    MAX_STREAMS_PER_CONNECTION,
 };
 
 /// Installs rustls' `aws_lc_rs` crypto provider as the process default, once.

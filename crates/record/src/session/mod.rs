@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use chrono::Utc;
-use events::EventSink;
+use events::{EventSink, Invalid, Problem};
 use stream::{StreamConfig, StreamHandle, StreamItem};
 use tokio::sync::mpsc;
 use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
@@ -81,6 +81,49 @@ impl SessionConfig {
             final_save_attempts: 3,
         }
     }
+
+    /// Every problem of this configuration (the [pattern](events::Invalid)): no connection,
+    /// a zero checkpoint or status interval, no final-save attempt, and each connection's
+    /// own problems (`streams[i].…`, [`StreamConfig::validate`]). [`run`] refuses an invalid
+    /// configuration with [`RecordError::Config`] before it opens anything.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let stream = stream::StreamConfig::new("http://h", vec!["!miniTicker@arr".into()]);
+    /// let config = record::SessionConfig::new("data", Duration::ZERO, stream);
+    /// let err = config.validate().unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "checkpoint_every must be more than 0 s; streams[0].base_url must start with ws:// or wss://, got http://h"
+    /// );
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Invalid`] with every problem found.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let mut problems = Vec::new();
+        if self.streams.is_empty() {
+            problems.push(Problem::new("streams", "must hold at least one connection"));
+        }
+        for (field, value) in [
+            ("checkpoint_every", self.checkpoint_every),
+            ("status_every", self.status_every),
+        ] {
+            if value.is_zero() {
+                problems.push(Problem::new(field, "must be more than 0 s"));
+            }
+        }
+        if self.final_save_attempts == 0 {
+            problems.push(Problem::new("final_save_attempts", "must be at least 1"));
+        }
+        for (i, stream) in self.streams.iter().enumerate() {
+            if let Err(invalid) = stream.validate() {
+                problems.extend(invalid.within(&format!("streams[{i}].")));
+            }
+        }
+        Invalid::check(problems)
+    }
 }
 
 /// Records until `shutdown` resolves, then saves everything and returns a summary.
@@ -89,6 +132,7 @@ impl SessionConfig {
 ///
 /// # Errors
 ///
+/// [`RecordError::Config`] for an invalid configuration ([`SessionConfig::validate`]),
 /// [`RecordError::OutDir`] for an unusable or locked output directory and the errors of
 /// [`Recorder::open`](crate::Recorder::open) at start; [`RecordError::FinalSave`] when the
 /// final checkpoint fails after its retries (the message says how many rows are lost).
@@ -114,6 +158,7 @@ pub async fn run_with_sink(
     shutdown: impl Future<Output = ()>,
     mut on_progress: impl FnMut(Progress),
 ) -> Result<Summary, RecordError> {
+    config.validate()?;
     let wall_start = Instant::now();
     let mut feed = FeedState::new(unix_ms(SystemTime::now()));
     if let Some(root) = config.output.dataset.local_root() {

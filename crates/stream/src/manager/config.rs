@@ -12,7 +12,14 @@
 
 use std::time::Duration;
 
+use events::{Invalid, Problem};
+
 use super::backoff;
+
+/// Binance's cap on the streams of one connection.
+pub const MAX_STREAMS_PER_CONNECTION: usize = 1024;
+/// Binance cuts every connection after this long.
+pub const MAX_CONNECTION_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// Binance's cap on connection attempts per IP: this many per 5 minutes.
 pub const MAX_CONNECT_ATTEMPTS: usize = 300;
@@ -89,6 +96,82 @@ impl StreamConfig {
             control_reply_timeout: CONTROL_REPLY_TIMEOUT,
             control_attempts: CONTROL_ATTEMPTS,
         }
+    }
+
+    /// Every problem of this configuration (the [pattern](events::Invalid)): a base URL
+    /// that is not `ws://`/`wss://`, a stream name Binance cannot take, more streams than a
+    /// connection carries, a zero timeout, attempt count or capacity, a backoff whose cap is
+    /// below its start, a renewal after Binance's 24-hour cut.
+    ///
+    /// ```
+    /// let mut config = stream::StreamConfig::new("http://host", vec!["btc usdt".into()]);
+    /// config.idle_timeout = std::time::Duration::ZERO;
+    /// let err = config.validate().unwrap_err();
+    /// assert_eq!(err.0.len(), 3, "{err}");
+    /// assert!(stream::StreamConfig::new("wss://h", vec!["!miniTicker@arr".into()]).validate().is_ok());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Invalid`] with every problem found.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let mut problems = Vec::new();
+        let mut problem = |field: &str, what: String| problems.push(Problem::new(field, what));
+        if !self.base_url.starts_with("ws://") && !self.base_url.starts_with("wss://") {
+            let url = super::url::redact(&self.base_url);
+            problem(
+                "base_url",
+                format!("must start with ws:// or wss://, got {url}"),
+            );
+        }
+        for name in &self.streams {
+            if super::handle::validate(std::slice::from_ref(name)).is_err() {
+                problem("streams", format!("holds an invalid stream name {name:?}"));
+            }
+        }
+        if self.streams.len() > MAX_STREAMS_PER_CONNECTION {
+            problem(
+                "streams",
+                format!(
+                    "holds {} streams; a connection carries at most {MAX_STREAMS_PER_CONNECTION}",
+                    self.streams.len()
+                ),
+            );
+        }
+        for (field, value) in [
+            ("idle_timeout", self.idle_timeout),
+            ("max_connection_age", self.max_connection_age),
+            ("control_reply_timeout", self.control_reply_timeout),
+        ] {
+            if value.is_zero() {
+                problem(field, "must be more than 0 s".into());
+            }
+        }
+        if self.max_connection_age > MAX_CONNECTION_LIFETIME {
+            problem(
+                "max_connection_age",
+                format!(
+                    "must be at most 24 h (Binance cuts connections then), got {:?}",
+                    self.max_connection_age
+                ),
+            );
+        }
+        if self.max_backoff < self.initial_backoff {
+            problem(
+                "max_backoff",
+                format!(
+                    "must be at least initial_backoff ({:?}), got {:?}",
+                    self.initial_backoff, self.max_backoff
+                ),
+            );
+        }
+        if self.channel_capacity == 0 {
+            problem("channel_capacity", "must be at least 1".into());
+        }
+        if self.control_attempts == 0 {
+            problem("control_attempts", "must be at least 1".into());
+        }
+        Invalid::check(problems)
     }
 
     /// The longest a control request can take in the manager: every attempt's wait for a

@@ -140,7 +140,7 @@ impl StreamHandle {
 /// Stream names go into a URL path or query (percent-encoded, see `url`) and a JSON list.
 /// Non-ASCII names (`币安人生usdt@miniTicker`) are fine; blanks, control characters and the
 /// ASCII characters that separate URL parts or streams are not.
-fn validate(streams: &[String]) -> Result<(), StreamError> {
+pub(super) fn validate(streams: &[String]) -> Result<(), StreamError> {
     for name in streams {
         let ok = !name.is_empty()
             && name.len() <= 200
