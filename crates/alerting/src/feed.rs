@@ -4,7 +4,8 @@ use std::io::Write;
 
 use alert::{render_update, Hms, Update, Watcher};
 use events::unix_ms;
-use stream::{Dedup, DisconnectReason, Message, StreamItem};
+use events::Dedup;
+use stream::{DisconnectReason, Message, StreamItem};
 
 use crate::sinks::{Fired, Sinks};
 

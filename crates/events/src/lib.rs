@@ -8,6 +8,8 @@
 //! - **Gaps** ([`Gap`], [`GapReason`], [`DisconnectReason`]): the intervals without a live
 //!   feed, with a typed reason. The text of a reason is what files and messages keep; in a
 //!   process the reason stays typed, so nobody parses a label back out of a sentence.
+//! - **De-duplication** ([`Dedup`]): what "a copy" of an event is, for every pipeline that
+//!   reads two connections at once (a renewal's overlap, redundant connections).
 //! - **The sink** ([`EventSink`]): what a recording session hands its events and gaps to.
 //!   Outputs implement it for themselves, below the pipeline that drives them (as
 //!   ripgrep's `grep-printer` implements `grep-searcher::Sink`), so the pipeline knows no
@@ -32,15 +34,17 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-mod backoff;
+pub mod backoff;
+pub mod dedup;
 mod disconnect;
-mod gap;
-mod invalid;
+pub mod gap;
+pub mod invalid;
 mod mini_ticker;
-mod sink;
+pub mod sink;
 mod time;
 
 pub use backoff::Backoff;
+pub use dedup::Dedup;
 pub use disconnect::DisconnectReason;
 pub use gap::{Gap, GapReason};
 pub use invalid::{Invalid, Problem};

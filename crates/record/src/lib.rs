@@ -4,7 +4,7 @@
 //! Two layers:
 //!
 //! * [`Recorder`] — synchronous: it takes decoded events (or raw frames), drops copies
-//!   ([`stream::dedup`]), appends what is new to a write-ahead [`journal`], buffers it in columns and
+//!   ([`events::dedup`]), appends what is new to a write-ahead [`journal`], buffers it in columns and
 //!   writes a checkpoint file on request. Rows whose checkpoint fails stay buffered and go
 //!   out with the next one; after a crash, [`Recorder::open`] replays the journal into the
 //!   dataset exactly once.

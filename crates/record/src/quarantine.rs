@@ -6,7 +6,7 @@
 //! [`MAX_SKEW_MS`] from the local receive time (a server bug, a hostile peer,
 //! `"E":9223372036854775807`), or that has no calendar date at all, would otherwise land in
 //! a nonsensical date partition, make every checkpoint fail ("outside the representable date
-//! range"), or blind the de-duplication ([`stream::dedup`], whose horizon the recorder sets to [`MAX_SKEW_MS`]). Such an element is taken out
+//! range"), or blind the de-duplication ([`events::dedup`], whose horizon the recorder sets to [`MAX_SKEW_MS`]). Such an element is taken out
 //! before de-duplication and buffering, counted and logged with an excerpt; the frame that
 //! carried it stays in the journal as received. Journal replay applies the same rule with
 //! the journaled receive time, so the live path and recovery agree.

@@ -10,8 +10,11 @@
 //!   attempt limiter, renewal before Binance's 24-hour cut, rate-limited
 //!   `SUBSCRIBE`/`UNSUBSCRIBE`) and reports every disconnected interval as a
 //!   [`StreamItem::Gap`].
-//! - [`dedup`]: the de-duplicator of events two connections deliver (a renewal's overlap,
-//!   redundant connections), by exact (symbol, event time).
+//!
+//! The rows it decodes into ([`MiniTicker`]), why a connection ended ([`DisconnectReason`])
+//! and the de-duplication of what two connections both deliver (`events::Dedup`) are the
+//! venue-neutral event core's (`events`): this crate is Binance's, and depends on no other
+//! crate of ours.
 //!
 //! ```no_run
 //! # async fn run() {
@@ -35,13 +38,11 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-pub mod dedup;
 mod event;
 mod manager;
 #[cfg(feature = "rest")]
 pub mod rest;
 
-pub use dedup::Dedup;
 pub use event::{
     decode, decode_elements, for_each_mini_ticker_element, for_each_raw_mini_ticker, ControlReply,
     DecodeError, Decoded, Element, ElementError, Message, MiniTicker, RawMiniTicker, Symbol,

@@ -7,10 +7,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use events::Dedup;
 use parquet::file::metadata::KeyValue;
 use store::ticks::gaps::GapWriter;
 use store::ticks::{layout, Dataset, DatasetWriter, TickBuffer};
-use stream::{DecodeError, Dedup, ElementError, MiniTicker};
+use stream::{DecodeError, ElementError, MiniTicker};
 
 use super::reader::read_bytes;
 use super::writer::remove_segment;

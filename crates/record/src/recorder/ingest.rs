@@ -4,7 +4,7 @@
 //! The order is what makes a crash lose nothing and record nothing twice:
 //!
 //! 1. quarantine the elements whose event time is not believed ([`crate::quarantine`]);
-//! 2. drop the events already seen ([`stream::Dedup`]: a redundant connection's copy, the
+//! 2. drop the events already seen ([`events::Dedup`]: a redundant connection's copy, the
 //!    overlap of a renewal);
 //! 3. journal what is left, quarantined elements included (the journal keeps what was
 //!    received; a replay quarantines them again): the frame itself when nothing was

@@ -5,7 +5,7 @@
 //!
 //! 1. **In** (`ingest.rs`): a received message is checked (implausible event
 //!    times are quarantined, [`crate::quarantine`]), stripped of the events already seen
-//!    (redundant connections, renewal overlaps: [`stream::Dedup`]), appended to the
+//!    (redundant connections, renewal overlaps: [`events::Dedup`]), appended to the
 //!    write-ahead journal, and only then buffered in columns ([`TickBuffer`]) and handed to
 //!    the [`EventSink`]. Gaps in the feed go the same way: journaled, then kept for the next
 //!    checkpoint.
@@ -34,9 +34,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
+use events::Dedup;
 use events::{EventSink, GapReason};
 use store::ticks::{RecoverReport, TickBuffer};
-use stream::{Dedup, MiniTicker};
+use stream::MiniTicker;
 
 use crate::checkpoint::{CheckpointJob, Writers};
 use crate::gaps::Gap;

@@ -64,7 +64,7 @@ pub struct StreamConfig {
     /// `max_backoff` (a server announcing it on every connection gets no reconnect storm).
     ///
     /// During the overlap both connections deliver, so the same event can
-    /// arrive twice: de-duplicate with [`Dedup`](crate::Dedup) if that matters.
+    /// arrive twice: de-duplicate with `events::Dedup` if that matters.
     pub max_connection_age: Duration,
     /// Items buffered for a slow consumer before the manager waits (backpressure).
     pub channel_capacity: usize,

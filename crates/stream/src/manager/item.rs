@@ -33,7 +33,7 @@ pub enum StreamItem {
     /// While a renewal overlaps two connections, both deliver the same events,
     /// so an event may arrive twice (once per `conn_id`), and the two
     /// connections' frames interleave. Consumers that must not count an event
-    /// twice de-duplicate by exact (symbol, event time) with [`Dedup`](crate::Dedup).
+    /// twice de-duplicate by exact (symbol, event time) with `events::Dedup`.
     ///
     /// `rejected` lists the elements of an `!miniTicker@arr` array that could
     /// not be decoded (almost always empty): `message` holds the frame's other

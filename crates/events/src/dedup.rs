@@ -1,8 +1,10 @@
 //! De-duplication of events delivered twice, by exact (symbol, event_time): the one
-//! meaning of "a copy" that every consumer of the stream shares (the recorder, the alerter).
+//! meaning of "a copy" that every pipeline shares (the recorder, the alerter). It lives in
+//! the event core, not in a venue's client: copies come from how a pipeline connects, and a
+//! row is a row whatever the venue.
 //!
-//! Two connections deliver the same events while a connection is renewed (see
-//! [`StreamConfig::max_connection_age`](crate::StreamConfig::max_connection_age)), and all
+//! Two connections deliver the same events while a connection is renewed (a venue's
+//! connection manager overlaps the old and the new one), and all
 //! the time with redundant connections (`recorder --redundant 2`): every event then arrives
 //! twice, in either order and with some lag between them. [`Dedup`] keeps the first copy
 //! and drops the later ones.
@@ -27,7 +29,7 @@
 //! of future times can neither make real events copies nor push real times out of memory.
 //!
 //! ```
-//! use stream::dedup::Dedup;
+//! use events::Dedup;
 //! let mut d = Dedup::new();
 //! let now = 1_764_547_200_000; // receive time, ms since the Unix epoch
 //! assert!(d.first_seen_at("BTCUSDT", now - 20, now)); // the old connection
@@ -53,7 +55,7 @@ pub const MAX_TIMES: usize = 4096;
 /// Keeps the first copy of each (symbol, event_time); see the [module docs](self).
 ///
 /// ```
-/// use stream::dedup::Dedup;
+/// use events::Dedup;
 /// let mut d = Dedup::new();
 /// assert!(d.first_seen("BTCUSDT", 1_000));  // connection A
 /// assert!(!d.first_seen("BTCUSDT", 1_000)); // connection B: a copy
