@@ -13,7 +13,10 @@
 #   ROUNDS  rounds of old+new+new+old runs (default 2)
 # Environment: CARGO_TARGET_DIR (default target/ of this tree; release builds of both trees
 # share it), AB_WORKTREE (default ../ab-old next to this tree; removed afterwards),
-# AB_CRITERION_ARGS (default "--warm-up-time 1 --measurement-time 3").
+# AB_CRITERION_ARGS (default "--warm-up-time 1 --measurement-time 3"),
+# AB_COUNT=1: instead of timing, count the instructions of each case once per tree under
+# valgrind's callgrind (only the timed part, the bench's `counted`): a ratio that does not
+# move with the machine's load (other builds, a noisy VM); ROUNDS is then ignored.
 set -euo pipefail
 
 base=${1:-c68e01f}
@@ -46,6 +49,27 @@ echo "new: $(git -C "$root" rev-parse --short HEAD) ($new_exe)"
 echo "old: $(git -C "$root" rev-parse --short "$base") ($old_exe)"
 
 export INGEST_AB_FRAMES=$work/frames.txt CRITERION_HOME=$work/criterion
+
+if [ "${AB_COUNT:-}" = 1 ]; then
+    # Instructions (callgrind's Ir) of each case's timed part, old and new.
+    ir() { # exe case
+        INGEST_AB_COUNT=$2 valgrind --tool=callgrind --toggle-collect='*counted*' \
+            --callgrind-out-file="$work/cg.out" "$1" >/dev/null 2>"$work/cg.err" ||
+            { cat "$work/cg.err" >&2; exit 1; }
+        awk '/^summary:/ {print $2}' "$work/cg.out"
+    }
+    "$new_exe" --bench --noplot --warm-up-time 0.1 --measurement-time 0.1 decode_only >/dev/null # writes the frames
+    echo
+    echo "| case | old (instructions) | new (instructions) | new/old |"
+    echo "|---|---:|---:|---:|"
+    for case in decode_only decode_and_buffer recorder_path_dedup_journal_buffer \
+        recorder_path_dedup_journal_buffer_sync_per_pass recorder_path_dedup_buffer_no_journal; do
+        o=$(ir "$old_exe" "$case")
+        n=$(ir "$new_exe" "$case")
+        echo "| ingest_ab/$case | $o | $n | $(python3 -c "print(f'{$n / $o:.4f}')") |"
+    done
+    exit 0
+fi
 run() { # side exe
     echo "== $1"
     # shellcheck disable=SC2086 # $args is a list of words

@@ -6,11 +6,16 @@
 //!
 //! `cargo bench -p record --bench ingest_ab` (alone it only prints the figures of this tree;
 //! the ratios come from the script).
+//!
+//! With `INGEST_AB_COUNT=<case>` the executable runs that one case once, without criterion,
+//! for an instruction count: `valgrind --tool=callgrind --toggle-collect='*counted*'`
+//! counts exactly the work the case times (`scripts/bench-ab.sh` with `AB_COUNT=1`), a
+//! figure that does not move with the machine's load.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use record::Recorder;
 use stream::MiniTicker;
 
@@ -122,22 +127,24 @@ fn recorder_path(frames: &[String], iters: u64, journal: Journal) -> Duration {
     let mut total = Duration::ZERO;
     for pass in 1..=iters as i64 {
         let start = Instant::now();
-        for f in frames {
-            if let Ok(stream::Message::MiniTickers(mut t)) = stream::decode(f) {
-                // Each pass replays the same market moved on in time, so nothing is
-                // a copy; received when it happened, so nothing is quarantined.
-                t.iter_mut()
-                    .for_each(|t| t.event_time += pass * 1_000_000_000);
-                let received = t.first().map_or(0, |t| t.event_time);
-                rec.ingest_message(1, received, f, t).expect("ingest");
+        counted(|| {
+            for f in frames {
+                if let Ok(stream::Message::MiniTickers(mut t)) = stream::decode(f) {
+                    // Each pass replays the same market moved on in time, so nothing is
+                    // a copy; received when it happened, so nothing is quarantined.
+                    t.iter_mut()
+                        .for_each(|t| t.event_time += pass * 1_000_000_000);
+                    let received = t.first().map_or(0, |t| t.event_time);
+                    rec.ingest_message(1, received, f, t).expect("ingest");
+                }
+                if journal == Journal::SyncPerFrame {
+                    rec.sync_journal().expect("sync");
+                }
             }
-            if journal == Journal::SyncPerFrame {
+            if journal == Journal::SyncPerPass {
                 rec.sync_journal().expect("sync");
             }
-        }
-        if journal == Journal::SyncPerPass {
-            rec.sync_journal().expect("sync");
-        }
+        });
         total += start.elapsed();
         black_box(rec.pending());
         rec.checkpoint(chrono::Utc::now()).expect("checkpoint");
@@ -146,7 +153,64 @@ fn recorder_path(frames: &[String], iters: u64, journal: Journal) -> Duration {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(case) = std::env::var("INGEST_AB_COUNT") {
+        count(&case);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
+
+/// Runs `case` once (two passes for the recorder path: the second without start-up
+/// effects), its timed part inside [`counted`].
+fn count(case: &str) {
+    let frames = frames();
+    let dir = tempfile::tempdir().expect("temp dir");
+    match case {
+        "decode_only" => counted(|| {
+            let mut scratch: Vec<MiniTicker> = Vec::with_capacity(2000);
+            for f in &frames {
+                scratch.clear();
+                stream::for_each_raw_mini_ticker(f, |raw| {
+                    if let Ok(t) = raw.parse() {
+                        scratch.push(t)
+                    }
+                })
+                .expect("valid frame");
+                black_box(&scratch);
+            }
+        }),
+        "decode_and_buffer" => {
+            let mut rec = recorder(dir.path());
+            rec.ingest_frame(&frames[0]).expect("valid frame");
+            counted(|| {
+                for f in &frames {
+                    rec.ingest_frame(f).expect("valid frame");
+                }
+            });
+            black_box(rec.pending());
+        }
+        "recorder_path_dedup_journal_buffer" => {
+            recorder_path(&frames, 2, Journal::SyncPerFrame);
+        }
+        "recorder_path_dedup_journal_buffer_sync_per_pass" => {
+            recorder_path(&frames, 2, Journal::SyncPerPass);
+        }
+        "recorder_path_dedup_buffer_no_journal" => {
+            recorder_path(&frames, 2, Journal::None);
+        }
+        other => panic!("unknown case {other}"),
+    }
+}
+
+/// The work an instruction count measures (see the module docs); never inlined, so that
+/// callgrind can toggle on its name.
+#[inline(never)]
+fn counted<T>(work: impl FnOnce() -> T) -> T {
+    black_box(work())
+}
 
 /// `Recorder::new` of either tree: the base returns the recorder, newer trees a `Result`
 /// (it takes the directory's lock).
