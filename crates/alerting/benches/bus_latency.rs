@@ -62,23 +62,22 @@ async fn measure() -> Vec<Duration> {
             let Some(item) = items.recv().await else {
                 break;
             };
-            for item in source.items(item) {
-                let lines = feed.handle(&item, &mut out).expect("write");
-                let StreamItem::Message {
-                    message: Message::MiniTickers(t),
-                    ..
-                } = &item
-                else {
-                    continue;
-                };
-                if lines == 0 {
-                    continue;
-                }
-                let now = SystemTime::now();
-                let key = (t[0].symbol.to_string(), t[0].event_time);
-                if let Some(at) = received.lock().expect("lock").get(&key) {
-                    samples.push(now.duration_since(*at).unwrap_or_default());
-                }
+            // The event's key, read only once it alerted (outside the alerter's own work).
+            let event = match &item {
+                bus::BusItem::Tickers { raw, .. } => Some(raw.clone()),
+                _ => None,
+            };
+            let lines = source.apply(item, &mut feed, &mut out).expect("write");
+            let (Some(raw), true) = (event, lines > 0) else {
+                continue;
+            };
+            let now = SystemTime::now();
+            let Ok(Message::MiniTickers(t)) = stream::decode(&raw) else {
+                continue;
+            };
+            let key = (t[0].symbol.to_string(), t[0].event_time);
+            if let Some(at) = received.lock().expect("lock").get(&key) {
+                samples.push(now.duration_since(*at).unwrap_or_default());
             }
         }
     };

@@ -13,11 +13,14 @@
 //!   publishes the time it was down) is all three at once; the recorder's own start-up gap
 //!   is not a loss of this alerter's feed and is passed over.
 
+use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bus::{BusItem, GapMessage};
 use events::GapReason;
 use stream::{DisconnectReason, StreamItem};
+
+use crate::feed::Feed;
 
 /// Connection number the bus items carry (there is no Binance connection).
 const CONN_ID: u64 = 0;
@@ -39,21 +42,34 @@ impl BusSource {
         }
     }
 
-    /// The stream items `item` stands for (none, one or two).
-    pub fn items(&mut self, item: BusItem) -> Vec<StreamItem> {
+    /// Hands `item` to `feed`: an event as text, which the feed decodes once
+    /// ([`Feed::prices`]); anything else as the stream items of a direct connection
+    /// ([`Feed::handle`]). Returns how many lines were written to `out`.
+    ///
+    /// # Errors
+    ///
+    /// Only an I/O error writing or flushing `out`.
+    pub fn apply(
+        &mut self,
+        item: BusItem,
+        feed: &mut Feed,
+        out: &mut impl Write,
+    ) -> std::io::Result<usize> {
+        if let BusItem::Tickers { raw, received_at } = item {
+            return feed.prices(&raw, received_at, out);
+        }
+        let mut lines = 0;
+        for item in self.state_items(item) {
+            lines += feed.handle(&item, out)?;
+        }
+        Ok(lines)
+    }
+
+    /// The stream items a state item of the bus stands for (none, one or two); an event
+    /// stands for none here (see [`BusSource::apply`]).
+    fn state_items(&mut self, item: BusItem) -> Vec<StreamItem> {
         match item {
-            BusItem::Tickers {
-                raw,
-                message,
-                received_at,
-            } => vec![StreamItem::Message {
-                conn_id: CONN_ID,
-                received_at,
-                raw: raw.into(),
-                message,
-                // A bus message is one event the recorder already decoded: nothing to reject.
-                rejected: Vec::new(),
-            }],
+            BusItem::Tickers { .. } => Vec::new(),
             BusItem::Connected { at } => vec![StreamItem::Connected {
                 conn_id: CONN_ID,
                 at,
@@ -169,8 +185,6 @@ mod tests {
     #[test]
     fn bus_items_become_the_stream_items_of_a_direct_connection() {
         let now = SystemTime::now();
-        let frame = r#"{"e":"24hrMiniTicker","E":1,"s":"BTCUSDT","c":"1.5","o":"1","h":"2","l":"1","v":"3","q":"4"}"#;
-        let message = stream::decode(frame).unwrap();
         let cases: Vec<(BusItem, Vec<&str>)> = vec![
             (BusItem::Connected { at: now }, vec!["connected"]),
             (gap(Some(2_000), "startup"), vec![]), // never reported lost: nothing
@@ -192,23 +206,49 @@ mod tests {
             (BusItem::Connected { at: now }, vec!["connected"]),
             (BusItem::StreamGone { at: now }, vec!["disconnected"]),
             (BusItem::Connected { at: now }, vec!["connected"]),
-            (
-                BusItem::Tickers {
-                    raw: frame.into(),
-                    message,
-                    received_at: now,
-                },
-                vec!["message"],
-            ),
         ];
         let mut source = BusSource::new("nats://127.0.0.1:4222".into());
         for (item, want) in cases {
             let shown = format!("{item:?}");
-            let got = source.items(item);
+            let got = source.state_items(item);
             assert_eq!(kinds(&got), want, "{shown}");
-            if let [StreamItem::Message { raw, .. }] = got.as_slice() {
-                assert_eq!(raw.as_str(), frame);
-            }
         }
+    }
+
+    #[test]
+    fn an_event_goes_to_the_feed_as_text_and_alerts_like_a_direct_frame() {
+        let level =
+            alert::Level::parse("BTCUSDT".parse().unwrap(), alert::Direction::Above, "1.25")
+                .unwrap();
+        let watcher = alert::Watcher::new([level], alert::Mode::EveryUpdate);
+        let sinks = crate::sinks::Sinks::start(None, None).unwrap();
+        let mut feed = Feed::new(watcher, false, sinks);
+        let mut source = BusSource::new("nats://127.0.0.1:4222".into());
+        let event = |e: i64, c: &str| BusItem::Tickers {
+            raw: format!(
+                r#"{{"e":"24hrMiniTicker","E":{e},"s":"BTCUSDT","c":"{c}","o":"1","h":"2","l":"1","v":"3","q":"4"}}"#
+            ),
+            received_at: SystemTime::now(),
+        };
+        let mut out = Vec::new();
+        let lines = source.apply(event(1, "1.50"), &mut feed, &mut out).unwrap();
+        assert_eq!(lines, 1);
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.ends_with("BTCUSDT price has gone above 1.25 Last price: 1.50\n"),
+            "{text:?}"
+        );
+        // The same event again (a copy) and a text that is no event: nothing printed.
+        let mut out = Vec::new();
+        assert_eq!(
+            source.apply(event(1, "1.50"), &mut feed, &mut out).unwrap(),
+            0
+        );
+        let junk = BusItem::Tickers {
+            raw: "not json".into(),
+            received_at: SystemTime::now(),
+        };
+        assert_eq!(source.apply(junk, &mut feed, &mut out).unwrap(), 0);
+        assert!(out.is_empty());
     }
 }

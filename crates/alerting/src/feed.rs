@@ -54,10 +54,7 @@ impl Feed {
                 received_at,
                 ..
             } => match message {
-                Message::MiniTickers(_) => {
-                    crate::metrics::prices_received(*received_at);
-                    return self.on_tickers(raw.as_str(), unix_ms(*received_at), out);
-                }
+                Message::MiniTickers(_) => return self.prices(raw.as_str(), *received_at, out),
                 Message::ServerShutdown { .. } => {
                     log::warn!("exchange announced a server shutdown; the feed will reconnect")
                 }
@@ -93,6 +90,24 @@ impl Feed {
             }
         }
         Ok(0)
+    }
+
+    /// Handles the mini tickers of `text` (a frame, or one bus message: Binance's JSON
+    /// object of one event) received at `received_at`, decoding it once for their exact
+    /// decimal strings; returns how many lines were written to `out`.
+    ///
+    /// # Errors
+    ///
+    /// Only an I/O error writing or flushing `out`; an unreadable text or a bad price is
+    /// logged and skipped.
+    pub fn prices(
+        &mut self,
+        text: &str,
+        received_at: std::time::SystemTime,
+        out: &mut impl Write,
+    ) -> std::io::Result<usize> {
+        crate::metrics::prices_received(received_at);
+        self.on_tickers(text, unix_ms(received_at), out)
     }
 
     fn on_tickers(

@@ -165,7 +165,8 @@ pub async fn run(config: Config, term: Terminal) -> Result<Stopped, Error> {
     outcome
 }
 
-/// The bus version of [`run`]'s loop: bus items, as stream items, through the same feed.
+/// The bus version of [`run`]'s loop: events straight into the feed (decoded there, once),
+/// the other bus items as the stream items of a direct connection, through the same feed.
 async fn follow_bus(
     mut items: tokio::sync::mpsc::Receiver<bus::BusItem>,
     mut source: BusSource,
@@ -176,10 +177,8 @@ async fn follow_bus(
     tokio::select! {
         failure = async {
             while let Some(item) = items.recv().await {
-                for item in source.items(item) {
-                    if let Err(e) = feed.handle(&item, &mut out) {
-                        return Error::Stdout(e);
-                    }
+                if let Err(e) = source.apply(item, &mut feed, &mut out) {
+                    return Error::Stdout(e);
                 }
             }
             Error::StreamEnded

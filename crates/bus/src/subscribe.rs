@@ -42,7 +42,7 @@ use futures::StreamExt;
 use tokio::sync::{mpsc, watch};
 
 use crate::error::redacted;
-use crate::payload::{decode_ticker, GapMessage};
+use crate::payload::GapMessage;
 use crate::setup::is_not_found;
 use crate::subject::{subject_for, GAPS_SUBJECT, STREAM_NAME};
 use crate::{BusConfig, BusError, StreamLimits};
@@ -66,12 +66,11 @@ pub enum BusItem {
         /// When it was found gone.
         at: SystemTime,
     },
-    /// An event of a watched symbol.
+    /// An event of a watched symbol, not decoded: its consumer decodes it once, into what it
+    /// needs (the alerter: the exact decimal strings, with `stream::for_each_raw_mini_ticker`).
     Tickers {
-        /// The payload: one event as Binance's JSON object.
+        /// The payload: one event as Binance's JSON object (UTF-8 checked, nothing more).
         raw: String,
-        /// `raw`, decoded.
-        message: stream::Message,
         /// When it came off the bus.
         received_at: SystemTime,
     },
@@ -372,14 +371,15 @@ fn to_item(subject: &str, payload: &[u8]) -> Option<BusItem> {
             }
         };
     }
-    match decode_ticker(payload) {
-        Ok((raw, message)) => Some(BusItem::Tickers {
+    // Not decoded here: the consumer does it once (a second parse per event cost a bus
+    // alerter about half its CPU).
+    match std::str::from_utf8(payload) {
+        Ok(raw) => Some(BusItem::Tickers {
             raw: raw.to_owned(),
-            message,
             received_at: SystemTime::now(),
         }),
-        Err(e) => {
-            log::warn!("unreadable message on {subject} skipped: {e}");
+        Err(_) => {
+            log::warn!("unreadable message on {subject} skipped: not UTF-8");
             None
         }
     }
