@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use super::backoff;
+use events::Backoff;
 
 /// Binance's cap on connection attempts per IP: this many per 5 minutes.
 pub const MAX_CONNECT_ATTEMPTS: usize = 300;
@@ -97,10 +97,17 @@ impl StreamConfig {
         let attempts = self.control_attempts.max(1);
         let mut total = self.control_reply_timeout * attempts + Duration::from_secs(5);
         for retry in 1..attempts {
-            total += backoff::control_retry_delay(retry);
+            total += control_retry_delay(retry);
         }
         total
     }
+}
+
+/// The wait before the `retry`-th re-send (from 1) of an unanswered control request:
+/// [`CONTROL_RETRY_DELAY`] doubled per re-send, at most [`CONTROL_RETRY_MAX_DELAY`]; no
+/// jitter (one client, one connection).
+pub(crate) fn control_retry_delay(retry: u32) -> Duration {
+    Backoff::exact(CONTROL_RETRY_DELAY, CONTROL_RETRY_MAX_DELAY).nth(retry.saturating_sub(1))
 }
 
 #[cfg(test)]
@@ -118,5 +125,11 @@ mod tests {
             vec!["a@miniTicker".into(), "b@miniTicker".into()],
         );
         assert!(two.combined);
+    }
+
+    #[test]
+    fn control_retries_wait_1_2_4_8_8_seconds() {
+        let got: Vec<u64> = (1..=5).map(|r| control_retry_delay(r).as_secs()).collect();
+        assert_eq!(got, [1, 2, 4, 8, 8]);
     }
 }

@@ -12,7 +12,7 @@
 
 use tokio::time::Instant;
 
-use super::backoff::control_retry_delay;
+use super::config::control_retry_delay;
 use super::connection::Conn;
 use super::supervisor::Supervisor;
 use super::{Ack, Command, DisconnectReason, StreamError};
