@@ -1,21 +1,14 @@
-//! Reconnect pacing: the waits between control re-sends (the event core's
-//! [`Backoff`], as every retry of the workspace) and a sliding-window limiter for Binance's
-//! caps (300 connection attempts per 5 minutes per IP, 5 incoming control messages per
-//! second per connection).
+//! Pacing: a sliding-window limiter for Binance's caps (300 connection attempts per
+//! 5 minutes per IP, 5 incoming control messages per second per connection).
+//!
+//! The waits themselves (reconnects, control re-sends) are the event core's
+//! [`Backoff`](events::Backoff), as every retry of the workspace; the control re-send
+//! schedule is [`super::config::control_retry_delay`].
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use events::Backoff;
 use tokio::time::Instant;
-
-/// The wait before the `retry`-th re-send (from 1) of an unanswered control request:
-/// [`super::CONTROL_RETRY_DELAY`] doubled per re-send, at most
-/// [`super::CONTROL_RETRY_MAX_DELAY`]; no jitter (one client, one connection).
-pub(crate) fn control_retry_delay(retry: u32) -> Duration {
-    Backoff::exact(super::CONTROL_RETRY_DELAY, super::CONTROL_RETRY_MAX_DELAY)
-        .nth(retry.saturating_sub(1))
-}
 
 /// Allows at most `max` events in any window of length `window`.
 #[derive(Debug, Clone)]
@@ -63,12 +56,6 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn control_retries_wait_1_2_4_8_8_seconds() {
-        let got: Vec<u64> = (1..=5).map(|r| control_retry_delay(r).as_secs()).collect();
-        assert_eq!(got, [1, 2, 4, 8, 8]);
-    }
 
     #[test]
     fn limiter_allows_max_per_window_then_waits_for_the_oldest() {

@@ -12,9 +12,22 @@
 
 use std::time::Duration;
 
-use events::{Invalid, Problem};
+use events::{Backoff, Invalid, Problem};
 
-use super::backoff;
+/// Stream names go into a URL path or query (percent-encoded, see `url`) and a JSON list.
+/// Non-ASCII names (`币安人生usdt@miniTicker`) are fine; blanks, control characters and the
+/// ASCII characters that separate URL parts or streams are not.
+pub(super) fn valid_stream_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 200
+        && name.chars().all(|c| {
+            if c.is_ascii() {
+                c.is_ascii_graphic() && !"/?#&%\"\\".contains(c)
+            } else {
+                !c.is_control() && !c.is_whitespace()
+            }
+        })
+}
 
 /// Binance's cap on the streams of one connection.
 pub const MAX_STREAMS_PER_CONNECTION: usize = 1024;
@@ -125,7 +138,7 @@ impl StreamConfig {
             );
         }
         for name in &self.streams {
-            if super::handle::validate(std::slice::from_ref(name)).is_err() {
+            if !valid_stream_name(name) {
                 problem("streams", format!("holds an invalid stream name {name:?}"));
             }
         }
@@ -180,10 +193,17 @@ impl StreamConfig {
         let attempts = self.control_attempts.max(1);
         let mut total = self.control_reply_timeout * attempts + Duration::from_secs(5);
         for retry in 1..attempts {
-            total += backoff::control_retry_delay(retry);
+            total += control_retry_delay(retry);
         }
         total
     }
+}
+
+/// The wait before the `retry`-th re-send (from 1) of an unanswered control request:
+/// [`CONTROL_RETRY_DELAY`] doubled per re-send, at most [`CONTROL_RETRY_MAX_DELAY`]; no
+/// jitter (one client, one connection).
+pub(crate) fn control_retry_delay(retry: u32) -> Duration {
+    Backoff::exact(CONTROL_RETRY_DELAY, CONTROL_RETRY_MAX_DELAY).nth(retry.saturating_sub(1))
 }
 
 #[cfg(test)]
@@ -201,5 +221,11 @@ mod tests {
             vec!["a@miniTicker".into(), "b@miniTicker".into()],
         );
         assert!(two.combined);
+    }
+
+    #[test]
+    fn control_retries_wait_1_2_4_8_8_seconds() {
+        let got: Vec<u64> = (1..=5).map(|r| control_retry_delay(r).as_secs()).collect();
+        assert_eq!(got, [1, 2, 4, 8, 8]);
     }
 }

@@ -1,8 +1,13 @@
 //! One connection: the handshake, reading it, answering pings, sending control
 //! requests at Binance's pace, closing it, and telling why it ended.
+//!
+//! [`Dialer`] starts connection attempts ([`Attempt`]), numbered and kept under
+//! Binance's attempt limit. [`Conn`] is an open connection: it waits for the next
+//! [`Event`], and says what a frame asks for ([`Read`]). It does not deliver
+//! anything itself: the supervisor hands the items on, so a connection never waits
+//! on the consumer.
 
 use futures::{SinkExt, StreamExt};
-use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -13,11 +18,11 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::backoff::RateLimiter;
-use super::control::Waiting;
-use super::supervisor::{Stop, Supervisor};
+use super::config::{StreamConfig, MAX_CONNECT_ATTEMPTS};
+use super::control::{Command, Requests, Subscriptions};
+use super::item::{DisconnectReason, StreamItem};
+use super::stats::Counters;
 use super::url::{redact, stream_url};
-use super::{Counters, DisconnectReason, StreamConfig, StreamItem};
-use super::{MAX_CONNECT_ATTEMPTS, MAX_CONTROL_MESSAGES_PER_SECOND};
 use crate::event::{decode_elements, DecodeError, Decoded, Message};
 
 pub(super) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -54,93 +59,57 @@ impl Drop for Attempt {
     }
 }
 
-/// How a connection ended.
-pub(super) struct Outcome {
-    pub(super) reason: DisconnectReason,
-    /// When the feed was really lost (for an idle timeout: the last frame).
-    pub(super) lost_at: SystemTime,
-    /// Whether any data frame arrived (the backoff resets only then).
-    pub(super) got_data: bool,
-}
-
-/// An open connection and its bookkeeping.
-pub(super) struct Conn {
-    pub(super) id: u64,
-    ws: Box<Ws>,
-    /// Streams this connection carries: its URL's plus the `SUBSCRIBE`s sent on it.
-    pub(super) streams: Vec<String>,
-    /// When to open its successor (`StreamConfig::max_connection_age`).
-    pub(super) renew_at: Instant,
-    /// A data frame (not a control reply) arrived.
-    pub(super) got_data: bool,
-    /// The server sent `serverShutdown` on it.
-    pub(super) shutdown_announced: bool,
-    idle: Duration,
-    idle_deadline: Instant,
-    last_frame_at: SystemTime,
-    /// Control requests waiting for the rate limiter, with their ids.
-    pub(super) outbox: VecDeque<(String, u64)>,
-    pub(super) pending: HashMap<u64, Waiting>,
+/// Starts connection attempts: numbers them, and keeps them within Binance's limit of
+/// [`MAX_CONNECT_ATTEMPTS`] per 5 minutes.
+pub(super) struct Dialer {
     limiter: RateLimiter,
+    /// Id of the latest connection attempt (ids count attempts from 1).
+    last_conn_id: u64,
 }
 
-/// Something a connection needs handled.
-pub(super) enum Event {
-    Idle,
-    SendDue,
-    /// A control request's reply is overdue, or its re-send is due.
-    ControlDue,
-    Frame(Option<Result<WsMessage, WsError>>),
-}
+impl Dialer {
+    pub(super) fn new() -> Self {
+        Dialer {
+            limiter: RateLimiter::new(MAX_CONNECT_ATTEMPTS, Duration::from_secs(300)),
+            last_conn_id: 0,
+        }
+    }
 
-impl Conn {
-    fn new(id: u64, ws: Box<Ws>, streams: Vec<String>, config: &StreamConfig) -> Conn {
+    /// Starts the next connection attempt to the streams `desired`, or says
+    /// when Binance's attempt limit allows one.
+    pub(super) fn begin(
+        &mut self,
+        config: &StreamConfig,
+        desired: &[String],
+    ) -> Result<Attempt, Instant> {
         let now = Instant::now();
-        Conn {
-            id,
-            ws,
-            streams,
-            // A huge age (e.g. `Duration::MAX`) means "never renew".
-            renew_at: now
-                .checked_add(config.max_connection_age)
-                .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400)),
-            got_data: false,
-            shutdown_announced: false,
-            idle: config.idle_timeout,
-            idle_deadline: now + config.idle_timeout,
-            last_frame_at: SystemTime::now(),
-            outbox: VecDeque::new(),
-            pending: HashMap::new(),
-            limiter: RateLimiter::new(MAX_CONTROL_MESSAGES_PER_SECOND, Duration::from_secs(1)),
+        let allowed = self.limiter.next_allowed(now);
+        if allowed > now {
+            log::warn!(
+                "stream: {MAX_CONNECT_ATTEMPTS} connection attempts in 5 minutes, waiting {:?}",
+                allowed - now
+            );
+            return Err(allowed);
         }
-    }
-
-    /// Waits for the next thing to do; cancel-safe (nothing happens until handled).
-    pub(super) async fn next_event(&mut self) -> Event {
-        let send_at = self.limiter.next_allowed(Instant::now());
-        let control_at = self.pending.values().filter_map(Waiting::deadline).min();
-        tokio::select! {
-            _ = tokio::time::sleep_until(self.idle_deadline) => Event::Idle,
-            _ = tokio::time::sleep_until(send_at), if !self.outbox.is_empty() => Event::SendDue,
-            _ = sleep_until_some(control_at), if control_at.is_some() => Event::ControlDue,
-            frame = self.ws.next() => Event::Frame(frame),
-        }
-    }
-
-    /// Settles what is still waiting and says how the connection ended.
-    pub(super) fn end(&mut self, reason: DisconnectReason) -> Outcome {
-        for (_, waiting) in self.pending.drain() {
-            waiting.pending.settle_on_disconnect();
-        }
-        let lost_at = match reason {
-            DisconnectReason::IdleTimeout(_) => self.last_frame_at,
-            _ => SystemTime::now(),
+        self.limiter.record(now);
+        self.last_conn_id += 1;
+        let conn_id = self.last_conn_id;
+        let combined = config.combined;
+        let url = stream_url(&config.base_url, desired, combined);
+        log::info!(
+            "stream: connecting #{conn_id} to {} ({} streams)",
+            redact(&url),
+            desired.len()
+        );
+        let streams = match combined {
+            true => desired.to_vec(),
+            false => desired.iter().take(1).cloned().collect(),
         };
-        Outcome {
-            reason,
-            lost_at,
-            got_data: self.got_data,
-        }
+        Ok(Attempt {
+            conn_id,
+            streams,
+            task: tokio::spawn(handshake(conn_id, url)),
+        })
     }
 }
 
@@ -157,161 +126,220 @@ async fn handshake(conn_id: u64, url: String) -> Result<Box<Ws>, String> {
     }
 }
 
-impl Supervisor {
-    /// Starts the next connection attempt to the current stream set, or says
-    /// when Binance's attempt limit allows one.
-    pub(super) fn begin_attempt(&mut self) -> Result<Attempt, Instant> {
+/// How a connection ended.
+pub(super) struct Outcome {
+    pub(super) reason: DisconnectReason,
+    /// When the feed was really lost (for an idle timeout: the last frame).
+    pub(super) lost_at: SystemTime,
+    /// Whether any data frame arrived (the backoff resets only then).
+    pub(super) got_data: bool,
+}
+
+/// An open connection and its bookkeeping.
+pub(super) struct Conn {
+    pub(super) id: u64,
+    ws: Box<Ws>,
+    /// When to open its successor (`StreamConfig::max_connection_age`).
+    pub(super) renew_at: Instant,
+    /// A data frame (not a control reply) arrived.
+    pub(super) got_data: bool,
+    /// The server sent `serverShutdown` on it.
+    pub(super) shutdown_announced: bool,
+    idle: Duration,
+    idle_deadline: Instant,
+    last_frame_at: SystemTime,
+    /// Its control requests, and the streams it carries.
+    control: Requests,
+}
+
+/// What a frame asks of the supervisor (see [`Conn::read`]).
+pub(super) enum Read {
+    /// Nothing to hand on (a ping answered, a pong, a control reply settled ...).
+    Nothing,
+    /// An item for the consumer.
+    Deliver(StreamItem),
+    /// The server's first `serverShutdown` on this connection (already marked in
+    /// [`Conn::shutdown_announced`]): move [`Conn::renew_at`] up, then deliver the item.
+    Announced(StreamItem),
+    /// The connection has ended.
+    Ended(DisconnectReason),
+}
+
+/// Something a connection needs handled.
+pub(super) enum Event {
+    Idle,
+    SendDue,
+    /// A control request's reply is overdue, or its re-send is due.
+    ControlDue,
+    Frame(Option<Result<WsMessage, WsError>>),
+}
+
+impl Conn {
+    /// Takes the handshake `ws` into service; it carries `streams` (those named in its URL).
+    pub(super) fn new(id: u64, ws: Box<Ws>, streams: Vec<String>, config: &StreamConfig) -> Conn {
         let now = Instant::now();
-        let allowed = self.attempt_limiter.next_allowed(now);
-        if allowed > now {
-            log::warn!(
-                "stream: {MAX_CONNECT_ATTEMPTS} connection attempts in 5 minutes, waiting {:?}",
-                allowed - now
-            );
-            return Err(allowed);
+        Conn {
+            id,
+            ws,
+            // A huge age (e.g. `Duration::MAX`) means "never renew".
+            renew_at: now
+                .checked_add(config.max_connection_age)
+                .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400)),
+            got_data: false,
+            shutdown_announced: false,
+            idle: config.idle_timeout,
+            idle_deadline: now + config.idle_timeout,
+            last_frame_at: SystemTime::now(),
+            control: Requests::new(streams),
         }
-        self.attempt_limiter.record(now);
-        self.last_conn_id += 1;
-        let conn_id = self.last_conn_id;
-        let combined = self.config.combined;
-        let url = stream_url(&self.config.base_url, &self.desired, combined);
-        log::info!(
-            "stream: connecting #{conn_id} to {} ({} streams)",
-            redact(&url),
-            self.desired.len()
-        );
-        let streams = match combined {
-            true => self.desired.clone(),
-            false => self.desired.iter().take(1).cloned().collect(),
+    }
+
+    /// Waits for the next thing to do; cancel-safe (nothing happens until handled).
+    pub(super) async fn next_event(&mut self) -> Event {
+        let send_at = self.control.send_at(Instant::now());
+        let control_at = self.control.deadline();
+        tokio::select! {
+            _ = tokio::time::sleep_until(self.idle_deadline) => Event::Idle,
+            _ = sleep_until_some(send_at), if send_at.is_some() => Event::SendDue,
+            _ = sleep_until_some(control_at), if control_at.is_some() => Event::ControlDue,
+            frame = self.ws.next() => Event::Frame(frame),
+        }
+    }
+
+    /// Settles what is still waiting and says how the connection ended.
+    pub(super) fn end(&mut self, reason: DisconnectReason) -> Outcome {
+        self.control.settle_on_disconnect();
+        let lost_at = match reason {
+            DisconnectReason::IdleTimeout(_) => self.last_frame_at,
+            _ => SystemTime::now(),
         };
-        Ok(Attempt {
-            conn_id,
-            streams,
-            task: tokio::spawn(handshake(conn_id, url)),
-        })
-    }
-
-    /// Takes a finished attempt into service: subscribes it to the current
-    /// stream set and reports [`StreamItem::Connected`] (returning its time).
-    pub(super) async fn open(
-        &mut self,
-        attempt: Attempt,
-        ws: Box<Ws>,
-    ) -> Result<(Conn, SystemTime), Stop> {
-        let mut conn = Conn::new(attempt.conn_id, ws, attempt.streams.clone(), &self.config);
-        self.sync_streams(&mut conn);
-        Counters::bump(&self.counters.connects);
-        let at = SystemTime::now();
-        self.deliver(StreamItem::Connected {
-            conn_id: conn.id,
-            at,
-        })
-        .await?;
-        Ok((conn, at))
-    }
-
-    /// Acts on one event of `conn`; `Some` when the connection has ended.
-    pub(super) async fn on_event(
-        &mut self,
-        conn: &mut Conn,
-        event: Event,
-    ) -> Result<Option<DisconnectReason>, Stop> {
-        match event {
-            Event::Idle => Ok(Some(DisconnectReason::IdleTimeout(conn.idle))),
-            Event::SendDue => {
-                let Some((text, id)) = conn.outbox.pop_front() else {
-                    return Ok(None);
-                };
-                conn.limiter.record(Instant::now());
-                log::debug!("stream: #{} sending control request {id}", conn.id);
-                let sent = write(&mut conn.ws, WsMessage::text(text)).await;
-                self.control_sent(conn, id);
-                Ok(sent.err())
-            }
-            Event::ControlDue => Ok(self.control_due(conn)),
-            Event::Frame(frame) => self.on_frame(conn, frame).await,
+        Outcome {
+            reason,
+            lost_at,
+            got_data: self.got_data,
         }
     }
 
-    async fn on_frame(
+    /// Why the connection ends when [`Event::Idle`] fires: no frame for the idle timeout.
+    pub(super) fn idle_timeout(&self) -> DisconnectReason {
+        DisconnectReason::IdleTimeout(self.idle)
+    }
+
+    /// Queues `SUBSCRIBE`/`UNSUBSCRIBE` requests so that this connection carries
+    /// exactly the wanted streams (after connect: the ones its URL did not name).
+    pub(super) fn sync_streams(&mut self, subscriptions: &mut Subscriptions) {
+        self.control.sync(subscriptions);
+    }
+
+    /// Queues a handle's request on this connection.
+    pub(super) fn command(&mut self, subscriptions: &mut Subscriptions, command: Command) {
+        self.control.command(subscriptions, command);
+    }
+
+    /// [`Event::SendDue`]: writes the next queued control request; `Some` when the
+    /// connection has ended.
+    pub(super) async fn send_queued(
         &mut self,
-        conn: &mut Conn,
+        reply_timeout: Duration,
+    ) -> Option<DisconnectReason> {
+        let (text, id) = self.control.pop_queued()?;
+        log::debug!("stream: #{} sending control request {id}", self.id);
+        let sent = write(&mut self.ws, WsMessage::text(text)).await;
+        self.control.sent(id, reply_timeout);
+        sent.err()
+    }
+
+    /// [`Event::ControlDue`]: re-sends or gives up on unanswered control requests;
+    /// `Some` when the connection is to be replaced.
+    pub(super) fn control_due(&mut self, config: &StreamConfig) -> Option<DisconnectReason> {
+        self.control.due(self.id, config)
+    }
+
+    /// Takes in one frame ([`Event::Frame`]): answers pings, settles control replies,
+    /// counts, decodes, and says what is left to do. After handing on a
+    /// [`Read::Nothing`], [`Read::Deliver`] or [`Read::Announced`], call
+    /// [`Conn::frame_handled`].
+    pub(super) async fn read(
+        &mut self,
         frame: Option<Result<WsMessage, WsError>>,
-    ) -> Result<Option<DisconnectReason>, Stop> {
-        conn.last_frame_at = SystemTime::now();
+        counters: &Counters,
+        subscriptions: &mut Subscriptions,
+    ) -> Read {
+        self.last_frame_at = SystemTime::now();
         let frame = match frame {
             None => {
-                return Ok(Some(DisconnectReason::Closed {
+                return Read::Ended(DisconnectReason::Closed {
                     code: None,
                     reason: "connection ended without a close frame".into(),
-                }))
+                })
             }
-            Some(Err(e)) => return Ok(Some(DisconnectReason::Error(e.to_string()))),
+            Some(Err(e)) => return Read::Ended(DisconnectReason::Error(e.to_string())),
             Some(Ok(frame)) => frame,
         };
-        let conn_id = conn.id;
+        let conn_id = self.id;
         match frame {
-            WsMessage::Text(raw) => self.on_text(conn, raw).await?,
+            WsMessage::Text(raw) => self.read_text(raw, counters, subscriptions),
             WsMessage::Binary(bytes) => {
-                conn.got_data = true;
-                Counters::bump(&self.counters.frames);
-                Counters::bump(&self.counters.malformed);
+                self.got_data = true;
+                Counters::bump(&counters.frames);
+                Counters::bump(&counters.malformed);
                 let error = DecodeError::NotText { len: bytes.len() };
-                self.deliver(StreamItem::Malformed { conn_id, error })
-                    .await?;
+                Read::Deliver(StreamItem::Malformed { conn_id, error })
             }
             // tungstenite queued the pong; push it out now rather than on the
             // next read, which a slow consumer could delay.
-            WsMessage::Ping(_) => {
-                if let Err(reason) = write_flush(&mut conn.ws).await {
-                    return Ok(Some(reason));
-                }
-            }
-            WsMessage::Pong(_) | WsMessage::Frame(_) => {}
+            WsMessage::Ping(_) => match write_flush(&mut self.ws).await {
+                Ok(()) => Read::Nothing,
+                Err(reason) => Read::Ended(reason),
+            },
+            WsMessage::Pong(_) | WsMessage::Frame(_) => Read::Nothing,
             WsMessage::Close(frame) => {
                 // Sends tungstenite's queued close reply.
-                let _ = write_flush(&mut conn.ws).await;
+                let _ = write_flush(&mut self.ws).await;
                 let (code, reason) = match frame {
                     Some(f) => (Some(u16::from(f.code)), f.reason.as_str().to_owned()),
                     None => (None, String::new()),
                 };
-                return Ok(Some(DisconnectReason::Closed { code, reason }));
+                Read::Ended(DisconnectReason::Closed { code, reason })
             }
         }
-        // Time spent waiting on the consumer is not silence on the wire.
-        conn.idle_deadline = Instant::now() + conn.idle;
-        Ok(None)
     }
 
-    /// Decodes and delivers a text frame.
-    async fn on_text(&mut self, conn: &mut Conn, raw: Utf8Bytes) -> Result<(), Stop> {
-        Counters::bump(&self.counters.frames);
-        let conn_id = conn.id;
+    /// Decodes a text frame into the item to deliver.
+    fn read_text(
+        &mut self,
+        raw: Utf8Bytes,
+        counters: &Counters,
+        subscriptions: &mut Subscriptions,
+    ) -> Read {
+        Counters::bump(&counters.frames);
+        let conn_id = self.id;
         let received_at = SystemTime::now();
         let Decoded { message, rejected } = match decode_elements(raw.as_str()) {
             Ok(decoded) => decoded,
             Err(error) => {
-                conn.got_data = true;
-                Counters::bump(&self.counters.malformed);
+                self.got_data = true;
+                Counters::bump(&counters.malformed);
                 log::debug!("stream: #{conn_id} malformed frame: {error}");
-                return self.deliver(StreamItem::Malformed { conn_id, error }).await;
+                return Read::Deliver(StreamItem::Malformed { conn_id, error });
             }
         };
+        let mut announced = false;
         match &message {
             Message::ControlReply(_) | Message::ControlError { .. } => {
-                self.settle_reply(conn, &message)
+                self.control.settle_reply(subscriptions, &message)
             }
             Message::ServerShutdown { .. } => {
                 log::warn!("stream: #{conn_id} announced serverShutdown");
-                if !conn.shutdown_announced {
-                    conn.shutdown_announced = true;
-                    conn.renew_at = conn.renew_at.min(self.shutdown_renewal_at());
+                if !self.shutdown_announced {
+                    self.shutdown_announced = true;
+                    announced = true;
                 }
             }
-            Message::MiniTickers(_) | Message::Other { .. } => conn.got_data = true,
+            Message::MiniTickers(_) | Message::Other { .. } => self.got_data = true,
         }
         if !rejected.is_empty() {
-            self.counters
+            counters
                 .rejected_elements
                 .fetch_add(rejected.len() as u64, std::sync::atomic::Ordering::Relaxed);
             log::debug!(
@@ -326,39 +354,39 @@ impl Supervisor {
             message,
             rejected,
         };
-        self.deliver(item).await
+        match announced {
+            true => Read::Announced(item),
+            false => Read::Deliver(item),
+        }
     }
 
-    /// Closes `conn` cleanly and still delivers what the server sent before
-    /// it answered the close: nothing sent on it is lost.
-    pub(super) async fn retire(&mut self, conn: &mut Conn) -> Result<(), Stop> {
-        if write(&mut conn.ws, WsMessage::Close(Some(normal_close())))
+    /// A frame has been handled (its item delivered): the idle watchdog starts
+    /// over. Time spent waiting on the consumer is not silence on the wire.
+    pub(super) fn frame_handled(&mut self) {
+        self.idle_deadline = Instant::now() + self.idle;
+    }
+
+    /// Sends our close frame; returns how long to read on for the server's answer,
+    /// `None` when the close could not be sent.
+    pub(super) async fn send_close(&mut self) -> Option<Instant> {
+        write(&mut self.ws, WsMessage::Close(Some(normal_close())))
             .await
-            .is_err()
-        {
-            return Ok(());
-        }
-        let deadline = Instant::now() + CLOSE_TIMEOUT;
-        while let Ok(frame) = tokio::time::timeout_at(deadline, conn.ws.next()).await {
-            if self.on_frame(conn, frame).await?.is_some() {
-                break;
-            }
-        }
-        Ok(())
+            .ok()?;
+        Some(Instant::now() + CLOSE_TIMEOUT)
     }
 
-    /// Closes `conn` without delivering anything more and reports it ended
-    /// by [`DisconnectReason::Shutdown`] (best effort: never waits on a
-    /// consumer that may itself be stopping).
-    pub(super) async fn shut(&mut self, conn: &mut Conn) {
-        close(&mut conn.ws).await;
-        let conn_id = conn.id;
-        let outcome = conn.end(DisconnectReason::Shutdown);
-        let _ = self.tx.try_send(StreamItem::Disconnected {
-            conn_id,
-            at: outcome.lost_at,
-            reason: outcome.reason,
-        });
+    /// The next frame, if one comes before `deadline`.
+    pub(super) async fn frame_before(
+        &mut self,
+        deadline: Instant,
+    ) -> Option<Option<Result<WsMessage, WsError>>> {
+        tokio::time::timeout_at(deadline, self.ws.next()).await.ok()
+    }
+
+    /// Sends a normal close and waits briefly for the server's answer, discarding what
+    /// comes.
+    pub(super) async fn close(&mut self) {
+        close(&mut self.ws).await;
     }
 }
 

@@ -1,9 +1,9 @@
-//! The application's side of a manager: [`spawn`] starts the task, [`StreamHandle`]
-//! subscribes, unsubscribes, lists, reads the [`super::Stats`] and shuts it down, and
-//! [`StreamError`] says why a control request failed.
+//! The application's side of a manager: [`spawn`] starts the task, and [`StreamHandle`]
+//! subscribes, unsubscribes, lists, reads the [`super::Stats`] and shuts it down.
 //!
 //! A handle talks to its task over a command channel; each request carries a one-shot
 //! sender that the task settles with Binance's reply, a refusal, or the connection's end.
+//! The requests and their error, [`StreamError`], are the `control` module's.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,47 +11,11 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use super::config::{valid_stream_name, StreamConfig};
+use super::control::{Ack, Command, StreamError};
+use super::item::StreamItem;
 use super::stats::{Counters, Stats};
-use super::{supervisor, StreamConfig, StreamItem};
-
-/// Why a control request failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StreamError {
-    /// The manager task has ended (shut down, or its receiver dropped): nothing can be
-    /// asked any more.
-    #[error("the stream manager has stopped")]
-    Closed,
-    /// A stream name that cannot go into a URL or a control request (empty, longer than
-    /// 200 bytes, blanks, control characters, or one of `/?#&%"\`); nothing was sent.
-    #[error("invalid stream name {0:?}")]
-    InvalidStreamName(String),
-    /// Binance answered the request with an error.
-    #[error("Binance refused the request (code {code}): {msg}")]
-    Rejected {
-        /// Binance's error code (`0` unknown property, `1` invalid value, `2` invalid
-        /// request, `3` invalid JSON).
-        code: i64,
-        /// Binance's message, as sent.
-        msg: String,
-    },
-    /// The manager did not settle the request within its patience (every attempt's
-    /// reply timeout and the waits between them); a safety net that should not fire.
-    #[error("no reply from Binance within {0:?}")]
-    Timeout(Duration),
-    /// [`StreamHandle::list_subscriptions`] needs an open connection, and there was
-    /// none (or it ended before Binance answered).
-    #[error("not connected")]
-    NotConnected,
-}
-
-pub(super) type Ack<T> = oneshot::Sender<Result<T, StreamError>>;
-
-/// Requests from a [`StreamHandle`] to its manager task.
-pub(super) enum Command {
-    Subscribe(Vec<String>, Ack<()>),
-    Unsubscribe(Vec<String>, Ack<()>),
-    List(Ack<Vec<String>>),
-}
+use super::supervisor::Supervisor;
 
 /// Controls a running manager; see [`spawn`].
 #[derive(Debug)]
@@ -137,25 +101,12 @@ impl StreamHandle {
     }
 }
 
-/// Stream names go into a URL path or query (percent-encoded, see `url`) and a JSON list.
-/// Non-ASCII names (`币安人生usdt@miniTicker`) are fine; blanks, control characters and the
-/// ASCII characters that separate URL parts or streams are not.
-pub(super) fn validate(streams: &[String]) -> Result<(), StreamError> {
-    for name in streams {
-        let ok = !name.is_empty()
-            && name.len() <= 200
-            && name.chars().all(|c| {
-                if c.is_ascii() {
-                    c.is_ascii_graphic() && !"/?#&%\"\\".contains(c)
-                } else {
-                    !c.is_control() && !c.is_whitespace()
-                }
-            });
-        if !ok {
-            return Err(StreamError::InvalidStreamName(name.clone()));
-        }
+/// Every name of `streams` a valid stream name ([`valid_stream_name`]).
+fn validate(streams: &[String]) -> Result<(), StreamError> {
+    match streams.iter().find(|name| !valid_stream_name(name)) {
+        Some(name) => Err(StreamError::InvalidStreamName(name.clone())),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Starts the manager task; items arrive on the returned receiver.
@@ -170,8 +121,7 @@ pub fn spawn(config: StreamConfig) -> (StreamHandle, mpsc::Receiver<StreamItem>)
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let counters = Arc::new(Counters::default());
     let patience = config.control_patience();
-    let supervisor =
-        supervisor::Supervisor::new(config, tx, command_rx, shutdown_rx, counters.clone());
+    let supervisor = Supervisor::new(config, tx, command_rx, shutdown_rx, counters.clone());
     let task = tokio::spawn(supervisor.run());
     let handle = StreamHandle {
         commands: command_tx,

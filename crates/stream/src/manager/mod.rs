@@ -12,17 +12,21 @@
 //! 5 minutes per IP; `serverShutdown` means the server will close the
 //! connection soon.
 //!
-//! Inside, one file per job:
+//! Inside, one file per job, each using only the ones listed after it (no two
+//! import each other):
 //!
+//! - `handle`: [`spawn`] and [`StreamHandle`], the application's side;
+//! - `supervisor`: the task itself, one connection at a time, reconnects, renewals
+//!   and gaps; the only part that delivers items and reads the handle's commands;
+//! - `renewal`: the state of the gap-free handover to a successor connection;
+//! - `connection`: connection attempts and their limit, and one WebSocket
+//!   connection (ping/pong, idle watchdog, decode, close);
+//! - `control`: `SUBSCRIBE`/`UNSUBSCRIBE`/`LIST_SUBSCRIPTIONS`, paced and retried,
+//!   and [`StreamError`];
 //! - `config`: [`StreamConfig`] and the Binance limits as constants;
-//! - `handle`: [`spawn`], [`StreamHandle`] (the application's side) and [`StreamError`];
 //! - `item`: [`StreamItem`] and [`DisconnectReason`], what the manager reports;
 //! - `stats`: [`Stats`], the counters;
-//! - `supervisor`: the task itself, one connection at a time, reconnects and gaps;
-//! - `connection`: one WebSocket connection (connect, ping/pong, idle watchdog, decode);
-//! - `renewal`: the gap-free handover to a successor connection;
-//! - `control`: `SUBSCRIBE`/`UNSUBSCRIBE`/`LIST_SUBSCRIPTIONS`, paced and retried;
-//! - `backoff`: capped exponential backoff with jitter and the attempt limiter;
+//! - `backoff`: the sliding-window limiter (connection attempts, control messages);
 //! - `url`: stream URLs (percent-encoded) and log-safe (redacted) URLs.
 
 mod backoff;
@@ -45,8 +49,7 @@ pub use config::{
     CONTROL_RETRY_MAX_DELAY, MAX_CONNECTION_LIFETIME, MAX_CONNECT_ATTEMPTS,
     MAX_CONTROL_MESSAGES_PER_SECOND, MAX_STREAMS_PER_CONNECTION,
 };
-pub use handle::{spawn, StreamError, StreamHandle};
-use handle::{Ack, Command};
+pub use control::StreamError;
+pub use handle::{spawn, StreamHandle};
 pub use item::{DisconnectReason, StreamItem};
-use stats::Counters;
 pub use stats::Stats;
