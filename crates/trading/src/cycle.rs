@@ -181,21 +181,11 @@ pub async fn run_cycle<P: PriceSource, L: Ledger>(
         };
         let applied = fill.clone();
         let outcome = store
-            .record_trade(&trade, move |current| {
-                let fill = applied;
-                let mut p = current.map_or_else(
-                    || Position::empty(&fill.coin_id),
-                    |row| Position {
-                        coin_id: row.coin_id.clone(),
-                        quantity: row.quantity,
-                        avg_cost: row.avg_cost,
-                    },
-                );
-                // Same coin by construction, and a buy cannot oversell.
-                if let Err(e) = p.apply(&fill) {
-                    log::error!("position update for {}: {e}", fill.coin_id);
-                }
-                (p.quantity, p.avg_cost)
+            .record_trade(&trade, move |mut held: Position| {
+                // Same coin by construction, and a buy cannot oversell; were it refused,
+                // the trade would be rolled back with it and the cycle fail.
+                held.apply(&applied)?;
+                Ok(held)
             })
             .await?;
         match outcome {

@@ -11,7 +11,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use pricing::{CoinGecko, CoinMarket, MarketChart};
 use store::db::TradeOutcome;
-use store::db::{DbError, DbUrl, MarketObservation, NewTrade, PositionRow, PositionView, Store};
+use store::db::{DbError, DbUrl, MarketObservation, NewTrade, PositionUpdate, PositionView, Store};
 
 /// Where prices come from.
 pub trait PriceSource {
@@ -73,7 +73,8 @@ pub trait Ledger {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), DbError>> + Send;
 
-    /// Records `trade` and the position `update` computes from the current one, together;
+    /// Records `trade` and the position `update` computes from the held one, together (an
+    /// update that refuses the held position is [`DbError::Position`], nothing written);
     /// a second trade of the coin in the same hourly slot and portfolio is
     /// [`TradeOutcome::AlreadyTradedThisSlot`] and writes nothing.
     ///
@@ -87,7 +88,7 @@ pub trait Ledger {
         update: F,
     ) -> impl Future<Output = Result<TradeOutcome, DbError>> + Send
     where
-        F: FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static;
+        F: PositionUpdate;
 
     /// The portfolio's held positions with their last known prices.
     ///
@@ -114,7 +115,7 @@ impl Ledger for Store {
         update: F,
     ) -> impl Future<Output = Result<TradeOutcome, DbError>> + Send
     where
-        F: FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static,
+        F: PositionUpdate,
     {
         Store::record_trade_async(self, trade, update)
     }

@@ -10,7 +10,8 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use pricing::{ApiErrorBody, CoinMarket, MarketChart, PricePoint};
 use store::db::{
-    hour_slot, DbError, MarketObservation, NewTrade, PositionRow, PositionView, TradeOutcome,
+    hour_slot, DbError, MarketObservation, NewTrade, PositionRow, PositionUpdate, PositionView,
+    TradeOutcome,
 };
 
 use crate::daemon::{self, DaemonReport};
@@ -147,7 +148,7 @@ impl FakeLedger {
 
     fn record_trade_now<F>(&mut self, trade: &NewTrade, update: F) -> Result<TradeOutcome, DbError>
     where
-        F: FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static,
+        F: PositionUpdate,
     {
         if self.down {
             return Err(outage());
@@ -160,12 +161,20 @@ impl FakeLedger {
             return Ok(TradeOutcome::AlreadyTradedThisSlot);
         }
         let key = (trade.portfolio.clone(), trade.coin_id.clone());
-        let (quantity, avg_cost) = update(self.positions.get(&key));
+        let held = self.positions.get(&key).map_or_else(
+            || portfolio::Position::empty(&trade.coin_id),
+            |row| portfolio::Position {
+                coin_id: row.coin_id.clone(),
+                quantity: row.quantity,
+                avg_cost: row.avg_cost,
+            },
+        );
+        let new = update(held).map_err(DbError::Position)?;
         let row = PositionRow {
             portfolio: trade.portfolio.clone(),
             coin_id: trade.coin_id.clone(),
-            quantity,
-            avg_cost,
+            quantity: new.quantity,
+            avg_cost: new.avg_cost,
             updated_at: trade.executed_at.naive_utc(),
         };
         self.positions.insert(key, row.clone());
@@ -213,7 +222,7 @@ impl Ledger for FakeLedger {
         update: F,
     ) -> impl Future<Output = Result<TradeOutcome, DbError>> + Send
     where
-        F: FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static,
+        F: PositionUpdate,
     {
         std::future::ready(self.record_trade_now(trade, update))
     }
@@ -379,7 +388,7 @@ impl Ledger for Shared {
         update: F,
     ) -> impl Future<Output = Result<TradeOutcome, DbError>> + Send
     where
-        F: FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static,
+        F: PositionUpdate,
     {
         std::future::ready(self.0.lock().unwrap().record_trade_now(trade, update))
     }
@@ -513,7 +522,7 @@ impl Ledger for MuteLedger {
         _update: F,
     ) -> impl Future<Output = Result<TradeOutcome, DbError>> + Send
     where
-        F: FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static,
+        F: PositionUpdate,
     {
         std::future::pending()
     }

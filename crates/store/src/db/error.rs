@@ -21,6 +21,10 @@ pub enum DbError {
         /// The I/O error (in the message, so not also the `source()`).
         cause: std::io::Error,
     },
+    /// A trade's position update refused the held position (another coin, a sale of more
+    /// than is held): the trade was rolled back with it, nothing was written.
+    #[error("the position update of a trade was refused (nothing written): {0}")]
+    Position(portfolio::PositionError),
     /// The database could not be reached or opened.
     #[error("cannot connect to database {url}: {message}")]
     Connect {

@@ -53,7 +53,7 @@ pub use models::{
     PositionRow, PositionView, ResetScope, RowCounts, Snapshot, TradeView, DEFAULT_PORTFOLIO,
 };
 pub use repo::TradeOutcome;
-pub use store::Store;
+pub use store::{PositionUpdate, Store};
 pub use url::{
     Backend, DbTimeouts, DbUrl, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DATABASE_URL,
     DEFAULT_STATEMENT_TIMEOUT,

@@ -11,6 +11,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use portfolio::{Position, PositionError};
 
 use super::connection::{applied_migrations, DbConnection};
 use super::error::DbError;
@@ -20,6 +21,7 @@ use super::models::{
     TradeInsert, TradeView,
 };
 use super::schema::{coins, market_snapshots, portfolios, positions, trades};
+use super::store::PositionUpdate;
 use super::url::DbUrl;
 
 /// What became of a trade handed to [`Store::record_trade`](super::Store::record_trade).
@@ -35,6 +37,7 @@ pub enum TradeOutcome {
 /// Rolls a transaction back while remembering why.
 enum TxError {
     Duplicate,
+    Position(PositionError),
     Db(DieselError),
 }
 
@@ -118,7 +121,7 @@ impl Session {
     pub(crate) fn record_trade(
         &mut self,
         trade: &NewTrade,
-        update: impl FnOnce(Option<&PositionRow>) -> (f64, f64),
+        update: impl PositionUpdate,
     ) -> Result<TradeOutcome, DbError> {
         let executed_at = db_time(trade.executed_at);
         let res = self.conn.transaction::<_, TxError, _>(|c| {
@@ -147,12 +150,21 @@ impl Session {
                 .select(PositionRow::as_select())
                 .first(c)
                 .optional()?;
-            let (quantity, avg_cost) = update(current.as_ref());
+            let held = current.as_ref().map_or_else(
+                || Position::empty(&trade.coin_id),
+                |row| Position {
+                    coin_id: row.coin_id.clone(),
+                    quantity: row.quantity,
+                    avg_cost: row.avg_cost,
+                },
+            );
+            // A position the update refuses rolls the trade back with it.
+            let new = update(held).map_err(TxError::Position)?;
             let row = PositionRow {
                 portfolio: trade.portfolio.clone(),
                 coin_id: trade.coin_id.clone(),
-                quantity,
-                avg_cost,
+                quantity: new.quantity,
+                avg_cost: new.avg_cost,
                 updated_at: executed_at,
             };
             // The trade row above is unique per (portfolio, coin, slot), and each
@@ -171,6 +183,7 @@ impl Session {
         match res {
             Ok(row) => Ok(TradeOutcome::Recorded(row)),
             Err(TxError::Duplicate) => Ok(TradeOutcome::AlreadyTradedThisSlot),
+            Err(TxError::Position(e)) => Err(DbError::Position(e)),
             Err(TxError::Db(e)) => Err(self.query_err(e)),
         }
     }

@@ -22,14 +22,15 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use portfolio::{Position, PositionError};
 
 use tokio::sync::oneshot;
 
 use super::connection::{connect, connect_existing};
 use super::error::DbError;
 use super::models::{
-    DbStatus, MarketObservation, NewTrade, PortfolioView, PositionRow, PositionView, ResetScope,
-    RowCounts, Snapshot, TradeView,
+    DbStatus, MarketObservation, NewTrade, PortfolioView, PositionView, ResetScope, RowCounts,
+    Snapshot, TradeView,
 };
 use super::repo::{Session, TradeOutcome};
 use super::url::{Backend, DbTimeouts, DbUrl};
@@ -38,6 +39,30 @@ type Job = Box<dyn FnOnce(&mut Session) + Send>;
 
 /// A store's two ends of its thread: where jobs go, and the signal that it closed.
 type Channels = (Option<mpsc::Sender<Job>>, Option<mpsc::Receiver<()>>);
+
+/// How a trade changes the position it is recorded with: the held position in (empty when
+/// none), the new one out, or the error that refuses it (the trade is then not written
+/// either). Runs on the database's own thread, inside the trade's transaction, hence
+/// `Send + 'static`.
+///
+/// ```
+/// use portfolio::{submit_order, Order, Position, PositionError};
+/// fn takes(_: impl store::db::PositionUpdate) {}
+/// let fill = submit_order(&Order::buy("bitcoin", 1.0), 100.0, chrono::Utc::now()).unwrap();
+/// takes(move |mut held: Position| -> Result<Position, PositionError> {
+///     held.apply(&fill)?;
+///     Ok(held)
+/// });
+/// ```
+pub trait PositionUpdate:
+    FnOnce(Position) -> Result<Position, PositionError> + Send + 'static
+{
+}
+
+impl<F> PositionUpdate for F where
+    F: FnOnce(Position) -> Result<Position, PositionError> + Send + 'static
+{
+}
 
 /// The trader's database: markets, portfolios, trades and positions.
 ///
@@ -283,7 +308,7 @@ impl Store {
     /// position are written together or not at all.
     pub fn record_trade<F>(&mut self, trade: &NewTrade, update: F) -> Result<TradeOutcome, DbError>
     where
-        F: FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static,
+        F: PositionUpdate,
     {
         let trade = trade.clone();
         self.call("record a trade", move |s| s.record_trade(&trade, update))
@@ -332,7 +357,7 @@ impl Store {
         update: F,
     ) -> Result<TradeOutcome, DbError>
     where
-        F: FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static,
+        F: PositionUpdate,
     {
         let trade = trade.clone();
         self.call_async("record a trade", move |s| s.record_trade(&trade, update))

@@ -9,6 +9,7 @@ use chrono::{TimeZone, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use diesel_migrations::MigrationHarness;
+use portfolio::Position;
 use testkit::db::ScratchDb;
 
 use super::connection::{establish, MYSQL_MIGRATIONS, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
@@ -50,13 +51,13 @@ fn buy(portfolio: &str, coin: &str, price: f64, at: chrono::DateTime<Utc>) -> Ne
     }
 }
 
-fn add(price: f64) -> impl FnOnce(Option<&PositionRow>) -> (f64, f64) + Send + 'static {
-    move |p| match p {
-        Some(p) => (
-            p.quantity + 1.0,
-            (p.quantity * p.avg_cost + price) / (p.quantity + 1.0),
-        ),
-        None => (1.0, price),
+fn add(price: f64) -> impl PositionUpdate {
+    move |p: Position| {
+        Ok(Position {
+            avg_cost: (p.quantity * p.avg_cost + price) / (p.quantity + 1.0),
+            quantity: p.quantity + 1.0,
+            ..p
+        })
     }
 }
 
@@ -103,6 +104,21 @@ fn scenario(store: &mut Store) {
         matches!(&r, TradeOutcome::Recorded(p) if p.quantity == 1.0 && p.avg_cost == 90.0),
         "{r:?}"
     );
+    // A position update that refuses the held position (here: a sale of more than is
+    // held) is an error, and the trade goes with it: nothing written, the slot still free.
+    let refused = store.record_trade(&buy("default", "ethereum", 10.0, t0), |held: Position| {
+        Err(portfolio::PositionError::Oversold {
+            held: held.quantity,
+            sell: 1.0,
+        })
+    });
+    assert!(matches!(refused, Err(DbError::Position(_))), "{refused:?}");
+    assert_eq!(store.row_counts().expect("counts").trades, 1);
+    assert!(store
+        .positions("default")
+        .expect("positions")
+        .iter()
+        .all(|p| p.coin_id != "ethereum"));
     // Same hour, later: refused by the unique key, nothing written.
     let again = store.record_trade(
         &buy(
