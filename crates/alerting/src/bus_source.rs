@@ -2,7 +2,7 @@
 //! instead of a Binance connection.
 //!
 //! [`BusSource`] turns [`bus::BusItem`]s into the [`StreamItem`]s a direct connection
-//! yields, so the same [`Feed`](crate::feed::Feed) and [`alert::Watcher`] make the same
+//! yields, so the same [`Feed`] and [`alert::Watcher`] make the same
 //! decisions and print the same lines. "Feed lost / regained" come from two places:
 //!
 //! * the NATS connection itself (lost → `Disconnected`, back → `Connected`), and the
