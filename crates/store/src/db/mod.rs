@@ -28,10 +28,11 @@
 //!                        executed_at: Utc::now(), fee: 0.0,
 //!                        price_source: "coingecko:markets.current_price".into(),
 //!                        price_at: None };
-//! match store.record_trade(&trade, |p: Option<&store::db::PositionRow>| match p {
-//!     Some(p) => (p.quantity + 1.0, (p.quantity * p.avg_cost + 70_000.0) / (p.quantity + 1.0)),
-//!     None => (1.0, 70_000.0),
-//! })? {
+//! match store.record_trade(&trade, |p: portfolio::Position| Ok(portfolio::Position {
+//!     avg_cost: (p.quantity * p.avg_cost + 70_000.0) / (p.quantity + 1.0),
+//!     quantity: p.quantity + 1.0,
+//!     ..p
+//! }))? {
 //!     TradeOutcome::Recorded(pos) => println!("now hold {}", pos.quantity),
 //!     TradeOutcome::AlreadyTradedThisSlot => println!("already bought this hour"),
 //! }
