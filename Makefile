@@ -27,7 +27,7 @@ doc-check:
 unit:
 	$(CARGO) test --workspace
 
-## The recorder and the alerter must not link Diesel or the MySQL client.
+## The recorder and the alerter must not link Diesel or a database client; the trader not arrow or parquet.
 link-check:
 	@bash scripts/link-check.sh
 
@@ -45,13 +45,13 @@ docs-check:
 checks-selftest:
 	@bash scripts/checks-selftest.sh
 
-## The README's dataset readers (pyarrow, DuckDB) find what the store reader finds in a dataset
+## The README's dataset readers (pyarrow, DuckDB) find what the dataset reader finds in a dataset
 ## the recorder wrote (UTF-8 symbol names, _gaps beside the partitions).
 readers-check:
 	@bash scripts/readers-check.sh
 
 ## The recorder against the local simulated exchange for a few seconds, then the files it wrote,
-## read back by the store reader and by each of pandas, pyarrow, DuckDB, polars installed
+## read back by the dataset reader and by each of pandas, pyarrow, DuckDB, polars installed
 ## (PYTHON=... picks the Python; default the venv `make setup` fills, else python3).
 demo:
 	@bash scripts/demo.sh "$(DEMO_DIR)" "$(DEMO_SECS)" "$(SIM_PORT)"
@@ -62,7 +62,7 @@ demo-live:
 
 ## Benchmarks (release builds; slow the first time). Figures are in BENCHMARKS.md.
 bench:
-	$(CARGO) bench -p store --features ticks --bench checkpoint
+	$(CARGO) bench -p dataset --bench checkpoint
 	$(CARGO) bench -p record --bench ingest
 	$(CARGO) bench -p record --bench journal
 	$(CARGO) bench -p record --bench compact

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The repository's own checks must be able to fail. In a scratch copy of the workspace this
-# breaks each rule that scripts/layer-check.sh, scripts/docs-check.sh, the demo's dataset
-# check (scripts/dataset-check.sh) and its readers check (scripts/read-dataset.py) enforce,
-# and fails unless every break is reported; the unbroken copy must pass. Part of `make test` (`make checks-selftest`).
+# breaks each rule that scripts/layer-check.sh, scripts/link-check.sh, scripts/docs-check.sh,
+# the demo's dataset check (scripts/dataset-check.sh) and its readers check
+# (scripts/read-dataset.py) enforce, and fails unless every break is reported; the unbroken
+# copy must pass. Part of `make test` (`make checks-selftest`).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 scratch=$(mktemp -d)
@@ -37,9 +38,9 @@ expect_pass() {
 # --- docs-check ------------------------------------------------------------------------------
 copy
 expect_pass scripts/docs-check.sh
-# The defect of issue 11: store::ticks' rustdoc pointed at a file outside the repository.
+# The defect of issue 11: the dataset crate's rustdoc pointed at a file outside the repository.
 printf '//! Layout per the contract (`/work/shared/interface.md`).\n' \
-  >>"$scratch/ws/crates/store/src/lib.rs"
+  >>"$scratch/ws/crates/dataset/src/lib.rs"
 # ... and README.md said Rust 1.88 while the workspace needs 1.89.
 sed -i -E 's/Rust toolchain \([0-9.]+ or newer\)/Rust toolchain (1.0 or newer)/' "$scratch/ws/README.md"
 expect_fail docs-check scripts/docs-check.sh "shared/interface.md" "README.md says Rust 1.0"
@@ -53,8 +54,8 @@ copy
 add_dep() { sed -i "0,/^\[dependencies\]/s//[dependencies]\n$2/" "$scratch/ws/crates/$1/Cargo.toml"; }
 add_dep portfolio 'tokio.workspace = true'
 add_dep pricing 'alerting.workspace = true'
-add_dep store 'sim.workspace = true'
-add_dep stream 'logging.workspace = true'
+add_dep dataset 'sim.workspace = true'
+add_dep binance 'logging.workspace = true'
 add_dep record 'bus.workspace = true'
 mkdir -p "$scratch/ws/crates/zzlayerless/src"
 printf '[package]\nname = "zzlayerless"\nversion = "0.1.0"\nedition = "2021"\n' \
@@ -64,13 +65,25 @@ sed -i 's/`bus`, `ops` |/`bus` |/' "$scratch/ws/ARCHITECTURE.md"
 expect_fail layer-check scripts/layer-check.sh \
   "portfolio is layer 0 (pure) but depends on: " \
   "pricing (layer 1) depends on alerting (layer 2)" \
-  "store depends on sim" \
-  "stream (the venue crate) depends on logging" \
+  "dataset depends on sim" \
+  "binance (the venue crate) depends on logging" \
   "record depends on bus" \
   "crate 'zzlayerless' has no layer" \
   "crate 'ops' (layer 1) is missing from ARCHITECTURE.md's layer table"
 copy
 expect_pass scripts/layer-check.sh
+
+# --- link-check ------------------------------------------------------------------------------
+# The recorder linking the ledger (Diesel, SQLite) and the trader linking the dataset (arrow,
+# parquet) must each be reported.
+add_bin_dep() { sed -i "0,/^\[dependencies\]/s//[dependencies]\n$2/" "$scratch/ws/bins/$1/Cargo.toml"; }
+add_bin_dep recorder 'ledger.workspace = true'
+add_bin_dep trader 'dataset.workspace = true'
+expect_fail link-check scripts/link-check.sh \
+  "link-check: recorder depends on Diesel or a database client" \
+  "link-check: trader depends on arrow or parquet"
+copy
+expect_pass scripts/link-check.sh
 
 # --- the demo's dataset check ---------------------------------------------------------------
 # The defect of issue 11: make demo wrote recorder.log inside the dataset, so pandas and
@@ -120,5 +133,5 @@ else
   fail "no pyarrow in $py to build the readers' test dataset (make setup installs it)"
 fi
 
-[ $status = 0 ] && echo "checks-selftest: docs-check, layer-check, dataset-check and the readers check each fail on a violation"
+[ $status = 0 ] && echo "checks-selftest: docs-check, layer-check, link-check, dataset-check and the readers check each fail on a violation"
 exit $status

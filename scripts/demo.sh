@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make demo: start the simulated exchange, record its all-market mini-ticker stream for a few
 # seconds, stop the recorder with Ctrl-C (SIGINT) and show what it wrote and how to read it:
-# the store reader, then each reader advertised below that is installed, each checked to find
-# the same rows per symbol as the store reader (scripts/read-dataset.py).
+# the dataset reader, then each reader advertised below that is installed, each checked to find
+# the same rows per symbol as the dataset reader (scripts/read-dataset.py).
 #
 # demo.sh DIR SECS PORT (PORT 0: any free port). Environment:
 #   PYTHON          the Python whose pandas/pyarrow/duckdb/polars are used (default: the
@@ -22,7 +22,7 @@ fi
 
 if [ "${DEMO_BUILD:-1}" != 0 ]; then
   cargo build -q -p exchange-sim -p recorder
-  cargo build -q -p store --features ticks --example inspect
+  cargo build -q -p dataset --example inspect
 fi
 bin=${CARGO_TARGET_DIR:-target}/debug
 # The log goes next to the dataset, never into it: readers such as pandas and pyarrow.dataset
@@ -54,7 +54,7 @@ find "$dir" -name '*.parquet' | sort
 # The dataset holds Parquet files and the recorder's own _-prefixed directories, nothing else.
 bash "$here/dataset-check.sh" "$dir"
 echo
-echo "== read back with the store reader (cargo run -p store --features ticks --example inspect -- $dir)"
+echo "== read back with the dataset reader (cargo run -p dataset --example inspect -- $dir)"
 "$bin/examples/inspect" "$dir"
 "$bin/examples/inspect" "$dir" --counts > "$tmp/counts.tsv"
 cat <<TXT
@@ -64,6 +64,6 @@ cat <<TXT
   pyarrow: pyarrow.dataset.dataset("$dir", format="parquet", partitioning="hive")
   DuckDB:  SELECT symbol, count(*) FROM read_parquet('$dir/date=*/*.parquet', hive_partitioning=true) GROUP BY 1;
   polars:  pl.scan_parquet("$dir/date=*/*.parquet", hive_partitioning=True)
-== each of them that is installed ($PYTHON), against the store reader's rows per symbol
+== each of them that is installed ($PYTHON), against the dataset reader's rows per symbol
 TXT
 "$PYTHON" "$here/read-dataset.py" "$dir" "$tmp/counts.tsv" ${READERS_REQUIRE:+--require "$READERS_REQUIRE"}

@@ -19,7 +19,7 @@ set -euo pipefail
 layer_of() {
   case $1 in
     events | alert | portfolio) echo 0 ;;
-    stream | pricing | store | logging | bus | ops) echo 1 ;;
+    binance | pricing | dataset | ledger | logging | bus | ops) echo 1 ;;
     record | alerting | trading) echo 2 ;;
     recorder | alerter | trader | exchange-sim) echo 3 ;;
     sim) echo sim ;;
@@ -85,10 +85,10 @@ for m in $members; do
   # Rule 6: the venue crate knows only the core; the pipeline no output.
   direct=$(tree -p "$m" --depth 1 | tail -n +2 | sort -u)
   case $m in
-    stream)
+    binance)
       for d in $direct; do
         grep -qx "$d" <<<"$members" || continue
-        [ "$d" = events ] || bad "stream (the venue crate) depends on $d; it may depend only on events"
+        [ "$d" = events ] || bad "binance (the venue crate) depends on $d; it may depend only on events"
       done ;;
     record)
       ! grep -qx bus <<<"$direct" ||

@@ -80,7 +80,7 @@ def main(argv):
             symbol, rows = line.rstrip("\n").split("\t")
             want[symbol] = int(rows)
     if not want:
-        print(f"read-dataset: the store reader found no rows in {d}", file=sys.stderr)
+        print(f"read-dataset: the dataset reader found no rows in {d}", file=sys.stderr)
         return 1
     utf8 = sorted(s for s in want if not s.isascii())
     failed = False
@@ -104,17 +104,17 @@ def main(argv):
             diff = sorted(set(got.items()) ^ set(want.items()))[:6]
             print(
                 f"read-dataset: {name} found {sum(got.values())} rows in {len(got)} symbols, "
-                f"the store reader {sum(want.values())} in {len(want)}; e.g. (symbol, rows) {diff}",
+                f"the dataset reader {sum(want.values())} in {len(want)}; e.g. (symbol, rows) {diff}",
                 file=sys.stderr,
             )
             failed = True
         else:
             print(
-                f"{name}: {sum(got.values())} rows, {len(got)} symbols, as the store reader"
+                f"{name}: {sum(got.values())} rows, {len(got)} symbols, as the dataset reader"
                 + (f" (UTF-8 names too: {', '.join(utf8[:3])})" if utf8 else "")
             )
     if not ran and not failed:
-        print("(none of pandas, pyarrow, DuckDB, polars is installed here; the store reader read it)")
+        print("(none of pandas, pyarrow, DuckDB, polars is installed here; the dataset reader read it)")
     return 1 if failed else 0
 
 

@@ -5,7 +5,7 @@
 # also holds its _gaps dataset and _journal; then pyarrow.dataset(..., partitioning="hive")
 # and DuckDB's read_parquet('DIR/date=*/*.parquet', hive_partitioning=true), from the venv
 # scripts/setup-test-env.sh installs, must each find exactly the rows per symbol that
-# store::ticks reads (scripts/read-dataset.py), UTF-8 names byte for byte.
+# dataset reads (scripts/read-dataset.py), UTF-8 names byte for byte.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
@@ -26,7 +26,7 @@ find "$tmp/data/_gaps" -name '*.parquet' 2>/dev/null | grep -q . ||
   fail "the recorder wrote no _gaps dataset: the readers were not shown to skip it"
 [ -d "$tmp/data/_journal" ] || fail "the recorder wrote no _journal directory"
 for reader in pyarrow duckdb; do
-  grep -q "^$reader: .* as the store reader (UTF-8 names too: " "$tmp/out" ||
+  grep -q "^$reader: .* as the dataset reader (UTF-8 names too: " "$tmp/out" ||
     { cat "$tmp/out" >&2; fail "$reader did not read UTF-8 symbol names back (above)"; }
 done
 grep -E '^(pandas|pyarrow|duckdb|polars): ' "$tmp/out" | sed 's/^/readers-check: /'

@@ -81,7 +81,7 @@ if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2
   echo "setup: installing prometheus (promtool and the server, for the metrics tests)"
   apt_install --no-install-recommends prometheus
 fi
-# S3-compatible server (store::ticks on object storage, `recorder --out-dir s3://…`; issue 12):
+# S3-compatible server (dataset on object storage, `recorder --out-dir s3://…`; issue 12):
 # the tests start their own `moto_server` (PyPI `moto[server]`) on a free port through
 # `sim::s3::S3Server`, so only the program must be there. Without one on PATH it goes into a
 # virtualenv of its own ($MOTO_VENV, default ~/.cache/marketdata/moto), where sim looks too;

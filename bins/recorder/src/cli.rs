@@ -19,10 +19,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use binance::StreamConfig;
 use clap::Parser;
+use dataset::location::OutDir;
 use record::{Output, SessionConfig};
-use store::ticks::location::OutDir;
-use stream::StreamConfig;
 
 /// Records every event of Binance's all-market mini-ticker stream (`!miniTicker@arr`) into
 /// Parquet files: DIR/date=YYYY-MM-DD/miniticker_YYYYMMDD_HHMMSS_NNNNNN.parquet.
@@ -209,7 +209,7 @@ impl SessionFlags {
     }
 }
 
-/// `stream` if it is valid ([`StreamConfig::validate`]), otherwise one line naming every
+/// `binance` if it is valid ([`StreamConfig::validate`]), otherwise one line naming every
 /// problem by its setting (the URL's by `url_setting`, with any credentials redacted).
 fn checked(stream: StreamConfig, url_setting: &'static str) -> Result<StreamConfig, String> {
     match stream.validate() {

@@ -48,7 +48,7 @@ fn journal_segments(out: &Path) -> usize {
 
 /// Reasons of the gaps dataset other than the start-up gap of each run.
 fn gaps_other_than_startup(out: &Path) -> Vec<String> {
-    store::ticks::gaps::read_gaps(out)
+    dataset::gaps::read_gaps(out)
         .unwrap()
         .into_iter()
         .filter(|g| g.reason != GapReason::Startup)
@@ -167,7 +167,7 @@ fn sigkill_at_random_moments_loses_nothing_read_and_keeps_the_gaps() {
         lost[0]
     );
 
-    let gaps = store::ticks::gaps::read_gaps(&out).unwrap();
+    let gaps = dataset::gaps::read_gaps(&out).unwrap();
     for &(_, last, restart) in &downs {
         assert!(
             gaps.iter().any(|g| g.reason == GapReason::NotRunning

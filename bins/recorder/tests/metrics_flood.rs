@@ -129,7 +129,7 @@ fn a_flood_of_idle_metrics_connections_does_not_stop_the_recording() {
     let mut rec = spawn(with_nofile(&cmd, NOFILE));
     let addr = served_addr(&mut rec);
     let files = || -> HashSet<_> {
-        store::ticks::list_files(&out)
+        dataset::list_files(&out)
             .unwrap_or_default()
             .into_iter()
             .collect()

@@ -38,7 +38,7 @@ fn stream_contents(sim: &Sim, url: &str) -> (HashMap<(String, i64), usize>, Vec<
             gaps.push(bus::GapMessage::decode(&m.payload).unwrap());
             continue;
         }
-        let Ok((_, stream::Message::MiniTickers(t))) = bus::payload::decode_ticker(&m.payload)
+        let Ok((_, binance::Message::MiniTickers(t))) = bus::payload::decode_ticker(&m.payload)
         else {
             panic!("unreadable message on {}", m.subject)
         };
@@ -256,7 +256,7 @@ fn a_restart_after_a_crash_publishes_the_not_running_gap() {
     wait_until(PATIENCE, "events", || sim.h().sent_count() > from + 100);
     stop_cleanly(&sim, &mut second);
 
-    let in_dataset: Vec<record::gaps::Gap> = store::ticks::gaps::read_gaps(&out)
+    let in_dataset: Vec<record::gaps::Gap> = dataset::gaps::read_gaps(&out)
         .unwrap()
         .into_iter()
         .filter(|g| g.reason == record::gaps::GapReason::NotRunning)

@@ -105,13 +105,13 @@ fn records_every_event_exactly_once_across_disconnects_and_bad_frames() {
         tail[2]
     );
 
-    // Values read back through the store reader are the ones sent.
+    // Values read back through the dataset reader are the ones sent.
     let sent_close: HashMap<(String, i64), f64> = sent
         .iter()
         .map(|s| ((s.symbol.clone(), s.event_time), s.close.parse().unwrap()))
         .collect();
-    for (symbol, batch) in store::ticks::read_by_symbol(&out).unwrap() {
-        let rows = store::ticks::rows(&batch).unwrap();
+    for (symbol, batch) in dataset::read_by_symbol(&out).unwrap() {
+        let rows = dataset::rows(&batch).unwrap();
         assert!(
             rows.windows(2).all(|w| w[0].event_time < w[1].event_time),
             "{symbol} not sorted"
@@ -136,7 +136,7 @@ fn sigkill_leaves_only_complete_files_and_loses_nothing_before_the_last_checkpoi
     rec.child.kill().unwrap(); // SIGKILL
     rec.wait(Duration::from_secs(10));
 
-    let files = store::ticks::list_files(&out).unwrap();
+    let files = dataset::list_files(&out).unwrap();
     assert!(files.len() >= 3, "{files:?}");
     for f in &files {
         let name = f.file_name().unwrap().to_str().unwrap();
@@ -207,7 +207,7 @@ fn checkpoints_that_fail_are_reported_and_retried_until_the_disk_is_back() {
         rec.child.try_wait().unwrap().is_none(),
         "the recorder gave up"
     );
-    assert!(store::ticks::list_files(&out).unwrap().is_empty());
+    assert!(dataset::list_files(&out).unwrap().is_empty());
     let reported = |rec: &common::Running| -> Vec<String> {
         (rec.err.iter())
             .filter(|l| l.contains("ERROR") && l.contains("kept in memory, retried"))

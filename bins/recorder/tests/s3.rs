@@ -2,7 +2,7 @@
 //! simulated exchange and a real S3-compatible server (`sim::s3::S3Server`, moto_server
 //! behind a cuttable endpoint).
 //!
-//! The objects are read back through `store::ticks` (`Dataset::object` over the bucket: every
+//! The objects are read back through `dataset` (`Dataset::object` over the bucket: every
 //! object must be a complete Parquet file for that to read), and their ETags are compared
 //! across kills: an object that is still there keeps its ETag, i.e. nothing is ever
 //! overwritten.

@@ -22,8 +22,8 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use common::s3::{assert_no_secret, s3_server, spawn_s3, Bucket};
 use common::{stop_cleanly, wait_until, Running, Sim};
+use dataset::{layout, DatasetWriter, OwnedTick, Tick, TickBuffer};
 use sim::s3::S3Server;
-use store::ticks::{layout, DatasetWriter, OwnedTick, Tick, TickBuffer};
 
 /// Checkpoint parts of the seeded hour: a 15 s checkpoint interval's worth, enough that
 /// merging them on moto (a footer and column chunks fetched per part, one DELETE per part
@@ -63,7 +63,7 @@ fn row(t: &OwnedTick) -> Row {
     (t.symbol.clone(), t.event_time, prices.map(f64::to_bits))
 }
 
-/// Writes the hour's parts through `store::ticks` as the recorder would (one checkpoint
+/// Writes the hour's parts through `dataset` as the recorder would (one checkpoint
 /// every 15 s, tagged with its journal segment); returns their rows, sorted.
 fn seed_hour(bucket: &Bucket, rng: &mut fastrand::Rng) -> Vec<Row> {
     let mut writer = DatasetWriter::for_dataset(bucket.dataset(PREFIX));
@@ -100,7 +100,7 @@ fn seed_hour(bucket: &Bucket, rng: &mut fastrand::Rng) -> Vec<Row> {
         let written_at = DateTime::<Utc>::from_timestamp_millis(start + 14_000).unwrap();
         // Segments of an earlier run (the live rows' journal replays into today's
         // partition only, so these never hide one of its segments).
-        let tag = store::ticks::segments_tag(&[1_000_000 + part as u64]);
+        let tag = dataset::segments_tag(&[1_000_000 + part as u64]);
         writer
             .write_checkpoint_with(&buf, written_at, &[tag])
             .unwrap();
@@ -194,7 +194,7 @@ fn assert_all_readable(bucket: &Bucket, keys: &HashMap<String, String>, when: &s
         }
         let local = dir.path().join(name);
         std::fs::write(&local, bucket.get(key)).unwrap();
-        let batches = store::ticks::read_file(&local)
+        let batches = dataset::read_file(&local)
             .unwrap_or_else(|e| panic!("{when}: {key} does not read: {e} (seed {seed})"));
         assert!(
             batches.iter().map(|b| b.num_rows()).sum::<usize>() > 0,
@@ -202,7 +202,7 @@ fn assert_all_readable(bucket: &Bucket, keys: &HashMap<String, String>, when: &s
         );
     }
     let dataset = bucket.dataset(PREFIX);
-    if let Err(e) = store::ticks::gaps::read_gaps_of(&dataset) {
+    if let Err(e) = dataset::gaps::read_gaps_of(&dataset) {
         panic!("{when}: the gaps dataset does not read: {e} (seed {seed})");
     }
 }
@@ -267,7 +267,7 @@ fn sigkill_during_compaction_then_restart_keeps_every_row_once_and_overwrites_no
     // the spool, the merged file uploaded, then one DELETE per part). The kill comes at
     // random either in its first 3 s (within it even on a fast machine), or just after
     // the first pass began one of its groups.
-    let groups = PARTS.div_ceil(store::ticks::MERGE_FAN_IN);
+    let groups = PARTS.div_ceil(dataset::MERGE_FAN_IN);
     let (trigger, delay) = match rng.usize(0..=groups) {
         0 => ("the compaction started".to_owned(), rng.u64(0..=3_000)),
         g => {
@@ -332,7 +332,7 @@ fn sigkill_during_compaction_then_restart_keeps_every_row_once_and_overwrites_no
     let mut got: Vec<Row> = Vec::new();
     let mut live: HashMap<(String, i64), usize> = HashMap::new();
     for batch in dataset.read_all().unwrap() {
-        for tick in store::ticks::rows(&batch).unwrap() {
+        for tick in dataset::rows(&batch).unwrap() {
             if (hour_start..hour_end).contains(&tick.event_time) {
                 got.push(row(&tick));
             } else {

@@ -101,8 +101,7 @@ fn wrong_credentials_are_exit_2_with_one_line_and_the_right_ones_record() {
         "InvalidAccessKeyId",
     );
     // Nothing was written with the rejected keys (not even the lease).
-    let config =
-        store::ticks::location::S3Config::from_vars(s3.bucket(), |name| s3.var(name)).unwrap();
+    let config = dataset::location::S3Config::from_vars(s3.bucket(), |name| s3.var(name)).unwrap();
     let store = config.build().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let objects = || {

@@ -4,7 +4,7 @@
 //! `币安人生USDT`) onto a real S3-compatible server (`sim::s3::S3Server`, moto_server); then
 //! `pyarrow.fs.S3FileSystem` + `pyarrow.dataset(..., partitioning="hive")`, as the README's
 //! "Reading the dataset in place" shows them, must find exactly the rows per symbol that
-//! `store::ticks` reads from the same objects, skip the `_lock`, `_gaps` and `_uploads`
+//! `dataset` reads from the same objects, skip the `_lock`, `_gaps` and `_uploads`
 //! objects beside the partitions, and answer the README's date + symbol filter with that
 //! symbol's rows of that day.
 //!
@@ -80,11 +80,11 @@ fn pyarrow_reads_the_objects_in_place_as_the_readme_shows() {
     });
     stop_cleanly(&sim, &mut rec);
 
-    // What store::ticks reads from the objects: rows per symbol, and per (date, symbol).
+    // What dataset reads from the objects: rows per symbol, and per (date, symbol).
     let mut expected: BTreeMap<String, u64> = BTreeMap::new();
     let mut per_day: BTreeMap<(String, String), u64> = BTreeMap::new();
     for batch in bucket.dataset("readers").read_all().unwrap() {
-        for row in store::ticks::rows(&batch).unwrap() {
+        for row in dataset::rows(&batch).unwrap() {
             let date = chrono::DateTime::from_timestamp_millis(row.event_time)
                 .unwrap()
                 .format("%Y-%m-%d")

@@ -37,9 +37,9 @@ fn escaped_utf8_names_are_recorded_exactly_once_and_intact() {
 
     let sent = sent_keys(&sim);
     assert_exactly_once(&out, &sent);
-    let by_symbol = store::ticks::read_by_symbol(&out).unwrap();
+    let by_symbol = dataset::read_by_symbol(&out).unwrap();
     for name in &unicode {
-        let rows = store::ticks::rows(&by_symbol[name]).unwrap();
+        let rows = dataset::rows(&by_symbol[name]).unwrap();
         let expected = sent.iter().filter(|(s, _)| s == name).count();
         assert_eq!(rows.len(), expected, "{name}");
         assert!(rows.iter().all(|r| &r.symbol == name));

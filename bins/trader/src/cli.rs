@@ -23,7 +23,7 @@ pub(crate) struct Cli {
     pub(crate) every_secs: Option<u64>,
     /// Database: a path or sqlite://path (SQLite file), mysql://user:pass@host:port/db, or
     /// postgres://user:pass@host:port/db.
-    #[arg(long, global = true, env = "DATABASE_URL", default_value = store::db::DEFAULT_DATABASE_URL, hide_env_values = true)]
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = ledger::DEFAULT_DATABASE_URL, hide_env_values = true)]
     pub(crate) database_url: String,
     /// CoinGecko REST base URL.
     #[arg(

@@ -12,8 +12,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use ledger::{DbUrl, Store};
 use pricing::{ClientConfig, CoinGecko, RetryPolicy};
-use store::db::{DbUrl, Store};
 use trading::report::portfolio_report;
 use trading::schedule::Cadence;
 use trading::{daemon, run_cycle};
@@ -49,7 +49,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Fail> {
-    let timeouts = store::db::DbTimeouts {
+    let timeouts = ledger::DbTimeouts {
         connect: Duration::from_secs(cli.db_connect_timeout_secs),
         statement: Duration::from_secs(cli.db_timeout_secs),
     };
@@ -60,7 +60,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
         portfolio: cli
             .portfolio
             .clone()
-            .unwrap_or_else(|| store::db::DEFAULT_PORTFOLIO.to_owned()),
+            .unwrap_or_else(|| ledger::DEFAULT_PORTFOLIO.to_owned()),
         fee_bps: cli.fee_bps,
     };
     let console = if cli.command.is_some() {
@@ -152,7 +152,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
     })
 }
 
-pub(crate) fn db_fail(e: store::db::DbError) -> Fail {
+pub(crate) fn db_fail(e: ledger::DbError) -> Fail {
     if e.is_config() {
         Fail::Config(e.to_string())
     } else {
@@ -167,7 +167,7 @@ async fn once(cg: &CoinGecko, url: DbUrl, account: &trading::Account) -> Result<
         url.redacted(),
         logging::redact_url(cg_base(cg))
     );
-    let mut store = store::blocking(|| Store::open_url(url)).map_err(db_fail)?;
+    let mut store = Store::open_url_async(url).await.map_err(db_fail)?;
     let summary = run_cycle(cg, &mut store, account, chrono::Utc::now())
         .await
         .map_err(|e| {

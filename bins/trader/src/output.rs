@@ -5,8 +5,8 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use chrono::{NaiveDateTime, SecondsFormat};
+use ledger::{DbStatus, PortfolioView, ResetScope, RowCounts, Store, TradeView};
 use portfolio::{Report, Side};
-use store::db::{DbStatus, PortfolioView, ResetScope, RowCounts, Store, TradeView};
 use trading::report::fmt_price;
 
 use super::{db_fail, Fail};

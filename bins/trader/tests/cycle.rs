@@ -40,7 +40,7 @@ fn buys_below_average_once_per_hour(backend: Backend) {
     );
     assert_eq!(
         env.counts(),
-        store::db::RowCounts {
+        ledger::RowCounts {
             portfolios: 1,
             coins: 3,
             snapshots: 3,
@@ -76,7 +76,7 @@ fn buys_below_average_once_per_hour(backend: Backend) {
     );
     assert_eq!(
         env.counts(),
-        store::db::RowCounts {
+        ledger::RowCounts {
             portfolios: 1,
             coins: 3,
             snapshots: 6,

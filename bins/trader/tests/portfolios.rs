@@ -197,7 +197,7 @@ fn status_and_reset(backend: Backend) {
         out.contains("portfolios 1, coins 3, market_snapshots 6, trades 1, positions 1"),
         "{out}"
     );
-    assert_eq!(env.counts(), store::db::RowCounts::default());
+    assert_eq!(env.counts(), ledger::RowCounts::default());
     // And the database still works.
     ok(&env.once());
     assert_eq!(env.counts().trades, 1);

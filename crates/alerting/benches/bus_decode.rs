@@ -108,7 +108,7 @@ fn messages() -> (Vec<String>, Vec<Vec<u8>>) {
     let (frames, _) = sim::market::sample_frames(7, 200, 400);
     let mut all: Vec<(String, Vec<u8>)> = Vec::new();
     for frame in &frames {
-        stream::for_each_raw_mini_ticker(frame, |t| {
+        binance::for_each_raw_mini_ticker(frame, |t| {
             let mut payload = String::new();
             bus::payload::encode_ticker(&t, &mut payload);
             all.push((t.symbol.to_string(), payload.into_bytes()));

@@ -16,8 +16,8 @@ mod common;
 use alerting::bus_source::BusSource;
 use alerting::feed::Feed;
 use alerting::sinks::Sinks;
+use binance::{Message, StreamItem};
 use common::{start_market, watcher, SYMBOLS, TICKS};
-use stream::{Message, StreamItem};
 
 /// (symbol, event time) -> when the recorder received it.
 type Received = Arc<Mutex<HashMap<(String, i64), SystemTime>>>;
@@ -72,7 +72,7 @@ async fn measure() -> Vec<Duration> {
                 continue;
             };
             let now = SystemTime::now();
-            let Ok(Message::MiniTickers(t)) = stream::decode(&raw) else {
+            let Ok(Message::MiniTickers(t)) = binance::decode(&raw) else {
                 continue;
             };
             let key = (t[0].symbol.to_string(), t[0].event_time);
@@ -101,7 +101,7 @@ async fn record_into_bus(
 ) {
     let mut rec = record::Recorder::new(dir).expect("recorder");
     rec.set_sink(Box::new(publisher));
-    let (_handle, mut items) = stream::spawn(stream::StreamConfig::new(
+    let (_handle, mut items) = binance::spawn(binance::StreamConfig::new(
         &ws_base,
         vec!["!miniTicker@arr".into()],
     ));

@@ -11,8 +11,8 @@ mod common;
 
 use alerting::feed::Feed;
 use alerting::sinks::Sinks;
+use binance::StreamItem;
 use common::{start_market, watcher, SYMBOLS, TICKS};
-use stream::StreamItem;
 
 fn main() {
     common::run(

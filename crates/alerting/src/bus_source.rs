@@ -16,9 +16,9 @@
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use binance::{DisconnectReason, StreamItem};
 use bus::{BusItem, GapMessage};
 use events::GapReason;
-use stream::{DisconnectReason, StreamItem};
 
 use crate::feed::Feed;
 

@@ -1,7 +1,7 @@
 //! How [`run`](crate::run) ends.
 
 use alert::Symbol;
-use stream::rest::RestError;
+use binance::rest::RestError;
 
 /// How [`run`](crate::run) ended without an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

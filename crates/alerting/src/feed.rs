@@ -3,9 +3,9 @@
 use std::io::Write;
 
 use alert::{render_update, Hms, Update, Watcher};
+use binance::{DisconnectReason, Message, StreamItem};
 use events::unix_ms;
 use events::Dedup;
-use stream::{DisconnectReason, Message, StreamItem};
 
 use crate::sinks::{Fired, Sinks};
 
@@ -126,7 +126,7 @@ impl Feed {
             &mut self.dedup,
         );
         let mut lines = 0;
-        let visited = stream::for_each_raw_mini_ticker(text, |t| {
+        let visited = binance::for_each_raw_mini_ticker(text, |t| {
             if !dedup.first_seen_at(&t.symbol, t.event_time, received_at_ms) {
                 return;
             }

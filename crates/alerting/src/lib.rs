@@ -2,7 +2,7 @@
 //! out, around the decisions of the [`alert`] crate.
 //!
 //! ```text
-//! stream::rest (symbol exists and trades?) ─▶ stream::manager ─▶ Feed ─▶ alert::Watcher
+//! binance::rest (symbol exists and trades?) ─▶ binance::manager ─▶ Feed ─▶ alert::Watcher
 //!                                                                 └─▶ stdout · Sinks (--exec, --webhook)
 //! ```
 //!
@@ -49,7 +49,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use alert::{Level, Symbol, Watcher};
-use stream::rest::{RestClient, RestError};
+use binance::rest::{RestClient, RestError};
 
 use crate::bus_source::BusSource;
 use crate::feed::Feed;
@@ -149,7 +149,7 @@ pub async fn run(config: Config, term: Terminal) -> Result<Stopped, Error> {
     let outcome = tokio::select! {
         failure = async {
             while let Some(item) = items.recv().await {
-                if let (Some(h), stream::StreamItem::Message { .. }) = (&config.health, &item) {
+                if let (Some(h), binance::StreamItem::Message { .. }) = (&config.health, &item) {
                     h.activity();
                 }
                 if let Err(e) = feed.handle(&item, &mut out) {
@@ -196,8 +196,8 @@ pub fn open_stream(
     watcher: &Watcher,
     idle_timeout: std::time::Duration,
 ) -> (
-    stream::StreamHandle,
-    tokio::sync::mpsc::Receiver<stream::StreamItem>,
+    binance::StreamHandle,
+    tokio::sync::mpsc::Receiver<binance::StreamItem>,
     Vec<String>,
 ) {
     let mut names: Vec<String> = watcher.symbols().iter().map(Symbol::stream_name).collect();
@@ -206,10 +206,10 @@ pub fn open_stream(
         "watching {} stream(s) over {ws_url}",
         names.len() + later.len()
     );
-    let mut config = stream::StreamConfig::new(ws_url, names);
+    let mut config = binance::StreamConfig::new(ws_url, names);
     config.combined = true;
     config.idle_timeout = idle_timeout;
-    let (handle, items) = stream::spawn(config);
+    let (handle, items) = binance::spawn(config);
     (handle, items, later)
 }
 
@@ -219,7 +219,7 @@ pub fn open_stream(
 /// An unanswered `SUBSCRIBE` is the stream manager's to retry (again after 1 s, 2 s, then
 /// on a new connection that carries the streams); only a refusal is final here.
 pub async fn subscribe_then_idle(
-    handle: &stream::StreamHandle,
+    handle: &binance::StreamHandle,
     streams: Vec<String>,
 ) -> Infallible {
     if !streams.is_empty() {

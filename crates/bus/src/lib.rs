@@ -12,7 +12,7 @@
 //!   `binance.spot.miniticker._gaps`) and the reversible encoding of symbols that are not
 //!   safe subject tokens.
 //! * [`payload`]: what a message carries: the event as Binance's own JSON object (so
-//!   [`stream::decode`] reads it), the `Nats-Msg-Id` header `<SYMBOL>:<E>` that lets
+//!   [`binance::decode`] reads it), the `Nats-Msg-Id` header `<SYMBOL>:<E>` that lets
 //!   JetStream drop copies server-side (two recorders publishing one feed), and the gap rows.
 //! * [`StreamLimits`] / [`ensure_stream`]: the stream is created or updated on start with the
 //!   user's limits.
@@ -27,7 +27,7 @@
 //! let config = bus::BusConfig::from_url("nats://127.0.0.1:4222")?;
 //! let (publisher, task) = bus::Publisher::start(config.clone(), bus::StreamLimits::default(), 65_536);
 //! let frame = r#"[{"e":"24hrMiniTicker","E":1,"s":"BTCUSDT","c":"1.5","o":"1","h":"2","l":"1","v":"3","q":"4"}]"#;
-//! stream::for_each_raw_mini_ticker(frame, |t| publisher.publish(&t)).ok();
+//! binance::for_each_raw_mini_ticker(frame, |t| publisher.publish(&t)).ok();
 //! drop(publisher);
 //! let stats = task.finish(std::time::Duration::from_secs(5)).await;
 //! println!("{} published", stats.published);

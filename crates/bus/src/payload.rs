@@ -2,7 +2,7 @@
 //!
 //! **Events** (subject `binance.spot.miniticker.<TOKEN>`, see [`crate::subject`]): the event
 //! as Binance's own JSON object, with the exchange's exact decimal strings, so that
-//! [`stream::decode`] and [`stream::for_each_raw_mini_ticker`] read it like a frame of the
+//! [`binance::decode`] and [`binance::for_each_raw_mini_ticker`] read it like a frame of the
 //! `<symbol>@miniTicker` stream
 //! (<https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams#individual-symbol-mini-ticker-stream>):
 //!
@@ -28,9 +28,9 @@
 
 use std::fmt::Write as _;
 
+use binance::{DecodeError, Message, MiniTicker, RawMiniTicker};
 use events::GapReason;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use stream::{DecodeError, Message, MiniTicker, RawMiniTicker};
 
 use crate::subject::encode_symbol;
 
@@ -141,8 +141,8 @@ fn push_json_string(out: &mut String, s: &str) {
 ///
 /// ```
 /// let frame = r#"[{"e":"24hrMiniTicker","E":1,"s":"A","c":"1","o":"1","h":"1","l":"1","v":"1","q":"1"},{"e":"24hrMiniTicker","E":1},{"e":"24hrMiniTicker","E":2,"s":"B","c":"2.50","o":"1","h":"3","l":"1","v":"1","q":"1"}]"#;
-/// let kept = stream::decode_elements(frame).unwrap();
-/// let stream::Message::MiniTickers(kept) = kept.message else { unreachable!() };
+/// let kept = binance::decode_elements(frame).unwrap();
+/// let binance::Message::MiniTickers(kept) = kept.message else { unreachable!() };
 /// let mut closes = Vec::new();
 /// let n = bus::payload::for_each_kept(frame, &kept, |t| closes.push(t.close.into_owned()));
 /// assert_eq!((n, closes), (2, vec!["1".to_owned(), "2.50".to_owned()]));
@@ -154,7 +154,7 @@ pub fn for_each_kept<'a>(
 ) -> usize {
     let mut next = kept.iter().peekable();
     let mut found = 0;
-    let _ = stream::for_each_mini_ticker_element(raw, |element| {
+    let _ = binance::for_each_mini_ticker_element(raw, |element| {
         let Ok(t) = element else { return };
         let matches = next
             .next_if(|k| k.event_time == t.event_time && k.symbol == t.symbol && t.parse().is_ok())
@@ -167,22 +167,22 @@ pub fn for_each_kept<'a>(
     found
 }
 
-/// Decodes an event payload with `stream`'s decoder; `text` is handed on as the raw frame.
+/// Decodes an event payload with `binance`'s decoder; `text` is handed on as the raw frame.
 ///
 /// # Errors
 ///
 /// A [`DecodeError`] when the payload is not UTF-8 or not a mini-ticker event
-/// ([`stream::decode`]'s errors).
+/// ([`binance::decode`]'s errors).
 pub fn decode_ticker(payload: &[u8]) -> Result<(&str, Message), DecodeError> {
     let text = std::str::from_utf8(payload).map_err(|_| DecodeError::UnexpectedShape {
         detail: "payload is not UTF-8".into(),
         excerpt: String::new(),
     })?;
-    match stream::decode(text)? {
+    match binance::decode(text)? {
         message @ Message::MiniTickers(_) => Ok((text, message)),
         _ => Err(DecodeError::UnexpectedShape {
             detail: "not a mini ticker".into(),
-            excerpt: text.chars().take(stream::EXCERPT_CHARS).collect(),
+            excerpt: text.chars().take(binance::EXCERPT_CHARS).collect(),
         }),
     }
 }
@@ -197,7 +197,7 @@ mod tests {
     #[test]
     fn every_event_of_a_frame_survives_the_round_trip_with_its_exact_text() {
         let mut raws = Vec::new();
-        stream::for_each_raw_mini_ticker(FRAME, |t| raws.push(t)).unwrap();
+        binance::for_each_raw_mini_ticker(FRAME, |t| raws.push(t)).unwrap();
         assert!(raws.len() > 10);
         for raw in raws {
             let mut text = String::new();
@@ -208,7 +208,7 @@ mod tests {
             };
             assert_eq!(decoded, vec![raw.parse().unwrap()]);
             let mut again = Vec::new();
-            stream::for_each_raw_mini_ticker(same, |t| again.push(t)).unwrap();
+            binance::for_each_raw_mini_ticker(same, |t| again.push(t)).unwrap();
             assert_eq!(again, vec![raw], "exact decimal strings kept");
         }
     }

@@ -15,7 +15,7 @@
 //! quiet symbol's update then stayed on the server until something else pulled — its next
 //! update, or the library's own retry (issue 20: "one update late on a quiet symbol").
 //!
-//! What comes out is a channel of [`BusItem`]s: the events (as frames `stream`'s decoder
+//! What comes out is a channel of [`BusItem`]s: the events (as frames `binance`'s decoder
 //! reads), the recorder's gaps, and the client's own connection losses.
 //!
 //! Two things the client library does not do are done here:
@@ -67,7 +67,7 @@ pub enum BusItem {
         at: SystemTime,
     },
     /// An event of a watched symbol, not decoded: its consumer decodes it once, into what it
-    /// needs (the alerter: the exact decimal strings, with `stream::for_each_raw_mini_ticker`).
+    /// needs (the alerter: the exact decimal strings, with `binance::for_each_raw_mini_ticker`).
     Tickers {
         /// The payload: one event as Binance's JSON object (UTF-8 checked, nothing more).
         raw: String,

@@ -2,16 +2,16 @@
 
 use std::time::Duration;
 
+use binance::{Message, MiniTicker};
 use bus::{BusConfig, BusItem, GapMessage, Publisher, StreamLimits};
 use sim::nats::NatsServer;
-use stream::{Message, MiniTicker};
 
 const PATIENCE: Duration = Duration::from_secs(60);
 const FRAME: &str =
     include_str!("../../../fixtures/binance_spot_miniTicker_arr_raw_2020-06-19.json");
 
 fn tickers(frame: &str) -> Vec<MiniTicker> {
-    match stream::decode(frame) {
+    match binance::decode(frame) {
         Ok(Message::MiniTickers(t)) => t,
         other => panic!("{other:?}"),
     }

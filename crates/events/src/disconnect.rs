@@ -4,7 +4,7 @@ use std::time::Duration;
 
 /// Why a connection ended.
 ///
-/// A venue's connection manager (`stream` for Binance) reports these; the recording
+/// A venue's connection manager (`binance` for Binance) reports these; the recording
 /// pipeline keeps the one that opened a gap in [`GapReason::Lost`](crate::GapReason::Lost).
 /// The text ([`Display`](std::fmt::Display)) is what the gaps dataset and the logs show;
 /// [`kind`](Self::kind) is a closed set of labels for metrics, never the server's words.

@@ -2,7 +2,7 @@
 //!
 //! # The pattern
 //!
-//! Each library configuration of the workspace (`stream::StreamConfig`,
+//! Each library configuration of the workspace (`binance::StreamConfig`,
 //! `record::SessionConfig`, `pricing::ClientConfig`, `alerting::Config`, ...) has a pure
 //! `validate(&self) -> Result<(), Invalid>` that looks at every field and reports all that
 //! is wrong, not the first thing. Its run function calls it first, so a library user gets

@@ -3,7 +3,7 @@
 //! # What lives here
 //!
 //! - **Row kinds** ([`MiniTicker`]): one recorded event each, as the pipeline carries it
-//!   from a venue's decoder to every output. A venue crate (`stream` for Binance) decodes
+//!   from a venue's decoder to every output. A venue crate (`binance` for Binance) decodes
 //!   its frames into these; an output (the tick dataset, the bus) writes them.
 //! - **Gaps** ([`Gap`], [`GapReason`], [`DisconnectReason`]): the intervals without a live
 //!   feed, with a typed reason. The text of a reason is what files and messages keep; in a

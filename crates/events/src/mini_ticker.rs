@@ -1,7 +1,7 @@
 //! [`MiniTicker`]: the rolling 24-hour window of one symbol at one event time.
 //!
 //! The row kind of today's recordings. A venue crate decodes its frames into it (Binance:
-//! `stream`'s `event/mini_ticker.rs`, with the raw payload and the link to the docs); the
+//! `binance`'s `event/mini_ticker.rs`, with the raw payload and the link to the docs); the
 //! tick dataset stores it as one row; the bus forwards it.
 
 /// Symbol name, stored inline up to 24 bytes (`币安人生USDT` is 16 bytes of UTF-8).

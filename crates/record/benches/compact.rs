@@ -24,12 +24,10 @@ use std::time::{Duration, Instant};
 
 use arrow_array::TimestampMillisecondArray;
 use chrono::{DateTime, Utc};
+use dataset::{compact_closed_hours_with, Dataset, MergeLimits, MERGE_BATCH_ROWS, MERGE_FAN_IN};
+use dataset::{list_files, stream_file};
 use record::Recorder;
 use sim::market::Market;
-use store::ticks::{
-    compact_closed_hours_with, Dataset, MergeLimits, MERGE_BATCH_ROWS, MERGE_FAN_IN,
-};
-use store::ticks::{list_files, stream_file};
 
 /// Argument that makes this binary compact the dataset directory that follows it.
 const CHILD_ARG: &str = "--compact-child";

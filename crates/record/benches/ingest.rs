@@ -7,10 +7,10 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
+use binance::MiniTicker;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use record::Recorder;
 use sim::market::NonAscii;
-use stream::MiniTicker;
 
 fn bench(c: &mut Criterion) {
     // 200 realistic frames (1,500 symbols, only changed tickers), as the recorder receives them.
@@ -26,7 +26,7 @@ fn bench(c: &mut Criterion) {
         sim::market::sample_frames_with(42, 1500, 200, NonAscii::Escaped);
     assert_eq!(escaped_events, events, "same events, other spelling");
     let all_escaped: Vec<String> = frames.iter().map(|f| escape_every_symbol(f)).collect();
-    let decoded = |f: &str| stream::decode(f).expect("valid frame");
+    let decoded = |f: &str| binance::decode(f).expect("valid frame");
     assert_eq!(
         decoded(&all_escaped[7]),
         decoded(&frames[7]),
@@ -42,7 +42,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 for f in set {
                     scratch.clear();
-                    stream::for_each_raw_mini_ticker(f, |raw| {
+                    binance::for_each_raw_mini_ticker(f, |raw| {
                         if let Ok(t) = raw.parse() {
                             scratch.push(t)
                         }
@@ -66,10 +66,10 @@ fn bench(c: &mut Criterion) {
     group.bench_function("manager_path_decode_vec_then_buffer", |b| {
         b.iter_custom(|iters| {
             timed(iters, &frames, dir.path(), |rec, f| {
-                if let Ok(stream::Decoded {
-                    message: stream::Message::MiniTickers(t),
+                if let Ok(binance::Decoded {
+                    message: binance::Message::MiniTickers(t),
                     ..
-                }) = stream::decode_elements(f)
+                }) = binance::decode_elements(f)
                 {
                     rec.ingest(&t);
                 }
@@ -190,10 +190,10 @@ fn recorder_path(
         let cpu_start = thread_cpu_ns();
         let start = Instant::now();
         for (n, f) in shifted.iter().enumerate() {
-            if let Ok(stream::Decoded {
-                message: stream::Message::MiniTickers(t),
+            if let Ok(binance::Decoded {
+                message: binance::Message::MiniTickers(t),
                 ..
-            }) = stream::decode_elements(f)
+            }) = binance::decode_elements(f)
             {
                 // Received when it happened: no skew, nothing quarantined.
                 let received = t.first().map_or(n as i64, |t| t.event_time);
@@ -270,7 +270,7 @@ impl Drained {
 fn shift(frame: &str, offset: i64) -> String {
     let mut out = String::with_capacity(frame.len() + 64);
     out.push('[');
-    stream::for_each_raw_mini_ticker(frame, |mut t| {
+    binance::for_each_raw_mini_ticker(frame, |mut t| {
         if out.len() > 1 {
             out.push(',');
         }

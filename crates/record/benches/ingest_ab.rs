@@ -1,7 +1,7 @@
 //! The ingest bench's cases in a form that compiles against this tree and against the parent
 //! of issue 9's first commit (c68e01f), so that `scripts/bench-ab.sh` can build both and run
 //! them alternately in one session: only APIs both have (`for_each_raw_mini_ticker`,
-//! `stream::decode`, `Recorder::{new, open, ingest_frame, ingest_message, sync_journal,
+//! `binance::decode`, `Recorder::{new, open, ingest_frame, ingest_message, sync_journal,
 //! checkpoint}`, `sim::market::sample_frames`).
 //!
 //! `cargo bench -p record --bench ingest_ab` (alone it only prints the figures of this tree;
@@ -15,16 +15,16 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use binance::MiniTicker;
 use criterion::{criterion_group, Criterion, Throughput};
 use record::Recorder;
-use stream::MiniTicker;
 
 fn bench(c: &mut Criterion) {
     let frames = frames();
     let events: u64 = frames
         .iter()
-        .map(|f| match stream::decode(f) {
-            Ok(stream::Message::MiniTickers(t)) => t.len() as u64,
+        .map(|f| match binance::decode(f) {
+            Ok(binance::Message::MiniTickers(t)) => t.len() as u64,
             other => panic!("not a valid frame: {other:?}"),
         })
         .sum();
@@ -118,7 +118,7 @@ fn recorder_path(frames: &[String], iters: u64, journal: Journal) -> Duration {
         let start = Instant::now();
         counted(|| {
             for f in frames {
-                if let Ok(stream::Message::MiniTickers(mut t)) = stream::decode(f) {
+                if let Ok(binance::Message::MiniTickers(mut t)) = binance::decode(f) {
                     // Each pass replays the same market moved on in time, so nothing is
                     // a copy; received when it happened, so nothing is quarantined.
                     t.iter_mut()
@@ -189,7 +189,7 @@ fn count(case: &str) {
 fn decode_pass(frames: &[String], scratch: &mut Vec<MiniTicker>) {
     for f in frames {
         scratch.clear();
-        stream::for_each_raw_mini_ticker(f, |raw| {
+        binance::for_each_raw_mini_ticker(f, |raw| {
             if let Ok(t) = raw.parse() {
                 scratch.push(t)
             }

@@ -25,7 +25,7 @@
 //! let dir = tempfile::tempdir().unwrap();
 //! let (mut rec, _) = record::Recorder::open(dir.path(), Utc::now()).unwrap();
 //! let frame = r#"{"e":"24hrMiniTicker","E":1764547200000,"s":"BTCUSDT","c":"1","o":"1","h":"1","l":"1","v":"1","q":"1"}"#;
-//! let Ok(stream::Message::MiniTickers(t)) = stream::decode(frame) else { unreachable!() };
+//! let Ok(binance::Message::MiniTickers(t)) = binance::decode(frame) else { unreachable!() };
 //! rec.ingest_message(1, 1_764_547_200_100, frame, t).unwrap();
 //! let task = rec.start_checkpoint(Utc::now()).unwrap();
 //! // ... the loop goes on recording while another thread runs the task ...
@@ -37,9 +37,9 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use store::ticks::{Dataset, DatasetWriter, TickBuffer};
+use dataset::{Dataset, DatasetWriter, TickBuffer};
 
-use store::ticks::gaps::GapWriter;
+use dataset::gaps::GapWriter;
 
 use crate::gaps::Gap;
 use crate::journal::{self, SegmentId};

@@ -9,11 +9,11 @@ pub enum RecordError {
         /// Rows that were to be written.
         rows: usize,
         /// Why the write failed (in the message, so not also the `source()`).
-        cause: store::ticks::TickError,
+        cause: dataset::TickError,
     },
     /// The gaps recorded since the last checkpoint could not be written (kept, retried).
     #[error("writing the gaps dataset failed (kept, retried at the next checkpoint): {0}")]
-    Gaps(store::ticks::TickError),
+    Gaps(dataset::TickError),
     /// The journal could not start its next segment (a full disk): the checkpoint waits,
     /// its rows stay in memory.
     #[error("checkpoint postponed (rows kept in memory, retried at the next checkpoint): {0}")]
@@ -32,7 +32,7 @@ pub enum RecordError {
     /// Finishing or running a compaction failed (nothing is lost: parts stay until a merged
     /// file holds their rows).
     #[error("compaction: {0}")]
-    Compact(store::ticks::TickError),
+    Compact(dataset::TickError),
     /// Writing into the dataset is not allowed now (e.g. the object-store lease is not
     /// held); rows stay journaled and buffered and are retried.
     #[error("writing postponed (rows kept, retried at the next checkpoint): {0}")]

@@ -2,7 +2,7 @@
 //!
 //! A gap and its typed reason are the event core's ([`Gap`], [`GapReason`]); the gaps
 //! dataset (schema, files `DIR/_gaps/date=YYYY-MM-DD/*.parquet`, reading, compaction of
-//! closed days) is [`store::ticks::gaps`]; this module decides when a gap opens and
+//! closed days) is [`dataset::gaps`]; this module decides when a gap opens and
 //! closes: [`LiveTracker`] turns per-connection up/down events into gaps of the
 //! *recorder* (with redundant connections there is a gap only while none is live),
 //! [`to_journal`] and [`from_journal`] carry a gap through the write-ahead journal, and

@@ -9,7 +9,7 @@
 //! `<out_dir>/_journal/segment_<run>_<20-digit seq>.wal`, one run per
 //! [`JournalWriter::open`] (see [`SegmentId`] for why segment names never repeat). The `_` prefix hides the directory from
 //! Hive-style dataset discovery (Spark, Arrow, DuckDB, polars and
-//! [`store::ticks::list_files`] skip `_`/`.` names). A segment is:
+//! [`dataset::list_files`] skip `_`/`.` names). A segment is:
 //!
 //! ```text
 //! "MTJRNL2\n"                                         8-byte magic
@@ -203,7 +203,7 @@ impl SegmentId {
     }
 
     /// The token naming this segment in a checkpoint file's footer (see
-    /// [`store::ticks::parse_segments`]): `<run: 16 hex>-<seq>`, or `<seq>` for a legacy one.
+    /// [`dataset::parse_segments`]): `<run: 16 hex>-<seq>`, or `<seq>` for a legacy one.
     ///
     /// ```
     /// use record::journal::{RunId, SegmentId};
@@ -239,11 +239,11 @@ pub enum JournalError {
     },
     /// Writing the replayed rows to the dataset failed (the segments are kept).
     #[error("journal replay: {0}")]
-    Store(store::ticks::TickError),
+    Store(dataset::TickError),
 }
 
-impl From<store::ticks::TickError> for JournalError {
-    fn from(e: store::ticks::TickError) -> Self {
+impl From<dataset::TickError> for JournalError {
+    fn from(e: dataset::TickError) -> Self {
         JournalError::Store(e)
     }
 }

@@ -9,20 +9,20 @@
 //!   out with the next one; after a crash, [`Recorder::open`] replays the journal into the
 //!   dataset exactly once.
 //! * [`run`] — the async loop the `recorder` binary uses: it drives one or more redundant
-//!   [`stream`] connections, syncs the journal every second, checkpoints every N seconds,
+//!   [`binance`] connections, syncs the journal every second, checkpoints every N seconds,
 //!   records the intervals without a live feed ([`gaps`]), compacts closed hours
-//!   ([`store::ticks::compact_closed_hours`]), reports progress and saves everything on
+//!   ([`dataset::compact_closed_hours`]), reports progress and saves everything on
 //!   shutdown.
 //!
 //! The dataset itself — layout, publishing, reading, compaction, the gaps dataset, on a
-//! local directory or an object store — is `store::ticks`'s; this crate only hands it rows
+//! local directory or an object store — is `dataset`'s; this crate only hands it rows
 //! ([`Output`] says where).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), record::RecordError> {
 //! use std::time::Duration;
 //! let config = record::SessionConfig::new("data", Duration::from_secs(60),
-//!     stream::StreamConfig::new("wss://stream.binance.com:9443", vec!["!miniTicker@arr".into()]));
+//!     binance::StreamConfig::new("wss://stream.binance.com:9443", vec!["!miniTicker@arr".into()]));
 //! let shutdown = async { tokio::signal::ctrl_c().await.ok(); };
 //! let summary = record::run(config, shutdown, |p| println!("{p:?}")).await?;
 //! println!("{} symbols, {} events", summary.symbols, summary.events);
@@ -38,6 +38,7 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod blocking;
 pub mod checkpoint;
 mod error;
 pub mod gaps;
@@ -88,7 +89,7 @@ mod tests {
             rec.checkpoint(Utc::now()).unwrap().is_empty(),
             "nothing left to write"
         );
-        let rows: usize = store::ticks::read_dataset(dir.path())
+        let rows: usize = dataset::read_dataset(dir.path())
             .unwrap()
             .iter()
             .map(|b| b.num_rows())
@@ -125,7 +126,7 @@ mod tests {
         std::fs::remove_file(&blocker).unwrap();
         let files = rec.checkpoint(Utc::now()).unwrap();
         assert!(!files.is_empty());
-        let rows: usize = store::ticks::read_dataset(dir.path())
+        let rows: usize = dataset::read_dataset(dir.path())
             .unwrap()
             .iter()
             .map(|b| b.num_rows())

@@ -6,7 +6,7 @@
 //! `--metrics-addr` installs the Prometheus one, see the `ops` crate); without one they cost
 //! a relaxed load and a branch. No metric carries a symbol label: the recorder sees every
 //! symbol Binance lists, an unbounded set. Labels are small closed sets: `reason` (the kinds
-//! of [`stream::DisconnectReason`], plus `startup` and `other` for gaps), `connection`
+//! of [`binance::DisconnectReason`], plus `startup` and `other` for gaps), `connection`
 //! (the redundant connection's number, 0–3) and `result` (`ok`, `failed`; compaction: `merged`, `nothing`, `failed`).
 //!
 //! | name | type | what |
@@ -46,15 +46,15 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
+use binance::DisconnectReason;
 use metrics::{
     counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit,
 };
-use stream::DisconnectReason;
 
-use store::ticks::TickError;
-use stream::StreamItem;
+use binance::StreamItem;
+use dataset::TickError;
 
-use store::ticks::CompactReport;
+use dataset::CompactReport;
 
 /// Counter: WebSocket text frames received (decoded or not).
 pub const FRAMES_RECEIVED: &str = "recorder_frames_received_total";

@@ -1,5 +1,5 @@
 //! [`Output`]: where a recorder writes — the dataset (a local directory or an object store,
-//! [`store::ticks::Dataset`]) and the write-ahead journal, which is always local (an object
+//! [`dataset::Dataset`]) and the write-ahead journal, which is always local (an object
 //! store cannot fsync an append).
 //!
 //! A local out-dir keeps its journal at `<out-dir>/_journal` unless told otherwise; a
@@ -11,7 +11,7 @@
 //! The journal's lock can be taken early ([`Output::lock_journal`]), before the recorder
 //! opens: the binary takes it before the object-store lease, because holding it is what
 //! proves that the previous recorder of this journal (named in `<journal-dir>/lease_owner`)
-//! is gone, and so that its lease may be taken over at once (`store::ticks::lease`).
+//! is gone, and so that its lease may be taken over at once (`dataset::lease`).
 //!
 //! # Opening an out-dir
 //!
@@ -24,9 +24,9 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use store::ticks::lease::{self, Lease, LeaseConfig, LeaseKeeper, LeaseStatus, Owner};
-use store::ticks::location::{connect_s3, OutDir};
-use store::ticks::Dataset;
+use dataset::lease::{self, Lease, LeaseConfig, LeaseKeeper, LeaseStatus, Owner};
+use dataset::location::{connect_s3, OutDir};
+use dataset::Dataset;
 
 use crate::{journal, RecordError};
 
@@ -59,7 +59,7 @@ impl Opened {
 ///
 /// On an object store: connects and probes it, takes the journal's lock, then the
 /// prefix's lease (at once from the recorder this journal names as its predecessor, see
-/// `store::ticks::lease`), notes the lease's owner in the journal, keeps the lease renewed
+/// `dataset::lease`), notes the lease's owner in the journal, keeps the lease renewed
 /// in the background and makes every publish ask it ([`Output::guard`]).
 ///
 /// # Errors
@@ -144,7 +144,7 @@ pub struct Output {
 }
 
 /// Whether this recorder may write into the dataset now, e.g. while it holds the lease of
-/// an object-store prefix (`store::ticks::lease`). When it says no, checkpoints fail and
+/// an object-store prefix (`dataset::lease`). When it says no, checkpoints fail and
 /// keep their rows journaled and buffered, and compaction waits.
 #[derive(Clone)]
 pub struct WriteGuard(Arc<dyn Fn() -> Result<(), String> + Send + Sync>);

@@ -11,7 +11,7 @@
 //! carried it stays in the journal as received. Journal replay applies the same rule with
 //! the journaled receive time, so the live path and recovery agree.
 
-use stream::MiniTicker;
+use binance::MiniTicker;
 
 /// Largest accepted distance, either way, between an event time and its receive time
 /// (5 minutes: far beyond network delay, within what an unsynchronised clock drifts).

@@ -1,17 +1,17 @@
 //! [`as_tick`]: a decoded stream event as a row of the tick dataset.
 //!
 //! This is the one place where the stream's [`MiniTicker`] meets the dataset's [`Tick`]:
-//! `stream` and `store` are both layer-1 crates and neither knows the other, so the
+//! `binance` and `dataset` are both layer-1 crates and neither knows the other, so the
 //! conversion lives in the pipeline that joins them (a `From` impl would have to live in
 //! one of the two).
 
-use store::ticks::Tick;
-use stream::MiniTicker;
+use binance::MiniTicker;
+use dataset::Tick;
 
 /// The row the recorder writes for `t` (every field, unchanged).
 ///
 /// ```
-/// let t = stream::MiniTicker {
+/// let t = binance::MiniTicker {
 ///     symbol: "BTCUSDT".into(), event_time: 1, close: 2.0, open: 1.0, high: 3.0,
 ///     low: 0.5, base_volume: 10.0, quote_volume: 20.0,
 /// };

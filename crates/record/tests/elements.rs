@@ -38,7 +38,7 @@ fn live_ingest_and_replay_keep_the_good_elements_and_the_utf8_names() {
         ),
         (kept, 1, 0)
     );
-    let symbols = store::ticks::read_by_symbol(out.path()).unwrap();
+    let symbols = dataset::read_by_symbol(out.path()).unwrap();
     for (base, quote) in sim::market::UNICODE {
         let name = format!("{base}{quote}");
         assert!(

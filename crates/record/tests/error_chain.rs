@@ -2,9 +2,9 @@
 
 use std::io;
 
+use dataset::TickError;
 use record::journal::JournalError;
 use record::RecordError;
-use store::ticks::TickError;
 use testkit::errors::assert_cause_once;
 
 fn full_disk() -> TickError {

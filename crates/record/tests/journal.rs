@@ -5,11 +5,11 @@ use std::fs;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use dataset::{read_dataset, rows, DatasetWriter, OwnedTick, TickBuffer};
 use record::journal::{
     self, decode_frame, read_segment, recover, replay, segments_metadata, Damage, JournalWriter,
     RunId, SegmentId,
 };
-use store::ticks::{read_dataset, rows, DatasetWriter, OwnedTick, TickBuffer};
 
 /// Realistic `!miniTicker@arr` frames from the simulated market, one per second from `start_ms`.
 fn frames(start_ms: i64, n: usize) -> Vec<String> {
@@ -482,7 +482,7 @@ fn a_flipped_byte_mid_segment_loses_only_that_record_and_is_quarantined() {
 /// journal closed) or a crash (synced, nothing published). Returns the events it read.
 fn run_once(out: &Path, jdir: &Path, frames: &[String], crash: bool) -> usize {
     let (mut j, leftovers) = JournalWriter::open(jdir).unwrap();
-    let dataset = store::ticks::Dataset::local(out);
+    let dataset = dataset::Dataset::local(out);
     journal::replay_into(&dataset, jdir, &leftovers, Utc::now(), true).unwrap();
     let mut live = TickBuffer::new();
     let events = ingest(&mut j, &mut live, frames);
@@ -567,11 +567,7 @@ fn legacy_segments_replay_against_legacy_tags() {
     second.extend_from_slice(&data[cut..]);
     fs::write(jdir.join(legacy(1).file_name()), second).unwrap();
     DatasetWriter::new(out.path())
-        .write_checkpoint_with(
-            &published,
-            Utc::now(),
-            &[store::ticks::segments_tag(&[0u64])],
-        )
+        .write_checkpoint_with(&published, Utc::now(), &[dataset::segments_tag(&[0u64])])
         .unwrap();
     let (_j, leftovers) = JournalWriter::open(&jdir).unwrap();
     assert_eq!(leftovers, [legacy(0), legacy(1)]);

@@ -237,7 +237,7 @@ impl S3Server {
     }
 
     /// One variable of [`env`](Self::env) by name (a lookup for configuration readers
-    /// such as `store::ticks::location::S3Config::from_vars`).
+    /// such as `dataset::location::S3Config::from_vars`).
     pub fn var(&self, name: &str) -> Option<String> {
         self.env()
             .into_iter()

@@ -15,8 +15,8 @@
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use ledger::Store;
 use pricing::{ClientConfig, CoinGecko, RetryPolicy};
-use store::db::Store;
 
 fn bench_cycle(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -2,9 +2,9 @@
 //! log the trades and the portfolio.
 
 use chrono::{DateTime, Utc};
+use ledger::{MarketFigures, MarketObservation, NewTrade, TradeOutcome, DEFAULT_PORTFOLIO};
 use portfolio::{decide, submit_order, Decision, Fill, Order, Position, Report};
 use pricing::{daily_average_before, CoinMarket};
-use store::db::{MarketFigures, MarketObservation, NewTrade, TradeOutcome, DEFAULT_PORTFOLIO};
 
 use crate::ports::{Ledger, PriceSource};
 use crate::report::{fmt_price, portfolio_report};
@@ -24,7 +24,7 @@ pub enum CycleError {
     Api(pricing::Error),
     /// The database failed (the cycle may have stored the markets but not every trade).
     #[error(transparent)]
-    Db(#[from] store::db::DbError),
+    Db(#[from] ledger::DbError),
 }
 
 impl From<pricing::Error> for CycleError {
@@ -210,7 +210,7 @@ pub async fn run_cycle<P: PriceSource, L: Ledger>(
                     "{}: already bought in the {} UTC slot of portfolio '{}' (by this or \
                      another run), no new order",
                     label(&c.coin),
-                    store::db::hour_slot(now).format("%Y-%m-%d %H:00"),
+                    ledger::hour_slot(now).format("%Y-%m-%d %H:00"),
                     account.portfolio
                 );
                 summary.already_bought += 1;

@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use store::db::DbError;
+use ledger::DbError;
 use tokio::sync::watch;
 
 use crate::cycle::{run_cycle, Account, CycleError, CycleSummary};
@@ -50,7 +50,7 @@ pub struct DaemonReport {
 /// first (waited for at most [`SHUTDOWN_GRACE`]).
 ///
 /// ```no_run
-/// # async fn demo(cg: pricing::CoinGecko, url: store::db::DbUrl) {
+/// # async fn demo(cg: pricing::CoinGecko, url: ledger::DbUrl) {
 /// let (_stop, shutdown) = tokio::sync::watch::channel(false);
 /// let account = trading::Account::default();
 /// let report =

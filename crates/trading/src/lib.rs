@@ -11,14 +11,14 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use pricing::{ClientConfig, CoinGecko};
 //! let cg = CoinGecko::new(ClientConfig::new("https://api.coingecko.com/api/v3"))?;
-//! let mut store = store::db::Store::open("sqlite://storage/trader.db")?;
+//! let mut store = ledger::Store::open("sqlite://storage/trader.db")?;
 //! // One cycle now (what `trader --once` does) ...
 //! let account = trading::Account::default(); // portfolio `default`, no fee
 //! let summary = trading::run_cycle(&cg, &mut store, &account, chrono::Utc::now()).await?;
 //! println!("{} bought, {} held", summary.bought.len(), summary.held);
 //! // ... or the long-running loop until the watch channel turns true.
 //! let (_stop, shutdown) = tokio::sync::watch::channel(false);
-//! let url = store::db::DbUrl::parse("sqlite://storage/trader.db")?;
+//! let url = ledger::DbUrl::parse("sqlite://storage/trader.db")?;
 //! trading::daemon::run(&cg, url, trading::schedule::Cadence::Hourly, &account, shutdown).await;
 //! # Ok(()) }
 //! ```

@@ -2,16 +2,16 @@
 //! [`Ledger`] (the database), opened by an [`OpenLedger`] (a `DATABASE_URL`).
 //!
 //! The production implementations delegate to [`pricing::CoinGecko`] and
-//! [`store::db::Store`]; a test implements the traits on an in-memory fake and runs
+//! [`ledger::Store`]; a test implements the traits on an in-memory fake and runs
 //! [`run_cycle`](crate::run_cycle) or [`daemon::run`](crate::daemon::run) without a
 //! simulator or a database (see this crate's unit tests).
 
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
+use ledger::TradeOutcome;
+use ledger::{DbError, DbUrl, MarketObservation, NewTrade, PositionUpdate, PositionView, Store};
 use pricing::{CoinGecko, CoinMarket, MarketChart};
-use store::db::TradeOutcome;
-use store::db::{DbError, DbUrl, MarketObservation, NewTrade, PositionUpdate, PositionView, Store};
 
 /// Where prices come from.
 pub trait PriceSource {

@@ -1,8 +1,8 @@
 //! How the trading cycle shows prices and the portfolio (its log lines, and the `trader`
 //! binary's tables).
 
+use ledger::PositionView;
 use portfolio::{Holding, Report};
-use store::db::PositionView;
 
 pub use portfolio::fmt_price;
 

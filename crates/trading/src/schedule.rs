@@ -14,7 +14,7 @@ use tokio::sync::watch;
 /// assert_eq!(trading::schedule::until_next_hour(now).as_secs(), 30);
 /// ```
 pub fn until_next_hour(now: DateTime<Utc>) -> Duration {
-    let next = store::db::hour_slot(now).and_utc() + chrono::Duration::hours(1);
+    let next = ledger::hour_slot(now).and_utc() + chrono::Duration::hours(1);
     (next - now).to_std().unwrap_or(Duration::ZERO)
 }
 

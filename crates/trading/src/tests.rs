@@ -8,11 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use pricing::{ApiErrorBody, CoinMarket, MarketChart, PricePoint};
-use store::db::{
+use ledger::{
     hour_slot, DbError, MarketObservation, NewTrade, PositionRow, PositionUpdate, PositionView,
     TradeOutcome,
 };
+use pricing::{ApiErrorBody, CoinMarket, MarketChart, PricePoint};
 
 use crate::daemon::{self, DaemonReport};
 use crate::ports::{Ledger, OpenLedger, PriceSource};

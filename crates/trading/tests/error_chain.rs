@@ -15,7 +15,7 @@ fn cycle_errors_say_their_cause_once() {
         shown.starts_with("cycle skipped, nothing written: "),
         "{shown}"
     );
-    let db = store::db::DbError::CreateDir {
+    let db = ledger::DbError::CreateDir {
         path: "storage".into(),
         cause: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
     };

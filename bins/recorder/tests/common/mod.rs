@@ -207,14 +207,14 @@ impl Drop for Running {
 
 /// (symbol, event_time) -> number of rows in the dataset.
 pub fn dataset_keys(dir: &Path) -> HashMap<(String, i64), usize> {
-    dataset_keys_of(&store::ticks::Dataset::local(dir))
+    dataset_keys_of(&dataset::Dataset::local(dir))
 }
 
 /// [`dataset_keys`] of any dataset (e.g. on an object store).
-pub fn dataset_keys_of(dataset: &store::ticks::Dataset) -> HashMap<(String, i64), usize> {
+pub fn dataset_keys_of(dataset: &dataset::Dataset) -> HashMap<(String, i64), usize> {
     let mut keys = HashMap::new();
     for batch in dataset.read_all().unwrap() {
-        for row in store::ticks::rows(&batch).unwrap() {
+        for row in dataset::rows(&batch).unwrap() {
             *keys.entry((row.symbol, row.event_time)).or_insert(0) += 1;
         }
     }
@@ -272,7 +272,7 @@ impl Recorded {
     /// The keys now; `None` if the dataset changed under the reader (try again).
     pub fn keys(&mut self, out: &Path) -> Option<HashSet<(String, i64)>> {
         let (mut keys, _) = journal_keys(out);
-        let files = store::ticks::list_files(out).ok()?;
+        let files = dataset::list_files(out).ok()?;
         // A compaction replaces parts by a merged file.
         self.files.retain(|path, _| files.contains(path));
         for path in files {
@@ -280,8 +280,8 @@ impl Recorded {
                 continue;
             }
             let mut rows = Vec::new();
-            for batch in store::ticks::read_file(&path).ok()? {
-                for row in store::ticks::rows(&batch).ok()? {
+            for batch in dataset::read_file(&path).ok()? {
+                for row in dataset::rows(&batch).ok()? {
                     rows.push((row.symbol, row.event_time));
                 }
             }
@@ -347,11 +347,11 @@ pub fn sent_keys(sim: &Sim) -> HashSet<(String, i64)> {
 
 /// Every distinct event sent is in the dataset exactly once, and nothing else is.
 pub fn assert_exactly_once(out: &Path, sent: &HashSet<(String, i64)>) {
-    assert_exactly_once_in(&store::ticks::Dataset::local(out), sent);
+    assert_exactly_once_in(&dataset::Dataset::local(out), sent);
 }
 
 /// [`assert_exactly_once`] for any dataset (e.g. on an object store).
-pub fn assert_exactly_once_in(dataset: &store::ticks::Dataset, sent: &HashSet<(String, i64)>) {
+pub fn assert_exactly_once_in(dataset: &dataset::Dataset, sent: &HashSet<(String, i64)>) {
     let keys = dataset_keys_of(dataset);
     let dups: Vec<_> = keys.iter().filter(|(_, &n)| n > 1).collect();
     assert!(

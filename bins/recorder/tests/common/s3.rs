@@ -73,7 +73,7 @@ pub struct Bucket {
 impl Bucket {
     pub fn new(s3: &S3Server) -> Bucket {
         let config =
-            store::ticks::location::S3Config::from_vars(s3.bucket(), |name| s3.var(name)).unwrap();
+            dataset::location::S3Config::from_vars(s3.bucket(), |name| s3.var(name)).unwrap();
         Bucket {
             store: config.build().unwrap(),
             rt: tokio::runtime::Runtime::new().unwrap(),
@@ -121,10 +121,10 @@ impl Bucket {
             .count()
     }
 
-    /// The dataset under `prefix`, read through `store::ticks`.
-    pub fn dataset(&self, prefix: &str) -> store::ticks::Dataset {
+    /// The dataset under `prefix`, read through `dataset`.
+    pub fn dataset(&self, prefix: &str) -> dataset::Dataset {
         let spool = std::env::temp_dir().join(format!("s3-test-spool-{}", std::process::id()));
-        store::ticks::Dataset::object(self.store.clone(), prefix, format!("s3://test/{prefix}"))
+        dataset::Dataset::object(self.store.clone(), prefix, format!("s3://test/{prefix}"))
             .with_spool(spool)
     }
 }

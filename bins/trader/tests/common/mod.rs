@@ -15,9 +15,9 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use chrono::{Timelike, Utc};
+use ledger::Store;
 use serde_json::{json, Value};
 use sim::{CoinScenario, Faults, SimConfig, SimHandle};
-use store::db::Store;
 use testkit::db::ScratchDb;
 
 pub fn coin(id: &str, symbol: &str, cap: f64, price: Option<f64>, daily: Vec<f64>) -> CoinScenario {
@@ -192,7 +192,7 @@ impl Env {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
-    pub fn counts(&self) -> store::db::RowCounts {
+    pub fn counts(&self) -> ledger::RowCounts {
         Store::open(&self.db.url())
             .expect("open")
             .row_counts()

@@ -32,8 +32,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
+use binance::{MiniTicker, RawMiniTicker};
 use events::{EventSink, Gap};
-use stream::{MiniTicker, RawMiniTicker};
 use tokio::sync::mpsc;
 
 use crate::metrics::Dropped;

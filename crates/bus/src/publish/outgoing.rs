@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 
 use async_nats::header::NATS_MESSAGE_ID;
 use async_nats::{HeaderMap, Subject};
+use binance::{MiniTicker, RawMiniTicker};
 use bytes::Bytes;
-use stream::{MiniTicker, RawMiniTicker};
 
 use crate::payload::{encode_ticker, for_each_kept, GapMessage};
 use crate::subject::{push_token, GAPS_SUBJECT, SUBJECT_PREFIX};
@@ -80,7 +80,7 @@ mod tests {
     #[test]
     fn a_frame_becomes_one_message_per_kept_event_with_subject_and_id() {
         let raw = r#"[{"e":"24hrMiniTicker","E":1,"s":"BTCUSDT","c":"1.10","o":"1","h":"2","l":"1","v":"3","q":"4"},{"e":"24hrMiniTicker","E":2,"s":"A.B","c":"0.050","o":"1","h":"2","l":"0.01","v":"3","q":"4"}]"#;
-        let Ok(stream::Message::MiniTickers(all)) = stream::decode(raw) else {
+        let Ok(binance::Message::MiniTickers(all)) = binance::decode(raw) else {
             panic!()
         };
         let mut out = Vec::new();

@@ -6,12 +6,11 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use binance::{DecodeError, ElementError, MiniTicker};
 use chrono::{DateTime, NaiveDate, Utc};
+use dataset::gaps::GapWriter;
+use dataset::{layout, Dataset, DatasetWriter, TickBuffer};
 use events::Dedup;
-use parquet::file::metadata::KeyValue;
-use store::ticks::gaps::GapWriter;
-use store::ticks::{layout, Dataset, DatasetWriter, TickBuffer};
-use stream::{DecodeError, ElementError, MiniTicker};
 
 use super::reader::read_bytes;
 use super::writer::remove_segment;
@@ -23,21 +22,21 @@ use crate::quarantine;
 /// Directory inside the journal directory where the bytes of damaged records are kept.
 pub const QUARANTINE_DIR: &str = "quarantine";
 
-pub use store::ticks::SEGMENTS_KEY;
+pub use dataset::SEGMENTS_KEY;
 
 /// The metadata entry tagging a checkpoint file with the journal segments its rows came
 /// from (pass it to `DatasetWriter::write_checkpoint_with`; the tag is the dataset's, see
-/// [`store::ticks::segments_tag`]).
+/// [`dataset::segments_tag`]).
 ///
 /// ```
 /// use record::journal::{segments_metadata, RunId, SegmentId};
 /// let run = RunId(0x0196a4c2e1f3a7b9);
-/// let kv = segments_metadata(&[SegmentId::new(run, 3), SegmentId::new(run, 4)]);
+/// let tag = segments_metadata(&[SegmentId::new(run, 3), SegmentId::new(run, 4)]);
 /// let tags = "0196a4c2e1f3a7b9-3,0196a4c2e1f3a7b9-4";
-/// assert_eq!((kv.key.as_str(), kv.value.as_deref()), ("journal_segments", Some(tags)));
+/// assert_eq!((tag.key(), tag.value()), ("journal_segments", Some(tags)));
 /// ```
-pub fn segments_metadata(segments: &[SegmentId]) -> KeyValue {
-    store::ticks::segments_tag(segments)
+pub fn segments_metadata(segments: &[SegmentId]) -> dataset::FooterTag {
+    dataset::segments_tag(segments)
 }
 
 /// The journal segments (their [tags](SegmentId::tag)) covered by the published files of
@@ -56,13 +55,13 @@ pub fn published_segments(partition: &Path) -> Result<HashSet<String>, JournalEr
 }
 
 /// Decodes one text frame into `out` (cleared first) with the recorder's rule, the one the
-/// live path follows ([`stream::decode_elements`]): a bad element of an array is left out
+/// live path follows ([`binance::decode_elements`]): a bad element of an array is left out
 /// and returned, the others are kept; a frame that is not valid JSON at all gives no event.
 /// Control replies decode to no event.
 ///
 /// # Errors
 ///
-/// The frame's [`DecodeError`](stream::DecodeError) when it is not valid JSON; nothing is
+/// The frame's [`DecodeError`](binance::DecodeError) when it is not valid JSON; nothing is
 /// added to the output then.
 ///
 /// ```
@@ -82,7 +81,7 @@ pub fn decode_frame(
     out.clear();
     let mut rejected = Vec::new();
     let mut index = 0;
-    let decoded = stream::for_each_mini_ticker_element(text, |element| {
+    let decoded = binance::for_each_mini_ticker_element(text, |element| {
         match element.and_then(|raw| raw.parse().map_err(|error| ElementError { index, error })) {
             Ok(t) => out.push(t),
             Err(e) => rejected.push(e),
@@ -171,7 +170,7 @@ pub fn replay_into(
     let mut buf = TickBuffer::new();
     let mut covered = Covered::default();
     let mut gap_covered = Covered::default();
-    let gaps_root = dataset.child(store::ticks::gaps::DIR_NAME);
+    let gaps_root = dataset.child(dataset::gaps::DIR_NAME);
     let mut dedup = dedup.then(|| Dedup::with_horizon(quarantine::MAX_SKEW_MS));
     let mut quarantine = quarantine::Counter::default();
     let mut scratch = Vec::new();

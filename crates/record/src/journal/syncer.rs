@@ -116,7 +116,7 @@ fn run(rx: Receiver<Job>, error: Arc<Mutex<Option<io::Error>>>) {
                 files.iter().find(|(f, _)| Arc::ptr_eq(f, &job.file)),
             ) {
                 (Some(dir), _) => {
-                    let r = store::fs::sync_dir(dir);
+                    let r = dataset::fs::sync_dir(dir);
                     note(&r, "directory fsync");
                     r
                 }

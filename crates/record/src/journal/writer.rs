@@ -355,7 +355,7 @@ fn create_segment(
     Ok(Arc::new(file))
 }
 
-/// Makes the directory entries of `dir` durable ([`store::fs::sync_dir`]).
+/// Makes the directory entries of `dir` durable ([`dataset::fs::sync_dir`]).
 fn sync_dir(dir: &Path) -> Result<(), JournalError> {
-    store::fs::sync_dir(dir).map_err(JournalError::io(dir))
+    dataset::fs::sync_dir(dir).map_err(JournalError::io(dir))
 }

@@ -22,8 +22,8 @@
 
 use std::fmt::Write as _;
 
+use binance::{DecodeError, MiniTicker};
 use events::EventSink;
-use stream::{DecodeError, MiniTicker};
 
 use super::Recorder;
 use crate::gaps::{self, Gap};
@@ -204,10 +204,10 @@ mod tests {
     fn encoded_frames_decode_to_the_same_events() {
         let frame =
             include_str!("../../../../fixtures/binance_spot_miniTicker_arr_raw_2020-06-19.json");
-        let Ok(stream::Message::MiniTickers(tickers)) = stream::decode(frame) else {
+        let Ok(binance::Message::MiniTickers(tickers)) = binance::decode(frame) else {
             panic!("fixture decodes");
         };
-        let Ok(stream::Message::MiniTickers(again)) = stream::decode(&encode_frame(&tickers))
+        let Ok(binance::Message::MiniTickers(again)) = binance::decode(&encode_frame(&tickers))
         else {
             panic!("encoded frame decodes");
         };

@@ -33,11 +33,11 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use binance::MiniTicker;
 use chrono::{DateTime, Utc};
+use dataset::{RecoverReport, TickBuffer};
 use events::Dedup;
 use events::{EventSink, GapReason};
-use store::ticks::{RecoverReport, TickBuffer};
-use stream::MiniTicker;
 
 use crate::checkpoint::{CheckpointJob, Writers};
 use crate::gaps::Gap;

@@ -30,8 +30,8 @@ impl EventSink for Collect {
 }
 
 fn decoded(frame: &str) -> Vec<MiniTicker> {
-    match stream::decode(frame) {
-        Ok(stream::Message::MiniTickers(t)) => t,
+    match binance::decode(frame) {
+        Ok(binance::Message::MiniTickers(t)) => t,
         other => panic!("{other:?}"),
     }
 }

@@ -34,17 +34,17 @@ fn frame(events: &[(&str, i64)]) -> String {
 }
 
 fn decoded(text: &str) -> Vec<MiniTicker> {
-    match stream::decode(text) {
-        Ok(stream::Message::MiniTickers(t)) => t,
+    match binance::decode(text) {
+        Ok(binance::Message::MiniTickers(t)) => t,
         other => panic!("{other:?}"),
     }
 }
 
 fn rows(dir: &Path) -> Vec<(String, i64)> {
-    let mut keys: Vec<_> = store::ticks::read_dataset(dir)
+    let mut keys: Vec<_> = dataset::read_dataset(dir)
         .unwrap()
         .iter()
-        .flat_map(|b| store::ticks::rows(b).unwrap())
+        .flat_map(|b| dataset::rows(b).unwrap())
         .map(|r| (r.symbol, r.event_time))
         .collect();
     keys.sort();
@@ -189,10 +189,7 @@ fn gaps_are_journaled_and_a_crash_becomes_a_not_running_gap() {
         (now, restart.timestamp_millis(), &GapReason::NotRunning)
     );
     rec.checkpoint(restart).unwrap();
-    assert_eq!(
-        store::ticks::gaps::read_gaps(dir.path()).unwrap(),
-        [gap, down]
-    );
+    assert_eq!(dataset::gaps::read_gaps(dir.path()).unwrap(), [gap, down]);
     rec.close().unwrap();
     let (_rec, startup) = Recorder::open(dir.path(), Utc::now()).unwrap();
     assert!(startup.not_running.is_none(), "a clean stop is no gap");

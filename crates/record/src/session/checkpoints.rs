@@ -17,7 +17,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use store::ticks::{CompactReport, Dataset};
+use dataset::{CompactReport, Dataset};
 use tokio::task::{JoinError, JoinHandle};
 use tokio::time::Instant;
 
@@ -178,7 +178,7 @@ fn compact_closed(dataset: &Dataset, after: Duration) -> Option<CompactReport> {
             return None;
         }
     };
-    match store::ticks::gaps::compact_closed_days_of(dataset, Utc::now()) {
+    match dataset::gaps::compact_closed_days_of(dataset, Utc::now()) {
         Ok(report) if report.merged.is_empty() => {}
         Ok(report) => log::info!(
             "gaps: {} files of closed days merged into {}",
@@ -201,7 +201,7 @@ pub(super) async fn final_save(
     let mut attempt = 1;
     loop {
         let rows = rec.pending();
-        match store::blocking(|| rec.checkpoint(Utc::now())) {
+        match crate::blocking::blocking(|| rec.checkpoint(Utc::now())) {
             Ok(files) => {
                 if !files.is_empty() {
                     on_progress(Progress::Checkpoint { files, rows });
@@ -265,7 +265,7 @@ mod tests {
         let mut rec = Recorder::new(dir.path()).unwrap();
         rec.ingest_frame(ARR).unwrap();
         let every = Duration::from_secs(8);
-        let stream = stream::StreamConfig::new("ws://127.0.0.1:1", Vec::new());
+        let stream = binance::StreamConfig::new("ws://127.0.0.1:1", Vec::new());
         let mut config = SessionConfig::new(dir.path(), every, stream);
         config.compact_after = None;
         let start = Instant::now();

@@ -1,7 +1,7 @@
 //! The feed's health across all connections of a session: which are live, the gaps, bad
 //! frames, journal trouble.
 
-use stream::{DisconnectReason, Message, StreamItem};
+use binance::{DisconnectReason, Message, StreamItem};
 
 use super::{Progress, Rejected};
 use crate::gaps::{self, Gap, GapReason, LiveTracker};

@@ -21,9 +21,9 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use binance::{StreamConfig, StreamHandle, StreamItem};
 use chrono::Utc;
 use events::{EventSink, Invalid, Problem};
-use stream::{StreamConfig, StreamHandle, StreamItem};
 use tokio::sync::mpsc;
 use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
 
@@ -89,7 +89,7 @@ impl SessionConfig {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let stream = stream::StreamConfig::new("http://h", vec!["!miniTicker@arr".into()]);
+    /// let stream = binance::StreamConfig::new("http://h", vec!["!miniTicker@arr".into()]);
     /// let config = record::SessionConfig::new("data", Duration::ZERO, stream);
     /// let err = config.validate().unwrap_err();
     /// assert_eq!(
@@ -166,7 +166,7 @@ pub async fn run_with_sink(
     }
     let mut rec = if config.journal {
         let output = config.output.clone();
-        let (rec, startup) = store::blocking(|| Recorder::open_at(output, Utc::now()))?;
+        let (rec, startup) = crate::blocking::blocking(|| Recorder::open_at(output, Utc::now()))?;
         if let Some(gap) = &startup.not_running {
             feed.not_running(gap);
         }
@@ -303,7 +303,7 @@ fn connect_all(
     let (tx, rx) = mpsc::channel(1024);
     let mut handles = Vec::with_capacity(streams.len());
     for (idx, config) in streams.into_iter().enumerate() {
-        let (handle, mut items) = stream::spawn(config);
+        let (handle, mut items) = binance::spawn(config);
         handles.push(handle);
         let tx = tx.clone();
         tokio::spawn(async move {

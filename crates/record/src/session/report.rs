@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use store::ticks::CompactReport;
+use dataset::CompactReport;
 
 use crate::gaps::Gap;
 use crate::{RecordError, Startup};
@@ -79,7 +79,7 @@ pub enum Progress {
 pub enum Rejected {
     /// It did not decode (the error's excerpt is the element's own text).
     #[error("{0}")]
-    Decode(stream::ElementError),
+    Decode(binance::ElementError),
 }
 
 /// The outcome of a session.
