@@ -34,6 +34,17 @@ trap cleanup EXIT
 
 git -C "$root" worktree add --detach "$old" "$base" >/dev/null
 cp "$root/crates/record/benches/ingest_ab.rs" "$old/crates/record/benches/"
+# What differs between trees lives in each tree's benches/ab_compat/new.rs; a base older
+# than that file gets old.rs (the API of c68e01f .. 4397b92) in its place.
+if [ ! -e "$old/crates/record/benches/ab_compat/new.rs" ]; then
+    mkdir -p "$old/crates/record/benches/ab_compat"
+    cp "$root/crates/record/benches/ab_compat/old.rs" "$old/crates/record/benches/ab_compat/new.rs"
+fi
+# Before the rename of the venue crate (4397b92) it was `stream`.
+if [ ! -d "$old/crates/binance" ]; then
+    sed -i 's/\bbinance::/stream::/g' "$old/crates/record/benches/ingest_ab.rs" \
+        "$old/crates/record/benches/ab_compat/new.rs"
+fi
 grep -q 'name = "ingest_ab"' "$old/crates/record/Cargo.toml" ||
     printf '\n[[bench]]\nname = "ingest_ab"\nharness = false\n' >>"$old/crates/record/Cargo.toml"
 

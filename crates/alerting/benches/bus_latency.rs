@@ -111,6 +111,7 @@ async fn record_into_bus(
             received_at,
             raw,
             message: Message::MiniTickers(tickers),
+            spans,
             ..
         } = item
         {
@@ -123,7 +124,7 @@ async fn record_into_bus(
             let ms = received_at
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as i64);
-            let _ = rec.ingest_message(conn_id, ms, raw.as_str(), tickers);
+            let _ = rec.ingest_message(conn_id, ms, raw.as_str(), tickers, spans);
         }
     }
 }

@@ -309,3 +309,79 @@ fn frames_that_are_not_json_are_still_errors_element_by_element() {
         );
     }
 }
+
+/// Decode once: each kept ticker's span is its element in the frame, so an output that
+/// forwards the element reads the same event; bad elements, wrappers and whitespace shift
+/// nothing.
+#[test]
+fn each_kept_ticker_spans_its_own_element() {
+    let good = |s: &str| mini(&format!("\"{s}\""), r#""0.1""#);
+    let bad = mini(r#""\ud800""#, r#""0.1""#);
+    let cases: Vec<(&str, String, usize)> = vec![
+        // (case, frame, tickers kept)
+        ("fixture array", ARR_RAW.to_owned(), 0),
+        ("fixture combined", MINI_COMBINED.to_owned(), 0),
+        (
+            "one object, blanks around",
+            format!("  {} \n", good("A")),
+            1,
+        ),
+        (
+            "array, blanks between",
+            format!("[ {} ,\n {} ]", good("A"), good("B")),
+            2,
+        ),
+        (
+            "bad middle element",
+            format!("[{},{bad},{}]", good("A"), good("C")),
+            2,
+        ),
+        (
+            "bad first element",
+            format!("[{bad},{},{}]", good("B"), good("C")),
+            2,
+        ),
+        ("bad last element", format!("[{},{bad}]", good("A")), 1),
+        ("only bad elements", format!("[{bad},{bad}]"), 0),
+        (
+            "combined array",
+            format!(
+                r#"{{"stream":"!miniTicker@arr","data":[{},{}]}}"#,
+                good("A"),
+                good("币安人生USDT")
+            ),
+            2,
+        ),
+        (
+            "escaped symbol",
+            format!(
+                "[{}]",
+                mini(r#""\u5e01\u5b89\u4eba\u751fUSDT""#, r#""0.1""#)
+            ),
+            1,
+        ),
+    ];
+    for (case, frame, kept) in &cases {
+        let decoded = decode_elements(frame).unwrap_or_else(|e| panic!("{case}: {e}"));
+        let Message::MiniTickers(tickers) = &decoded.message else {
+            panic!("{case}: {:?}", decoded.message)
+        };
+        if *kept > 0 {
+            assert_eq!(tickers.len(), *kept, "{case}");
+        }
+        assert_eq!(decoded.spans.len(), tickers.len(), "{case}");
+        for (t, span) in tickers.iter().zip(&decoded.spans) {
+            let element = span.of(frame).unwrap_or_else(|| panic!("{case}: {span:?}"));
+            assert!(
+                element.starts_with('{') && element.ends_with('}'),
+                "{case}: {element}"
+            );
+            match decode(element) {
+                Ok(Message::MiniTickers(again)) => assert_eq!(again, std::slice::from_ref(t), "{case}"),
+                other => panic!("{case}: {element} reads as {other:?}"),
+            }
+        }
+    }
+    // Other messages have no spans.
+    assert!(decode_elements(SUB_OK).unwrap().spans.is_empty());
+}

@@ -24,8 +24,8 @@ pub const CONSUMERS_REATTACHED: &str = "bus_consumers_reattached_total";
 pub enum Dropped {
     /// The queue was full (NATS down or slower than the feed for longer than it holds).
     QueueFull,
-    /// An event the recorder kept could not be found again in its frame's text (never
-    /// expected: the frame was decoded once already).
+    /// An event handed over without the span of its element in the frame (never expected
+    /// from the recorder, whose decoder gives every kept event its span).
     Unreadable,
     /// The message is larger than the server's `max_payload`: no attempt can succeed.
     TooLarge,

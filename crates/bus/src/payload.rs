@@ -1,7 +1,9 @@
 //! What a message on the bus carries.
 //!
 //! **Events** (subject `binance.spot.miniticker.<TOKEN>`, see [`crate::subject`]): the event
-//! as Binance's own JSON object, with the exchange's exact decimal strings, so that
+//! as Binance's own JSON object, with the exchange's exact decimal strings (the recorder
+//! publishes each event's element as it came in its frame, sliced by its span, not decoded
+//! again; a single event handed to `Publisher::publish` is written as below), so that
 //! [`binance::decode`] and [`binance::for_each_raw_mini_ticker`] read it like a frame of the
 //! `<symbol>@miniTicker` stream
 //! (<https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams#individual-symbol-mini-ticker-stream>):
@@ -28,7 +30,7 @@
 
 use std::fmt::Write as _;
 
-use binance::{DecodeError, Message, MiniTicker, RawMiniTicker};
+use binance::{DecodeError, Message, RawMiniTicker};
 use events::GapReason;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -126,45 +128,6 @@ fn push_json_string(out: &mut String, s: &str) {
         }
     }
     out.push('"');
-}
-
-/// Calls `f` with the exact text of each event of frame `raw` that is in `kept` — the
-/// frame's events that de-duplication kept, in frame order; the others are skipped.
-/// Returns how many it called `f` for: `kept.len()` unless the frame no longer reads as it
-/// did (it was decoded once already), which the caller counts as a loss.
-///
-/// The frame is read element by element, as the recorder reads it: a bad element (a field
-/// missing or of the wrong type, a number that does not parse) is skipped alone, and the
-/// good ones around it are still found. An element counts as `kept`'s next one only if it
-/// has its symbol and event time and parses, so a bad element never stands in for a good
-/// one.
-///
-/// ```
-/// let frame = r#"[{"e":"24hrMiniTicker","E":1,"s":"A","c":"1","o":"1","h":"1","l":"1","v":"1","q":"1"},{"e":"24hrMiniTicker","E":1},{"e":"24hrMiniTicker","E":2,"s":"B","c":"2.50","o":"1","h":"3","l":"1","v":"1","q":"1"}]"#;
-/// let kept = binance::decode_elements(frame).unwrap();
-/// let binance::Message::MiniTickers(kept) = kept.message else { unreachable!() };
-/// let mut closes = Vec::new();
-/// let n = bus::payload::for_each_kept(frame, &kept, |t| closes.push(t.close.into_owned()));
-/// assert_eq!((n, closes), (2, vec!["1".to_owned(), "2.50".to_owned()]));
-/// ```
-pub fn for_each_kept<'a>(
-    raw: &'a str,
-    kept: &[MiniTicker],
-    mut f: impl FnMut(RawMiniTicker<'a>),
-) -> usize {
-    let mut next = kept.iter().peekable();
-    let mut found = 0;
-    let _ = binance::for_each_mini_ticker_element(raw, |element| {
-        let Ok(t) = element else { return };
-        let matches = next
-            .next_if(|k| k.event_time == t.event_time && k.symbol == t.symbol && t.parse().is_ok())
-            .is_some();
-        if matches {
-            found += 1;
-            f(t);
-        }
-    });
-    found
 }
 
 /// Decodes an event payload with `binance`'s decoder; `text` is handed on as the raw frame.

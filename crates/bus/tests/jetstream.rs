@@ -17,6 +17,25 @@ fn tickers(frame: &str) -> Vec<MiniTicker> {
     }
 }
 
+/// Publishes the events of `frame` whose index passes `keep`, as the recorder hands them
+/// over (decoded once, each with its element's span).
+fn publish(publisher: &Publisher, frame: &str, keep: impl Fn(usize) -> bool) {
+    let decoded = binance::decode_elements(frame).unwrap();
+    let Message::MiniTickers(all) = decoded.message else {
+        panic!("{:?}", decoded.message)
+    };
+    let (rows, spans): (Vec<MiniTicker>, Vec<events::Span>) = (all.into_iter().zip(decoded.spans))
+        .enumerate()
+        .filter(|(i, _)| keep(*i))
+        .map(|(_, pair)| pair)
+        .unzip();
+    publisher.publish_frame(&events::Batch {
+        frame,
+        rows: &rows,
+        spans: &spans,
+    });
+}
+
 async fn stream_messages(url: &str) -> Vec<bus::StoredMessage> {
     let config = BusConfig::from_url(url).unwrap();
     tokio::time::timeout(PATIENCE, bus::read_stream(&config))
@@ -32,10 +51,10 @@ async fn two_publishers_of_one_feed_store_each_event_once() {
     let events = tickers(FRAME);
     let (a, task_a) = Publisher::start(config.clone(), StreamLimits::default(), 10_000);
     let (b, task_b) = Publisher::start(config, StreamLimits::default(), 10_000);
-    a.publish_frame(FRAME, &events);
+    publish(&a, FRAME, |_| true);
     // The second recorder saw the same frame, and a de-duplicated half of it once more.
-    b.publish_frame(FRAME, &events);
-    b.publish_frame(FRAME, &events[events.len() / 2..]);
+    publish(&b, FRAME, |_| true);
+    publish(&b, FRAME, |i| i >= events.len() / 2);
     drop((a, b));
     let stats_a = task_a.finish(PATIENCE).await;
     let stats_b = task_b.finish(PATIENCE).await;
@@ -78,7 +97,7 @@ async fn a_subscriber_gets_new_events_with_their_exact_text_and_the_gaps() {
     let event = one_event;
     // Published before anyone subscribed: not delivered (new messages only).
     let early = event("BTCUSDT", 1, "1.00000000");
-    publisher.publish_frame(&early, &tickers(&early));
+    publish(&publisher, &early, |_| true);
     while publisher.stats().published < 1 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -91,7 +110,7 @@ async fn a_subscriber_gets_new_events_with_their_exact_text_and_the_gaps() {
         event("币安人生USDT", 2, "0.10"),
     ];
     for f in &frames {
-        publisher.publish_frame(f, &tickers(f));
+        publish(&publisher, f, |_| true);
     }
     let gap = GapMessage {
         start: 5,
@@ -124,10 +143,8 @@ async fn a_full_queue_drops_and_counts_and_an_outage_is_retried() {
     let config = BusConfig::from_url(&server.url()).unwrap();
     server.stop();
     let (publisher, task) = Publisher::start(config, StreamLimits::default(), 10);
-    let events = tickers(FRAME);
-    for t in events.iter().take(15) {
-        let one = [t.clone()];
-        publisher.publish_frame(FRAME, &one);
+    for one in 0..15 {
+        publish(&publisher, FRAME, |i| i == one);
     }
     // NATS is down: the queue holds 10, the other 5 are dropped at once, nothing blocks.
     assert_eq!(publisher.stats().dropped, 5);
@@ -137,7 +154,7 @@ async fn a_full_queue_drops_and_counts_and_an_outage_is_retried() {
     }
     // An outage in the middle: publishing goes on after the restart.
     server.stop();
-    publisher.publish_frame(FRAME, &events[20..22]);
+    publish(&publisher, FRAME, |i| (20..22).contains(&i));
     tokio::time::sleep(Duration::from_millis(200)).await;
     server.restart().unwrap();
     drop(publisher);
@@ -157,12 +174,11 @@ async fn a_message_too_large_for_the_server_is_dropped_and_counted_and_the_rest_
     let huge = format!(
         r#"[{{"e":"24hrMiniTicker","E":1,"s":"BTCUSDT","c":"{close}","o":"1","h":"2","l":"1","v":"3","q":"4"}}]"#
     );
-    publisher.publish_frame(&huge, &tickers(&huge));
+    publish(&publisher, &huge, |_| true);
     // Events that come after it must not wait behind it (a retried failure would hold
     // them back until the publisher stops).
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let events = tickers(FRAME);
-    publisher.publish_frame(FRAME, &events[..3]);
+    publish(&publisher, FRAME, |i| i < 3);
     drop(publisher);
     let stats = task.finish(PATIENCE).await;
     assert_eq!((stats.published, stats.dropped), (3, 1), "{stats:?}");
@@ -260,7 +276,7 @@ async fn events_published_while_the_server_stalls_reach_quiet_subscribers_withou
             .map(|s| one_event(s, time, "100.50000000"))
             .collect();
         for c in &crossings {
-            publisher.publish_frame(c, &tickers(c));
+            publish(&publisher, c, |_| true);
         }
         tokio::time::sleep(Duration::from_millis(400)).await;
         server.signal("-CONT");

@@ -10,7 +10,8 @@
 //!   process the reason stays typed, so nobody parses a label back out of a sentence.
 //! - **De-duplication** ([`Dedup`]): what "a copy" of an event is, for every pipeline that
 //!   reads two connections at once (a renewal's overlap, redundant connections).
-//! - **The sink** ([`EventSink`]): what a recording session hands its events and gaps to.
+//! - **The sink** ([`EventSink`]): what a recording session hands its events (a [`Batch`]
+//!   per frame: the new rows, the frame's text and each row's [`Span`] in it) and gaps to.
 //!   Outputs implement it for themselves, below the pipeline that drives them (as
 //!   ripgrep's `grep-printer` implements `grep-searcher::Sink`), so the pipeline knows no
 //!   output by name and fans out to several through the trait.
@@ -41,6 +42,7 @@ pub mod gap;
 pub mod invalid;
 mod mini_ticker;
 pub mod sink;
+mod span;
 mod time;
 
 pub use backoff::Backoff;
@@ -49,5 +51,6 @@ pub use disconnect::DisconnectReason;
 pub use gap::{Gap, GapReason};
 pub use invalid::{Invalid, Problem};
 pub use mini_ticker::{MiniTicker, Symbol};
-pub use sink::EventSink;
+pub use sink::{Batch, EventSink};
+pub use span::Span;
 pub use time::unix_ms;

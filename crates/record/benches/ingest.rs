@@ -192,12 +192,14 @@ fn recorder_path(
         for (n, f) in shifted.iter().enumerate() {
             if let Ok(binance::Decoded {
                 message: binance::Message::MiniTickers(t),
+                spans,
                 ..
             }) = binance::decode_elements(f)
             {
                 // Received when it happened: no skew, nothing quarantined.
                 let received = t.first().map_or(n as i64, |t| t.event_time);
-                rec.ingest_message(1, received, f, t).expect("ingest");
+                rec.ingest_message(1, received, f, t, spans)
+                    .expect("ingest");
             }
             rec.sync_journal().expect("sync");
         }

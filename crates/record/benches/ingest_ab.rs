@@ -1,8 +1,11 @@
 //! The ingest bench's cases in a form that compiles against this tree and against the parent
 //! of issue 9's first commit (c68e01f), so that `scripts/bench-ab.sh` can build both and run
 //! them alternately in one session: only APIs both have (`for_each_raw_mini_ticker`,
-//! `binance::decode`, `Recorder::{new, open, ingest_frame, ingest_message, sync_journal,
-//! checkpoint}`, `sim::market::sample_frames`).
+//! `binance::decode`, `Recorder::{new, open, ingest_frame, sync_journal, checkpoint}`,
+//! `sim::market::sample_frames`), and, for what changed (the recorder's decoder and
+//! `Recorder::ingest_message`), the tree's own `ab_compat/new.rs` (see `compat`). A base
+//! from before the venue crate's rename sees `stream::` for `binance::` (the script's
+//! doing).
 //!
 //! `cargo bench -p record --bench ingest_ab` (alone it only prints the figures of this tree;
 //! the ratios come from the script).
@@ -18,6 +21,12 @@ use std::time::{Duration, Instant};
 use binance::MiniTicker;
 use criterion::{criterion_group, Criterion, Throughput};
 use record::Recorder;
+
+/// What differs between the trees compared (the decoder's output, `ingest_message`'s
+/// arguments): each tree's own `ab_compat/new.rs`; `scripts/bench-ab.sh` gives a base
+/// that has none `ab_compat/old.rs`.
+#[path = "ab_compat/new.rs"]
+mod compat;
 
 fn bench(c: &mut Criterion) {
     let frames = frames();
@@ -118,13 +127,12 @@ fn recorder_path(frames: &[String], iters: u64, journal: Journal) -> Duration {
         let start = Instant::now();
         counted(|| {
             for f in frames {
-                if let Ok(binance::Message::MiniTickers(mut t)) = binance::decode(f) {
+                if let Some(mut decoded) = compat::decode(f) {
                     // Each pass replays the same market moved on in time, so nothing is
                     // a copy; received when it happened, so nothing is quarantined.
-                    t.iter_mut()
-                        .for_each(|t| t.event_time += pass * 1_000_000_000);
-                    let received = t.first().map_or(0, |t| t.event_time);
-                    rec.ingest_message(1, received, f, t).expect("ingest");
+                    (decoded.tickers.iter_mut()).for_each(|t| t.event_time += pass * 1_000_000_000);
+                    let received = decoded.tickers.first().map_or(0, |t| t.event_time);
+                    compat::ingest_message(&mut rec, received, f, decoded);
                 }
                 if journal == Journal::SyncPerFrame {
                     rec.sync_journal().expect("sync");

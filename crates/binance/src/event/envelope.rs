@@ -28,10 +28,12 @@ use super::{control, mini_ticker, server_shutdown, split, DecodeError, ElementEr
 use super::{Element, RawMiniTicker};
 
 /// What a frame turned out to be.
-pub(crate) enum Frame {
+pub(crate) enum Frame<'a> {
     /// This many mini tickers were handed to the sink (good ones; rejected
-    /// elements not counted).
-    Tickers(usize),
+    /// elements not counted), read from `payload`: the event object or the
+    /// array of events (for a combined stream, the wrapper's `data`), a slice
+    /// of the frame.
+    Tickers { count: usize, payload: &'a str },
     /// Any other kind.
     Message(Message),
 }
@@ -40,7 +42,7 @@ pub(crate) enum Frame {
 /// `sink` as it is read. The sink's own error stops the frame.
 ///
 /// On an error, `sink` may already have seen the tickers before the bad part.
-pub(crate) fn visit<'a, F>(text: &'a str, sink: &mut F) -> Result<Frame, DecodeError>
+pub(crate) fn visit<'a, F>(text: &'a str, sink: &mut F) -> Result<Frame<'a>, DecodeError>
 where
     F: FnMut(Element<'a>) -> Result<(), DecodeError>,
 {
@@ -51,7 +53,7 @@ fn visit_payload<'a, F>(
     text: &'a str,
     stream: Option<&str>,
     sink: &mut F,
-) -> Result<Frame, DecodeError>
+) -> Result<Frame<'a>, DecodeError>
 where
     F: FnMut(Element<'a>) -> Result<(), DecodeError>,
 {
@@ -72,7 +74,7 @@ fn visit_object<'a, F>(
     text: &'a str,
     stream: Option<&str>,
     sink: &mut F,
-) -> Result<Frame, DecodeError>
+) -> Result<Frame<'a>, DecodeError>
 where
     F: FnMut(Element<'a>) -> Result<(), DecodeError>,
 {
@@ -102,7 +104,10 @@ where
     match kind.as_deref() {
         Some(mini_ticker::EVENT_TYPE) => {
             sink(Ok(RawMiniTicker::from_fields(&mut fields)?))?;
-            Ok(Frame::Tickers(1))
+            Ok(Frame::Tickers {
+                count: 1,
+                payload: text,
+            })
         }
         Some(server_shutdown::EVENT_TYPE) => Ok(Frame::Message(Message::ServerShutdown {
             event_time: server_shutdown::event_time(&fields)?,
@@ -122,7 +127,7 @@ where
     }
 }
 
-fn other(stream: Option<&str>, event_type: Option<&str>) -> Frame {
+fn other<'a>(stream: Option<&str>, event_type: Option<&str>) -> Frame<'a> {
     Frame::Message(Message::Other {
         stream: stream.map(str::to_owned),
         event_type: event_type.map(str::to_owned),
@@ -133,7 +138,7 @@ fn visit_array<'a, F>(
     text: &'a str,
     stream: Option<&str>,
     sink: &mut F,
-) -> Result<Frame, DecodeError>
+) -> Result<Frame<'a>, DecodeError>
 where
     F: FnMut(Element<'a>) -> Result<(), DecodeError>,
 {
@@ -158,7 +163,10 @@ where
         Err(_) => resume(text, handled, sink)?,
     };
     Ok(match kind {
-        ArrayKind::Tickers(n) => Frame::Tickers(n),
+        ArrayKind::Tickers(count) => Frame::Tickers {
+            count,
+            payload: text,
+        },
         ArrayKind::Other(event_type) => other(stream, event_type.as_deref()),
     })
 }

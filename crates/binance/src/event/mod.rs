@@ -32,7 +32,7 @@ mod split;
 pub use control::ControlReply;
 pub(crate) use control::{request, Method};
 pub use error::{DecodeError, ElementError, EXCERPT_CHARS};
-pub use events::{MiniTicker, Symbol};
+pub use events::{MiniTicker, Span, Symbol};
 pub use mini_ticker::RawMiniTicker;
 
 use envelope::Frame;
@@ -48,6 +48,10 @@ pub struct Decoded {
     pub message: Message,
     /// The array elements left out, in order (empty for almost every frame).
     pub rejected: Vec<ElementError>,
+    /// Where each mini ticker of `message` lies in the frame: its element's text, for an
+    /// output that forwards the event as Binance sent it without decoding it again
+    /// (`spans[i]` is the `i`-th ticker's; empty for other messages).
+    pub spans: Vec<Span>,
 }
 
 /// One decoded text frame, from the raw (`/ws/`) or combined (`/stream?streams=`) endpoint.
@@ -106,7 +110,7 @@ pub fn decode(text: &str) -> Result<Message, DecodeError> {
         Ok(())
     };
     match envelope::visit(text, &mut sink)? {
-        Frame::Tickers(_) => Ok(Message::MiniTickers(tickers)),
+        Frame::Tickers { .. } => Ok(Message::MiniTickers(tickers)),
         Frame::Message(message) => Ok(message),
     }
 }
@@ -131,6 +135,8 @@ pub fn decode(text: &str) -> Result<Message, DecodeError> {
 ///     other => panic!("unexpected {other:?}"),
 /// }
 /// assert_eq!(decoded.rejected[0].index, 1);
+/// // The second ticker is the frame's third element.
+/// assert_eq!(decoded.spans[1].of(&frame), Some(good));
 /// ```
 pub fn decode_elements(text: &str) -> Result<Decoded, DecodeError> {
     let mut tickers = Vec::new();
@@ -144,11 +150,38 @@ pub fn decode_elements(text: &str) -> Result<Decoded, DecodeError> {
         index += 1;
         Ok(())
     };
-    let message = match envelope::visit(text, &mut sink)? {
-        Frame::Tickers(_) => Message::MiniTickers(tickers),
-        Frame::Message(message) => message,
+    let (message, spans) = match envelope::visit(text, &mut sink)? {
+        Frame::Tickers { payload, .. } => {
+            let spans = element_spans(text, payload, &rejected, tickers.len());
+            (Message::MiniTickers(tickers), spans)
+        }
+        Frame::Message(message) => (message, Vec::new()),
     };
-    Ok(Decoded { message, rejected })
+    Ok(Decoded {
+        message,
+        rejected,
+        spans,
+    })
+}
+
+/// The spans in `text` of the `kept` good tickers read from `payload` (an event object, or
+/// an array whose elements at the `rejected` positions were left out). All or none: a
+/// span that cannot be found (never, for a payload the decoder read) gives none, so that a
+/// span never stands for another ticker's element.
+fn element_spans(text: &str, payload: &str, rejected: &[ElementError], kept: usize) -> Vec<Span> {
+    let trimmed = payload.trim();
+    let spans: Option<Vec<Span>> = if trimmed.starts_with('[') {
+        let mut skip = rejected.iter().map(|r| r.index).peekable();
+        split::elements(trimmed).and_then(|elements| {
+            (elements.into_iter().enumerate())
+                .filter(|(i, _)| skip.next_if_eq(i).is_none())
+                .map(|(_, element)| Span::within(text, element))
+                .collect()
+        })
+    } else {
+        Span::within(text, trimmed).map(|span| vec![span])
+    };
+    spans.filter(|s| s.len() == kept).unwrap_or_default()
 }
 
 /// Hot-path visitor, all or nothing: calls `f` for each mini ticker in the
@@ -180,7 +213,7 @@ pub fn for_each_raw_mini_ticker<'a>(
         Ok(())
     };
     match envelope::visit(text, &mut sink)? {
-        Frame::Tickers(n) => Ok(n),
+        Frame::Tickers { count, .. } => Ok(count),
         Frame::Message(_) => Ok(0),
     }
 }
@@ -216,7 +249,7 @@ pub fn for_each_mini_ticker_element<'a>(
         Ok(())
     };
     match envelope::visit(text, &mut sink)? {
-        Frame::Tickers(n) => Ok(n),
+        Frame::Tickers { count, .. } => Ok(count),
         Frame::Message(_) => Ok(0),
     }
 }

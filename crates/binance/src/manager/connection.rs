@@ -315,7 +315,11 @@ impl Conn {
         Counters::bump(&counters.frames);
         let conn_id = self.id;
         let received_at = SystemTime::now();
-        let Decoded { message, rejected } = match decode_elements(raw.as_str()) {
+        let Decoded {
+            message,
+            rejected,
+            spans,
+        } = match decode_elements(raw.as_str()) {
             Ok(decoded) => decoded,
             Err(error) => {
                 self.got_data = true;
@@ -353,6 +357,7 @@ impl Conn {
             raw,
             message,
             rejected,
+            spans,
         };
         match announced {
             true => Read::Announced(item),

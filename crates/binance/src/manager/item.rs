@@ -10,7 +10,7 @@ use std::time::SystemTime;
 pub use events::DisconnectReason;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::event::{DecodeError, ElementError, Message};
+use crate::event::{DecodeError, ElementError, Message, Span};
 
 /// What the manager reports, in order.
 ///
@@ -50,6 +50,9 @@ pub enum StreamItem {
         message: Message,
         /// The array elements that could not be decoded, in order (almost always empty).
         rejected: Vec<ElementError>,
+        /// Where each mini ticker of `message` lies in `raw` (see [`crate::Decoded::spans`]):
+        /// an output forwards an event as Binance sent it by slicing the frame.
+        spans: Vec<Span>,
     },
     /// A frame that could not be decoded at all; the connection is kept.
     Malformed {

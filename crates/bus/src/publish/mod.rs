@@ -32,14 +32,15 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
-use binance::{MiniTicker, RawMiniTicker};
-use events::{EventSink, Gap};
+use binance::RawMiniTicker;
+use bytes::Bytes;
+use events::{Batch, EventSink, Gap};
 use tokio::sync::mpsc;
 
 use crate::metrics::Dropped;
 use crate::payload::GapMessage;
 use crate::{BusConfig, StreamLimits};
-use outgoing::Outgoing;
+use outgoing::{Element, Outgoing};
 
 pub use task::MAX_IN_FLIGHT;
 
@@ -105,8 +106,14 @@ impl Counters {
 /// What the ingest side hands over: one job per call, however many events it holds.
 #[derive(Debug)]
 enum Job {
-    /// A received frame and its new events (frame order): turned into messages by the task.
-    Frame { raw: Box<str>, new: Vec<MiniTicker> },
+    /// A received frame and its new events (frame order), each with its element's span:
+    /// turned into messages by the task, each payload a slice of `frame`. `missing`: events
+    /// handed over without a span, counted as lost by the task.
+    Frame {
+        frame: Bytes,
+        elements: Vec<Element>,
+        missing: usize,
+    },
     /// Messages built already (a gap, a single event).
     Ready(Vec<Outgoing>),
 }
@@ -115,7 +122,9 @@ impl Job {
     /// Messages this job becomes.
     fn len(&self) -> usize {
         match self {
-            Job::Frame { new, .. } => new.len(),
+            Job::Frame {
+                elements, missing, ..
+            } => elements.len() + missing,
             Job::Ready(m) => m.len(),
         }
     }
@@ -163,17 +172,29 @@ impl Publisher {
         self.send(Job::Ready(vec![Outgoing::ticker(t)]));
     }
 
-    /// Publishes the events of `new` as the frame `raw` spells them (exact decimal text).
-    /// `new` are the frame's events that are not copies, in frame order (what
-    /// de-duplication kept); the frame's other events are skipped. Costs the caller one copy
-    /// of `raw` and of `new`; the messages are built by the publisher task.
-    pub fn publish_frame(&self, raw: &str, new: &[MiniTicker]) {
-        if new.is_empty() {
+    /// Publishes the events of `batch` as the frame spells them: each payload is the
+    /// event's element, sliced from the frame by its span (the exchange's own JSON object,
+    /// not decoded again). `batch.rows` are the frame's events that are not copies, in frame
+    /// order (what de-duplication kept); the frame's other events are skipped; a row without
+    /// a span is counted as dropped (`unreadable`). Costs the caller one copy of the frame
+    /// and a symbol, an event time and a span per event; the messages are built by the
+    /// publisher task.
+    pub fn publish_frame(&self, batch: &Batch<'_>) {
+        if batch.rows.is_empty() {
             return;
         }
+        let elements: Vec<Element> = (batch.rows.iter().zip(batch.spans))
+            .filter(|(_, span)| span.of(batch.frame).is_some())
+            .map(|(row, &span)| Element {
+                symbol: row.symbol.clone(),
+                event_time: row.event_time,
+                span,
+            })
+            .collect();
         self.send(Job::Frame {
-            raw: raw.into(),
-            new: new.to_vec(),
+            frame: Bytes::copy_from_slice(batch.frame.as_bytes()),
+            missing: batch.rows.len() - elements.len(),
+            elements,
         });
     }
 
@@ -209,8 +230,8 @@ impl Publisher {
 
 /// The recorder's events and gaps onto the bus (`recorder --publish`).
 impl EventSink for Publisher {
-    fn events(&mut self, raw: &str, new: &[MiniTicker]) {
-        self.publish_frame(raw, new);
+    fn events(&mut self, batch: &Batch<'_>) {
+        self.publish_frame(batch);
     }
 
     fn gap(&mut self, gap: &Gap, closed: bool) {

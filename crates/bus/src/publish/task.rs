@@ -114,12 +114,15 @@ pub(super) async fn run(
                 counters.queued.fetch_sub(job.len(), Relaxed);
                 let first = ready.len();
                 match job {
-                    Job::Frame { raw, new } => {
-                        let built = Outgoing::frame(&raw, &new, &mut ready);
-                        let lost = new.len() - built;
-                        if lost > 0 {
-                            counters.give_up(Dropped::Unreadable, lost as u64);
-                            log::warn!("{lost} recorded event(s) could not be read again from their frame: not published");
+                    Job::Frame {
+                        frame,
+                        elements,
+                        missing,
+                    } => {
+                        ready.extend(elements.iter().map(|e| Outgoing::element(&frame, e)));
+                        if missing > 0 {
+                            counters.give_up(Dropped::Unreadable, missing as u64);
+                            log::warn!("{missing} recorded event(s) came without their element's span in the frame: not published");
                         }
                     }
                     Job::Ready(messages) => ready.extend(messages),

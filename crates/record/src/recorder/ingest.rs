@@ -23,7 +23,7 @@
 use std::fmt::Write as _;
 
 use binance::{DecodeError, MiniTicker};
-use events::EventSink;
+use events::{Batch, EventSink, Span};
 
 use super::Recorder;
 use crate::gaps::{self, Gap};
@@ -55,9 +55,15 @@ impl Recorder {
     /// believed ([`crate::quarantine`], against `received_at_ms`), drops events already seen
     /// (redundant connections, the overlap of a connection renewal), journals what is left
     /// (quarantined elements included: the journal keeps what was received), then buffers
-    /// the new events. Returns their number. A journal write error is returned after the
-    /// events are buffered: they are not lost (the writer keeps the record until the disk
-    /// takes it).
+    /// the new events and hands them to the sink. Returns their number. A journal write
+    /// error is returned after the events are buffered: they are not lost (the writer keeps
+    /// the record until the disk takes it).
+    ///
+    /// `spans` are where the tickers' elements lie in `raw` (the decoder's
+    /// [`binance::Decoded::spans`]): with them, a frame that lost elements to
+    /// de-duplication is journaled as its remaining elements' own text, and the sink
+    /// forwards elements without decoding them again. A caller without them passes none
+    /// (the journal then re-encodes the kept events; a sink sees no spans).
     ///
     /// # Errors
     ///
@@ -69,14 +75,32 @@ impl Recorder {
         received_at_ms: i64,
         raw: &str,
         mut tickers: Vec<MiniTicker>,
+        mut spans: Vec<Span>,
     ) -> Result<usize, RecordError> {
         let total = tickers.len();
-        let quarantined = quarantine::split(&mut tickers, Some(received_at_ms));
+        let mut quarantined = Vec::new();
+        retain_spanned(&mut tickers, &mut spans, |t, span| match quarantine::check(
+            t.event_time,
+            Some(received_at_ms),
+        ) {
+            Ok(()) => true,
+            Err(why) => {
+                quarantined.push((t.clone(), why, span));
+                false
+            }
+        });
         if !quarantined.is_empty() {
+            let noted: Vec<_> = quarantined
+                .iter()
+                .map(|(t, why, _)| (t.clone(), *why))
+                .collect();
             self.quarantine
-                .note(&quarantined, &format!("connection {conn_id}"));
+                .note(&noted, &format!("connection {conn_id}"));
         }
-        self.dedup.retain_at(&mut tickers, received_at_ms);
+        let dedup = &mut self.dedup;
+        retain_spanned(&mut tickers, &mut spans, |t, _| {
+            dedup.first_seen_at(&t.symbol, t.event_time, received_at_ms)
+        });
         crate::metrics::message(received_at_ms, total, tickers.len());
         if tickers.is_empty() && quarantined.is_empty() {
             return Ok(0);
@@ -88,15 +112,31 @@ impl Recorder {
                 j.append(conn_id, received_at_ms, raw)
             }
             Some(j) => {
-                let mut kept: Vec<MiniTicker> = tickers.clone();
-                kept.extend(quarantined.into_iter().map(|(t, _)| t));
-                j.append(conn_id, received_at_ms, &encode_frame(&kept))
+                let kept_spans = spans.iter().copied().map(Some);
+                let all_spans: Option<Vec<Span>> = kept_spans
+                    .chain(quarantined.iter().map(|(_, _, s)| *s))
+                    .collect();
+                let frame = match all_spans {
+                    Some(s) if s.len() == tickers.len() + quarantined.len() => {
+                        elements_frame(raw, &s)
+                    }
+                    _ => {
+                        let mut kept: Vec<MiniTicker> = tickers.clone();
+                        kept.extend(quarantined.into_iter().map(|(t, _, _)| t));
+                        encode_frame(&kept)
+                    }
+                };
+                j.append(conn_id, received_at_ms, &frame)
             }
             None => Ok(()),
         };
         self.ingest(&tickers);
         if let Some(sink) = self.sink.as_mut() {
-            sink.events(raw, &tickers);
+            sink.events(&Batch {
+                frame: raw,
+                rows: &tickers,
+                spans: &spans,
+            });
         }
         journaled.map_err(RecordError::JournalWrite)?;
         Ok(tickers.len())
@@ -175,8 +215,50 @@ impl Recorder {
     }
 }
 
+/// Keeps the rows that `keep` accepts (it sees each row with its span, if every row has
+/// one), in order, and their spans beside them; spans that do not match the rows one for
+/// one are dropped.
+fn retain_spanned(
+    rows: &mut Vec<MiniTicker>,
+    spans: &mut Vec<Span>,
+    mut keep: impl FnMut(&MiniTicker, Option<Span>) -> bool,
+) {
+    if spans.len() != rows.len() {
+        spans.clear();
+    }
+    let spanned = !spans.is_empty();
+    let (mut read, mut kept) = (0, 0);
+    rows.retain(|row| {
+        let span = spanned.then(|| spans[read]);
+        read += 1;
+        let keeps = keep(row, span);
+        if let (true, Some(span)) = (keeps, span) {
+            spans[kept] = span;
+            kept += 1;
+        }
+        keeps
+    });
+    spans.truncate(kept);
+}
+
+/// An array frame of the elements of `raw` at `spans`, each as it was received, for
+/// journaling the new events of a frame that also carried copies.
+fn elements_frame(raw: &str, spans: &[Span]) -> String {
+    let mut out =
+        String::with_capacity(spans.iter().map(|s| s.end - s.start + 1).sum::<usize>() + 2);
+    out.push('[');
+    for (i, text) in spans.iter().filter_map(|s| s.of(raw)).enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(text);
+    }
+    out.push(']');
+    out
+}
+
 /// A `!miniTicker@arr`-shaped frame holding `tickers`, for journaling the new events of a
-/// frame that also carried copies. Rust prints each f64 in the shortest form that parses
+/// frame that also carried copies, when their elements' spans are not known. Rust prints each f64 in the shortest form that parses
 /// back to the same value, so the replayed rows are identical.
 fn encode_frame(tickers: &[MiniTicker]) -> String {
     let mut out = String::with_capacity(tickers.len() * 160);

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use events::{EventSink, Gap, GapReason, MiniTicker};
+use events::{Batch, EventSink, Gap, GapReason, MiniTicker};
 
 use crate::Recorder;
 
@@ -17,21 +17,32 @@ struct Seen {
 struct Collect(Arc<Mutex<Seen>>);
 
 impl EventSink for Collect {
-    fn events(&mut self, raw: &str, new: &[MiniTicker]) {
+    fn events(&mut self, batch: &Batch<'_>) {
         let mut seen = self.0.lock().unwrap();
-        bus::payload::for_each_kept(raw, new, |t| {
-            seen.events
-                .push((t.symbol.into(), t.event_time, t.close.into()))
-        });
+        assert_eq!(batch.spans.len(), batch.rows.len(), "a span per row");
+        for (row, element) in batch.elements() {
+            // The element's own text reads as the row, exact decimal strings included.
+            let n = binance::for_each_raw_mini_ticker(element, |t| {
+                assert_eq!(t.parse().as_ref(), Ok(row));
+                seen.events
+                    .push((t.symbol.into(), t.event_time, t.close.into()))
+            });
+            assert_eq!(n, Ok(1), "{element}");
+        }
     }
     fn gap(&mut self, gap: &Gap, closed: bool) {
         self.0.lock().unwrap().gaps.push((gap.clone(), closed));
     }
 }
 
-fn decoded(frame: &str) -> Vec<MiniTicker> {
-    match binance::decode(frame) {
-        Ok(binance::Message::MiniTickers(t)) => t,
+/// The frame's tickers and their spans, as the connection manager decodes them.
+fn decoded(frame: &str) -> (Vec<MiniTicker>, Vec<events::Span>) {
+    match binance::decode_elements(frame) {
+        Ok(binance::Decoded {
+            message: binance::Message::MiniTickers(t),
+            spans,
+            ..
+        }) => (t, spans),
         other => panic!("{other:?}"),
     }
 }
@@ -44,10 +55,31 @@ fn the_sink_sees_each_recorded_event_once_with_its_exact_text_and_the_gaps() {
     rec.set_sink(Box::new(Collect(seen.clone())));
     let a = r#"[{"e":"24hrMiniTicker","E":1,"s":"BTCUSDT","c":"1.10","o":"1","h":"2","l":"1","v":"3","q":"4"},{"e":"24hrMiniTicker","E":1,"s":"ETHBTC","c":"0.050","o":"1","h":"2","l":"0.01","v":"3","q":"4"}]"#;
     let b = r#"[{"e":"24hrMiniTicker","E":1,"s":"ETHBTC","c":"0.050","o":"1","h":"2","l":"0.01","v":"3","q":"4"},{"e":"24hrMiniTicker","E":2,"s":"BTCUSDT","c":"1.20","o":"1","h":"2","l":"1","v":"3","q":"4"}]"#;
-    assert_eq!(rec.ingest_message(1, 0, a, decoded(a)).unwrap(), 2);
+    assert_eq!(
+        {
+            let (t, spans) = decoded(a);
+            rec.ingest_message(1, 0, a, t, spans)
+        }
+        .unwrap(),
+        2
+    );
     // The same frame from a redundant connection, then one that is half copy.
-    assert_eq!(rec.ingest_message(2, 0, a, decoded(a)).unwrap(), 0);
-    assert_eq!(rec.ingest_message(2, 0, b, decoded(b)).unwrap(), 1);
+    assert_eq!(
+        {
+            let (t, spans) = decoded(a);
+            rec.ingest_message(2, 0, a, t, spans)
+        }
+        .unwrap(),
+        0
+    );
+    assert_eq!(
+        {
+            let (t, spans) = decoded(b);
+            rec.ingest_message(2, 0, b, t, spans)
+        }
+        .unwrap(),
+        1
+    );
     let gap = Gap {
         start_ms: 5,
         end_ms: 6,
@@ -76,8 +108,11 @@ fn the_not_running_gap_of_a_restart_after_a_crash_reaches_a_sink_set_after_open(
     let (mut rec, _) = Recorder::open(dir.path(), chrono::Utc::now()).unwrap();
     let frame = r#"[{"e":"24hrMiniTicker","E":1,"s":"BTCUSDT","c":"1.10","o":"1","h":"2","l":"1","v":"3","q":"4"}]"#;
     let received = chrono::Utc::now().timestamp_millis();
-    rec.ingest_message(1, received, frame, decoded(frame))
-        .unwrap();
+    {
+        let (t, spans) = decoded(frame);
+        rec.ingest_message(1, received, frame, t, spans)
+    }
+    .unwrap();
     rec.sync_journal().unwrap();
     drop(rec); // killed: no clean shutdown
 

@@ -33,9 +33,14 @@ fn frame(events: &[(&str, i64)]) -> String {
     format!("[{}]", items.join(","))
 }
 
-fn decoded(text: &str) -> Vec<MiniTicker> {
-    match binance::decode(text) {
-        Ok(binance::Message::MiniTickers(t)) => t,
+/// The frame's tickers and their spans, as the connection manager decodes them.
+fn decoded(text: &str) -> (Vec<MiniTicker>, Vec<events::Span>) {
+    match binance::decode_elements(text) {
+        Ok(binance::Decoded {
+            message: binance::Message::MiniTickers(t),
+            spans,
+            ..
+        }) => (t, spans),
         other => panic!("{other:?}"),
     }
 }
@@ -64,7 +69,11 @@ fn out_of_range_event_times_are_quarantined_and_checkpoints_go_on() {
     ]);
     let dir = tempfile::tempdir().unwrap();
     let (mut rec, _) = Recorder::open(dir.path(), Utc::now()).unwrap();
-    rec.ingest_message(1, now, &text, decoded(&text)).unwrap();
+    {
+        let (t, spans) = decoded(&text);
+        rec.ingest_message(1, now, &text, t, spans)
+    }
+    .unwrap();
     rec.checkpoint(Utc::now())
         .expect("a bad event time does not stop checkpoints");
     let good = vec![
@@ -77,7 +86,11 @@ fn out_of_range_event_times_are_quarantined_and_checkpoints_go_on() {
     // Journal replay after a crash agrees with the live path.
     let crashed = tempfile::tempdir().unwrap();
     let (mut rec, _) = Recorder::open(crashed.path(), Utc::now()).unwrap();
-    rec.ingest_message(1, now, &text, decoded(&text)).unwrap();
+    {
+        let (t, spans) = decoded(&text);
+        rec.ingest_message(1, now, &text, t, spans)
+    }
+    .unwrap();
     drop(rec); // no checkpoint: only the journal has the rows
     let (_rec, startup) = Recorder::open(crashed.path(), Utc::now()).unwrap();
     assert_eq!(rows(crashed.path()), good);
@@ -88,7 +101,10 @@ fn out_of_range_event_times_are_quarantined_and_checkpoints_go_on() {
 fn feed(rec: &mut Recorder, t: i64) -> (Vec<(String, i64)>, Result<usize, RecordError>) {
     let text = frame(&[("AUSDT", t), ("BUSDT", t)]);
     let keys = vec![("AUSDT".to_string(), t), ("BUSDT".to_string(), t)];
-    (keys, rec.ingest_message(1, t, &text, decoded(&text)))
+    (keys, {
+        let (rows, spans) = decoded(&text);
+        rec.ingest_message(1, t, &text, rows, spans)
+    })
 }
 
 #[test]
@@ -223,4 +239,48 @@ fn unpublished_age_follows_the_oldest_waiting_row() {
     std::fs::remove_file(&blocker).unwrap();
     rec.checkpoint(Utc::now()).unwrap();
     assert_eq!(rec.unpublished_age(later), None);
+}
+
+/// A frame that also carried copies is journaled as its other elements, each as it was
+/// received (escapes and decimal strings untouched, found by the decoder's spans), and a
+/// replay after a crash records each event once.
+#[test]
+fn a_frame_with_copies_is_journaled_as_its_new_elements_verbatim() {
+    let now = 1_764_547_200_000;
+    let el = |s: &str, e: i64, c: &str| {
+        format!(
+            r#"{{"e":"24hrMiniTicker","E":{e},"s":"{s}","c":"{c}","o":"1","h":"2","l":"0.01","v":"3","q":"4"}}"#
+        )
+    };
+    let copy = el("YUSDT", now - 100, "2.0");
+    let new = el(r"\u5e01USDT", now - 50, "0.050");
+    let far = el("FARUSDT", now + 86_400_000, "1");
+    let a = format!("[{},{copy}]", el("XUSDT", now - 100, "1.10"));
+    let b = format!("[ {copy} , {new},{far}]");
+    let dir = tempfile::tempdir().unwrap();
+    let (mut rec, _) = Recorder::open(dir.path(), Utc::now()).unwrap();
+    for (conn, text) in [(1, &a), (2, &b)] {
+        let (rows, spans) = decoded(text);
+        rec.ingest_message(conn, now, text, rows, spans).unwrap();
+    }
+    rec.sync_journal().unwrap();
+    drop(rec); // killed: only the journal has the rows
+    let journal: Vec<u8> = (std::fs::read_dir(dir.path().join("_journal")).unwrap())
+        .flat_map(|f| std::fs::read(f.unwrap().path()).unwrap())
+        .collect();
+    let wanted = format!("[{new},{far}]");
+    assert!(
+        journal.windows(wanted.len()).any(|w| w == wanted.as_bytes()),
+        "the journal holds {wanted}"
+    );
+    let (_rec, startup) = Recorder::open(dir.path(), Utc::now()).unwrap();
+    assert_eq!(startup.replay.quarantined, 1);
+    assert_eq!(
+        rows(dir.path()),
+        [
+            ("XUSDT".to_string(), now - 100),
+            ("YUSDT".to_string(), now - 100),
+            ("币USDT".to_string(), now - 50),
+        ]
+    );
 }

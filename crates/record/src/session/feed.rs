@@ -54,6 +54,7 @@ impl FeedState {
                 raw,
                 message: Message::MiniTickers(tickers),
                 rejected,
+                spans,
             } => {
                 let id = global_conn_id(idx, conn_id);
                 for error in rejected {
@@ -63,7 +64,7 @@ impl FeedState {
                         element: Rejected::Decode(error),
                     });
                 }
-                match rec.ingest_message(id, unix_ms(received_at), raw.as_str(), tickers) {
+                match rec.ingest_message(id, unix_ms(received_at), raw.as_str(), tickers, spans) {
                     Ok(_) if self.journal_failing => {
                         self.journal_failing = false;
                         log::info!("journal writes work again");
