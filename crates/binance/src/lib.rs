@@ -4,7 +4,8 @@
 //!   text frames (mini tickers, `serverShutdown`, control replies and errors)
 //!   from the raw (`/ws/`) and combined (`/stream?streams=`) endpoints;
 //!   [`decode_elements`] / [`for_each_mini_ticker_element`] skip only the bad
-//!   elements of an `!miniTicker@arr` array.
+//!   elements of an `!miniTicker@arr` array; [`decode_elements_spanned`] also says
+//!   where each kept element lies in the frame, for outputs that forward elements.
 //! - [`spawn`]: a connection manager that keeps a stream alive (ping/pong,
 //!   read-idle watchdog, capped exponential backoff with jitter, connection
 //!   attempt limiter, renewal before Binance's 24-hour cut, rate-limited
@@ -44,9 +45,9 @@ mod manager;
 pub mod rest;
 
 pub use event::{
-    decode, decode_elements, for_each_mini_ticker_element, for_each_raw_mini_ticker, ControlReply,
-    DecodeError, Decoded, Element, ElementError, Message, MiniTicker, RawMiniTicker, Symbol,
-    EXCERPT_CHARS,
+    decode, decode_elements, decode_elements_spanned, for_each_mini_ticker_element,
+    for_each_raw_mini_ticker, ControlReply, DecodeError, Decoded, Element, ElementError, Message,
+    MiniTicker, RawMiniTicker, Symbol, EXCERPT_CHARS,
 };
 pub use manager::{
     spawn, DisconnectReason, Stats, StreamConfig, StreamError, StreamHandle, StreamItem,

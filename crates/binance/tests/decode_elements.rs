@@ -7,8 +7,8 @@ mod decode_support;
 use std::borrow::Cow;
 
 use binance::{
-    decode, decode_elements, for_each_mini_ticker_element, for_each_raw_mini_ticker, DecodeError,
-    Message,
+    decode, decode_elements, decode_elements_spanned, for_each_mini_ticker_element,
+    for_each_raw_mini_ticker, DecodeError, Message,
 };
 use decode_support::*;
 
@@ -362,7 +362,10 @@ fn each_kept_ticker_spans_its_own_element() {
         ),
     ];
     for (case, frame, kept) in &cases {
-        let decoded = decode_elements(frame).unwrap_or_else(|e| panic!("{case}: {e}"));
+        let decoded = decode_elements_spanned(frame).unwrap_or_else(|e| panic!("{case}: {e}"));
+        let plain = decode_elements(frame).unwrap();
+        assert_eq!(plain.message, decoded.message, "{case}");
+        assert!(plain.spans.is_empty(), "{case}: spans only when asked for");
         let Message::MiniTickers(tickers) = &decoded.message else {
             panic!("{case}: {:?}", decoded.message)
         };
@@ -377,11 +380,13 @@ fn each_kept_ticker_spans_its_own_element() {
                 "{case}: {element}"
             );
             match decode(element) {
-                Ok(Message::MiniTickers(again)) => assert_eq!(again, std::slice::from_ref(t), "{case}"),
+                Ok(Message::MiniTickers(again)) => {
+                    assert_eq!(again, std::slice::from_ref(t), "{case}")
+                }
                 other => panic!("{case}: {element} reads as {other:?}"),
             }
         }
     }
     // Other messages have no spans.
-    assert!(decode_elements(SUB_OK).unwrap().spans.is_empty());
+    assert!(decode_elements_spanned(SUB_OK).unwrap().spans.is_empty());
 }

@@ -20,7 +20,7 @@ fn tickers(frame: &str) -> Vec<MiniTicker> {
 /// Publishes the events of `frame` whose index passes `keep`, as the recorder hands them
 /// over (decoded once, each with its element's span).
 fn publish(publisher: &Publisher, frame: &str, keep: impl Fn(usize) -> bool) {
-    let decoded = binance::decode_elements(frame).unwrap();
+    let decoded = binance::decode_elements_spanned(frame).unwrap();
     let Message::MiniTickers(all) = decoded.message else {
         panic!("{:?}", decoded.message)
     };

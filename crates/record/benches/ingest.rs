@@ -180,6 +180,11 @@ fn recorder_path(
     if let Some(p) = publisher {
         rec.set_sink(Box::new(p.clone()));
     }
+    // As the recorder: its decoder notes each element's span only for a sink.
+    let decode = match publisher {
+        Some(_) => binance::decode_elements_spanned,
+        None => binance::decode_elements,
+    };
     let mut total = Duration::ZERO;
     for pass in 0..iters {
         // Each pass replays the same market moved on in time, so nothing is a copy (and
@@ -194,7 +199,7 @@ fn recorder_path(
                 message: binance::Message::MiniTickers(t),
                 spans,
                 ..
-            }) = binance::decode_elements(f)
+            }) = decode(f)
             {
                 // Received when it happened: no skew, nothing quarantined.
                 let received = t.first().map_or(n as i64, |t| t.event_time);

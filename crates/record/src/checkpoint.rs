@@ -25,7 +25,7 @@
 //! let dir = tempfile::tempdir().unwrap();
 //! let (mut rec, _) = record::Recorder::open(dir.path(), Utc::now()).unwrap();
 //! let frame = r#"{"e":"24hrMiniTicker","E":1764547200000,"s":"BTCUSDT","c":"1","o":"1","h":"1","l":"1","v":"1","q":"1"}"#;
-//! let decoded = binance::decode_elements(frame).unwrap();
+//! let decoded = binance::decode_elements_spanned(frame).unwrap();
 //! let binance::Message::MiniTickers(t) = decoded.message else { unreachable!() };
 //! rec.ingest_message(1, 1_764_547_200_100, frame, t, decoded.spans).unwrap();
 //! let task = rec.start_checkpoint(Utc::now()).unwrap();

@@ -90,12 +90,17 @@ pub struct StreamConfig {
     /// replaced ([`DisconnectReason::ControlUnanswered`](super::DisconnectReason::ControlUnanswered)); the streams are remembered, so
     /// the next connection carries them. At least 1.
     pub control_attempts: u32,
+    /// Decode with [`decode_elements_spanned`](crate::decode_elements_spanned): every
+    /// [`StreamItem::Message`](super::StreamItem::Message) then carries the span of each
+    /// mini ticker's element in the frame, for a consumer that forwards elements as sent
+    /// (the recorder when it publishes). Off by default: it costs a scan of each frame.
+    pub element_spans: bool,
 }
 
 impl StreamConfig {
     /// Defaults: idle 10 s, backoff 500 ms to 30 s, renewal after 23 h 50 min,
     /// 1024 buffered items, combined when there is more than one stream, control replies
-    /// awaited 5 s per attempt, 3 attempts.
+    /// awaited 5 s per attempt, 3 attempts, no element spans.
     pub fn new(base_url: impl Into<String>, streams: Vec<String>) -> Self {
         StreamConfig {
             base_url: base_url.into(),
@@ -108,6 +113,7 @@ impl StreamConfig {
             channel_capacity: 1024,
             control_reply_timeout: CONTROL_REPLY_TIMEOUT,
             control_attempts: CONTROL_ATTEMPTS,
+            element_spans: false,
         }
     }
 

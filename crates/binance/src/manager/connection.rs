@@ -23,7 +23,7 @@ use super::control::{Command, Requests, Subscriptions};
 use super::item::{DisconnectReason, StreamItem};
 use super::stats::Counters;
 use super::url::{redact, stream_url};
-use crate::event::{decode_elements, DecodeError, Decoded, Message};
+use crate::event::{decode_elements, decode_elements_spanned, DecodeError, Decoded, Message};
 
 pub(super) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -150,6 +150,8 @@ pub(super) struct Conn {
     last_frame_at: SystemTime,
     /// Its control requests, and the streams it carries.
     control: Requests,
+    /// Decode with the elements' spans (`StreamConfig::element_spans`).
+    element_spans: bool,
 }
 
 /// What a frame asks of the supervisor (see [`Conn::read`]).
@@ -191,6 +193,7 @@ impl Conn {
             idle_deadline: now + config.idle_timeout,
             last_frame_at: SystemTime::now(),
             control: Requests::new(streams),
+            element_spans: config.element_spans,
         }
     }
 
@@ -315,11 +318,15 @@ impl Conn {
         Counters::bump(&counters.frames);
         let conn_id = self.id;
         let received_at = SystemTime::now();
+        let decode = match self.element_spans {
+            true => decode_elements_spanned,
+            false => decode_elements,
+        };
         let Decoded {
             message,
             rejected,
             spans,
-        } = match decode_elements(raw.as_str()) {
+        } = match decode(raw.as_str()) {
             Ok(decoded) => decoded,
             Err(error) => {
                 self.got_data = true;

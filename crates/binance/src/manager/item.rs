@@ -51,7 +51,8 @@ pub enum StreamItem {
         /// The array elements that could not be decoded, in order (almost always empty).
         rejected: Vec<ElementError>,
         /// Where each mini ticker of `message` lies in `raw` (see [`crate::Decoded::spans`]):
-        /// an output forwards an event as Binance sent it by slicing the frame.
+        /// an output forwards an event as Binance sent it by slicing the frame. Empty
+        /// unless `StreamConfig::element_spans` is on.
         spans: Vec<Span>,
     },
     /// A frame that could not be decoded at all; the connection is kept.

@@ -95,7 +95,7 @@ mod tests {
     #[test]
     fn an_element_becomes_a_message_with_subject_id_and_its_own_text() {
         let raw = r#"[{"e":"24hrMiniTicker","E":1,"s":"BTCUSDT","c":"1.10","o":"1","h":"2","l":"1","v":"3","q":"4"},{"e":"24hrMiniTicker","E":2,"s":"A.B","c":"0.050","o":"1","h":"2","l":"0.01","v":"3","q":"4"}]"#;
-        let decoded = binance::decode_elements(raw).unwrap();
+        let decoded = binance::decode_elements_spanned(raw).unwrap();
         let binance::Message::MiniTickers(all) = decoded.message else {
             panic!()
         };

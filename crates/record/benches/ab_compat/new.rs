@@ -4,7 +4,8 @@
 
 use record::Recorder;
 
-/// A frame decoded as the connection manager decodes it (the spans included).
+/// A frame decoded as the connection manager decodes it for a recorder without an output
+/// (no spans: the manager notes them only for a sink).
 pub struct Decoded {
     pub tickers: Vec<binance::MiniTicker>,
     spans: Vec<events::Span>,

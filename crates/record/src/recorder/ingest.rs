@@ -213,6 +213,11 @@ impl Recorder {
         }
         self.sink = Some(sink);
     }
+
+    /// Whether a sink is set (it wants each event's span: see [`Recorder::ingest_message`]).
+    pub(crate) fn has_sink(&self) -> bool {
+        self.sink.is_some()
+    }
 }
 
 /// Keeps the rows that `keep` accepts (it sees each row with its span, if every row has

@@ -37,7 +37,7 @@ impl EventSink for Collect {
 
 /// The frame's tickers and their spans, as the connection manager decodes them.
 fn decoded(frame: &str) -> (Vec<MiniTicker>, Vec<events::Span>) {
-    match binance::decode_elements(frame) {
+    match binance::decode_elements_spanned(frame) {
         Ok(binance::Decoded {
             message: binance::Message::MiniTickers(t),
             spans,

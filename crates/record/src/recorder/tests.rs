@@ -35,7 +35,7 @@ fn frame(events: &[(&str, i64)]) -> String {
 
 /// The frame's tickers and their spans, as the connection manager decodes them.
 fn decoded(text: &str) -> (Vec<MiniTicker>, Vec<events::Span>) {
-    match binance::decode_elements(text) {
+    match binance::decode_elements_spanned(text) {
         Ok(binance::Decoded {
             message: binance::Message::MiniTickers(t),
             spans,
@@ -270,7 +270,9 @@ fn a_frame_with_copies_is_journaled_as_its_new_elements_verbatim() {
         .collect();
     let wanted = format!("[{new},{far}]");
     assert!(
-        journal.windows(wanted.len()).any(|w| w == wanted.as_bytes()),
+        journal
+            .windows(wanted.len())
+            .any(|w| w == wanted.as_bytes()),
         "the journal holds {wanted}"
     );
     let (_rec, startup) = Recorder::open(dir.path(), Utc::now()).unwrap();

@@ -180,7 +180,12 @@ pub async fn run_with_sink(
     }
     let start = Instant::now();
     let mut checkpoints = Checkpoints::new(start, &config);
-    let (handles, mut rx) = connect_all(config.streams);
+    let mut streams = config.streams;
+    if rec.has_sink() {
+        // A sink forwards the elements as received: decode with their spans.
+        streams.iter_mut().for_each(|s| s.element_spans = true);
+    }
+    let (handles, mut rx) = connect_all(streams);
     let mut status = interval_at(start + config.status_every, config.status_every);
     status.set_missed_tick_behavior(MissedTickBehavior::Skip);
     tokio::pin!(shutdown);
